@@ -1,0 +1,208 @@
+"""One declarative spec per routine, and the one validator they drive.
+
+A spec lists the routine's arguments in signature (BLAS) order with their kinds and
+symbolic dims, the flags, what it writes, what its adjoint reads, and a NumPy
+reference of the forward formula (used by the tests and the docs).
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+DTYPE_CODES: dict[np.dtype[Any], int] = {np.dtype(np.float32): 0, np.dtype(np.float64): 1}
+TRANS = ("N", "T", "C")
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument. dims are those of op(X) for a matrix with a trans flag."""
+
+    name: str
+    kind: str  # "scalar", "vector", "matrix" or "flag"
+    dims: tuple[str, ...] = ()
+    trans: str | None = None  # the flag applied to this matrix
+    out: bool = False  # written by the routine (None allocates it)
+    choices: tuple[str, ...] = ()  # flag values
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    formula: str
+    args: tuple[Arg, ...]
+    reference: Callable[..., np.ndarray]  # new value of the output, from the inputs
+    adjoint: tuple[str, ...]  # the rules, as documentation
+    saves: str  # which primal values the reverse sweep reads
+    by_name: dict[str, Arg] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {a.name: a for a in self.args})
+
+    @property
+    def output(self) -> Arg:
+        return next(a for a in self.args if a.out)
+
+
+def op(X: np.ndarray, flag: str) -> np.ndarray:
+    """op(X) for a flag N, T or C."""
+    return X if flag == "N" else X.T.conj() if flag == "C" else X.T
+
+
+GEMM = Spec(
+    name="gemm",
+    formula="C ← α op(A) op(B) + β C",
+    args=(
+        Arg("alpha", "scalar"),
+        Arg("A", "matrix", ("m", "k"), trans="trans_a"),
+        Arg("B", "matrix", ("k", "n"), trans="trans_b"),
+        Arg("beta", "scalar"),
+        Arg("C", "matrix", ("m", "n"), out=True),
+        Arg("trans_a", "flag", choices=TRANS),
+        Arg("trans_b", "flag", choices=TRANS),
+    ),
+    reference=lambda alpha, A, B, beta, C, trans_a, trans_b: (
+        alpha * (op(A, trans_a) @ op(B, trans_b)) + (beta * C if beta != 0 else np.zeros_like(C))
+    ),
+    adjoint=(
+        "Ā += α C̄ op(B)ᵀ  (through op)",
+        "B̄ += α op(A)ᵀ C̄  (through op)",
+        "ᾱ += ⟨C̄, op(A) op(B)⟩",
+        "β̄ += ⟨C̄, C_old⟩",
+        "C̄ ← β C̄  (exactly 0 when β = 0)",
+    ),
+    saves="A if B or α is active; B if A or α is active; C_old if β is active",
+)
+
+GEMV = Spec(
+    name="gemv",
+    formula="y ← α op(A) x + β y",
+    args=(
+        Arg("alpha", "scalar"),
+        Arg("A", "matrix", ("m", "n"), trans="trans"),
+        Arg("x", "vector", ("n",)),
+        Arg("beta", "scalar"),
+        Arg("y", "vector", ("m",), out=True),
+        Arg("trans", "flag", choices=TRANS),
+    ),
+    reference=lambda alpha, A, x, beta, y, trans: (
+        alpha * (op(A, trans) @ x) + (beta * y if beta != 0 else np.zeros_like(y))
+    ),
+    adjoint=(
+        "Ā += α ȳ xᵀ  (α x ȳᵀ for trans)",
+        "x̄ += α op(A)ᵀ ȳ",
+        "ᾱ += ⟨ȳ, op(A) x⟩",
+        "β̄ += ⟨ȳ, y_old⟩",
+        "ȳ ← β ȳ  (exactly 0 when β = 0)",
+    ),
+    saves="A if x or α is active; x if A or α is active; y_old if β is active",
+)
+
+AXPY = Spec(
+    name="axpy",
+    formula="y ← α x + y",
+    args=(
+        Arg("alpha", "scalar"),
+        Arg("x", "vector", ("n",)),
+        Arg("y", "vector", ("n",), out=True),
+    ),
+    reference=lambda alpha, x, y: alpha * x + y,
+    adjoint=("x̄ += α ȳ", "ᾱ += ⟨ȳ, x⟩", "ȳ unchanged"),
+    saves="x if α is active",
+)
+
+SPECS: dict[str, Spec] = {s.name: s for s in (GEMM, GEMV, AXPY)}
+
+_NDIM = {"vector": 1, "matrix": 2}
+_KIND_WORD = {"vector": "1-D (a vector)", "matrix": "2-D (a matrix)"}
+
+
+def _label(a: Arg, flags: dict[str, str]) -> str:
+    return f"op({a.name})" if a.trans and flags[a.trans] != "N" else a.name
+
+
+def validate(spec: Spec, values: tuple[Any, ...]) -> tuple[np.dtype[Any], dict[str, int], list[Any]]:
+    """Check every argument of a call against its spec before anything is written.
+
+    Returns the dtype, the bound dims and the values with flags normalised and a
+    missing output allocated. Raises TypeError or ValueError naming the argument.
+    """
+    name = spec.name
+    vals = list(values)
+    flags: dict[str, str] = {}
+    dtype: np.dtype[Any] | None = None
+    first = ""
+    for i, a in enumerate(spec.args):
+        v = vals[i]
+        if a.kind == "flag":
+            if not isinstance(v, str) or v.upper() not in a.choices:
+                raise ValueError(f"{name}: {a.name} must be one of {', '.join(map(repr, a.choices))}, got {v!r}")
+            vals[i] = flags[a.name] = v.upper()
+        elif a.kind in _NDIM and not (a.out and v is None):
+            if not isinstance(v, np.ndarray):
+                raise TypeError(f"{name}: {a.name} must be a NumPy array, got {type(v).__name__}")
+            if v.dtype not in DTYPE_CODES:
+                raise TypeError(f"{name}: {a.name} has dtype {v.dtype}; expected float32 or float64")
+            if dtype is None:
+                dtype, first = v.dtype, a.name
+            elif v.dtype != dtype:
+                raise TypeError(f"{name}: mixed dtypes: {a.name} is {v.dtype} but {first} is {dtype}")
+            if v.ndim != _NDIM[a.kind]:
+                raise ValueError(f"{name}: {a.name} must be {_KIND_WORD[a.kind]}, got a {v.ndim}-D array")
+            if any(s % v.itemsize for s in v.strides):
+                raise ValueError(f"{name}: {a.name} has strides {v.strides} that are not multiples of its itemsize")
+    assert dtype is not None, "every spec has an array input"
+
+    dims: dict[str, int] = {}
+    source: dict[str, str] = {}
+    for i, a in enumerate(spec.args):
+        v = vals[i]
+        if a.kind not in _NDIM or v is None:
+            continue
+        shape = v.shape[::-1] if a.trans and flags[a.trans] != "N" else v.shape
+        label = _label(a, flags)
+        for sym, n in zip(a.dims, shape):
+            if sym in dims and dims[sym] != n:
+                raise ValueError(
+                    f"{name}: {label} has shape {tuple(shape)}, so {sym} = {n}, "
+                    f"but {source[sym]} gives {sym} = {dims[sym]}"
+                )
+            dims[sym], source[sym] = n, f"{label} (shape {tuple(shape)})"
+
+    for i, a in enumerate(spec.args):
+        v = vals[i]
+        if a.kind != "scalar":
+            continue
+        if isinstance(v, np.ndarray):
+            if v.ndim != 0:
+                raise ValueError(f"{name}: {a.name} must be a number or a 0-d array, got a {v.ndim}-D array")
+            if v.dtype != dtype:
+                raise TypeError(f"{name}: {a.name} is a 0-d array of dtype {v.dtype}; expected {dtype}")
+        elif isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(f"{name}: {a.name} must be a real number or a 0-d {dtype} array, got {type(v).__name__}")
+
+    out_i = next(i for i, a in enumerate(spec.args) if a.out)
+    out_arg = spec.args[out_i]
+    shape = tuple(dims[s] for s in out_arg.dims)
+    out = vals[out_i]
+    if out is not None:
+        if not out.flags.writeable:
+            raise ValueError(f"{name}: {out_arg.name} is read-only; it is the output")
+        if out.shape != shape:
+            raise ValueError(f"{name}: {out_arg.name} has shape {out.shape}, expected {shape} from the inputs")
+        if any(s == 0 and n > 1 for s, n in zip(out.strides, out.shape)):
+            raise ValueError(f"{name}: {out_arg.name} has a zero stride, so its elements overlap")
+        for i, a in enumerate(spec.args):
+            v = vals[i]
+            if i != out_i and isinstance(v, np.ndarray) and np.may_share_memory(out, v) and np.shares_memory(out, v):
+                raise ValueError(
+                    f"{name}: output {out_arg.name} shares elements with input {a.name}; BLAS forbids it "
+                    "(disjoint blocks of one matrix are fine)"
+                )
+    else:
+        vals[out_i] = np.zeros(shape, dtype)
+    return dtype, dims, vals

@@ -1,0 +1,54 @@
+/* blasad native API.
+ *
+ * This header is read twice: by the C compiler, and by cffi's cdef, which takes
+ * plain declarations only (no preprocessor guards, no macros). Keep it that way.
+ *
+ * Conventions shared by every entry point:
+ *   - dtype: 0 = float32 (s), 1 = float64 (d), 2 = complex64 (c), 3 = complex128 (z).
+ *   - trans flags: 111 = N, 112 = T, 113 = C (the CBLAS enum values).
+ *   - Matrices are column-major: element (i, j) at p + (i + j*ld)*itemsize, ld >= max(1, rows).
+ *   - Vectors: the pointer of logical element 0 and a signed inc (NumPy's convention,
+ *     not BLAS's lowest-address one; the C side converts).
+ *   - A pointer is passed as intptr_t; 0 means "absent". A `*_bar` pointer is the
+ *     shadow (adjoint buffer) of the argument with the same layout; 0 = inactive.
+ *   - t == NULL runs the plain BLAS call. With a tape, every call is checked for
+ *     copy-on-write (it may overwrite values the tape saved by reference), and it is
+ *     recorded when its output is active (out_bar != 0).
+ *   - Return value: 0 on success, -1 when memory for the tape could not be allocated;
+ *     in that case nothing was written.
+ */
+typedef struct ba_tape ba_tape;
+
+ba_tape *ba_tape_new(void);
+void ba_tape_free(ba_tape *t);
+int ba_tape_backward(ba_tape *t);
+int64_t ba_tape_ncalls(ba_tape *t);
+int64_t ba_tape_bytes_copied(ba_tape *t);
+int64_t ba_tape_bytes_referenced(ba_tape *t);
+
+int ba_gemm(ba_tape *t, int dtype, int trans_a, int trans_b,
+            int64_t m, int64_t n, int64_t k,
+            double alpha_re, double alpha_im, intptr_t alpha_bar,
+            intptr_t A, int64_t lda, intptr_t A_bar,
+            intptr_t B, int64_t ldb, intptr_t B_bar,
+            double beta_re, double beta_im, intptr_t beta_bar,
+            intptr_t C, int64_t ldc, intptr_t C_bar);
+
+int ba_gemv(ba_tape *t, int dtype, int trans, int64_t m, int64_t n,
+            double alpha_re, double alpha_im, intptr_t alpha_bar,
+            intptr_t A, int64_t lda, intptr_t A_bar,
+            intptr_t x, int64_t incx, intptr_t x_bar,
+            double beta_re, double beta_im, intptr_t beta_bar,
+            intptr_t y, int64_t incy, intptr_t y_bar);
+
+int ba_axpy(ba_tape *t, int dtype, int64_t n,
+            double alpha_re, double alpha_im, intptr_t alpha_bar,
+            intptr_t x, int64_t incx, intptr_t x_bar,
+            intptr_t y, int64_t incy, intptr_t y_bar);
+
+/* dst <- src for a rows x cols array with signed element strides (rs, cs) on
+ * both sides; used to stage layouts BLAS cannot address (negative or doubly
+ * non-unit strides) through a packed buffer, with the adjoint flowing back. */
+int ba_copy2d(ba_tape *t, int dtype, int64_t rows, int64_t cols,
+              intptr_t src, int64_t src_rs, int64_t src_cs, intptr_t src_bar,
+              intptr_t dst, int64_t dst_rs, int64_t dst_cs, intptr_t dst_bar);

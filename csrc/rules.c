@@ -1,0 +1,85 @@
+/* Per-precision instantiation of the rules, and the dtype dispatch behind the
+ * public entry points of blasad.h. */
+#include "tape.h"
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define CAT3_(a, b, c) a##b##c
+#define CAT3(a, b, c) CAT3_(a, b, c)
+#define F(name) CAT(name, SUF)
+#define CB(name) CAT3(scipy_cblas_, PFX, CAT(name, 64_))
+#define FLIP(tr) ((tr) == BA_N ? CblasTrans : CblasNoTrans)
+
+/* A footprint covering a whole strided 2-D extent, for copy-on-write. Exact for a
+ * column-major block; otherwise the byte interval (conservative). */
+static ba_arg ba_extent(intptr_t p, int64_t rows, int64_t rs, int64_t cols, int64_t cs, int es)
+{
+    if (rs == 1 && cs >= rows) return ba_mat(p, cs, 0, rows, cols, es);
+    int64_t lo = 0, hi = 0;
+    if (rows && cols) {
+        lo = (rs < 0 ? (rows - 1) * rs : 0) + (cs < 0 ? (cols - 1) * cs : 0);
+        hi = (rs > 0 ? (rows - 1) * rs : 0) + (cs > 0 ? (cols - 1) * cs : 0) + 1;
+    }
+    return ba_vec(p + lo * es, 1, 0, hi - lo, es);
+}
+
+#define T float
+#define ES 4
+#define SUF _s
+#define PFX s
+#include "rules_real.inc"
+#undef T
+#undef ES
+#undef SUF
+#undef PFX
+
+#define T double
+#define ES 8
+#define SUF _d
+#define PFX d
+#include "rules_real.inc"
+#undef T
+#undef ES
+#undef SUF
+#undef PFX
+
+#define DISPATCH(name, ...)                                  \
+    switch (dtype) {                                         \
+    case 0: return name##_s(__VA_ARGS__);                    \
+    case 1: return name##_d(__VA_ARGS__);                    \
+    default: return -2; /* complex: not yet (issue 5) */     \
+    }
+
+int ba_gemm(ba_tape *t, int dtype, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+            double alpha_re, double alpha_im, intptr_t alpha_bar, intptr_t A, int64_t lda, intptr_t A_bar,
+            intptr_t B, int64_t ldb, intptr_t B_bar, double beta_re, double beta_im, intptr_t beta_bar,
+            intptr_t C, int64_t ldc, intptr_t C_bar)
+{
+    (void)alpha_im;
+    (void)beta_im;
+    DISPATCH(gemm, t, trans_a, trans_b, m, n, k, alpha_re, alpha_bar, A, lda, A_bar, B, ldb, B_bar, beta_re,
+             beta_bar, C, ldc, C_bar)
+}
+
+int ba_gemv(ba_tape *t, int dtype, int trans, int64_t m, int64_t n, double alpha_re, double alpha_im,
+            intptr_t alpha_bar, intptr_t A, int64_t lda, intptr_t A_bar, intptr_t x, int64_t incx, intptr_t x_bar,
+            double beta_re, double beta_im, intptr_t beta_bar, intptr_t y, int64_t incy, intptr_t y_bar)
+{
+    (void)alpha_im;
+    (void)beta_im;
+    DISPATCH(gemv, t, trans, m, n, alpha_re, alpha_bar, A, lda, A_bar, x, incx, x_bar, beta_re, beta_bar, y, incy,
+             y_bar)
+}
+
+int ba_axpy(ba_tape *t, int dtype, int64_t n, double alpha_re, double alpha_im, intptr_t alpha_bar, intptr_t x,
+            int64_t incx, intptr_t x_bar, intptr_t y, int64_t incy, intptr_t y_bar)
+{
+    (void)alpha_im;
+    DISPATCH(axpy, t, n, alpha_re, alpha_bar, x, incx, x_bar, y, incy, y_bar)
+}
+
+int ba_copy2d(ba_tape *t, int dtype, int64_t rows, int64_t cols, intptr_t src, int64_t src_rs, int64_t src_cs,
+              intptr_t src_bar, intptr_t dst, int64_t dst_rs, int64_t dst_cs, intptr_t dst_bar)
+{
+    DISPATCH(copy2d, t, rows, cols, src, src_rs, src_cs, src_bar, dst, dst_rs, dst_cs, dst_bar)
+}

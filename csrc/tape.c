@@ -1,0 +1,238 @@
+/* The tape: an arena of call records, copy-on-write of saved inputs, and the
+ * reverse sweep. */
+#include <stdlib.h>
+
+#include "tape.h"
+
+#define CHUNK 256
+
+typedef struct ba_chunk {
+    struct ba_chunk *prev;
+    int n;
+    ba_rec recs[CHUNK];
+} ba_chunk;
+
+struct ba_tape {
+    ba_chunk *head;
+    ba_arg **live;             /* saved inputs still read from user memory */
+    int64_t n_live, cap_live;
+    int64_t ncalls, bytes_copied, bytes_referenced;
+    size_t scratch;            /* largest temporary any adjoint needs */
+    int consumed;
+};
+
+ba_tape *ba_tape_new(void) { return calloc(1, sizeof(ba_tape)); }
+
+static void release(ba_tape *t)
+{
+    ba_chunk *c = t->head;
+    while (c) {
+        for (int i = 0; i < c->n; i++)
+            for (int j = 0; j < 4; j++) free(c->recs[i].a[j].snap);
+        ba_chunk *prev = c->prev;
+        free(c);
+        c = prev;
+    }
+    t->head = NULL;
+    free(t->live);
+    t->live = NULL;
+    t->n_live = t->cap_live = 0;
+}
+
+void ba_tape_free(ba_tape *t)
+{
+    if (!t) return;
+    release(t);
+    free(t);
+}
+
+int64_t ba_tape_ncalls(ba_tape *t) { return t->ncalls; }
+int64_t ba_tape_bytes_copied(ba_tape *t) { return t->bytes_copied; }
+int64_t ba_tape_bytes_referenced(ba_tape *t) { return t->bytes_referenced; }
+
+/* The whole reverse sweep: newest record first. */
+int ba_tape_backward(ba_tape *t)
+{
+    if (t->consumed) return -2;
+    char *scratch = NULL;
+    if (t->scratch && !(scratch = malloc(t->scratch))) return -1;
+    t->consumed = 1;
+    for (ba_chunk *c = t->head; c; c = c->prev)
+        for (int i = c->n - 1; i >= 0; i--) c->recs[i].adjoint(&c->recs[i], scratch);
+    free(scratch);
+    release(t);
+    return 0;
+}
+
+ba_rec *ba_rec_begin(ba_tape *t, int nlive)
+{
+    if (t->n_live + nlive > t->cap_live) {
+        int64_t cap = t->cap_live ? 2 * t->cap_live : 64;
+        while (cap < t->n_live + nlive) cap *= 2;
+        ba_arg **live = realloc(t->live, (size_t)cap * sizeof *live);
+        if (!live) return NULL;
+        t->live = live;
+        t->cap_live = cap;
+    }
+    if (!t->head || t->head->n == CHUNK) {
+        ba_chunk *c = malloc(sizeof *c);
+        if (!c) return NULL;
+        c->prev = t->head;
+        c->n = 0;
+        t->head = c;
+    }
+    ba_rec *r = &t->head->recs[t->head->n];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+void ba_rec_abort(ba_tape *t, ba_rec *r)
+{
+    (void)t;
+    if (!r) return;
+    for (int j = 0; j < 4; j++) {
+        free(r->a[j].snap);
+        r->a[j].snap = NULL;
+    }
+}
+
+static int64_t arg_bytes(const ba_arg *a) { return a->rows * a->cols * a->es; }
+
+void ba_rec_commit(ba_tape *t, ba_rec *r, ba_adjoint adj, unsigned needed, size_t scratch)
+{
+    r->adjoint = adj;
+    for (int j = 0; j < 4; j++)
+        if (needed & (1u << j)) {
+            t->live[t->n_live++] = &r->a[j];
+            t->bytes_referenced += arg_bytes(&r->a[j]);
+        }
+    if (r->a[3].snap) t->bytes_copied += arg_bytes(&r->a[3]);
+    if (scratch > t->scratch) t->scratch = scratch;
+    t->head->n++;
+    t->ncalls++;
+}
+
+/* ---- footprints: the set of bytes an argument covers -------------------- */
+
+typedef struct {
+    char *lo;
+    int64_t n0, s0, n1, s1; /* element (i, j) at lo + i*s0 + j*s1, byte strides >= 0 */
+    int es;
+} fp_t;
+
+static fp_t footprint(const ba_arg *a)
+{
+    fp_t f = {a->p, a->rows, (int64_t)a->es, a->cols, a->ld * a->es, a->es};
+    if (a->vec) {
+        int64_t inc = a->ld < 0 ? -a->ld : a->ld;
+        if (inc == 1 || a->rows <= 1) {
+            f.n1 = 1;
+            f.s1 = 0;
+        } else { /* a strided vector is one row of a matrix with ld = inc */
+            f.n0 = 1;
+            f.n1 = a->rows;
+            f.s1 = inc * a->es;
+        }
+    }
+    return f;
+}
+
+static int64_t floordiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+/* Do two footprints share a byte? Exact for unit-stride columns sharing one ld
+ * (blocks of one matrix, its rows and columns); otherwise exact on the byte
+ * interval and conservative inside it (a needless copy, never a missed one). */
+static int overlaps(const fp_t *f, const fp_t *g)
+{
+    if (!f->n0 || !f->n1 || !g->n0 || !g->n1) return 0;
+    char *fhi = f->lo + (f->n0 - 1) * f->s0 + (f->n1 - 1) * f->s1 + f->es;
+    char *ghi = g->lo + (g->n0 - 1) * g->s0 + (g->n1 - 1) * g->s1 + g->es;
+    if (fhi <= g->lo || ghi <= f->lo) return 0;
+    if (f->es != g->es || f->s0 != f->es || g->s0 != g->es) return 1;
+    if (f->n1 > 1 && g->n1 > 1 && f->s1 != g->s1) return 1;
+    int64_t L = (f->n1 > 1 ? f->s1 : g->s1) / f->es;
+    int64_t d = g->lo - f->lo;
+    if (L <= 0 || d % f->es) return 1;
+    d /= f->es;
+    int64_t c = floordiv(d, L), r = d - c * L;
+    if (r + g->n0 > L || f->n0 > L) return 1;
+    return r < f->n0 && c < f->n1 && c + g->n1 > 0;
+}
+
+int ba_snapshot(ba_tape *t, const ba_arg *src, ba_arg *dst)
+{
+    size_t bytes = (size_t)arg_bytes(src);
+    char *snap = malloc(bytes ? bytes : 1);
+    if (!snap) return -1;
+    fp_t f = footprint(src);
+    /* copy in address order: a vector with negative inc keeps its sign below */
+    if (f.s0 == f.es && (f.n1 == 1 || f.s1 == f.n0 * f.es))
+        memcpy(snap, f.lo, bytes);
+    else if (f.s0 == f.es)
+        for (int64_t j = 0; j < f.n1; j++) memcpy(snap + j * f.n0 * f.es, f.lo + j * f.s1, (size_t)(f.n0 * f.es));
+    else /* a strided vector: f.n0 == 1 */
+        ba_copy_strided(f.n1, f.lo, f.s1 / f.es, snap, 1, f.es);
+    ba_arg a = *src;
+    a.p = a.snap = snap;
+    a.ld = a.vec ? (src->ld < 0 ? -1 : 1) : (a.rows > 1 ? a.rows : 1);
+    *dst = a;
+    if (t) t->bytes_copied += (int64_t)bytes;
+    return 0;
+}
+
+int ba_cow(ba_tape *t, const ba_arg *w)
+{
+    fp_t fw = footprint(w);
+    for (int64_t i = 0; i < t->n_live;) {
+        ba_arg *a = t->live[i];
+        fp_t fa = footprint(a);
+        if (overlaps(&fw, &fa)) {
+            if (ba_snapshot(t, a, a)) return -1;
+            t->live[i] = t->live[--t->n_live];
+        } else {
+            i++;
+        }
+    }
+    return 0;
+}
+
+/* ---- constructors and exact zeroing --------------------------------------- */
+
+ba_arg ba_mat(intptr_t p, int64_t ld, intptr_t bar, int64_t rows, int64_t cols, int es)
+{
+    ba_arg a = {(char *)p, (char *)bar, NULL, ld, ld, rows, cols, 0, es};
+    return a;
+}
+
+ba_arg ba_vec(intptr_t p, int64_t inc, intptr_t bar, int64_t n, int es)
+{
+    int64_t shift = (inc < 0 && n > 0) ? (n - 1) * inc * es : 0; /* to the lowest address */
+    ba_arg a = {(char *)p + shift, bar ? (char *)bar + shift : NULL, NULL, inc, inc, n, 1, 1, es};
+    return a;
+}
+
+void ba_copy_strided(int64_t n, const char *x, int64_t incx, char *y, int64_t incy, int es)
+{
+    if (es == 4) scipy_cblas_scopy64_(n, (const float *)x, incx, (float *)y, incy);
+    else if (es == 8) scipy_cblas_dcopy64_(n, (const double *)x, incx, (double *)y, incy);
+    else scipy_cblas_zcopy64_(n, x, incx, y, incy);
+}
+
+void ba_zero_vec(char *p, int64_t n, int64_t inc, int es)
+{
+    int64_t step = (inc < 0 ? -inc : inc) * es;
+    if (step == es) {
+        memset(p, 0, (size_t)(n * es));
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) memset(p + i * step, 0, (size_t)es);
+}
+
+void ba_zero_mat(char *p, int64_t rows, int64_t cols, int64_t ld, int es)
+{
+    if (ld == rows) {
+        memset(p, 0, (size_t)(rows * cols * es));
+        return;
+    }
+    for (int64_t j = 0; j < cols; j++) memset(p + j * ld * es, 0, (size_t)(rows * es));
+}

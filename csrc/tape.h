@@ -1,0 +1,69 @@
+/* Internal: the tape, its records, and copy-on-write bookkeeping. */
+#ifndef BLASAD_TAPE_H
+#define BLASAD_TAPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cblas.h>
+
+#include "blasad.h"
+
+#define BA_N 111
+#define BA_T 112
+#define BA_C 113
+
+/* One array argument of a recorded call, in BLAS terms.
+ * Matrix: rows x cols, column-major, element (i, j) at p + (i + j*ld)*es.
+ * Vector: rows = n, cols = 1, vec = 1, ld = the signed BLAS inc, p = the lowest
+ * address (BLAS's convention for negative inc).
+ * The shadow keeps the layout the argument had at call time (bar, ld_bar); the
+ * primal may later be redirected to a packed snapshot (p = snap, packed ld). */
+typedef struct ba_arg {
+    char *p, *bar, *snap;
+    int64_t ld, ld_bar, rows, cols;
+    int vec, es;
+} ba_arg;
+
+typedef struct ba_rec ba_rec;
+typedef void (*ba_adjoint)(ba_rec *r, char *scratch);
+
+/* One recorded call. a[0..2] are the routine's array arguments in BLAS order
+ * (for gemm: A, B, C); a[3] holds the output's value before the call when an
+ * adjoint needs it (beta_bar). alpha/beta are captured by value at call time. */
+struct ba_rec {
+    ba_adjoint adjoint;
+    int f0, f1;
+    int64_t m, n, k;
+    double alpha[2], beta[2];
+    char *alpha_bar, *beta_bar;
+    ba_arg a[4];
+};
+
+/* Record lifecycle: begin reserves a zeroed record (and room for `nlive` live
+ * references); abort gives it back with its snapshots; commit makes it part of
+ * the tape, registering a[i] as a live reference for each bit i of `needed`. */
+ba_rec *ba_rec_begin(ba_tape *t, int nlive);
+void ba_rec_abort(ba_tape *t, ba_rec *r);
+void ba_rec_commit(ba_tape *t, ba_rec *r, ba_adjoint adj, unsigned needed, size_t scratch);
+
+/* Copy-on-write: snapshot every live reference that overlaps what `w` is about to
+ * overwrite. Returns -1 (and writes nothing the user can see) when out of memory. */
+int ba_cow(ba_tape *t, const ba_arg *w);
+
+/* Copy src's current values into a packed buffer owned by dst (dst may be src). */
+int ba_snapshot(ba_tape *t, const ba_arg *src, ba_arg *dst);
+
+/* Constructors: vectors take NumPy's pointer to logical element 0. */
+ba_arg ba_mat(intptr_t p, int64_t ld, intptr_t bar, int64_t rows, int64_t cols, int es);
+ba_arg ba_vec(intptr_t p, int64_t inc, intptr_t bar, int64_t n, int es);
+
+/* y <- x, element size es in {4, 8, 16}, BLAS pointer convention. */
+void ba_copy_strided(int64_t n, const char *x, int64_t incx, char *y, int64_t incy, int es);
+
+/* Exactly zero a strided vector or a column-major matrix (BLAS has no "set"
+ * routine, and scal by 0 keeps NaN on some builds). */
+void ba_zero_vec(char *p, int64_t n, int64_t inc, int es);
+void ba_zero_mat(char *p, int64_t rows, int64_t cols, int64_t ld, int es);
+
+#endif
