@@ -5,5 +5,16 @@ from blasad._routines import axpy, gemm, gemv
 from blasad._specs import SPECS
 from blasad._tape import Const, Duplicated, Tape, autodiff
 
-__all__ = ["SPECS", "GradCheck", "Const", "Duplicated", "Tape", "autodiff", "axpy", "gradcheck", "gemm", "gemv"]
+__all__ = [
+    "SPECS",
+    "Const",
+    "Duplicated",
+    "GradCheck",
+    "Tape",
+    "autodiff",
+    "axpy",
+    "gemm",
+    "gemv",
+    "gradcheck",
+]
 __version__ = "0.1.0"

@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+import numpy
 import scipy_openblas64
 from cffi import FFI
 
@@ -43,8 +44,8 @@ ffibuilder.cdef(_cdef())
 ffibuilder.set_source(
     "blasad._native",
     '#include "blasad.h"',
-    sources=[os.path.relpath(CSRC / f) for f in ("tape.c", "rules.c")],
-    include_dirs=[str(CSRC), scipy_openblas64.get_include_dir()],
+    sources=[os.path.relpath(CSRC / f) for f in ("tape.c", "rules.c", "fast.c")],
+    include_dirs=[str(CSRC), scipy_openblas64.get_include_dir(), numpy.get_include()],
     library_dirs=[scipy_openblas64.get_lib_dir()],
     libraries=[scipy_openblas64.get_library()],
     extra_compile_args=["-O2", "-std=c99", "-Wall", "-Wextra", "-Wno-unused-parameter"],

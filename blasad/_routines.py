@@ -4,17 +4,40 @@ into C, which records the call on the active tape."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
 
 from blasad._native_loader import ffi, lib
 from blasad._specs import AXPY, DTYPE_CODES, GEMM, GEMV, validate
-from blasad._tape import Tape, address, current_tape
+from blasad._tape import Tape, _local, address
 
 N, T = 111, 112
 _FLAG = {"N": N, "T": T, "C": T}  # real dtypes: conjugate transpose is transpose
 Scalar = float | np.ndarray
+
+
+# The fast paths read arrays through CPython object addresses (id); other
+# interpreters, and tests that exercise the validating path alone, turn them off.
+FAST = sys.implementation.name == "cpython"
+if FAST:
+    lib.ba_fast_init(
+        id(np.ndarray), id(np.dtype(np.float32)), id(np.dtype(np.float64)),
+        id("N"), id("T"), id("C"), id("n"), id("t"), id("c"),
+    )  # fmt: skip
+_NULL = ffi.NULL
+
+
+def _fast_done(rc: int, tape: Tape | None, name: str, *keep: np.ndarray) -> bool:
+    """Did a fast path complete the call? (rc 1: take the validating path.)"""
+    if rc == 0:
+        if tape is not None:
+            tape._keep.extend(keep)
+        return True
+    if rc < 0:
+        raise MemoryError(f"blasad: out of memory while recording {name}; nothing was written")
+    return False
 
 
 def _flip(flag: int) -> int:
@@ -30,6 +53,11 @@ class _Call:
         self.tape, self.code = tape, code
         self.ptr = tape._ptr if tape is not None else ffi.NULL
         self.regions = tape._regions if tape is not None else None
+
+    def keep(self, *arrays: np.ndarray) -> None:
+        """The tape reads these by address in its reverse sweep: keep them alive until then."""
+        if self.tape is not None:
+            self.tape._keep.extend(arrays)
 
     def bar(self, x: Any) -> int:
         if self.regions is None or not isinstance(x, np.ndarray):
@@ -54,8 +82,8 @@ class _Call:
 
     def copy(self, src: np.ndarray, dst: np.ndarray) -> None:
         """dst ← src elementwise (recorded), for layouts BLAS cannot address."""
-        src2 = src.reshape(src.shape + (1,) * (2 - src.ndim))
-        dst2 = dst.reshape(dst.shape + (1,) * (2 - dst.ndim)) if dst.ndim < 2 else dst
+        src2 = src if src.ndim == 2 else src[:, None]
+        dst2 = dst if dst.ndim == 2 else dst[:, None]
         src_bar = self.bar(src2)
         dst_bar = self.out_bar(dst2, bool(src_bar))
         es = src.itemsize
@@ -110,11 +138,19 @@ def gemm(
     views; α and β are numbers (constants) or 0-d arrays (differentiable buffers).
     With β = 0, C is not read (NaN in it does not propagate).
     """
+    tape = _local.tape
+    if FAST and C is not None:
+        rc = lib.ba_fast_gemm(
+            tape._ptr if tape is not None else _NULL,
+            id(alpha), id(A), id(B), id(beta), id(C), id(trans_a), id(trans_b),
+        )  # fmt: skip
+        if _fast_done(rc, tape, "gemm", A, B):
+            return C
     dtype, d, (alpha, A, B, beta, C, trans_a, trans_b) = validate(
         GEMM, (alpha, A, B, beta, C, trans_a, trans_b)
     )
     assert C is not None
-    call = _Call(current_tape(), DTYPE_CODES[dtype])
+    call = _Call(tape, DTYPE_CODES[dtype])
     m, n, k = d["m"], d["n"], d["k"]
     al, al_bar = call.scalar(alpha)
     be, be_bar = call.scalar(beta)
@@ -148,6 +184,7 @@ def gemm(
             be, 0.0, be_bar, address(target), lay_c[0], c_bar,
         )  # fmt: skip
     call.check(rc, "gemm")
+    call.keep(A, B)
     if target is not C:
         call.copy(target, C)
     return C
@@ -165,9 +202,16 @@ def gemv(
 
     With β = 0, y is not read (NaN in it does not propagate).
     """
-    dtype, d, (alpha, A, x, beta, y, trans) = validate(GEMV, (alpha, A, x, beta, y, trans))
+    tape = _local.tape
+    if FAST and y is not None:
+        rc = lib.ba_fast_gemv(
+            tape._ptr if tape is not None else _NULL, id(alpha), id(A), id(x), id(beta), id(y), id(trans)
+        )
+        if _fast_done(rc, tape, "gemv", A, x):
+            return y
+    dtype, _, (alpha, A, x, beta, y, trans) = validate(GEMV, (alpha, A, x, beta, y, trans))
     assert y is not None
-    call = _Call(current_tape(), DTYPE_CODES[dtype])
+    call = _Call(tape, DTYPE_CODES[dtype])
     al, al_bar = call.scalar(alpha)
     be, be_bar = call.scalar(beta)
     lay_a = _blas_matrix(A)
@@ -184,20 +228,27 @@ def gemv(
         address(x), incx, x_bar, be, 0.0, be_bar, address(y), incy, y_bar,
     )  # fmt: skip
     call.check(rc, "gemv")
+    call.keep(A, x)
     return y
 
 
 def axpy(alpha: Scalar, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """y ← α x + y, in place; returns y."""
-    dtype, d, (alpha, x, y) = validate(AXPY, (alpha, x, y))
-    call = _Call(current_tape(), DTYPE_CODES[dtype])
+    tape = _local.tape
+    if FAST:
+        rc = lib.ba_fast_axpy(tape._ptr if tape is not None else _NULL, id(alpha), id(x), id(y))
+        if _fast_done(rc, tape, "axpy", x):
+            return y
+    dtype, dims, (alpha, x, y) = validate(AXPY, (alpha, x, y))
+    call = _Call(tape, DTYPE_CODES[dtype])
     al, al_bar = call.scalar(alpha)
     x, incx = _vector(call, x)
     x_bar = call.bar(x)
     incy = y.strides[0] // y.itemsize or 1
     y_bar = call.out_bar(y, bool(x_bar or al_bar))
     rc = lib.ba_axpy(
-        call.ptr, call.code, d["n"], al, 0.0, al_bar, address(x), incx, x_bar, address(y), incy, y_bar
+        call.ptr, call.code, dims["n"], al, 0.0, al_bar, address(x), incx, x_bar, address(y), incy, y_bar
     )
     call.check(rc, "axpy")
+    call.keep(x)
     return y

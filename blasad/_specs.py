@@ -140,7 +140,9 @@ def validate(spec: Spec, values: tuple[Any, ...]) -> tuple[np.dtype[Any], dict[s
         v = vals[i]
         if a.kind == "flag":
             if not isinstance(v, str) or v.upper() not in a.choices:
-                raise ValueError(f"{name}: {a.name} must be one of {', '.join(map(repr, a.choices))}, got {v!r}")
+                raise ValueError(
+                    f"{name}: {a.name} must be one of {', '.join(map(repr, a.choices))}, got {v!r}"
+                )
             vals[i] = flags[a.name] = v.upper()
         elif a.kind in _NDIM and not (a.out and v is None):
             if not isinstance(v, np.ndarray):
@@ -154,7 +156,9 @@ def validate(spec: Spec, values: tuple[Any, ...]) -> tuple[np.dtype[Any], dict[s
             if v.ndim != _NDIM[a.kind]:
                 raise ValueError(f"{name}: {a.name} must be {_KIND_WORD[a.kind]}, got a {v.ndim}-D array")
             if any(s % v.itemsize for s in v.strides):
-                raise ValueError(f"{name}: {a.name} has strides {v.strides} that are not multiples of its itemsize")
+                raise ValueError(
+                    f"{name}: {a.name} has strides {v.strides} that are not multiples of its itemsize"
+                )
     assert dtype is not None, "every spec has an array input"
 
     dims: dict[str, int] = {}
@@ -183,7 +187,9 @@ def validate(spec: Spec, values: tuple[Any, ...]) -> tuple[np.dtype[Any], dict[s
             if v.dtype != dtype:
                 raise TypeError(f"{name}: {a.name} is a 0-d array of dtype {v.dtype}; expected {dtype}")
         elif isinstance(v, bool) or not isinstance(v, numbers.Real):
-            raise TypeError(f"{name}: {a.name} must be a real number or a 0-d {dtype} array, got {type(v).__name__}")
+            raise TypeError(
+                f"{name}: {a.name} must be a real number or a 0-d {dtype} array, got {type(v).__name__}"
+            )
 
     out_i = next(i for i, a in enumerate(spec.args) if a.out)
     out_arg = spec.args[out_i]
@@ -193,12 +199,19 @@ def validate(spec: Spec, values: tuple[Any, ...]) -> tuple[np.dtype[Any], dict[s
         if not out.flags.writeable:
             raise ValueError(f"{name}: {out_arg.name} is read-only; it is the output")
         if out.shape != shape:
-            raise ValueError(f"{name}: {out_arg.name} has shape {out.shape}, expected {shape} from the inputs")
-        if any(s == 0 and n > 1 for s, n in zip(out.strides, out.shape)):
+            raise ValueError(
+                f"{name}: {out_arg.name} has shape {out.shape}, expected {shape} from the inputs"
+            )
+        if out.size > 1 and any(s == 0 and n > 1 for s, n in zip(out.strides, out.shape)):
             raise ValueError(f"{name}: {out_arg.name} has a zero stride, so its elements overlap")
         for i, a in enumerate(spec.args):
             v = vals[i]
-            if i != out_i and isinstance(v, np.ndarray) and np.may_share_memory(out, v) and np.shares_memory(out, v):
+            if (
+                i != out_i
+                and isinstance(v, np.ndarray)
+                and np.may_share_memory(out, v)
+                and np.shares_memory(out, v)
+            ):
                 raise ValueError(
                     f"{name}: output {out_arg.name} shares elements with input {a.name}; BLAS forbids it "
                     "(disjoint blocks of one matrix are fine)"

@@ -17,12 +17,17 @@ import numpy as np
 
 from blasad._native_loader import ffi, lib
 
-_local = threading.local()
+
+class _Local(threading.local):
+    tape: Tape | None = None  # the tape recording on this thread
+
+
+_local = _Local()
 
 
 def current_tape() -> Tape | None:
     """The tape recording on this thread, or None."""
-    return getattr(_local, "tape", None)
+    return _local.tape
 
 
 def address(x: np.ndarray) -> int:
@@ -68,7 +73,8 @@ def _zeros_like_span(lo: int, hi: int) -> np.ndarray:
 class _Regions:
     """Sorted, non-overlapping memory regions with their shadows."""
 
-    def __init__(self) -> None:
+    def __init__(self, tape_ptr: Any) -> None:
+        self._tape_ptr = tape_ptr  # the C tape keeps the same table for its fast paths
         self._los: list[int] = []
         self._regions: list[_Region] = []
 
@@ -93,6 +99,8 @@ class _Regions:
                 f"{what} overlaps memory that is already tracked through another array object; "
                 "pass one base array and take views of it"
             )
+        if lib.ba_tape_add_region(self._tape_ptr, region.lo, region.hi, region.shadow_lo):
+            raise MemoryError("blasad: out of memory while registering a shadow")
         self._los.insert(i, region.lo)
         self._regions.insert(i, region)
 
@@ -175,7 +183,8 @@ class Tape:
         self._ptr = ffi.gc(lib.ba_tape_new(), lib.ba_tape_free)
         if self._ptr == ffi.NULL:
             raise MemoryError("blasad: could not allocate a tape")
-        self._regions = _Regions()
+        self._regions = _Regions(self._ptr)
+        self._keep: list[np.ndarray] = []  # inputs the sweep may read by address
         self._state = "new"  # new -> recording -> stopped -> consumed
 
     # -- recording -----------------------------------------------------------
@@ -183,7 +192,9 @@ class Tape:
         if self._state != "new":
             raise RuntimeError("a Tape records once; create a new Tape for another recording")
         if current_tape() is not None:
-            raise RuntimeError("another Tape is already recording on this thread; nested tapes are not supported")
+            raise RuntimeError(
+                "another Tape is already recording on this thread; nested tapes are not supported"
+            )
         _local.tape = self
         self._state = "recording"
         return self
@@ -201,7 +212,9 @@ class Tape:
             self._regions.ensure(x)
 
     # -- reverse sweep ---------------------------------------------------------
-    def backward(self, outputs: np.ndarray | Sequence[np.ndarray], seeds: np.ndarray | Sequence[np.ndarray]) -> None:
+    def backward(
+        self, outputs: np.ndarray | Sequence[np.ndarray], seeds: np.ndarray | Sequence[np.ndarray]
+    ) -> None:
         """Run the reverse sweep for loss = Σ ⟨seed_i, output_i⟩ (outputs at their final values).
 
         Consumes the tape: a second call raises RuntimeError.
@@ -218,7 +231,9 @@ class Tape:
         for i, (out, seed) in enumerate(zip(outs, seeds_l)):
             seed = np.asarray(seed)
             if seed.shape != out.shape:
-                raise ValueError(f"seeds[{i}] has shape {seed.shape}, expected {out.shape} (the shape of outputs[{i}])")
+                raise ValueError(
+                    f"seeds[{i}] has shape {seed.shape}, expected {out.shape} (the shape of outputs[{i}])"
+                )
             if not np.can_cast(seed.dtype, out.dtype, "same_kind"):
                 raise TypeError(f"seeds[{i}] has dtype {seed.dtype}, expected one castable to {out.dtype}")
             checked.append((out, seed))
@@ -231,10 +246,13 @@ class Tape:
     def _sweep(self) -> None:
         rc = lib.ba_tape_backward(self._ptr)
         if rc == -1:
-            raise MemoryError("blasad: out of memory for the reverse sweep's scratch buffer; no adjoint was touched")
+            raise MemoryError(
+                "blasad: out of memory for the reverse sweep's scratch buffer; no adjoint was touched"
+            )
         if rc != 0:
             raise RuntimeError("this tape was already consumed by backward()")
         self._state = "consumed"
+        self._keep.clear()
 
     def grad(self, x: np.ndarray) -> np.ndarray:
         """Adjoint of x's value at the time it was watched (a new array)."""
@@ -303,7 +321,9 @@ def autodiff(f: Callable[..., Any], *args: Any) -> Any:
     for i, a in enumerate(dups):
         for b in dups[:i]:
             if np.shares_memory(a.x, b.x):
-                raise ValueError("autodiff: two Duplicated arguments share memory; pass the base once and take views in f")
+                raise ValueError(
+                    "autodiff: two Duplicated arguments share memory; pass the base once and take views in f"
+                )
             if np.shares_memory(a.dx, b.dx):
                 raise ValueError("autodiff: two Duplicated shadows share memory")
     for a in args:

@@ -26,6 +26,11 @@ int64_t ba_tape_ncalls(ba_tape *t);
 int64_t ba_tape_bytes_copied(ba_tape *t);
 int64_t ba_tape_bytes_referenced(ba_tape *t);
 
+/* Shadow regions: bytes [lo, hi) of user memory have their shadow at shadow_lo.
+ * Regions never overlap; the Python side allocates the shadows and registers them. */
+int ba_tape_add_region(ba_tape *t, intptr_t lo, intptr_t hi, intptr_t shadow_lo);
+intptr_t ba_tape_shadow(ba_tape *t, intptr_t ptr);
+
 int ba_gemm(ba_tape *t, int dtype, int trans_a, int trans_b,
             int64_t m, int64_t n, int64_t k,
             double alpha_re, double alpha_im, intptr_t alpha_bar,
@@ -52,3 +57,18 @@ int ba_axpy(ba_tape *t, int dtype, int64_t n,
 int ba_copy2d(ba_tape *t, int dtype, int64_t rows, int64_t cols,
               intptr_t src, int64_t src_rs, int64_t src_cs, intptr_t src_bar,
               intptr_t dst, int64_t dst_rs, int64_t dst_cs, intptr_t dst_bar);
+
+/* Fast paths: the same calls taking Python objects by address (CPython's id()).
+ * They validate and lower the common cases entirely in C and return 0; anything
+ * else (a layout to stage, an int scalar, a shape error, a possible overlap, an
+ * output that needs a new shadow) returns 1 with nothing written, and the caller
+ * takes the validating Python path. -1: out of memory, nothing written.
+ * ba_fast_init registers numpy.ndarray, the float32/float64 dtypes and the flag
+ * strings "N", "T", "C", "n", "t", "c" (all by id). */
+int ba_fast_init(intptr_t ndarray_type, intptr_t f32, intptr_t f64, intptr_t N, intptr_t T, intptr_t C,
+                 intptr_t n, intptr_t t, intptr_t c);
+int ba_fast_gemm(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t B, intptr_t beta, intptr_t C,
+                 intptr_t trans_a, intptr_t trans_b);
+int ba_fast_gemv(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t x, intptr_t beta, intptr_t y,
+                 intptr_t trans);
+int ba_fast_axpy(ba_tape *t, intptr_t alpha, intptr_t x, intptr_t y);

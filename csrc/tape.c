@@ -19,6 +19,8 @@ struct ba_tape {
     int64_t ncalls, bytes_copied, bytes_referenced;
     size_t scratch;            /* largest temporary any adjoint needs */
     int consumed;
+    intptr_t *reg;             /* shadow regions, sorted: lo, hi, shadow_lo per entry */
+    int64_t n_reg, cap_reg;
 };
 
 ba_tape *ba_tape_new(void) { return calloc(1, sizeof(ba_tape)); }
@@ -43,7 +45,40 @@ void ba_tape_free(ba_tape *t)
 {
     if (!t) return;
     release(t);
+    free(t->reg);
     free(t);
+}
+
+int ba_tape_add_region(ba_tape *t, intptr_t lo, intptr_t hi, intptr_t shadow_lo)
+{
+    if (t->n_reg == t->cap_reg) {
+        int64_t cap = t->cap_reg ? 2 * t->cap_reg : 16;
+        intptr_t *reg = realloc(t->reg, (size_t)cap * 3 * sizeof *reg);
+        if (!reg) return -1;
+        t->reg = reg;
+        t->cap_reg = cap;
+    }
+    int64_t i = t->n_reg;
+    while (i > 0 && t->reg[3 * (i - 1)] > lo) i--;
+    memmove(t->reg + 3 * (i + 1), t->reg + 3 * i, (size_t)(t->n_reg - i) * 3 * sizeof *t->reg);
+    t->reg[3 * i] = lo;
+    t->reg[3 * i + 1] = hi;
+    t->reg[3 * i + 2] = shadow_lo;
+    t->n_reg++;
+    return 0;
+}
+
+intptr_t ba_tape_shadow(ba_tape *t, intptr_t ptr)
+{
+    int64_t lo = 0, hi = t->n_reg; /* the last region with reg.lo <= ptr */
+    while (lo < hi) {
+        int64_t mid = (lo + hi) / 2;
+        if (t->reg[3 * mid] <= ptr) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo == 0) return 0;
+    const intptr_t *r = t->reg + 3 * (lo - 1);
+    return ptr < r[1] ? ptr - r[0] + r[2] : 0;
 }
 
 int64_t ba_tape_ncalls(ba_tape *t) { return t->ncalls; }
@@ -180,17 +215,35 @@ int ba_snapshot(ba_tape *t, const ba_arg *src, ba_arg *dst)
     return 0;
 }
 
+static int same_range(const ba_arg *a, const ba_arg *b)
+{
+    return a->p == b->p && a->rows == b->rows && a->cols == b->cols && a->ld == b->ld && a->es == b->es &&
+           a->vec == b->vec;
+}
+
 int ba_cow(ba_tape *t, const ba_arg *w)
 {
     fp_t fw = footprint(w);
     for (int64_t i = 0; i < t->n_live;) {
         ba_arg *a = t->live[i];
         fp_t fa = footprint(a);
-        if (overlaps(&fw, &fa)) {
-            if (ba_snapshot(t, a, a)) return -1;
-            t->live[i] = t->live[--t->n_live];
-        } else {
+        if (!overlaps(&fw, &fa)) {
             i++;
+            continue;
+        }
+        ba_arg orig = *a;
+        if (ba_snapshot(t, a, a)) return -1;
+        t->live[i] = t->live[--t->n_live];
+        /* other readers of exactly this range share the copy (a owns it) */
+        for (int64_t j = i; j < t->n_live;) {
+            ba_arg *b = t->live[j];
+            if (same_range(b, &orig)) {
+                b->p = a->p;
+                b->ld = a->ld;
+                t->live[j] = t->live[--t->n_live];
+            } else {
+                j++;
+            }
         }
     }
     return 0;
@@ -235,4 +288,10 @@ void ba_zero_mat(char *p, int64_t rows, int64_t cols, int64_t ld, int es)
         return;
     }
     for (int64_t j = 0; j < cols; j++) memset(p + j * ld * es, 0, (size_t)(rows * es));
+}
+
+int ba_args_overlap(const ba_arg *a, const ba_arg *b)
+{
+    fp_t fa = footprint(a), fb = footprint(b);
+    return overlaps(&fa, &fb);
 }

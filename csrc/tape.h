@@ -51,6 +51,9 @@ void ba_rec_commit(ba_tape *t, ba_rec *r, ba_adjoint adj, unsigned needed, size_
  * overwrite. Returns -1 (and writes nothing the user can see) when out of memory. */
 int ba_cow(ba_tape *t, const ba_arg *w);
 
+/* Might a and b share a byte? Exact for blocks of one column-major matrix. */
+int ba_args_overlap(const ba_arg *a, const ba_arg *b);
+
 /* Copy src's current values into a packed buffer owned by dst (dst may be src). */
 int ba_snapshot(ba_tape *t, const ba_arg *src, ba_arg *dst);
 

@@ -1,0 +1,97 @@
+"""The C fast paths take the common calls; everything else goes through the validator.
+
+Both paths must give bit-identical results and adjoints (the whole suite also runs once
+per path through the dispatch_path fixture in conftest.py).
+"""
+
+import numpy as np
+import pytest
+
+import blasad as ba
+import blasad._routines as routines
+
+
+def _forbid_validator(monkeypatch):
+    def boom(*args, **kwargs):
+        raise AssertionError("the validating path was taken")
+
+    monkeypatch.setattr(routines, "validate", boom)
+
+
+def _common_calls(rng):
+    A = rng.standard_normal((5, 4))
+    B = np.asfortranarray(rng.standard_normal((4, 3)))
+    C = rng.standard_normal((10, 6))[::2, 1:4]  # a row-major slice with ld > cols
+    x, y = rng.standard_normal(8)[::-2], rng.standard_normal(5)
+    alpha = np.array(0.5)
+    ba.gemm(1.5, A, B, 0.25, C)
+    ba.gemm(alpha, B.T, A.T, 0.0, C.T.copy(), "N", "N")
+    ba.gemv(2.0, A, x, 1.0, y)
+    ba.gemv(alpha, A, y, 0.0, rng.standard_normal(4), "T")
+    ba.axpy(-1.0, x, y[::-1][:4])
+    return C, y
+
+
+def test_common_calls_take_the_fast_path(monkeypatch, rng):
+    monkeypatch.setattr(routines, "FAST", True)
+    _forbid_validator(monkeypatch)
+    _common_calls(rng)
+    with ba.Tape() as tape:
+        A, B = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+        C = np.zeros((3, 3))
+        tape.watch(A, B, C)  # C gets its shadow here, so the fast path can record into it
+        ba.gemm(1.0, A, B, 0.0, C)
+    assert tape.ncalls == 1
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(lambda A, B, C: ba.gemm(1, A, B, 0.0, C), id="int alpha"),
+        pytest.param(lambda A, B, C: ba.gemm(1.0, A[:, ::-1], B, 0.0, C), id="negative stride"),
+        pytest.param(lambda A, B, C: ba.gemm(1.0, A, B), id="C=None"),
+        pytest.param(lambda A, B, C: ba.gemm(1.0, A, B, 0.0, C, trans_a="X"), id="bad flag"),
+        pytest.param(lambda A, B, C: ba.gemm(1.0, A, A, 0.0, A), id="aliasing"),
+    ],
+)
+def test_other_calls_reach_the_validator(dispatch_path, monkeypatch, rng, call):
+    seen = []
+    real = routines.validate
+
+    def spy(*args, **kwargs):
+        seen.append(args[0].name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(routines, "validate", spy)
+    A, B, C = rng.standard_normal((3, 3)), rng.standard_normal((3, 3)), np.zeros((3, 3))
+    try:
+        call(A, B, C)
+    except ValueError:
+        pass
+    assert seen == ["gemm"]
+
+
+def test_paths_agree_bit_for_bit(monkeypatch):
+    def run(fast):
+        monkeypatch.setattr(routines, "FAST", fast)
+        rng = np.random.default_rng(7)
+        W = rng.standard_normal((4, 4))
+        x = rng.standard_normal(4)
+        v = np.zeros(4)
+        h = np.array(0.1)
+        dW, dx, dv, dh = np.zeros((4, 4)), rng.standard_normal(4), np.zeros(4), np.zeros(())
+
+        def program(W, x, v, h):
+            for _ in range(5):
+                ba.gemv(1.0, W, x, 0.0, v)
+                ba.axpy(h, v, x)
+                ba.gemm(0.5, W[:2, :2], W[2:, 2:], 0.5, W[:2, 2:])  # disjoint blocks of W
+
+        ba.autodiff(
+            program, ba.Duplicated(W, dW), ba.Duplicated(x, dx), ba.Duplicated(v, dv), ba.Duplicated(h, dh)
+        )
+        return x, dW, dx, dh
+
+    fast, slow = run(True), run(False)
+    for a, b in zip(fast, slow):
+        assert np.array_equal(a, b)

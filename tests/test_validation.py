@@ -1,0 +1,518 @@
+"""Bad input: one test per case. Each asserts the exception type, a fragment of the message that
+names the offending argument, and that every array involved is bit-identical afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+
+import blasad as ba
+
+
+def _data() -> SimpleNamespace:
+    rng = np.random.default_rng(7)
+    d = SimpleNamespace(
+        A=rng.standard_normal((3, 4)),  # m = 3, k = 4
+        B=rng.standard_normal((4, 2)),  # n = 2
+        C=rng.standard_normal((3, 2)),
+        x=rng.standard_normal(4),
+        y=rng.standard_normal(3),
+        A32=rng.standard_normal((3, 4)).astype(np.float32),
+        B32=rng.standard_normal((4, 2)).astype(np.float32),
+        y32=rng.standard_normal(3).astype(np.float32),
+        Ai=np.arange(12).reshape(3, 4),
+        Bc=rng.standard_normal((4, 2)) + 1j,
+        yi=np.arange(3),
+    )
+    ro = rng.standard_normal((3, 2))
+    ro.flags.writeable = False
+    d.C_ro = ro
+    yro = rng.standard_normal(3)
+    yro.flags.writeable = False
+    d.y_ro = yro
+    d.y_bcast = np.broadcast_to(np.array([1.0]), (3,))
+    d.y_zero = np.lib.stride_tricks.as_strided(
+        rng.standard_normal(1), shape=(3,), strides=(0,), writeable=True
+    )
+    return d
+
+
+def _arrays(d: SimpleNamespace) -> list[np.ndarray]:
+    return [v for v in vars(d).values() if isinstance(v, np.ndarray)]
+
+
+@contextmanager
+def untouched(*arrays: np.ndarray) -> Iterator[None]:
+    """Every array bit-identical (values and flags) after the block."""
+    before = [(a, a.tobytes(), a.flags.writeable) for a in arrays]
+    yield
+    for a, bits, writeable in before:
+        assert a.tobytes() == bits
+        assert a.flags.writeable == writeable
+
+
+# (id, exception, message fragment, call)
+ROUTINE_CASES: list[tuple[str, type[Exception], str, Callable[[SimpleNamespace], Any]]] = [
+    # wrong ndim
+    ("gemm A 1-D", ValueError, r"gemm: A must be 2-D", lambda d: ba.gemm(1.0, d.x, d.B, 0.0, d.C)),
+    ("gemm B 3-D", ValueError, r"gemm: B must be 2-D", lambda d: ba.gemm(1.0, d.A, d.B[None], 0.0, d.C)),
+    ("gemm C 1-D", ValueError, r"gemm: C must be 2-D", lambda d: ba.gemm(1.0, d.A, d.B, 0.0, d.y)),
+    ("gemv A 1-D", ValueError, r"gemv: A must be 2-D", lambda d: ba.gemv(1.0, d.x, d.x, 0.0, d.y)),
+    ("gemv x 2-D", ValueError, r"gemv: x must be 1-D", lambda d: ba.gemv(1.0, d.A, d.B, 0.0, d.y)),
+    ("gemv y 2-D", ValueError, r"gemv: y must be 1-D", lambda d: ba.gemv(1.0, d.A, d.x, 0.0, d.C)),
+    ("axpy x 2-D", ValueError, r"axpy: x must be 1-D", lambda d: ba.axpy(1.0, d.C, d.y)),
+    ("axpy y 0-D", ValueError, r"axpy: y must be 1-D", lambda d: ba.axpy(1.0, d.y, d.y[0, ...])),
+    # mismatched shapes
+    (
+        "gemm inner dims",
+        ValueError,
+        r"gemm: B has shape \(3, 4\)",
+        lambda d: ba.gemm(1.0, d.A, d.A, 0.0, d.C),
+    ),
+    (
+        "gemm inner dims through op(A)",
+        ValueError,
+        r"op\(A\)",
+        lambda d: ba.gemm(1.0, d.A, d.B, 0.0, d.C, trans_a="T"),
+    ),
+    ("gemm C shape", ValueError, r"gemm: C has shape \(2, 3\)", lambda d: ba.gemm(1.0, d.A, d.B, 0.0, d.C.T)),
+    (
+        "gemv x length",
+        ValueError,
+        r"gemv: x has shape \(3,\)",
+        lambda d: ba.gemv(1.0, d.A, d.y, 0.0, d.y.copy()),
+    ),
+    (
+        "gemv y length",
+        ValueError,
+        r"gemv: y has shape \(4,\)",
+        lambda d: ba.gemv(1.0, d.A, d.x, 1.0, d.x.copy()),
+    ),
+    (
+        "gemv y length through op(A)",
+        ValueError,
+        r"gemv: y has shape \(3,\)",
+        lambda d: ba.gemv(1.0, d.A, d.y, 1.0, d.y.copy(), trans="T"),
+    ),
+    ("axpy lengths", ValueError, r"axpy: y has shape \(3,\)", lambda d: ba.axpy(1.0, d.x, d.y)),
+    # mixed dtypes
+    (
+        "gemm mixed dtypes",
+        TypeError,
+        r"mixed dtypes: B is float32",
+        lambda d: ba.gemm(1.0, d.A, d.B32, 0.0, d.C),
+    ),
+    (
+        "gemm mixed dtypes C",
+        TypeError,
+        r"mixed dtypes: C is float64",
+        lambda d: ba.gemm(1.0, d.A32, d.B32, 0.0, d.C),
+    ),
+    (
+        "gemv mixed dtypes y",
+        TypeError,
+        r"mixed dtypes: y is float32",
+        lambda d: ba.gemv(1.0, d.A, d.x, 0.0, d.y32),
+    ),
+    ("axpy mixed dtypes", TypeError, r"mixed dtypes: y is float32", lambda d: ba.axpy(1.0, d.y, d.y32)),
+    # int and complex dtypes
+    ("gemm int A", TypeError, r"gemm: A has dtype int64", lambda d: ba.gemm(1.0, d.Ai, d.B, 0.0, d.C)),
+    (
+        "gemm complex B",
+        TypeError,
+        r"gemm: B has dtype complex128",
+        lambda d: ba.gemm(1.0, d.A, d.Bc, 0.0, d.C),
+    ),
+    ("gemv int y", TypeError, r"gemv: y has dtype int64", lambda d: ba.gemv(1.0, d.A, d.x, 0.0, d.yi)),
+    ("axpy int y", TypeError, r"axpy: y has dtype int64", lambda d: ba.axpy(1.0, d.y, d.yi)),
+    # non-array arguments
+    (
+        "gemm C list",
+        TypeError,
+        r"gemm: C must be a NumPy array, got list",
+        lambda d: ba.gemm(1.0, d.A, d.B, 0.0, d.C.tolist()),
+    ),
+    (
+        "gemm A list",
+        TypeError,
+        r"gemm: A must be a NumPy array",
+        lambda d: ba.gemm(1.0, d.A.tolist(), d.B, 0.0, d.C),
+    ),
+    (
+        "gemv y tuple",
+        TypeError,
+        r"gemv: y must be a NumPy array",
+        lambda d: ba.gemv(1.0, d.A, d.x, 0.0, (0.0,) * 3),
+    ),
+    ("axpy y float", TypeError, r"axpy: y must be a NumPy array", lambda d: ba.axpy(1.0, d.y, 3.0)),
+    # read-only and self-overlapping outputs
+    ("gemm C read-only", ValueError, r"gemm: C is read-only", lambda d: ba.gemm(1.0, d.A, d.B, 0.0, d.C_ro)),
+    (
+        "gemv y broadcast",
+        ValueError,
+        r"gemv: y is read-only",
+        lambda d: ba.gemv(1.0, d.A, d.x, 0.0, d.y_bcast),
+    ),
+    ("axpy y read-only", ValueError, r"axpy: y is read-only", lambda d: ba.axpy(1.0, d.y, d.y_ro)),
+    ("axpy y zero stride", ValueError, r"axpy: y has a zero stride", lambda d: ba.axpy(1.0, d.y, d.y_zero)),
+    # flags
+    (
+        "gemm unknown trans_a",
+        ValueError,
+        r"gemm: trans_a must be one of",
+        lambda d: ba.gemm(1.0, d.A, d.B, 0.0, d.C, "X"),
+    ),
+    (
+        "gemm non-string trans_b",
+        ValueError,
+        r"gemm: trans_b must be one of",
+        lambda d: ba.gemm(1.0, d.A, d.B, 0.0, d.C, "N", 1),
+    ),
+    (
+        "gemv unknown trans",
+        ValueError,
+        r"gemv: trans must be one of .*'NT'",
+        lambda d: ba.gemv(1.0, d.A, d.x, 0.0, d.y, "NT"),
+    ),
+    # non-numeric scalars
+    (
+        "gemm alpha str",
+        TypeError,
+        r"gemm: alpha must be a real number",
+        lambda d: ba.gemm("1", d.A, d.B, 0.0, d.C),
+    ),
+    (
+        "gemm beta None",
+        TypeError,
+        r"gemm: beta must be a real number",
+        lambda d: ba.gemm(1.0, d.A, d.B, None, d.C),
+    ),
+    (
+        "gemm alpha list",
+        TypeError,
+        r"gemm: alpha must be a real number",
+        lambda d: ba.gemm([1.0], d.A, d.B, 0.0, d.C),
+    ),
+    (
+        "gemv alpha complex",
+        TypeError,
+        r"gemv: alpha must be a real number",
+        lambda d: ba.gemv(1j, d.A, d.x, 0.0, d.y),
+    ),
+    (
+        "axpy alpha bool",
+        TypeError,
+        r"axpy: alpha must be a real number",
+        lambda d: ba.axpy(True, d.y, d.y.copy()),
+    ),
+    # 0-d scalars of the wrong dtype or rank
+    (
+        "gemm alpha 0-d float32",
+        TypeError,
+        r"gemm: alpha is a 0-d array of dtype float32",
+        lambda d: ba.gemm(np.array(1.0, np.float32), d.A, d.B, 0.0, d.C),
+    ),
+    (
+        "gemv beta 0-d int",
+        TypeError,
+        r"gemv: beta is a 0-d array of dtype int64",
+        lambda d: ba.gemv(1.0, d.A, d.x, np.array(1), d.y),
+    ),
+    (
+        "axpy alpha 0-d float64 on float32",
+        TypeError,
+        r"axpy: alpha is a 0-d array of dtype float64",
+        lambda d: ba.axpy(np.array(2.0), d.y32, d.y32.copy()),
+    ),
+    (
+        "gemm beta 1-D",
+        ValueError,
+        r"gemm: beta must be a number or a 0-d array, got a 1-D array",
+        lambda d: ba.gemm(1.0, d.A, d.B, d.x[:1], d.C),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("exc", "match", "call"), [c[1:] for c in ROUTINE_CASES], ids=[c[0] for c in ROUTINE_CASES]
+)
+def test_routine_rejects_bad_input(
+    exc: type[Exception], match: str, call: Callable[[SimpleNamespace], Any]
+) -> None:
+    d = _data()
+    with untouched(*_arrays(d)), pytest.raises(exc, match=match):
+        call(d)
+
+
+@pytest.mark.parametrize(
+    ("exc", "match", "call"), [c[1:] for c in ROUTINE_CASES], ids=[c[0] for c in ROUTINE_CASES]
+)
+def test_routine_rejects_bad_input_while_recording(
+    exc: type[Exception], match: str, call: Callable[[SimpleNamespace], Any]
+) -> None:
+    d = _data()
+    float_arrays = [a for a in _arrays(d) if a.dtype.kind == "f" and a.ndim]
+    with untouched(*_arrays(d)), ba.Tape() as tape:
+        tape.watch(*float_arrays)
+        with pytest.raises(exc, match=match):
+            call(d)
+    assert tape.ncalls == 0
+    assert tape.bytes_copied == 0
+
+
+# ---- Duplicated / Const / autodiff -------------------------------------------------------------
+
+
+def test_duplicated_dx_of_wrong_shape() -> None:
+    x, dx = np.ones((3, 2)), np.full((2, 3), 2.0)
+    with (
+        untouched(x, dx),
+        pytest.raises(ValueError, match=r"Duplicated: dx has shape \(2, 3\), expected \(3, 2\)"),
+    ):
+        ba.Duplicated(x, dx)
+
+
+def test_duplicated_dx_of_wrong_dtype() -> None:
+    x, dx = np.ones(3), np.ones(3, np.float32)
+    with (
+        untouched(x, dx),
+        pytest.raises(TypeError, match=r"Duplicated: dx has dtype float32, expected float64"),
+    ):
+        ba.Duplicated(x, dx)
+
+
+def test_duplicated_dx_of_int_dtype() -> None:
+    x, dx = np.ones(3), np.ones(3, np.int64)
+    with (
+        untouched(x, dx),
+        pytest.raises(TypeError, match=r"Duplicated dx must have dtype float32 or float64"),
+    ):
+        ba.Duplicated(x, dx)
+
+
+def test_duplicated_x_of_complex_dtype() -> None:
+    x, dx = np.ones(3, complex), np.ones(3, complex)
+    with untouched(x, dx), pytest.raises(TypeError, match=r"Duplicated x must have dtype"):
+        ba.Duplicated(x, dx)
+
+
+def test_duplicated_dx_not_an_array() -> None:
+    x = np.ones(3)
+    with untouched(x), pytest.raises(TypeError, match=r"Duplicated dx must be a NumPy array, got list"):
+        ba.Duplicated(x, [0.0, 0.0, 0.0])
+
+
+def test_duplicated_dx_read_only() -> None:
+    x, dx = np.ones(3), np.zeros(3)
+    dx.flags.writeable = False
+    with untouched(x, dx), pytest.raises(ValueError, match=r"Duplicated: dx is read-only"):
+        ba.Duplicated(x, dx)
+
+
+def test_duplicated_dx_sharing_memory_with_x() -> None:
+    base = np.arange(6.0)
+    with untouched(base), pytest.raises(ValueError, match=r"Duplicated: dx shares memory with x"):
+        ba.Duplicated(base[:3], base[2:5])
+
+
+def test_autodiff_with_overlapping_duplicated_arguments() -> None:
+    base, d1, d2 = np.arange(6.0), np.ones(4), np.ones(4)
+    calls: list[int] = []
+
+    def f(u: np.ndarray, v: np.ndarray) -> None:
+        calls.append(1)
+        ba.axpy(1.0, u[:2], v[2:])
+
+    with (
+        untouched(base, d1, d2),
+        pytest.raises(ValueError, match=r"autodiff: two Duplicated arguments share memory"),
+    ):
+        ba.autodiff(f, ba.Duplicated(base[:4], d1), ba.Duplicated(base[2:], d2))
+    assert calls == []
+
+
+def test_autodiff_with_overlapping_shadows() -> None:
+    x, y, dbase = np.ones(3), np.ones(3), np.arange(5.0)
+    calls: list[int] = []
+    with (
+        untouched(x, y, dbase),
+        pytest.raises(ValueError, match=r"autodiff: two Duplicated shadows share memory"),
+    ):
+        ba.autodiff(lambda x, y: calls.append(1), ba.Duplicated(x, dbase[:3]), ba.Duplicated(y, dbase[2:]))
+    assert calls == []
+
+
+# ---- Tape ----------------------------------------------------------------------------------------
+
+
+def _recorded() -> tuple[ba.Tape, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(11)
+    A, B = rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
+    with ba.Tape() as tape:
+        tape.watch(A, B)
+        C = ba.gemm(1.0, A, B)
+        y = ba.gemv(1.0, A, B[:, 0])
+    return tape, A, B, C, y
+
+
+def _backward_still_works(tape: ba.Tape, A: np.ndarray, B: np.ndarray, C: np.ndarray, y: np.ndarray) -> None:
+    """The rejected backward consumed nothing: a correct one still gives the right gradient."""
+    S, s = np.ones_like(C), np.ones_like(y)
+    tape.backward([C, y], [S, s])
+    assert_array_equal(tape.grad(A), S @ B.T + np.outer(s, B[:, 0]))
+    expected_B = A.T @ S
+    expected_B[:, 0] += A.T @ s
+    assert_array_equal(tape.grad(B), expected_B)
+
+
+def test_backward_seed_of_wrong_shape() -> None:
+    tape, A, B, C, y = _recorded()
+    seed = np.ones((2, 3))
+    with (
+        untouched(A, B, C, y, seed),
+        pytest.raises(ValueError, match=r"seeds\[0\] has shape \(2, 3\), expected \(3, 2\)"),
+    ):
+        tape.backward(C, seed)
+    _backward_still_works(tape, A, B, C, y)
+
+
+def test_backward_second_seed_of_wrong_shape() -> None:
+    tape, A, B, C, y = _recorded()
+    seeds = [np.ones((3, 2)), np.ones(4)]
+    with (
+        untouched(A, B, C, y, *seeds),
+        pytest.raises(ValueError, match=r"seeds\[1\] has shape \(4,\), expected \(3,\)"),
+    ):
+        tape.backward([C, y], seeds)
+    _backward_still_works(tape, A, B, C, y)
+
+
+def test_backward_seed_of_complex_dtype() -> None:
+    tape, A, B, C, y = _recorded()
+    seed = np.ones((3, 2), complex)
+    with untouched(A, B, C, y, seed), pytest.raises(TypeError, match=r"seeds\[0\] has dtype complex128"):
+        tape.backward(C, seed)
+    _backward_still_works(tape, A, B, C, y)
+
+
+def test_backward_mismatched_list_lengths() -> None:
+    tape, A, B, C, y = _recorded()
+    seeds = [np.ones((3, 2))]
+    with (
+        untouched(A, B, C, y, *seeds),
+        pytest.raises(ValueError, match=r"backward got 2 outputs but 1 seeds"),
+    ):
+        tape.backward([C, y], seeds)
+    _backward_still_works(tape, A, B, C, y)
+
+
+def test_backward_more_seeds_than_outputs() -> None:
+    tape, A, B, C, y = _recorded()
+    seeds = [np.ones((3, 2)), np.ones(3)]
+    with (
+        untouched(A, B, C, y, *seeds),
+        pytest.raises(ValueError, match=r"backward got 1 outputs but 2 seeds"),
+    ):
+        tape.backward(C, seeds)
+    _backward_still_works(tape, A, B, C, y)
+
+
+def test_backward_outputs_not_arrays() -> None:
+    tape, A, B, C, y = _recorded()
+    with untouched(A, B, C, y), pytest.raises(TypeError, match=r"outputs must be a NumPy array or a list"):
+        tape.backward(3.0, np.ones(()))
+    _backward_still_works(tape, A, B, C, y)
+
+
+def test_backward_output_list_holding_a_list() -> None:
+    tape, A, B, C, y = _recorded()
+    with (
+        untouched(A, B, C, y),
+        pytest.raises(TypeError, match=r"outputs\[0\] must be a NumPy array, got list"),
+    ):
+        tape.backward(C.tolist(), np.ones((3, 2)))
+    _backward_still_works(tape, A, B, C, y)
+
+
+def test_backward_seeds_not_arrays() -> None:
+    tape, A, B, C, y = _recorded()
+    with untouched(A, B, C, y), pytest.raises(TypeError, match=r"seeds must be a NumPy array or a list"):
+        tape.backward(C, 1.0)
+    _backward_still_works(tape, A, B, C, y)
+
+
+def test_backward_output_of_int_dtype() -> None:
+    tape, A, B, C, y = _recorded()
+    bad = np.ones(3, np.int64)
+    with (
+        untouched(A, B, C, y, bad),
+        pytest.raises(TypeError, match=r"outputs\[1\] must have dtype float32 or float64"),
+    ):
+        tape.backward([C, bad], [np.ones((3, 2)), np.ones(3)])
+    _backward_still_works(tape, A, B, C, y)
+
+
+def test_backward_inside_the_recording_block() -> None:
+    A = np.ones((2, 2))
+    with untouched(A), ba.Tape() as tape:
+        tape.watch(A)
+        C = ba.gemm(1.0, A, A)
+        with pytest.raises(RuntimeError, match=r"after the `with tape:` block"):
+            tape.backward(C, np.ones((2, 2)))
+    tape.backward(C, np.ones((2, 2)))
+    assert_array_equal(tape.grad(A), np.full((2, 2), 4.0))
+
+
+def test_grad_before_backward() -> None:
+    tape, A, *_ = _recorded()
+    with untouched(A), pytest.raises(RuntimeError, match=r"grad\(\) is available after backward\(\)"):
+        tape.grad(A)
+
+
+def test_grad_of_an_unwatched_array() -> None:
+    tape, _, _, C, _ = _recorded()
+    tape.backward(C, np.ones((3, 2)))
+    other = np.ones((3, 4))
+    with untouched(other), pytest.raises(ValueError, match=r"x was not watched"):
+        tape.grad(other)
+
+
+def test_watch_non_array() -> None:
+    A = np.ones(2)
+    with untouched(A), ba.Tape() as tape:
+        with pytest.raises(TypeError, match=r"watch argument 1 must be a NumPy array, got list"):
+            tape.watch(A, [1.0])
+    assert tape.ncalls == 0
+
+
+def test_watch_int_array() -> None:
+    A, Ai = np.ones(2), np.arange(3)
+    with untouched(A, Ai), ba.Tape() as tape:
+        with pytest.raises(
+            TypeError, match=r"watch argument 1 must have dtype float32 or float64, got int64"
+        ):
+            tape.watch(A, Ai)
+
+
+def test_nested_tapes_on_one_thread() -> None:
+    A = np.ones((2, 2))
+    with untouched(A), ba.Tape() as outer:
+        outer.watch(A)
+        with pytest.raises(RuntimeError, match=r"another Tape is already recording"), ba.Tape():
+            pass
+        ba.gemm(1.0, A, A)
+    assert outer.ncalls == 1
+
+
+def test_reentering_a_tape() -> None:
+    tape = ba.Tape()
+    with tape:
+        pass
+    with pytest.raises(RuntimeError, match=r"a Tape records once"), tape:
+        pass
