@@ -14,8 +14,9 @@ typedef struct ba_chunk {
 
 struct ba_tape {
     ba_chunk *head;
-    ba_arg **live;             /* saved inputs still read from user memory */
+    ba_arg **live;             /* saved inputs still read from user memory, sorted by address */
     int64_t n_live, cap_live;
+    int64_t max_span;          /* the widest byte span among them (a bound for range queries) */
     int64_t ncalls, bytes_copied, bytes_referenced;
     size_t scratch;            /* largest temporary any adjoint needs */
     int consumed;
@@ -38,7 +39,7 @@ static void release(ba_tape *t)
     t->head = NULL;
     free(t->live);
     t->live = NULL;
-    t->n_live = t->cap_live = 0;
+    t->n_live = t->cap_live = t->max_span = 0;
 }
 
 void ba_tape_free(ba_tape *t)
@@ -133,12 +134,30 @@ void ba_rec_abort(ba_tape *t, ba_rec *r)
 
 static int64_t arg_bytes(const ba_arg *a) { return a->rows * a->cols * a->es; }
 
+static int64_t span(const ba_arg *a); /* bytes from the lowest to past the highest element */
+
+/* Keep live sorted by address so that copy-on-write only looks near a write. */
+static void live_insert(ba_tape *t, ba_arg *a)
+{
+    int64_t lo = 0, hi = t->n_live;
+    while (lo < hi) {
+        int64_t mid = (lo + hi) / 2;
+        if (t->live[mid]->p <= a->p) lo = mid + 1;
+        else hi = mid;
+    }
+    memmove(t->live + lo + 1, t->live + lo, (size_t)(t->n_live - lo) * sizeof *t->live);
+    t->live[lo] = a;
+    t->n_live++;
+    int64_t s = span(a);
+    if (s > t->max_span) t->max_span = s;
+}
+
 void ba_rec_commit(ba_tape *t, ba_rec *r, ba_adjoint adj, unsigned needed, size_t scratch)
 {
     r->adjoint = adj;
     for (int j = 0; j < 4; j++)
         if (needed & (1u << j)) {
-            t->live[t->n_live++] = &r->a[j];
+            live_insert(t, &r->a[j]);
             t->bytes_referenced += arg_bytes(&r->a[j]);
         }
     if (r->a[3].snap) t->bytes_copied += arg_bytes(&r->a[3]);
@@ -221,31 +240,51 @@ static int same_range(const ba_arg *a, const ba_arg *b)
            a->vec == b->vec;
 }
 
+static int64_t span(const ba_arg *a)
+{
+    fp_t f = footprint(a);
+    if (!f.n0 || !f.n1) return 0;
+    return (f.n0 - 1) * f.s0 + (f.n1 - 1) * f.s1 + f.es;
+}
+
 int ba_cow(ba_tape *t, const ba_arg *w)
 {
     fp_t fw = footprint(w);
-    for (int64_t i = 0; i < t->n_live;) {
+    const int64_t wspan = span(w);
+    if (!wspan || !t->n_live) return 0;
+    /* candidates start at most max_span bytes below the write */
+    const uintptr_t wlo = (uintptr_t)fw.lo, from = wlo > (uintptr_t)t->max_span ? wlo - (uintptr_t)t->max_span : 0;
+    int64_t lo = 0, hi = t->n_live;
+    while (lo < hi) {
+        int64_t mid = (lo + hi) / 2;
+        if ((uintptr_t)t->live[mid]->p < from) lo = mid + 1;
+        else hi = mid;
+    }
+    int64_t keep = lo, i = lo;
+    ba_arg *done = NULL; /* the last range copied: readers of exactly that range share it */
+    ba_arg orig;
+    for (; i < t->n_live && (uintptr_t)t->live[i]->p < wlo + (uintptr_t)wspan; i++) {
         ba_arg *a = t->live[i];
         fp_t fa = footprint(a);
         if (!overlaps(&fw, &fa)) {
-            i++;
+            t->live[keep++] = a;
             continue;
         }
-        ba_arg orig = *a;
-        if (ba_snapshot(t, a, a)) return -1;
-        t->live[i] = t->live[--t->n_live];
-        /* other readers of exactly this range share the copy (a owns it) */
-        for (int64_t j = i; j < t->n_live;) {
-            ba_arg *b = t->live[j];
-            if (same_range(b, &orig)) {
-                b->p = a->p;
-                b->ld = a->ld;
-                t->live[j] = t->live[--t->n_live];
-            } else {
-                j++;
-            }
+        if (done && same_range(a, &orig)) {
+            a->p = done->p;
+            a->ld = done->ld;
+            continue;
         }
+        orig = *a;
+        if (ba_snapshot(t, a, a)) { /* keep the list consistent: nothing of a changed */
+            memmove(t->live + keep, t->live + i, (size_t)(t->n_live - i) * sizeof *t->live);
+            t->n_live -= i - keep;
+            return -1;
+        }
+        done = a;
     }
+    memmove(t->live + keep, t->live + i, (size_t)(t->n_live - i) * sizeof *t->live);
+    t->n_live -= i - keep;
     return 0;
 }
 
