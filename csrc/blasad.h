@@ -72,3 +72,9 @@ int ba_fast_gemm(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t B, intptr_t be
 int ba_fast_gemv(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t x, intptr_t beta, intptr_t y,
                  intptr_t trans);
 int ba_fast_axpy(ba_tape *t, intptr_t alpha, intptr_t x, intptr_t y);
+
+/* Byte addresses of a numpy.ndarray (any subclass) given by id: its first element,
+ * its lowest element and its highest element (lowest - 1 when it is empty). */
+intptr_t ba_array_data(intptr_t array);
+intptr_t ba_array_lo(intptr_t array);
+intptr_t ba_array_hi(intptr_t array);

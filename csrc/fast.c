@@ -200,3 +200,22 @@ int ba_fast_axpy(ba_tape *t, intptr_t alpha, intptr_t x, intptr_t y)
     if ((x_bar || al.bar) && !y_bar) return BAIL;
     return ba_axpy(t, dt, xv.rows, al.v, 0.0, al.bar, (intptr_t)xv.p, incx, x_bar, (intptr_t)yv.p, incy, y_bar);
 }
+
+intptr_t ba_array_data(intptr_t o) { return (intptr_t)PyArray_DATA((PyArrayObject *)o); }
+
+static intptr_t array_bound(intptr_t o, int upper)
+{
+    PyArrayObject *arr = (PyArrayObject *)o;
+    const int nd = PyArray_NDIM(arr);
+    const npy_intp *sh = PyArray_DIMS(arr), *st = PyArray_STRIDES(arr);
+    intptr_t lo = (intptr_t)PyArray_DATA(arr), hi = lo;
+    for (int i = 0; i < nd; i++) {
+        if (sh[i] == 0) return upper ? lo - 1 : lo;
+        if (st[i] < 0) lo += (sh[i] - 1) * st[i];
+        else hi += (sh[i] - 1) * st[i];
+    }
+    return upper ? hi : lo;
+}
+
+intptr_t ba_array_lo(intptr_t o) { return array_bound(o, 0); }
+intptr_t ba_array_hi(intptr_t o) { return array_bound(o, 1); }

@@ -9,6 +9,7 @@ share their base's adjoint and the C side can use the primal's ld/inc for both.
 from __future__ import annotations
 
 import bisect
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -31,20 +32,33 @@ def current_tape() -> Tape | None:
 
 
 def address(x: np.ndarray) -> int:
-    return int(x.__array_interface__["data"][0])
+    """Address of x's first element (logical index 0)."""
+    return int(lib.ba_array_data(id(x)))
 
 
 def extent(x: np.ndarray) -> tuple[int, int]:
-    """Byte span [lo, hi) that the elements of x occupy."""
-    lo = hi = address(x)
-    if x.size == 0:
-        return lo, lo
-    for n, s in zip(x.shape, x.strides):
-        if s < 0:
-            lo += (n - 1) * s
-        else:
-            hi += (n - 1) * s
-    return lo, hi + x.itemsize
+    """Byte span [lo, hi) that the elements of x occupy (lo == hi when x is empty)."""
+    lo = int(lib.ba_array_lo(id(x)))
+    return (lo, int(lib.ba_array_hi(id(x))) + x.itemsize) if x.size else (lo, lo)
+
+
+if sys.implementation.name != "cpython":  # no object addresses: ask NumPy
+
+    def address(x: np.ndarray) -> int:
+        """Address of x's first element (logical index 0)."""
+        return int(x.__array_interface__["data"][0])
+
+    def extent(x: np.ndarray) -> tuple[int, int]:
+        """Byte span [lo, hi) that the elements of x occupy (lo == hi when x is empty)."""
+        lo = hi = address(x)
+        if x.size == 0:
+            return lo, lo
+        for n, s in zip(x.shape, x.strides):
+            if s < 0:
+                lo += (n - 1) * s
+            else:
+                hi += (n - 1) * s
+        return lo, hi + x.itemsize
 
 
 def _root(x: np.ndarray) -> np.ndarray:
