@@ -26,6 +26,16 @@ int64_t ba_tape_ncalls(ba_tape *t);
 int64_t ba_tape_bytes_copied(ba_tape *t);
 int64_t ba_tape_bytes_referenced(ba_tape *t);
 
+/* Check mode: checksum every input the sweep reads by reference when it is recorded,
+ * and verify it before it is copied and before the sweep. backward returns -3 (and
+ * sweeps nothing) when a value changed outside blasad. */
+void ba_tape_set_check(ba_tape *t, int on);
+int64_t ba_tape_tampered(ba_tape *t);
+
+/* Testing: make the n-th next allocation of any tape fail (n = 0: the next one);
+ * a negative n turns injection off. */
+void ba_debug_fail_after(int64_t n);
+
 /* Shadow regions: bytes [lo, hi) of user memory have their shadow at shadow_lo.
  * Regions never overlap; the Python side allocates the shadows and registers them. */
 int ba_tape_add_region(ba_tape *t, intptr_t lo, intptr_t hi, intptr_t shadow_lo);

@@ -6,6 +6,26 @@
 
 #define CHUNK 256
 
+/* Every allocation of the tape goes through here, so that tests can make the n-th
+ * one fail (ba_debug_fail_after) and check that nothing is left half-done. */
+static int64_t fail_after = -1;
+
+void ba_debug_fail_after(int64_t n) { fail_after = n; }
+
+static int injected_failure(void)
+{
+    if (fail_after < 0) return 0;
+    if (fail_after == 0) {
+        fail_after = -1;
+        return 1;
+    }
+    fail_after--;
+    return 0;
+}
+
+static void *ba_malloc(size_t n) { return injected_failure() ? NULL : malloc(n); }
+static void *ba_realloc(void *p, size_t n) { return injected_failure() ? NULL : realloc(p, n); }
+
 typedef struct ba_chunk {
     struct ba_chunk *prev;
     int n;
@@ -20,6 +40,8 @@ struct ba_tape {
     int64_t ncalls, bytes_copied, bytes_referenced;
     size_t scratch;            /* largest temporary any adjoint needs */
     int consumed;
+    int check;                 /* checksum saved inputs to catch writes made outside blasad */
+    int64_t tampered;          /* saved inputs found changed (check mode) */
     intptr_t *reg;             /* shadow regions, sorted: lo, hi, shadow_lo per entry */
     int64_t n_reg, cap_reg;
 };
@@ -54,7 +76,7 @@ int ba_tape_add_region(ba_tape *t, intptr_t lo, intptr_t hi, intptr_t shadow_lo)
 {
     if (t->n_reg == t->cap_reg) {
         int64_t cap = t->cap_reg ? 2 * t->cap_reg : 16;
-        intptr_t *reg = realloc(t->reg, (size_t)cap * 3 * sizeof *reg);
+        intptr_t *reg = ba_realloc(t->reg, (size_t)cap * 3 * sizeof *reg);
         if (!reg) return -1;
         t->reg = reg;
         t->cap_reg = cap;
@@ -83,6 +105,14 @@ intptr_t ba_tape_shadow(ba_tape *t, intptr_t ptr)
 }
 
 int64_t ba_tape_ncalls(ba_tape *t) { return t->ncalls; }
+void ba_tape_set_check(ba_tape *t, int on) { t->check = on; }
+int64_t ba_tape_tampered(ba_tape *t) { return t->tampered; }
+
+static uint64_t checksum(const ba_arg *a); /* of the values a references now */
+static void verify(ba_tape *t, const ba_arg *a)
+{
+    if (t->check && checksum(a) != a->sum) t->tampered++;
+}
 int64_t ba_tape_bytes_copied(ba_tape *t) { return t->bytes_copied; }
 int64_t ba_tape_bytes_referenced(ba_tape *t) { return t->bytes_referenced; }
 
@@ -90,8 +120,10 @@ int64_t ba_tape_bytes_referenced(ba_tape *t) { return t->bytes_referenced; }
 int ba_tape_backward(ba_tape *t)
 {
     if (t->consumed) return -2;
+    for (int64_t i = 0; i < t->n_live; i++) verify(t, t->live[i]);
+    if (t->tampered) return -3;
     char *scratch = NULL;
-    if (t->scratch && !(scratch = malloc(t->scratch))) return -1;
+    if (t->scratch && !(scratch = ba_malloc(t->scratch))) return -1;
     t->consumed = 1;
     for (ba_chunk *c = t->head; c; c = c->prev)
         for (int i = c->n - 1; i >= 0; i--) c->recs[i].adjoint(&c->recs[i], scratch);
@@ -105,13 +137,13 @@ ba_rec *ba_rec_begin(ba_tape *t, int nlive)
     if (t->n_live + nlive > t->cap_live) {
         int64_t cap = t->cap_live ? 2 * t->cap_live : 64;
         while (cap < t->n_live + nlive) cap *= 2;
-        ba_arg **live = realloc(t->live, (size_t)cap * sizeof *live);
+        ba_arg **live = ba_realloc(t->live, (size_t)cap * sizeof *live);
         if (!live) return NULL;
         t->live = live;
         t->cap_live = cap;
     }
     if (!t->head || t->head->n == CHUNK) {
-        ba_chunk *c = malloc(sizeof *c);
+        ba_chunk *c = ba_malloc(sizeof *c);
         if (!c) return NULL;
         c->prev = t->head;
         c->n = 0;
@@ -157,6 +189,7 @@ void ba_rec_commit(ba_tape *t, ba_rec *r, ba_adjoint adj, unsigned needed, size_
     r->adjoint = adj;
     for (int j = 0; j < 4; j++)
         if (needed & (1u << j)) {
+            if (t->check) r->a[j].sum = checksum(&r->a[j]);
             live_insert(t, &r->a[j]);
             t->bytes_referenced += arg_bytes(&r->a[j]);
         }
@@ -213,10 +246,23 @@ static int overlaps(const fp_t *f, const fp_t *g)
     return r < f->n0 && c < f->n1 && c + g->n1 > 0;
 }
 
+/* FNV-1a over the referenced bytes, in address order */
+static uint64_t checksum(const ba_arg *a)
+{
+    fp_t f = footprint(a);
+    uint64_t h = 1469598103934665603ull;
+    for (int64_t j = 0; j < f.n1; j++)
+        for (int64_t i = 0; i < f.n0; i++) {
+            const unsigned char *e = (const unsigned char *)f.lo + i * f.s0 + j * f.s1;
+            for (int b = 0; b < f.es; b++) h = (h ^ e[b]) * 1099511628211ull;
+        }
+    return h;
+}
+
 int ba_snapshot(ba_tape *t, const ba_arg *src, ba_arg *dst)
 {
     size_t bytes = (size_t)arg_bytes(src);
-    char *snap = malloc(bytes ? bytes : 1);
+    char *snap = ba_malloc(bytes ? bytes : 1);
     if (!snap) return -1;
     fp_t f = footprint(src);
     /* copy in address order: a vector with negative inc keeps its sign below */
@@ -276,6 +322,7 @@ int ba_cow(ba_tape *t, const ba_arg *w)
             continue;
         }
         orig = *a;
+        verify(t, a); /* the values must still be those the call read */
         if (ba_snapshot(t, a, a)) { /* keep the list consistent: nothing of a changed */
             memmove(t->live + keep, t->live + i, (size_t)(t->n_live - i) * sizeof *t->live);
             t->n_live -= i - keep;
@@ -292,14 +339,14 @@ int ba_cow(ba_tape *t, const ba_arg *w)
 
 ba_arg ba_mat(intptr_t p, int64_t ld, intptr_t bar, int64_t rows, int64_t cols, int es)
 {
-    ba_arg a = {(char *)p, (char *)bar, NULL, ld, ld, rows, cols, 0, es};
+    ba_arg a = {(char *)p, (char *)bar, NULL, ld, ld, rows, cols, 0, es, 0};
     return a;
 }
 
 ba_arg ba_vec(intptr_t p, int64_t inc, intptr_t bar, int64_t n, int es)
 {
     int64_t shift = (inc < 0 && n > 0) ? (n - 1) * inc * es : 0; /* to the lowest address */
-    ba_arg a = {(char *)p + shift, bar ? (char *)bar + shift : NULL, NULL, inc, inc, n, 1, 1, es};
+    ba_arg a = {(char *)p + shift, bar ? (char *)bar + shift : NULL, NULL, inc, inc, n, 1, 1, es, 0};
     return a;
 }
 

@@ -23,6 +23,7 @@ typedef struct ba_arg {
     char *p, *bar, *snap;
     int64_t ld, ld_bar, rows, cols;
     int vec, es;
+    uint64_t sum; /* check mode: checksum of the values at call time */
 } ba_arg;
 
 typedef struct ba_rec ba_rec;

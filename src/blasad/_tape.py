@@ -193,10 +193,17 @@ class Tape:
         dA = tape.grad(A)
     """
 
-    def __init__(self) -> None:
-        self._ptr = ffi.gc(lib.ba_tape_new(), lib.ba_tape_free)
-        if self._ptr == ffi.NULL:
+    def __init__(self, check: bool = False) -> None:
+        """check=True checksums every input the reverse sweep reads by reference and
+        verifies it before the sweep: a write made outside blasad (``A[:] = 0`` in
+        NumPy) to such a value then raises RuntimeError in backward() instead of
+        giving a wrong gradient. It costs one pass over those inputs per call."""
+        ptr = lib.ba_tape_new()
+        if ptr == ffi.NULL:
             raise MemoryError("blasad: could not allocate a tape")
+        self._ptr = ffi.gc(ptr, lib.ba_tape_free)
+        if check:
+            lib.ba_tape_set_check(self._ptr, 1)
         self._regions = _Regions(self._ptr)
         self._keep: list[np.ndarray] = []  # inputs the sweep may read by address
         self._state = "new"  # new -> recording -> stopped -> consumed
@@ -259,6 +266,13 @@ class Tape:
 
     def _sweep(self) -> None:
         rc = lib.ba_tape_backward(self._ptr)
+        if rc == -3:
+            self._state = "consumed"
+            raise RuntimeError(
+                f"Tape(check=True): {lib.ba_tape_tampered(self._ptr)} value(s) the reverse sweep needs were "
+                "changed outside blasad (e.g. by a NumPy write) after they were recorded; the gradient "
+                "would be wrong, so no adjoint was computed"
+            )
         if rc == -1:
             raise MemoryError(
                 "blasad: out of memory for the reverse sweep's scratch buffer; no adjoint was touched"
@@ -321,14 +335,14 @@ class Const:
         self.x = x
 
 
-def autodiff(f: Callable[..., Any], *args: Any) -> Any:
+def autodiff(f: Callable[..., Any], *args: Any, check: bool = False) -> Any:
     """Run f(*primals) and its reverse sweep, Enzyme style; returns f's result.
 
     Each ``Duplicated(x, dx)`` is active: dx seeds x's final value on entry and holds
     d loss / d x's initial value on exit, for loss = Σ ⟨dx_entry, x_final⟩.
-    ``Const(x)`` and plain values are constants.
+    ``Const(x)`` and plain values are constants. check=True: see Tape.
     """
-    tape = Tape()
+    tape = Tape(check=check)
     primals: list[Any] = []
     hooks: list[Callable[[], None]] = []
     dups = [a for a in args if isinstance(a, Duplicated)]
