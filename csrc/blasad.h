@@ -5,7 +5,8 @@
  *
  * Conventions shared by every entry point:
  *   - dtype: 0 = float32 (s), 1 = float64 (d), 2 = complex64 (c), 3 = complex128 (z).
- *   - trans flags: 111 = N, 112 = T, 113 = C (the CBLAS enum values).
+ *   - trans flags as bits: 0 = N, 1 = T, 3 = C (conjugate transpose), 2 = conjugate
+ *     without transpose; bit 0 transposes, bit 1 conjugates (ignored for real types).
  *   - Matrices are column-major: element (i, j) at p + (i + j*ld)*itemsize, ld >= max(1, rows).
  *   - Vectors: the pointer of logical element 0 and a signed inc (NumPy's convention,
  *     not BLAS's lowest-address one; the C side converts).

@@ -15,7 +15,7 @@
 
 #define BAIL 1
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
-#define FLIP(tr) ((tr) == BA_N ? BA_T : BA_N)
+#define FLIP(tr) ((tr) ^ 1)
 
 static PyTypeObject *nd_type;
 static PyObject *dtypes[2];
@@ -32,12 +32,13 @@ int ba_fast_init(intptr_t ndarray_type, intptr_t f32, intptr_t f64, intptr_t N, 
     return 0;
 }
 
-/* "N" -> BA_N, "T"/"C" -> BA_T (real dtypes: conjugate transpose is transpose); 0: other */
+/* "N" -> BA_N, "T"/"C" -> BA_T (the fast paths are real: conjugate transpose is
+ * transpose); -1: anything else */
 static int flag_of(intptr_t o)
 {
     for (int i = 0; i < 6; i++)
         if (flag_ids[i] == o) return i % 3 == 0 ? BA_N : BA_T;
-    return 0;
+    return -1;
 }
 
 typedef struct {
@@ -129,7 +130,7 @@ int ba_fast_gemm(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t B, intptr_t be
     int64_t lda, ldb, ldc;
     scalar_t al, be;
     const int fa = flag_of(trans_a), fb = flag_of(trans_b);
-    if (!fa || !fb || !as_array(A, 2, &dt, &a) || !as_array(B, 2, &dt, &b) || !as_array(C, 2, &dt, &c) ||
+    if (fa < 0 || fb < 0 || !as_array(A, 2, &dt, &a) || !as_array(B, 2, &dt, &b) || !as_array(C, 2, &dt, &c) ||
         !writeable(C))
         return BAIL;
     const int64_t m = fa == BA_N ? a.rows : a.cols, k = fa == BA_N ? a.cols : a.rows;
@@ -168,7 +169,7 @@ int ba_fast_gemv(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t x, intptr_t be
     int64_t lda, incx, incy;
     scalar_t al, be;
     const int f = flag_of(trans);
-    if (!f || !as_array(A, 2, &dt, &a) || !as_array(x, 1, &dt, &xv) || !as_array(y, 1, &dt, &yv) || !writeable(y))
+    if (f < 0 || !as_array(A, 2, &dt, &a) || !as_array(x, 1, &dt, &xv) || !as_array(y, 1, &dt, &yv) || !writeable(y))
         return BAIL;
     if (xv.rows != (f == BA_N ? a.cols : a.rows) || yv.rows != (f == BA_N ? a.rows : a.cols)) return BAIL;
     if (!blas_matrix(&a, &lda, &ra) || !blas_vector(&xv, &incx) || !blas_vector(&yv, &incy)) return BAIL;

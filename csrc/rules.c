@@ -1,5 +1,7 @@
 /* Per-precision instantiation of the rules, and the dtype dispatch behind the
  * public entry points of blasad.h. */
+#include <complex.h>
+
 #include "tape.h"
 
 #define CAT_(a, b) a##b
@@ -8,7 +10,6 @@
 #define CAT3(a, b, c) CAT3_(a, b, c)
 #define F(name) CAT(name, SUF)
 #define CB(name) CAT3(scipy_cblas_, PFX, CAT(name, 64_))
-#define FLIP(tr) ((tr) == BA_N ? CblasTrans : CblasNoTrans)
 
 /* A footprint covering a whole strided 2-D extent, for copy-on-write. Exact for a
  * column-major block; otherwise the byte interval (conservative). */
@@ -23,31 +24,91 @@ static ba_arg ba_extent(intptr_t p, int64_t rows, int64_t rs, int64_t cols, int6
     return ba_vec(p + lo * es, 1, 0, hi - lo, es);
 }
 
+/* flag bits -> CBLAS enum; real types ignore the conjugation bit */
+#define CBLAS_FLAG(f, cplx) \
+    ((cplx) ? ((f) == 0 ? CblasNoTrans : (f) == 1 ? CblasTrans : (f) == 2 ? CblasConjNoTrans : CblasConjTrans) \
+            : ((f) & 1 ? CblasTrans : CblasNoTrans))
+#define CONJ_BIT(f, cplx) ((cplx) ? ((f) >> 1) & 1 : 0)
+
 #define T float
+#define R float
 #define ES 4
+#define CPLX 0
 #define SUF _s
 #define PFX s
-#include "rules_real.inc"
+#define CONJ(x) (x)
+#define MKT(re, im) ((T)(re))
+#include "rules.inc"
 #undef T
+#undef R
 #undef ES
+#undef CPLX
 #undef SUF
 #undef PFX
+#undef CONJ
+#undef MKT
 
 #define T double
+#define R double
 #define ES 8
+#define CPLX 0
 #define SUF _d
 #define PFX d
-#include "rules_real.inc"
+#define CONJ(x) (x)
+#define MKT(re, im) ((T)(re))
+#include "rules.inc"
 #undef T
+#undef R
 #undef ES
+#undef CPLX
 #undef SUF
 #undef PFX
+#undef CONJ
+#undef MKT
 
-#define DISPATCH(name, ...)                                  \
-    switch (dtype) {                                         \
-    case 0: return name##_s(__VA_ARGS__);                    \
-    case 1: return name##_d(__VA_ARGS__);                    \
-    default: return -2; /* complex: not yet (issue 5) */     \
+#define T float complex
+#define R float
+#define ES 8
+#define CPLX 1
+#define SUF _c
+#define PFX c
+#define CONJ(x) conjf(x)
+#define MKT(re, im) CMPLXF((float)(re), (float)(im))
+#include "rules.inc"
+#undef T
+#undef R
+#undef ES
+#undef CPLX
+#undef SUF
+#undef PFX
+#undef CONJ
+#undef MKT
+
+#define T double complex
+#define R double
+#define ES 16
+#define CPLX 1
+#define SUF _z
+#define PFX z
+#define CONJ(x) conj(x)
+#define MKT(re, im) CMPLX((re), (im))
+#include "rules.inc"
+#undef T
+#undef R
+#undef ES
+#undef CPLX
+#undef SUF
+#undef PFX
+#undef CONJ
+#undef MKT
+
+#define DISPATCH(name, ...)                 \
+    switch (dtype) {                        \
+    case 0: return name##_s(__VA_ARGS__);   \
+    case 1: return name##_d(__VA_ARGS__);   \
+    case 2: return name##_c(__VA_ARGS__);   \
+    case 3: return name##_z(__VA_ARGS__);   \
+    default: return -2;                     \
     }
 
 int ba_gemm(ba_tape *t, int dtype, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
@@ -55,27 +116,22 @@ int ba_gemm(ba_tape *t, int dtype, int trans_a, int trans_b, int64_t m, int64_t 
             intptr_t B, int64_t ldb, intptr_t B_bar, double beta_re, double beta_im, intptr_t beta_bar,
             intptr_t C, int64_t ldc, intptr_t C_bar)
 {
-    (void)alpha_im;
-    (void)beta_im;
-    DISPATCH(gemm, t, trans_a, trans_b, m, n, k, alpha_re, alpha_bar, A, lda, A_bar, B, ldb, B_bar, beta_re,
-             beta_bar, C, ldc, C_bar)
+    DISPATCH(gemm, t, trans_a, trans_b, m, n, k, alpha_re, alpha_im, alpha_bar, A, lda, A_bar, B, ldb, B_bar, beta_re,
+             beta_im, beta_bar, C, ldc, C_bar)
 }
 
 int ba_gemv(ba_tape *t, int dtype, int trans, int64_t m, int64_t n, double alpha_re, double alpha_im,
             intptr_t alpha_bar, intptr_t A, int64_t lda, intptr_t A_bar, intptr_t x, int64_t incx, intptr_t x_bar,
             double beta_re, double beta_im, intptr_t beta_bar, intptr_t y, int64_t incy, intptr_t y_bar)
 {
-    (void)alpha_im;
-    (void)beta_im;
-    DISPATCH(gemv, t, trans, m, n, alpha_re, alpha_bar, A, lda, A_bar, x, incx, x_bar, beta_re, beta_bar, y, incy,
-             y_bar)
+    DISPATCH(gemv, t, trans, m, n, alpha_re, alpha_im, alpha_bar, A, lda, A_bar, x, incx, x_bar, beta_re, beta_im,
+             beta_bar, y, incy, y_bar)
 }
 
 int ba_axpy(ba_tape *t, int dtype, int64_t n, double alpha_re, double alpha_im, intptr_t alpha_bar, intptr_t x,
             int64_t incx, intptr_t x_bar, intptr_t y, int64_t incy, intptr_t y_bar)
 {
-    (void)alpha_im;
-    DISPATCH(axpy, t, n, alpha_re, alpha_bar, x, incx, x_bar, y, incy, y_bar)
+    DISPATCH(axpy, t, n, alpha_re, alpha_im, alpha_bar, x, incx, x_bar, y, incy, y_bar)
 }
 
 int ba_copy2d(ba_tape *t, int dtype, int64_t rows, int64_t cols, intptr_t src, int64_t src_rs, int64_t src_cs,

@@ -9,9 +9,11 @@
 
 #include "blasad.h"
 
-#define BA_N 111
-#define BA_T 112
-#define BA_C 113
+/* trans flags as bits: bit 0 transposes, bit 1 conjugates */
+#define BA_N 0
+#define BA_T 1
+#define BA_R 2
+#define BA_C 3
 
 /* One array argument of a recorded call, in BLAS terms.
  * Matrix: rows x cols, column-major, element (i, j) at p + (i + j*ld)*es.

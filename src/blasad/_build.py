@@ -39,6 +39,16 @@ def _rpath() -> list[str]:
     return []
 
 
+# BLASAD_SANITIZE=1: build with AddressSanitizer + UndefinedBehaviorSanitizer (tools/sanitize.sh).
+# The extension then needs the ASan runtime loaded first: LD_PRELOAD=$(gcc -print-file-name=libasan.so).
+SANITIZE = os.environ.get("BLASAD_SANITIZE", "0") not in ("", "0")
+_SANITIZE_FLAGS = [
+    "-fsanitize=address,undefined",
+    "-fno-omit-frame-pointer",
+    "-fno-sanitize-recover=undefined",
+]
+_EXTRA = ["-O1", "-g", *_SANITIZE_FLAGS] if SANITIZE else []
+
 ffibuilder = FFI()
 ffibuilder.cdef(_cdef())
 ffibuilder.set_source(
@@ -48,8 +58,8 @@ ffibuilder.set_source(
     include_dirs=[str(CSRC), scipy_openblas64.get_include_dir(), numpy.get_include()],
     library_dirs=[scipy_openblas64.get_lib_dir()],
     libraries=[scipy_openblas64.get_library()],
-    extra_compile_args=["-O2", "-std=c99", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-    extra_link_args=_rpath(),
+    extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", *_EXTRA],
+    extra_link_args=[*_rpath(), *(_SANITIZE_FLAGS if SANITIZE else [])],
 )
 
 if __name__ == "__main__":

@@ -26,6 +26,14 @@ class GradCheck:
         return self.ok
 
 
+def _random(rng: np.random.Generator, like: np.ndarray) -> np.ndarray:
+    """Standard normal values of like's shape and dtype (complex: both parts)."""
+    x = rng.standard_normal(like.shape)
+    if like.dtype.kind == "c":
+        x = x + 1j * rng.standard_normal(like.shape)
+    return np.array(x, dtype=like.dtype)
+
+
 def _loss(f: Callable[..., Any], values: list[Any], active: list[int], seeds: list[np.ndarray]) -> float:
     """Σ ⟨seed_i, final value of active argument i⟩ after running f on copies."""
     run = [v.copy() if isinstance(v, np.ndarray) else v for v in values]
@@ -52,17 +60,18 @@ def gradcheck(
     """
     rng = np.random.default_rng(seed)
     values = [a.x if isinstance(a, Const) else a for a in args]
-    active = [i for i, a in enumerate(args) if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
+    active = [i for i, a in enumerate(args) if isinstance(a, np.ndarray) and a.dtype.kind in "fc"]
     if not active:
         raise ValueError("gradcheck: no active argument (a float ndarray not wrapped in Const)")
     dtype = np.result_type(*(values[i] for i in active))
     if eps is None:
-        eps = 1e-6 if dtype == np.float64 else 1e-2
+        eps = 1e-6 if dtype.itemsize * (2 if dtype.kind == "f" else 1) >= 16 else 1e-2
+    double = eps < 1e-3
     if rtol is None:
-        rtol = 1e-6 if dtype == np.float64 else 2e-2
+        rtol = 1e-6 if double else 2e-2
     if atol is None:
-        atol = 1e-8 if dtype == np.float64 else 1e-3
-    seeds = [rng.standard_normal(values[i].shape).astype(values[i].dtype) for i in active]
+        atol = 1e-8 if double else 1e-3
+    seeds = [_random(rng, values[i]) for i in active]
 
     # blasad: run f on copies under autodiff
     run: list[Any] = [v.copy() if isinstance(v, np.ndarray) else v for v in values]
@@ -72,11 +81,11 @@ def gradcheck(
     adjoints = [shadows[i] for i in active]
 
     # the dot-product test along a random direction v
-    v = [rng.standard_normal(values[i].shape) for i in active]
+    v = [_random(rng, values[i]) for i in active]
     plus, minus = list(values), list(values)
     for i, vi in zip(active, v):
-        plus[i] = (values[i] + eps * vi).astype(values[i].dtype)
-        minus[i] = (values[i] - eps * vi).astype(values[i].dtype)
+        plus[i] = np.array(values[i] + eps * vi, dtype=values[i].dtype)
+        minus[i] = np.array(values[i] - eps * vi, dtype=values[i].dtype)
     dot_numeric = (_loss(f, plus, active, seeds) - _loss(f, minus, active, seeds)) / (2 * eps)
     dot_adjoint = float(sum(np.vdot(a, vi).real for a, vi in zip(adjoints, v)))
     scale = max(1.0, abs(dot_numeric), abs(dot_adjoint))
@@ -86,13 +95,16 @@ def gradcheck(
     max_err = 0.0
     if full:
         for i, adj in zip(active, adjoints):
-            g = np.zeros(values[i].shape)
+            # x̄ = ∂L/∂Re x + i ∂L/∂Im x: perturb the real part, and the imaginary part of complex x
+            directions = (1.0, 1j) if values[i].dtype.kind == "c" else (1.0,)
+            g = np.zeros(values[i].shape, dtype=np.complex128 if len(directions) == 2 else np.float64)
             for idx in np.ndindex(values[i].shape):
-                for sign in (1, -1):
-                    pert = list(values)
-                    pert[i] = values[i].copy()
-                    pert[i][idx] += sign * eps
-                    g[idx] += sign * _loss(f, pert, active, seeds) / (2 * eps)
+                for d in directions:
+                    for sign in (1, -1):
+                        pert = list(values)
+                        pert[i] = values[i].copy()
+                        pert[i][idx] += sign * eps * d
+                        g[idx] += d * sign * _loss(f, pert, active, seeds) / (2 * eps)
             numeric.append(g)
             err = np.abs(adj - g)
             if err.size:

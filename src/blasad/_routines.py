@@ -13,8 +13,9 @@ from blasad._native_loader import ffi, lib
 from blasad._specs import AXPY, DTYPE_CODES, GEMM, GEMV, validate
 from blasad._tape import Tape, _local, address
 
-N, T = 111, 112
-_FLAG = {"N": N, "T": T, "C": T}  # real dtypes: conjugate transpose is transpose
+# trans flags as the C core takes them: bit 0 transposes, bit 1 conjugates
+_FLAGS_REAL = {"N": 0, "T": 1, "C": 1}  # real dtypes: conjugate transpose is transpose
+_FLAGS_COMPLEX = {"N": 0, "T": 1, "C": 3}
 Scalar = float | np.ndarray
 
 
@@ -41,7 +42,8 @@ def _fast_done(rc: int, tape: Tape | None, name: str, *keep: np.ndarray) -> bool
 
 
 def _flip(flag: int) -> int:
-    return T if flag == N else N
+    """The flag for the transposed storage of the same operand: op(Sᵀ) for op(X), X = Sᵀ."""
+    return flag ^ 1
 
 
 class _Call:
@@ -69,10 +71,10 @@ class _Call:
             return 0
         return self.regions.ensure(x) if active else self.regions.bar(x)
 
-    def scalar(self, s: Scalar) -> tuple[float, int]:
-        if isinstance(s, np.ndarray):
-            return float(s[()]), self.bar(s)
-        return float(s), 0
+    def scalar(self, s: Scalar) -> tuple[float, float, int]:
+        """(real part, imaginary part, shadow address) of a scalar argument."""
+        v = complex(s[()]) if isinstance(s, np.ndarray) else complex(s)
+        return v.real, v.imag, self.bar(s)
 
     def check(self, rc: int, name: str) -> None:
         if rc == -1:
@@ -152,8 +154,8 @@ def gemm(
     assert C is not None
     call = _Call(tape, DTYPE_CODES[dtype])
     m, n, k = d["m"], d["n"], d["k"]
-    al, al_bar = call.scalar(alpha)
-    be, be_bar = call.scalar(beta)
+    al, al_im, al_bar = call.scalar(alpha)
+    be, be_im, be_bar = call.scalar(beta)
 
     lay_a, lay_b = _blas_matrix(A), _blas_matrix(B)
     if lay_a is None:
@@ -161,27 +163,28 @@ def gemm(
     if lay_b is None:
         B, lay_b = call.staged(B), (max(B.shape[0], 1), False)
     a_bar, b_bar = call.bar(A), call.bar(B)
-    ta = _FLAG[trans_a] if not lay_a[1] else _flip(_FLAG[trans_a])
-    tb = _FLAG[trans_b] if not lay_b[1] else _flip(_FLAG[trans_b])
+    flags = _FLAGS_COMPLEX if dtype.kind == "c" else _FLAGS_REAL
+    ta = flags[trans_a] if not lay_a[1] else _flip(flags[trans_a])
+    tb = flags[trans_b] if not lay_b[1] else _flip(flags[trans_b])
 
     target, lay_c = C, _blas_matrix(C)
     if lay_c is None:
         target, lay_c = np.empty(C.shape, C.dtype, order="F"), (max(m, 1), False)
-        if be != 0 or be_bar:
+        if be != 0 or be_im != 0 or be_bar:
             call.copy(C, target)
     c_bar = call.out_bar(target, bool(a_bar or b_bar or al_bar or be_bar))
 
     if not lay_c[1]:
         rc = lib.ba_gemm(
-            call.ptr, call.code, ta, tb, m, n, k, al, 0.0, al_bar,
+            call.ptr, call.code, ta, tb, m, n, k, al, al_im, al_bar,
             address(A), lay_a[0], a_bar, address(B), lay_b[0], b_bar,
-            be, 0.0, be_bar, address(target), lay_c[0], c_bar,
+            be, be_im, be_bar, address(target), lay_c[0], c_bar,
         )  # fmt: skip
     else:  # C is row-major: compute Cᵀ = op(B)ᵀ op(A)ᵀ in column-major
         rc = lib.ba_gemm(
-            call.ptr, call.code, _flip(tb), _flip(ta), n, m, k, al, 0.0, al_bar,
+            call.ptr, call.code, _flip(tb), _flip(ta), n, m, k, al, al_im, al_bar,
             address(B), lay_b[0], b_bar, address(A), lay_a[0], a_bar,
-            be, 0.0, be_bar, address(target), lay_c[0], c_bar,
+            be, be_im, be_bar, address(target), lay_c[0], c_bar,
         )  # fmt: skip
     call.check(rc, "gemm")
     call.keep(A, B)
@@ -212,20 +215,21 @@ def gemv(
     dtype, _, (alpha, A, x, beta, y, trans) = validate(GEMV, (alpha, A, x, beta, y, trans))
     assert y is not None
     call = _Call(tape, DTYPE_CODES[dtype])
-    al, al_bar = call.scalar(alpha)
-    be, be_bar = call.scalar(beta)
+    al, al_im, al_bar = call.scalar(alpha)
+    be, be_im, be_bar = call.scalar(beta)
     lay_a = _blas_matrix(A)
     if lay_a is None:
         A, lay_a = call.staged(A), (max(A.shape[0], 1), False)
-    tr = _FLAG[trans] if not lay_a[1] else _flip(_FLAG[trans])
+    flags = _FLAGS_COMPLEX if dtype.kind == "c" else _FLAGS_REAL
+    tr = flags[trans] if not lay_a[1] else _flip(flags[trans])
     rows, cols = A.shape if not lay_a[1] else A.shape[::-1]  # A's column-major storage
     x, incx = _vector(call, x)
     a_bar, x_bar = call.bar(A), call.bar(x)
     incy = y.strides[0] // y.itemsize or 1
     y_bar = call.out_bar(y, bool(a_bar or x_bar or al_bar or be_bar))
     rc = lib.ba_gemv(
-        call.ptr, call.code, tr, rows, cols, al, 0.0, al_bar, address(A), lay_a[0], a_bar,
-        address(x), incx, x_bar, be, 0.0, be_bar, address(y), incy, y_bar,
+        call.ptr, call.code, tr, rows, cols, al, al_im, al_bar, address(A), lay_a[0], a_bar,
+        address(x), incx, x_bar, be, be_im, be_bar, address(y), incy, y_bar,
     )  # fmt: skip
     call.check(rc, "gemv")
     call.keep(A, x)
@@ -241,13 +245,13 @@ def axpy(alpha: Scalar, x: np.ndarray, y: np.ndarray) -> np.ndarray:
             return y
     dtype, dims, (alpha, x, y) = validate(AXPY, (alpha, x, y))
     call = _Call(tape, DTYPE_CODES[dtype])
-    al, al_bar = call.scalar(alpha)
+    al, al_im, al_bar = call.scalar(alpha)
     x, incx = _vector(call, x)
     x_bar = call.bar(x)
     incy = y.strides[0] // y.itemsize or 1
     y_bar = call.out_bar(y, bool(x_bar or al_bar))
     rc = lib.ba_axpy(
-        call.ptr, call.code, dims["n"], al, 0.0, al_bar, address(x), incx, x_bar, address(y), incy, y_bar
+        call.ptr, call.code, dims["n"], al, al_im, al_bar, address(x), incx, x_bar, address(y), incy, y_bar
     )
     call.check(rc, "axpy")
     call.keep(x)

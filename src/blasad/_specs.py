@@ -14,7 +14,12 @@ from typing import Any
 
 import numpy as np
 
-DTYPE_CODES: dict[np.dtype[Any], int] = {np.dtype(np.float32): 0, np.dtype(np.float64): 1}
+DTYPE_CODES: dict[np.dtype[Any], int] = {
+    np.dtype(np.float32): 0,
+    np.dtype(np.float64): 1,
+    np.dtype(np.complex64): 2,
+    np.dtype(np.complex128): 3,
+}
 TRANS = ("N", "T", "C")
 
 
@@ -148,7 +153,9 @@ def validate(spec: Spec, values: tuple[Any, ...]) -> tuple[np.dtype[Any], dict[s
             if not isinstance(v, np.ndarray):
                 raise TypeError(f"{name}: {a.name} must be a NumPy array, got {type(v).__name__}")
             if v.dtype not in DTYPE_CODES:
-                raise TypeError(f"{name}: {a.name} has dtype {v.dtype}; expected float32 or float64")
+                raise TypeError(
+                    f"{name}: {a.name} has dtype {v.dtype}; expected float32, float64, complex64 or complex128"
+                )
             if dtype is None:
                 dtype, first = v.dtype, a.name
             elif v.dtype != dtype:
@@ -186,9 +193,10 @@ def validate(spec: Spec, values: tuple[Any, ...]) -> tuple[np.dtype[Any], dict[s
                 raise ValueError(f"{name}: {a.name} must be a number or a 0-d array, got a {v.ndim}-D array")
             if v.dtype != dtype:
                 raise TypeError(f"{name}: {a.name} is a 0-d array of dtype {v.dtype}; expected {dtype}")
-        elif isinstance(v, bool) or not isinstance(v, numbers.Real):
+        elif isinstance(v, bool) or not isinstance(v, numbers.Real if dtype.kind == "f" else numbers.Complex):
+            kind = "real" if dtype.kind == "f" else "complex"
             raise TypeError(
-                f"{name}: {a.name} must be a real number or a 0-d {dtype} array, got {type(v).__name__}"
+                f"{name}: {a.name} must be a {kind} number or a 0-d {dtype} array, got {type(v).__name__}"
             )
 
     out_i = next(i for i, a in enumerate(spec.args) if a.out)

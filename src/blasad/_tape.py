@@ -176,8 +176,8 @@ def _as_list(v: Any, what: str) -> list[Any]:
 def _check_float_array(x: Any, what: str) -> np.ndarray:
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{what} must be a NumPy array, got {type(x).__name__}")
-    if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{what} must have dtype float32 or float64, got {x.dtype}")
+    if x.dtype not in (np.float32, np.float64, np.complex64, np.complex128):
+        raise TypeError(f"{what} must have dtype float32, float64, complex64 or complex128, got {x.dtype}")
     return x
 
 
