@@ -29,6 +29,7 @@ static ba_arg ba_extent(intptr_t p, int64_t rows, int64_t rs, int64_t cols, int6
     ((cplx) ? ((f) == 0 ? CblasNoTrans : (f) == 1 ? CblasTrans : (f) == 2 ? CblasConjNoTrans : CblasConjTrans) \
             : ((f) & 1 ? CblasTrans : CblasNoTrans))
 #define CONJ_BIT(f, cplx) ((cplx) ? ((f) >> 1) & 1 : 0)
+#define ORDER(o) ((o) ? CblasRowMajor : CblasColMajor)
 
 #define T float
 #define R float
@@ -38,7 +39,7 @@ static ba_arg ba_extent(intptr_t p, int64_t rows, int64_t rs, int64_t cols, int6
 #define PFX s
 #define CONJ(x) (x)
 #define MKT(re, im) ((T)(re))
-#include "rules.inc"
+#include "precision.inc"
 #undef T
 #undef R
 #undef ES
@@ -56,7 +57,7 @@ static ba_arg ba_extent(intptr_t p, int64_t rows, int64_t rs, int64_t cols, int6
 #define PFX d
 #define CONJ(x) (x)
 #define MKT(re, im) ((T)(re))
-#include "rules.inc"
+#include "precision.inc"
 #undef T
 #undef R
 #undef ES
@@ -74,7 +75,7 @@ static ba_arg ba_extent(intptr_t p, int64_t rows, int64_t rs, int64_t cols, int6
 #define PFX c
 #define CONJ(x) conjf(x)
 #define MKT(re, im) CMPLXF((float)(re), (float)(im))
-#include "rules.inc"
+#include "precision.inc"
 #undef T
 #undef R
 #undef ES
@@ -92,7 +93,7 @@ static ba_arg ba_extent(intptr_t p, int64_t rows, int64_t rs, int64_t cols, int6
 #define PFX z
 #define CONJ(x) conj(x)
 #define MKT(re, im) CMPLX((re), (im))
-#include "rules.inc"
+#include "precision.inc"
 #undef T
 #undef R
 #undef ES
@@ -139,3 +140,9 @@ int ba_copy2d(ba_tape *t, int dtype, int64_t rows, int64_t cols, intptr_t src, i
 {
     DISPATCH(copy2d, t, rows, cols, src, src_rs, src_cs, src_bar, dst, dst_rs, dst_cs, dst_bar)
 }
+
+/* The spec-driven routines, one file per BLAS level (signatures: _generic.py). */
+#include "level1_api.inc"
+#include "level2_api.inc"
+#include "level2_packed_api.inc"
+#include "level3_api.inc"

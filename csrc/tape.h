@@ -67,6 +67,14 @@ ba_arg ba_vec(intptr_t p, int64_t inc, intptr_t bar, int64_t n, int es);
 /* y <- x, element size es in {4, 8, 16}, BLAS pointer convention. */
 void ba_copy_strided(int64_t n, const char *x, int64_t incx, char *y, int64_t incy, int es);
 
+/* A matrix of `rows` x `cols` in CBLAS order o (0 column-major, 1 row-major), held as
+ * its column-major storage (the transpose, for row-major): the form the footprint,
+ * snapshot and block helpers work on. */
+static inline ba_arg ba_mat_o(int o, intptr_t p, int64_t ld, intptr_t bar, int64_t rows, int64_t cols, int es)
+{
+    return o ? ba_mat(p, ld, bar, cols, rows, es) : ba_mat(p, ld, bar, rows, cols, es);
+}
+
 /* Exactly zero a strided vector or a column-major matrix (BLAS has no "set"
  * routine, and scal by 0 keeps NaN on some builds). */
 void ba_zero_vec(char *p, int64_t n, int64_t inc, int es);

@@ -18,7 +18,8 @@ def _cdef() -> str:
     """The public header minus comments: cffi's cdef reads plain declarations."""
     lines = []
     in_comment = False
-    for line in (CSRC / "blasad.h").read_text().splitlines():
+    headers = ("blasad.h", "level1.h", "level2.h", "level2_packed.h", "level3.h")
+    for line in "\n".join((CSRC / h).read_text() for h in headers).splitlines():
         stripped = line.strip()
         if in_comment:
             in_comment = "*/" not in stripped

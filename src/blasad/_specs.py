@@ -31,8 +31,11 @@ class Arg:
     kind: str  # "scalar", "vector", "matrix" or "flag"
     dims: tuple[str, ...] = ()
     trans: str | None = None  # the flag applied to this matrix
-    out: bool = False  # written by the routine (None allocates it)
+    out: bool = False  # written by the routine (None allocates it; a scalar output is a 0-d array)
     choices: tuple[str, ...] = ()  # flag values
+    inout: bool = False  # read and then written in place (required)
+    real: bool = False  # of the real dtype of a complex routine (nrm2's result, rot's c)
+    structure: str = "general"  # matrices: general, symmetric, hermitian, triangular
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,12 @@ class Spec:
 
     @property
     def output(self) -> Arg:
-        return next(a for a in self.args if a.out)
+        """The (first) argument the routine writes."""
+        return next(a for a in self.args if a.out or a.inout)
+
+    @property
+    def written(self) -> tuple[Arg, ...]:
+        return tuple(a for a in self.args if a.out or a.inout)
 
 
 def op(X: np.ndarray, flag: str) -> np.ndarray:
@@ -123,6 +131,13 @@ AXPY = Spec(
 SPECS: dict[str, Spec] = {s.name: s for s in (GEMM, GEMV, AXPY)}
 
 _NDIM = {"vector": 1, "matrix": 2}
+
+
+def real_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
+    """float32 for complex64, float64 for complex128, dtype itself for real ones."""
+    return np.dtype(dtype.char.lower()) if dtype.kind == "c" else dtype
+
+
 _KIND_WORD = {"vector": "1-D (a vector)", "matrix": "2-D (a matrix)"}
 
 
@@ -154,7 +169,8 @@ def validate(spec: Spec, values: tuple[Any, ...]) -> tuple[np.dtype[Any], dict[s
                 raise TypeError(f"{name}: {a.name} must be a NumPy array, got {type(v).__name__}")
             if v.dtype not in DTYPE_CODES:
                 raise TypeError(
-                    f"{name}: {a.name} has dtype {v.dtype}; expected float32, float64, complex64 or complex128"
+                    f"{name}: {a.name} has dtype {v.dtype}; expected float32, float64, complex64 "
+                    "or complex128"
                 )
             if dtype is None:
                 dtype, first = v.dtype, a.name
@@ -186,26 +202,37 @@ def validate(spec: Spec, values: tuple[Any, ...]) -> tuple[np.dtype[Any], dict[s
 
     for i, a in enumerate(spec.args):
         v = vals[i]
-        if a.kind != "scalar":
+        if a.kind != "scalar" or (a.out and v is None):
             continue
+        want = real_dtype(dtype) if a.real else dtype
         if isinstance(v, np.ndarray):
             if v.ndim != 0:
                 raise ValueError(f"{name}: {a.name} must be a number or a 0-d array, got a {v.ndim}-D array")
-            if v.dtype != dtype:
-                raise TypeError(f"{name}: {a.name} is a 0-d array of dtype {v.dtype}; expected {dtype}")
-        elif isinstance(v, bool) or not isinstance(v, numbers.Real if dtype.kind == "f" else numbers.Complex):
-            kind = "real" if dtype.kind == "f" else "complex"
+            if v.dtype != want:
+                raise TypeError(f"{name}: {a.name} is a 0-d array of dtype {v.dtype}; expected {want}")
+        elif a.out:
             raise TypeError(
-                f"{name}: {a.name} must be a {kind} number or a 0-d {dtype} array, got {type(v).__name__}"
+                f"{name}: {a.name} must be a 0-d {want} array (it is written), got {type(v).__name__}"
+            )
+        elif isinstance(v, bool) or not isinstance(v, numbers.Real if want.kind == "f" else numbers.Complex):
+            kind = "real" if want.kind == "f" else "complex"
+            raise TypeError(
+                f"{name}: {a.name} must be a {kind} number or a 0-d {want} array, got {type(v).__name__}"
             )
 
-    out_i = next(i for i, a in enumerate(spec.args) if a.out)
-    out_arg = spec.args[out_i]
-    shape = tuple(dims[s] for s in out_arg.dims)
-    out = vals[out_i]
-    if out is not None:
+    written = [i for i, a in enumerate(spec.args) if a.out or a.inout]
+    for out_i in written:
+        out_arg = spec.args[out_i]
+        out = vals[out_i]
+        shape = tuple(dims[s] for s in out_arg.dims)
+        if out is None:
+            if out_arg.inout:
+                raise TypeError(f"{name}: {out_arg.name} must be a NumPy array (it is updated in place)")
+            continue
+        if out_arg.trans and flags[out_arg.trans] != "N":
+            shape = shape[::-1]
         if not out.flags.writeable:
-            raise ValueError(f"{name}: {out_arg.name} is read-only; it is the output")
+            raise ValueError(f"{name}: {out_arg.name} is read-only; it is written")
         if out.shape != shape:
             raise ValueError(
                 f"{name}: {out_arg.name} has shape {out.shape}, expected {shape} from the inputs"
@@ -220,10 +247,13 @@ def validate(spec: Spec, values: tuple[Any, ...]) -> tuple[np.dtype[Any], dict[s
                 and np.may_share_memory(out, v)
                 and np.shares_memory(out, v)
             ):
+                what = "output" if a.out or a.inout else "input"
                 raise ValueError(
-                    f"{name}: output {out_arg.name} shares elements with input {a.name}; BLAS forbids it "
-                    "(disjoint blocks of one matrix are fine)"
+                    f"{name}: {out_arg.name} is written but shares elements with {what} {a.name}; BLAS "
+                    "forbids it (disjoint blocks of one matrix are fine)"
                 )
-    else:
-        vals[out_i] = np.zeros(shape, dtype)
+    for out_i in written:
+        if vals[out_i] is None:
+            a = spec.args[out_i]
+            vals[out_i] = np.zeros(tuple(dims[s] for s in a.dims), real_dtype(dtype) if a.real else dtype)
     return dtype, dims, vals

@@ -1,0 +1,131 @@
+"""The generic front end of the spec-driven routines: one function lowers any call.
+
+For a routine `name` with spec S, the C core exports
+
+    int ba_<name>(ba_tape *t, int dtype, int order, <flags>, <dims>, <arguments>)
+
+with, in spec order: each flag as an int (trans: N 0, T 1, C 3 — C is 1 for real
+dtypes; uplo: U 0, L 1; diag: N 0, U 1; side: L 0, R 1); each symbolic dim, in order
+of first appearance, as an int64; and each array or scalar argument as
+
+    scalar read     -> double re, double im, intptr_t bar
+    scalar written  -> intptr_t p, intptr_t bar          (a 0-d array)
+    vector          -> intptr_t p, int64_t inc, intptr_t bar   (p: logical element 0)
+    matrix          -> intptr_t p, int64_t ld, intptr_t bar    (in `order`)
+
+order is 0 (column-major) or 1 (row-major): CBLAS's order, shared by every matrix of
+the call; a matrix BLAS cannot address in that order is staged through a recorded
+copy, so its adjoint still flows back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from blasad._native_loader import lib
+from blasad._routines import _Call, _local
+from blasad._specs import DTYPE_CODES, Spec, validate
+from blasad._tape import address
+
+FLAG_CODES: dict[str, dict[str, int]] = {
+    "uplo": {"U": 0, "L": 1},
+    "diag": {"N": 0, "U": 1},
+    "side": {"L": 0, "R": 1},
+}
+_TRANS_REAL = {"N": 0, "T": 1, "C": 1}
+_TRANS_COMPLEX = {"N": 0, "T": 1, "C": 3}
+
+
+def _lds(X: np.ndarray) -> tuple[int | None, int | None]:
+    """Leading dimensions under which BLAS can address X in place: (column-major, row-major)."""
+    rows, cols = X.shape
+    s0, s1 = X.strides[0] // X.itemsize, X.strides[1] // X.itemsize
+    col = (
+        (s1 if cols > 1 else max(rows, 1))
+        if (s0 == 1 or rows <= 1) and (cols <= 1 or s1 >= max(rows, 1))
+        else None
+    )
+    row = (
+        (s0 if rows > 1 else max(cols, 1))
+        if (s1 == 1 or cols <= 1) and (rows <= 1 or s0 >= max(cols, 1))
+        else None
+    )
+    return col, row
+
+
+def _flag_code(spec_flag: str, value: str, complex_: bool) -> int:
+    if spec_flag.startswith("trans"):
+        return (_TRANS_COMPLEX if complex_ else _TRANS_REAL)[value]
+    return FLAG_CODES[spec_flag][value]
+
+
+def run(spec: Spec, values: tuple[Any, ...]) -> list[Any]:
+    """Validate a call of spec's routine, lower it to BLAS terms and run it (recorded on
+    the active tape). Returns the validated values (outputs allocated)."""
+    tape = _local.tape
+    dtype, dims, vals = validate(spec, values)
+    call = _Call(tape, DTYPE_CODES[dtype])
+    args = spec.args
+
+    # one CBLAS order for every matrix: the one that needs the fewest staging copies
+    mats = [i for i, a in enumerate(args) if a.kind == "matrix"]
+    lds = {i: _lds(vals[i]) for i in mats}
+    order = 0
+    if mats:
+        need = [sum(lds[i][o] is None for i in mats) for o in (0, 1)]
+        written = [i for i in mats if args[i].out or args[i].inout]
+        native = 1 if written and lds[written[0]][0] is None else 0
+        order = native if need[0] == need[1] else int(need[1] < need[0])
+    staged: list[tuple[np.ndarray, np.ndarray]] = []  # (temporary, user array) to copy back
+    for i in mats:
+        if lds[i][order] is None:
+            user = vals[i]
+            tmp = np.empty(user.shape, user.dtype, order="F" if order == 0 else "C")
+            if not args[i].out:  # read: copy in
+                call.copy(user, tmp)
+            if args[i].out or args[i].inout:
+                staged.append((tmp, user))
+            vals[i] = tmp
+            lds[i] = _lds(tmp)
+    for i, a in enumerate(args):
+        if a.kind == "vector" and not (a.out or a.inout):
+            v = vals[i]
+            if v.strides[0] == 0 and v.shape[0] > 1:
+                vals[i] = call.staged(v)
+
+    # activity: every written argument is active when any read argument is
+    read_bars = [
+        call.bar(vals[i])
+        for i, a in enumerate(args)
+        if a.kind in ("scalar", "vector", "matrix") and not a.out
+    ]
+    active = any(read_bars)
+    flat: list[Any] = []
+    for i, a in enumerate(args):
+        v = vals[i]
+        if a.kind == "flag":
+            continue
+        bar = call.out_bar(v, active) if (a.out or a.inout) else call.bar(v)
+        if a.kind == "scalar" and not a.out:
+            re, im, _ = call.scalar(v)
+            flat += [re, im, bar]
+        elif a.kind == "scalar":
+            flat += [address(v), bar]
+        elif a.kind == "vector":
+            flat += [address(v), v.strides[0] // v.itemsize or 1, bar]
+        else:
+            ld = lds[i][order]
+            assert ld is not None
+            flat += [address(v), ld, bar]
+    flags = [_flag_code(a.name, vals[i], dtype.kind == "c") for i, a in enumerate(args) if a.kind == "flag"]
+    symbols = list(dict.fromkeys(s for a in args for s in a.dims))
+    rc = getattr(lib, "ba_" + spec.name)(
+        call.ptr, call.code, order, *flags, *(dims[s] for s in symbols), *flat
+    )
+    call.check(rc, spec.name)
+    call.keep(*(v for v in vals if isinstance(v, np.ndarray)))
+    for tmp, user in staged:
+        call.copy(tmp, user)
+    return vals
