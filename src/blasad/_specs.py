@@ -20,6 +20,7 @@ DTYPE_CODES: dict[np.dtype[Any], int] = {
     np.dtype(np.complex64): 2,
     np.dtype(np.complex128): 3,
 }
+PREFIX: dict[np.dtype[Any], str] = dict(zip(DTYPE_CODES, "sdcz"))
 TRANS = ("N", "T", "C")
 
 
@@ -46,6 +47,7 @@ class Spec:
     reference: Callable[..., np.ndarray]  # new value of the output, from the inputs
     adjoint: tuple[str, ...]  # the rules, as documentation
     saves: str  # which primal values the reverse sweep reads
+    dtypes: str = "sdcz"  # the BLAS precisions it exists in: s, d, c, z
     by_name: dict[str, Arg] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -183,6 +185,9 @@ def validate(spec: Spec, values: tuple[Any, ...]) -> tuple[np.dtype[Any], dict[s
                     f"{name}: {a.name} has strides {v.strides} that are not multiples of its itemsize"
                 )
     assert dtype is not None, "every spec has an array input"
+    if PREFIX[dtype] not in spec.dtypes:
+        names = ", ".join(str(d) for d, p in PREFIX.items() if p in spec.dtypes)
+        raise TypeError(f"{name}: {dtype} arrays are not supported; {name} takes {names}")
 
     dims: dict[str, int] = {}
     source: dict[str, str] = {}
