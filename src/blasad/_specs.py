@@ -254,8 +254,8 @@ def validate(spec: Spec, values: tuple[Any, ...]) -> tuple[np.dtype[Any], dict[s
             ):
                 what = "output" if a.out or a.inout else "input"
                 raise ValueError(
-                    f"{name}: {out_arg.name} is written but shares elements with {what} {a.name}; BLAS "
-                    "forbids it (disjoint blocks of one matrix are fine)"
+                    f"{name}: output {out_arg.name} shares elements with {what} {a.name}; BLAS forbids it "
+                    "(disjoint blocks of one matrix are fine)"
                 )
     for out_i in written:
         if vals[out_i] is None:
