@@ -258,11 +258,18 @@ class Tape:
             if not np.can_cast(seed.dtype, out.dtype, "same_kind"):
                 raise TypeError(f"seeds[{i}] has dtype {seed.dtype}, expected one castable to {out.dtype}")
             checked.append((out, seed))
+        seeded = []
         for out, seed in checked:
             shadow = self._regions.view(out)
             if shadow is not None:  # an output no active value reached has a zero gradient
+                seeded.append((shadow, shadow.copy()))
                 shadow += seed
-        self._sweep()
+        try:
+            self._sweep()
+        except MemoryError:  # nothing was swept: take the seeds back so that backward can be retried
+            for shadow, before in seeded:
+                shadow[...] = before
+            raise
 
     def _sweep(self) -> None:
         rc = lib.ba_tape_backward(self._ptr)
