@@ -33,6 +33,16 @@ int64_t ba_tape_bytes_referenced(ba_tape *t);
 void ba_tape_set_check(ba_tape *t, int on);
 int64_t ba_tape_tampered(ba_tape *t);
 
+/* Checked builds (BLASAD_CHECKED=1 at build time): every CBLAS call checks that its
+ * operands' footprints lie inside the arrays allowed for the current call (reset, then
+ * allow each array's byte span [lo, hi)); the reverse sweep allows each record's own
+ * arrays. violations: how many checks failed so far (-1: not a checked build); first:
+ * a description of the first one. */
+void ba_checked_reset(void);
+void ba_checked_allow(intptr_t lo, intptr_t hi);
+int64_t ba_checked_violations(void);
+const char *ba_checked_first(void);
+
 /* Testing: make the n-th next allocation of any tape fail (n = 0: the next one);
  * a negative n turns injection off. */
 void ba_debug_fail_after(int64_t n);

@@ -1,5 +1,6 @@
 /* The tape: an arena of call records, copy-on-write of saved inputs, and the
  * reverse sweep. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "tape.h"
@@ -126,7 +127,17 @@ int ba_tape_backward(ba_tape *t)
     if (t->scratch && !(scratch = ba_malloc(t->scratch))) return -1;
     t->consumed = 1;
     for (ba_chunk *c = t->head; c; c = c->prev)
-        for (int i = c->n - 1; i >= 0; i--) c->recs[i].adjoint(&c->recs[i], scratch);
+        for (int i = c->n - 1; i >= 0; i--) {
+            ba_rec *r = &c->recs[i];
+#ifdef BA_CHECKED
+            ba_checked_reset();
+            for (int j = 0; j < 4; j++) ba_chk_allow_arg(&r->a[j]);
+            ba_chk_allow_range(scratch, t->scratch);
+            ba_chk_allow_range(r->alpha_bar, 16);
+            ba_chk_allow_range(r->beta_bar, 16);
+#endif
+            r->adjoint(r, scratch);
+        }
     free(scratch);
     release(t);
     return 0;
@@ -265,6 +276,8 @@ int ba_snapshot(ba_tape *t, const ba_arg *src, ba_arg *dst)
     char *snap = ba_malloc(bytes ? bytes : 1);
     if (!snap) return -1;
     fp_t f = footprint(src);
+    ba_chk_allow_range(f.lo, (size_t)span(src));
+    ba_chk_allow_range(snap, bytes);
     /* copy in address order: a vector with negative inc keeps its sign below */
     if (f.s0 == f.es && (f.n1 == 1 || f.s1 == f.n0 * f.es))
         memcpy(snap, f.lo, bytes);
@@ -334,6 +347,80 @@ int ba_cow(ba_tape *t, const ba_arg *w)
     t->n_live -= i - keep;
     return 0;
 }
+
+/* ---- checked builds: footprints of CBLAS operands against the allowed arrays ---- */
+
+#define CHK_MAX 64
+static _Thread_local struct {
+    const char *lo[CHK_MAX], *hi[CHK_MAX];
+    int n;
+} chk;
+static int64_t chk_violations; /* over all threads; a test reads it between calls */
+static char chk_first[256];
+
+void ba_checked_reset(void) { chk.n = 0; }
+
+void ba_chk_allow_range(const void *lo, size_t bytes)
+{
+    if (!lo || !bytes || chk.n == CHK_MAX) return;
+    chk.lo[chk.n] = lo;
+    chk.hi[chk.n] = (const char *)lo + bytes;
+    chk.n++;
+}
+
+void ba_checked_allow(intptr_t lo, intptr_t hi) { ba_chk_allow_range((const void *)lo, (size_t)(hi - lo)); }
+
+void ba_chk_allow_arg(const ba_arg *a)
+{
+    int64_t s = span(a);
+    if (s <= 0) return;
+    ba_chk_allow_range(a->p, (size_t)s);
+    if (a->bar) {
+        ba_arg b = *a; /* the shadow keeps the layout the argument had at call time */
+        b.p = a->bar;
+        b.ld = a->ld_bar;
+        ba_chk_allow_range(b.p, (size_t)span(&b));
+    }
+}
+
+static void chk_range(const char *lo, int64_t bytes, const char *what)
+{
+    if (bytes <= 0) return;
+    for (int i = 0; i < chk.n; i++)
+        if (lo >= chk.lo[i] && lo + bytes <= chk.hi[i]) return;
+    if (!chk_violations++)
+        snprintf(chk_first, sizeof chk_first, "%s: %lld bytes at %p lie outside the arrays of the call", what,
+                 (long long)bytes, (const void *)lo);
+}
+
+void ba_chk_mat(int row_major, int64_t rows, int64_t cols, const void *p, int64_t ld, int es, const char *what)
+{
+    if (rows <= 0 || cols <= 0) return;
+    int64_t elems = row_major ? (rows - 1) * ld + cols : (cols - 1) * ld + rows;
+    chk_range(p, elems * es, what);
+}
+
+void ba_chk_vec(int64_t n, const void *p, int64_t inc, int es, const char *what)
+{
+    if (n <= 0) return;
+    chk_range(p, ((n - 1) * (inc < 0 ? -inc : inc) + 1) * es, what);
+}
+
+void ba_chk_packed(int64_t n, const void *p, int es, const char *what)
+{
+    if (n > 0) chk_range(p, n * (n + 1) / 2 * es, what);
+}
+
+int64_t ba_checked_violations(void)
+{
+#ifdef BA_CHECKED
+    return chk_violations;
+#else
+    return -1; /* not a checked build */
+#endif
+}
+
+const char *ba_checked_first(void) { return chk_first; }
 
 /* ---- constructors and exact zeroing --------------------------------------- */
 

@@ -41,6 +41,8 @@ struct ba_rec {
     double alpha[2], beta[2];
     char *alpha_bar, *beta_bar;
     ba_arg a[4];
+    int64_t s[4]; /* routine-specific integers (copy2d: strides) */
+    char *q[2];   /* routine-specific addresses (copy2d: the shadows' first elements) */
 };
 
 /* Record lifecycle: begin reserves a zeroed record (and room for `nlive` live
@@ -79,5 +81,16 @@ static inline ba_arg ba_mat_o(int o, intptr_t p, int64_t ld, intptr_t bar, int64
  * routine, and scal by 0 keeps NaN on some builds). */
 void ba_zero_vec(char *p, int64_t n, int64_t inc, int es);
 void ba_zero_mat(char *p, int64_t rows, int64_t cols, int64_t ld, int es);
+
+/* Checked builds (BLASAD_CHECKED=1): the arrays the current call or adjoint may touch,
+ * and the footprint checks csrc/checked.h puts around every CBLAS call. */
+void ba_chk_allow_range(const void *lo, size_t bytes);
+void ba_chk_allow_arg(const ba_arg *a); /* its primal and its shadow */
+void ba_chk_mat(int row_major, int64_t rows, int64_t cols, const void *p, int64_t ld, int es, const char *what);
+void ba_chk_vec(int64_t n, const void *p, int64_t inc, int es, const char *what);
+void ba_chk_packed(int64_t n, const void *p, int es, const char *what);
+#ifdef BA_CHECKED
+#include "checked.h"
+#endif
 
 #endif

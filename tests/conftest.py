@@ -20,3 +20,19 @@ def dispatch_path(request, monkeypatch):
 
     monkeypatch.setattr(routines, "FAST", routines.FAST and request.param == "fast")
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def no_footprint_violation(request):
+    """Checked builds (BLASAD_CHECKED=1): fail a test during which a CBLAS call reached
+    outside the arrays it was given. A no-op in normal builds."""
+    from blasad._native_loader import ffi, lib
+
+    if request.node.get_closest_marker("expects_violation"):
+        yield
+        return
+    before = lib.ba_checked_violations()
+    yield
+    after = lib.ba_checked_violations()
+    if before >= 0 and after != before:
+        raise AssertionError(ffi.string(lib.ba_checked_first()).decode())

@@ -18,6 +18,14 @@ def _forbid_validator(monkeypatch):
     monkeypatch.setattr(routines, "validate", boom)
 
 
+def _counting(fn, seen):
+    def wrapper(*args, **kwargs):
+        seen.append(args[0].name)
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def _common_calls(rng):
     A = rng.standard_normal((5, 4))
     B = np.asfortranarray(rng.standard_normal((4, 3)))
@@ -33,6 +41,12 @@ def _common_calls(rng):
 
 
 def test_common_calls_take_the_fast_path(monkeypatch, rng):
+    if routines.CHECKED:  # checked builds send every call through the validator, which sets the bounds
+        assert not routines.FAST
+        monkeypatch.setattr(routines, "validate", _counting(routines.validate, seen := []))
+        _common_calls(rng)
+        assert len(seen) == 5
+        return
     monkeypatch.setattr(routines, "FAST", True)
     _forbid_validator(monkeypatch)
     _common_calls(rng)

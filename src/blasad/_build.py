@@ -49,6 +49,11 @@ _SANITIZE_FLAGS = [
     "-fno-sanitize-recover=undefined",
 ]
 _EXTRA = ["-O1", "-g", *_SANITIZE_FLAGS] if SANITIZE else []
+# BLASAD_CHECKED=1: every CBLAS call checks that its operands' footprints (from dims, ld
+# and inc) lie inside the arrays the call was given (csrc/checked.h, tools/gen_checked.py).
+CHECKED = os.environ.get("BLASAD_CHECKED", "0") not in ("", "0")
+if CHECKED:
+    _EXTRA = [*_EXTRA, "-DBA_CHECKED"]
 
 ffibuilder = FFI()
 ffibuilder.cdef(_cdef())

@@ -121,6 +121,7 @@ def run(spec: Spec, values: tuple[Any, ...]) -> list[Any]:
             flat += [address(v), ld, bar]
     flags = [_flag_code(a.name, vals[i], dtype.kind == "c") for i, a in enumerate(args) if a.kind == "flag"]
     symbols = list(dict.fromkeys(s for a in args for s in a.dims))
+    call.allow(*(v for v in vals if isinstance(v, np.ndarray)))
     rc = getattr(lib, "ba_" + spec.name)(
         call.ptr, call.code, order, *flags, *(dims[s] for s in symbols), *flat
     )

@@ -11,7 +11,7 @@ import numpy as np
 
 from blasad._native_loader import ffi, lib
 from blasad._specs import AXPY, DTYPE_CODES, GEMM, GEMV, validate
-from blasad._tape import Tape, _local, address
+from blasad._tape import Tape, _local, address, extent
 
 # trans flags as the C core takes them: bit 0 transposes, bit 1 conjugates
 _FLAGS_REAL = {"N": 0, "T": 1, "C": 1}  # real dtypes: conjugate transpose is transpose
@@ -21,7 +21,8 @@ Scalar = float | np.ndarray
 
 # The fast paths read arrays through CPython object addresses (id); other
 # interpreters, and tests that exercise the validating path alone, turn them off.
-FAST = sys.implementation.name == "cpython"
+CHECKED = lib.ba_checked_violations() >= 0  # a checked build: see csrc/checked.h
+FAST = sys.implementation.name == "cpython" and not CHECKED
 if FAST:
     lib.ba_fast_init(
         id(np.ndarray), id(np.dtype(np.float32)), id(np.dtype(np.float64)),
@@ -56,6 +57,14 @@ class _Call:
         self.ptr = tape._ptr if tape is not None else ffi.NULL
         self.regions = tape._regions if tape is not None else None
 
+    def allow(self, *arrays: np.ndarray) -> None:
+        """Checked builds: the arrays the next native call may touch."""
+        if CHECKED:
+            lib.ba_checked_reset()
+            for x in arrays:
+                lo, hi = extent(x)
+                lib.ba_checked_allow(lo, hi)
+
     def keep(self, *arrays: np.ndarray) -> None:
         """The tape reads these by address in its reverse sweep: keep them alive until then."""
         if self.tape is not None:
@@ -89,6 +98,7 @@ class _Call:
         src_bar = self.bar(src2)
         dst_bar = self.out_bar(dst2, bool(src_bar))
         es = src.itemsize
+        self.allow(src2, dst2)
         rc = lib.ba_copy2d(
             self.ptr, self.code, src2.shape[0], src2.shape[1],
             address(src2), src2.strides[0] // es, src2.strides[1] // es, src_bar,
@@ -174,6 +184,7 @@ def gemm(
             call.copy(C, target)
     c_bar = call.out_bar(target, bool(a_bar or b_bar or al_bar or be_bar))
 
+    call.allow(A, B, target, *(s for s in (alpha, beta) if isinstance(s, np.ndarray)))
     if not lay_c[1]:
         rc = lib.ba_gemm(
             call.ptr, call.code, ta, tb, m, n, k, al, al_im, al_bar,
@@ -227,6 +238,7 @@ def gemv(
     a_bar, x_bar = call.bar(A), call.bar(x)
     incy = y.strides[0] // y.itemsize or 1
     y_bar = call.out_bar(y, bool(a_bar or x_bar or al_bar or be_bar))
+    call.allow(A, x, y, *(s for s in (alpha, beta) if isinstance(s, np.ndarray)))
     rc = lib.ba_gemv(
         call.ptr, call.code, tr, rows, cols, al, al_im, al_bar, address(A), lay_a[0], a_bar,
         address(x), incx, x_bar, be, be_im, be_bar, address(y), incy, y_bar,
@@ -250,6 +262,7 @@ def axpy(alpha: Scalar, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     x_bar = call.bar(x)
     incy = y.strides[0] // y.itemsize or 1
     y_bar = call.out_bar(y, bool(x_bar or al_bar))
+    call.allow(x, y, *(s for s in (alpha,) if isinstance(s, np.ndarray)))
     rc = lib.ba_axpy(
         call.ptr, call.code, dims["n"], al, al_im, al_bar, address(x), incx, x_bar, address(y), incy, y_bar
     )
