@@ -19,110 +19,343 @@ L1 = ["n"]
 # ("packed", ptr, n). Expressions may use the parameters and BA_CHK_TR(t), BA_CHK_LEFT(s), BA_CHK_ROW(o).
 TABLE: list[tuple[str, str, list[str], list[tuple[str, ...]]]] = [
     # level 1
-    ("axpy", "sdcz", ["n", "a", "x", "incx", "y", "incy"], [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")]),
+    (
+        "axpy",
+        "sdcz",
+        ["n", "a", "x", "incx", "y", "incy"],
+        [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")],
+    ),
     ("copy", "sdcz", ["n", "x", "incx", "y", "incy"], [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")]),
     ("swap", "sdcz", ["n", "x", "incx", "y", "incy"], [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")]),
     ("scal", "sdcz", ["n", "a", "x", "incx"], [("vec", "x", "n", "incx")]),
     ("dot", "sd", ["n", "x", "incx", "y", "incy"], [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")]),
-    ("dotu_sub", "cz", ["n", "x", "incx", "y", "incy", "r"], [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")]),
-    ("dotc_sub", "cz", ["n", "x", "incx", "y", "incy", "r"], [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")]),
-    ("rot", "sd", ["n", "x", "incx", "y", "incy", "c", "s"], [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")]),
-    ("rotm", "sd", ["n", "x", "incx", "y", "incy", "p"], [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")]),
+    (
+        "dotu_sub",
+        "cz",
+        ["n", "x", "incx", "y", "incy", "r"],
+        [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")],
+    ),
+    (
+        "dotc_sub",
+        "cz",
+        ["n", "x", "incx", "y", "incy", "r"],
+        [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")],
+    ),
+    (
+        "rot",
+        "sd",
+        ["n", "x", "incx", "y", "incy", "c", "s"],
+        [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")],
+    ),
+    (
+        "rotm",
+        "sd",
+        ["n", "x", "incx", "y", "incy", "p"],
+        [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")],
+    ),
     # level 2
-    ("gemv", "sdcz", ["o", "t", "m", "n", "a", "A", "lda", "x", "incx", "b", "y", "incy"],
-     [("mat", "A", "m", "n", "lda"), ("vec", "x", "BA_CHK_TR(t) ? (m) : (n)", "incx"), ("vec", "y", "BA_CHK_TR(t) ? (n) : (m)", "incy")]),
-    ("gbmv", "sdcz", ["o", "t", "m", "n", "kl", "ku", "a", "A", "lda", "x", "incx", "b", "y", "incy"],
-     [("mat", "A", "BA_CHK_ROW(o) ? (m) : (kl) + (ku) + 1", "BA_CHK_ROW(o) ? (kl) + (ku) + 1 : (n)", "lda"),
-      ("vec", "x", "BA_CHK_TR(t) ? (m) : (n)", "incx"), ("vec", "y", "BA_CHK_TR(t) ? (n) : (m)", "incy")]),
-    ("ger", "sd", ["o", "m", "n", "a", "x", "incx", "y", "incy", "A", "lda"],
-     [("vec", "x", "m", "incx"), ("vec", "y", "n", "incy"), ("mat", "A", "m", "n", "lda")]),
-    ("geru", "cz", ["o", "m", "n", "a", "x", "incx", "y", "incy", "A", "lda"],
-     [("vec", "x", "m", "incx"), ("vec", "y", "n", "incy"), ("mat", "A", "m", "n", "lda")]),
-    ("gerc", "cz", ["o", "m", "n", "a", "x", "incx", "y", "incy", "A", "lda"],
-     [("vec", "x", "m", "incx"), ("vec", "y", "n", "incy"), ("mat", "A", "m", "n", "lda")]),
-    ("symv", "sd", ["o", "u", "n", "a", "A", "lda", "x", "incx", "b", "y", "incy"],
-     [("mat", "A", "n", "n", "lda"), ("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")]),
-    ("hemv", "cz", ["o", "u", "n", "a", "A", "lda", "x", "incx", "b", "y", "incy"],
-     [("mat", "A", "n", "n", "lda"), ("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")]),
-    ("sbmv", "sd", ["o", "u", "n", "k", "a", "A", "lda", "x", "incx", "b", "y", "incy"],
-     [("mat", "A", "BA_CHK_ROW(o) ? (n) : (k) + 1", "BA_CHK_ROW(o) ? (k) + 1 : (n)", "lda"), ("vec", "x", "n", "incx"),
-      ("vec", "y", "n", "incy")]),
-    ("hbmv", "cz", ["o", "u", "n", "k", "a", "A", "lda", "x", "incx", "b", "y", "incy"],
-     [("mat", "A", "BA_CHK_ROW(o) ? (n) : (k) + 1", "BA_CHK_ROW(o) ? (k) + 1 : (n)", "lda"), ("vec", "x", "n", "incx"),
-      ("vec", "y", "n", "incy")]),
-    ("spmv", "sd", ["o", "u", "n", "a", "Ap", "x", "incx", "b", "y", "incy"],
-     [("packed", "Ap", "n"), ("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")]),
-    ("hpmv", "cz", ["o", "u", "n", "a", "Ap", "x", "incx", "b", "y", "incy"],
-     [("packed", "Ap", "n"), ("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")]),
-    ("trmv", "sdcz", ["o", "u", "t", "d", "n", "A", "lda", "x", "incx"], [("mat", "A", "n", "n", "lda"), ("vec", "x", "n", "incx")]),
-    ("trsv", "sdcz", ["o", "u", "t", "d", "n", "A", "lda", "x", "incx"], [("mat", "A", "n", "n", "lda"), ("vec", "x", "n", "incx")]),
-    ("tbmv", "sdcz", ["o", "u", "t", "d", "n", "k", "A", "lda", "x", "incx"],
-     [("mat", "A", "BA_CHK_ROW(o) ? (n) : (k) + 1", "BA_CHK_ROW(o) ? (k) + 1 : (n)", "lda"), ("vec", "x", "n", "incx")]),
-    ("tbsv", "sdcz", ["o", "u", "t", "d", "n", "k", "A", "lda", "x", "incx"],
-     [("mat", "A", "BA_CHK_ROW(o) ? (n) : (k) + 1", "BA_CHK_ROW(o) ? (k) + 1 : (n)", "lda"), ("vec", "x", "n", "incx")]),
-    ("tpmv", "sdcz", ["o", "u", "t", "d", "n", "Ap", "x", "incx"], [("packed", "Ap", "n"), ("vec", "x", "n", "incx")]),
-    ("tpsv", "sdcz", ["o", "u", "t", "d", "n", "Ap", "x", "incx"], [("packed", "Ap", "n"), ("vec", "x", "n", "incx")]),
-    ("syr", "sd", ["o", "u", "n", "a", "x", "incx", "A", "lda"], [("vec", "x", "n", "incx"), ("mat", "A", "n", "n", "lda")]),
-    ("her", "cz", ["o", "u", "n", "a", "x", "incx", "A", "lda"], [("vec", "x", "n", "incx"), ("mat", "A", "n", "n", "lda")]),
-    ("syr2", "sd", ["o", "u", "n", "a", "x", "incx", "y", "incy", "A", "lda"],
-     [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy"), ("mat", "A", "n", "n", "lda")]),
-    ("her2", "cz", ["o", "u", "n", "a", "x", "incx", "y", "incy", "A", "lda"],
-     [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy"), ("mat", "A", "n", "n", "lda")]),
-    ("spr", "sd", ["o", "u", "n", "a", "x", "incx", "Ap"], [("vec", "x", "n", "incx"), ("packed", "Ap", "n")]),
-    ("hpr", "cz", ["o", "u", "n", "a", "x", "incx", "Ap"], [("vec", "x", "n", "incx"), ("packed", "Ap", "n")]),
-    ("spr2", "sd", ["o", "u", "n", "a", "x", "incx", "y", "incy", "Ap"],
-     [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy"), ("packed", "Ap", "n")]),
-    ("hpr2", "cz", ["o", "u", "n", "a", "x", "incx", "y", "incy", "Ap"],
-     [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy"), ("packed", "Ap", "n")]),
+    (
+        "gemv",
+        "sdcz",
+        ["o", "t", "m", "n", "a", "A", "lda", "x", "incx", "b", "y", "incy"],
+        [
+            ("mat", "A", "m", "n", "lda"),
+            ("vec", "x", "BA_CHK_TR(t) ? (m) : (n)", "incx"),
+            ("vec", "y", "BA_CHK_TR(t) ? (n) : (m)", "incy"),
+        ],
+    ),
+    (
+        "gbmv",
+        "sdcz",
+        ["o", "t", "m", "n", "kl", "ku", "a", "A", "lda", "x", "incx", "b", "y", "incy"],
+        [
+            (
+                "mat",
+                "A",
+                "BA_CHK_ROW(o) ? (m) : (kl) + (ku) + 1",
+                "BA_CHK_ROW(o) ? (kl) + (ku) + 1 : (n)",
+                "lda",
+            ),
+            ("vec", "x", "BA_CHK_TR(t) ? (m) : (n)", "incx"),
+            ("vec", "y", "BA_CHK_TR(t) ? (n) : (m)", "incy"),
+        ],
+    ),
+    (
+        "ger",
+        "sd",
+        ["o", "m", "n", "a", "x", "incx", "y", "incy", "A", "lda"],
+        [("vec", "x", "m", "incx"), ("vec", "y", "n", "incy"), ("mat", "A", "m", "n", "lda")],
+    ),
+    (
+        "geru",
+        "cz",
+        ["o", "m", "n", "a", "x", "incx", "y", "incy", "A", "lda"],
+        [("vec", "x", "m", "incx"), ("vec", "y", "n", "incy"), ("mat", "A", "m", "n", "lda")],
+    ),
+    (
+        "gerc",
+        "cz",
+        ["o", "m", "n", "a", "x", "incx", "y", "incy", "A", "lda"],
+        [("vec", "x", "m", "incx"), ("vec", "y", "n", "incy"), ("mat", "A", "m", "n", "lda")],
+    ),
+    (
+        "symv",
+        "sd",
+        ["o", "u", "n", "a", "A", "lda", "x", "incx", "b", "y", "incy"],
+        [("mat", "A", "n", "n", "lda"), ("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")],
+    ),
+    (
+        "hemv",
+        "cz",
+        ["o", "u", "n", "a", "A", "lda", "x", "incx", "b", "y", "incy"],
+        [("mat", "A", "n", "n", "lda"), ("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")],
+    ),
+    (
+        "sbmv",
+        "sd",
+        ["o", "u", "n", "k", "a", "A", "lda", "x", "incx", "b", "y", "incy"],
+        [
+            ("mat", "A", "BA_CHK_ROW(o) ? (n) : (k) + 1", "BA_CHK_ROW(o) ? (k) + 1 : (n)", "lda"),
+            ("vec", "x", "n", "incx"),
+            ("vec", "y", "n", "incy"),
+        ],
+    ),
+    (
+        "hbmv",
+        "cz",
+        ["o", "u", "n", "k", "a", "A", "lda", "x", "incx", "b", "y", "incy"],
+        [
+            ("mat", "A", "BA_CHK_ROW(o) ? (n) : (k) + 1", "BA_CHK_ROW(o) ? (k) + 1 : (n)", "lda"),
+            ("vec", "x", "n", "incx"),
+            ("vec", "y", "n", "incy"),
+        ],
+    ),
+    (
+        "spmv",
+        "sd",
+        ["o", "u", "n", "a", "Ap", "x", "incx", "b", "y", "incy"],
+        [("packed", "Ap", "n"), ("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")],
+    ),
+    (
+        "hpmv",
+        "cz",
+        ["o", "u", "n", "a", "Ap", "x", "incx", "b", "y", "incy"],
+        [("packed", "Ap", "n"), ("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")],
+    ),
+    (
+        "trmv",
+        "sdcz",
+        ["o", "u", "t", "d", "n", "A", "lda", "x", "incx"],
+        [("mat", "A", "n", "n", "lda"), ("vec", "x", "n", "incx")],
+    ),
+    (
+        "trsv",
+        "sdcz",
+        ["o", "u", "t", "d", "n", "A", "lda", "x", "incx"],
+        [("mat", "A", "n", "n", "lda"), ("vec", "x", "n", "incx")],
+    ),
+    (
+        "tbmv",
+        "sdcz",
+        ["o", "u", "t", "d", "n", "k", "A", "lda", "x", "incx"],
+        [
+            ("mat", "A", "BA_CHK_ROW(o) ? (n) : (k) + 1", "BA_CHK_ROW(o) ? (k) + 1 : (n)", "lda"),
+            ("vec", "x", "n", "incx"),
+        ],
+    ),
+    (
+        "tbsv",
+        "sdcz",
+        ["o", "u", "t", "d", "n", "k", "A", "lda", "x", "incx"],
+        [
+            ("mat", "A", "BA_CHK_ROW(o) ? (n) : (k) + 1", "BA_CHK_ROW(o) ? (k) + 1 : (n)", "lda"),
+            ("vec", "x", "n", "incx"),
+        ],
+    ),
+    (
+        "tpmv",
+        "sdcz",
+        ["o", "u", "t", "d", "n", "Ap", "x", "incx"],
+        [("packed", "Ap", "n"), ("vec", "x", "n", "incx")],
+    ),
+    (
+        "tpsv",
+        "sdcz",
+        ["o", "u", "t", "d", "n", "Ap", "x", "incx"],
+        [("packed", "Ap", "n"), ("vec", "x", "n", "incx")],
+    ),
+    (
+        "syr",
+        "sd",
+        ["o", "u", "n", "a", "x", "incx", "A", "lda"],
+        [("vec", "x", "n", "incx"), ("mat", "A", "n", "n", "lda")],
+    ),
+    (
+        "her",
+        "cz",
+        ["o", "u", "n", "a", "x", "incx", "A", "lda"],
+        [("vec", "x", "n", "incx"), ("mat", "A", "n", "n", "lda")],
+    ),
+    (
+        "syr2",
+        "sd",
+        ["o", "u", "n", "a", "x", "incx", "y", "incy", "A", "lda"],
+        [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy"), ("mat", "A", "n", "n", "lda")],
+    ),
+    (
+        "her2",
+        "cz",
+        ["o", "u", "n", "a", "x", "incx", "y", "incy", "A", "lda"],
+        [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy"), ("mat", "A", "n", "n", "lda")],
+    ),
+    (
+        "spr",
+        "sd",
+        ["o", "u", "n", "a", "x", "incx", "Ap"],
+        [("vec", "x", "n", "incx"), ("packed", "Ap", "n")],
+    ),
+    (
+        "hpr",
+        "cz",
+        ["o", "u", "n", "a", "x", "incx", "Ap"],
+        [("vec", "x", "n", "incx"), ("packed", "Ap", "n")],
+    ),
+    (
+        "spr2",
+        "sd",
+        ["o", "u", "n", "a", "x", "incx", "y", "incy", "Ap"],
+        [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy"), ("packed", "Ap", "n")],
+    ),
+    (
+        "hpr2",
+        "cz",
+        ["o", "u", "n", "a", "x", "incx", "y", "incy", "Ap"],
+        [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy"), ("packed", "Ap", "n")],
+    ),
     # level 3
-    ("gemm", "sdcz", ["o", "ta", "tb", "m", "n", "k", "a", "A", "lda", "B", "ldb", "b", "C", "ldc"],
-     [("mat", "A", "BA_CHK_TR(ta) ? (k) : (m)", "BA_CHK_TR(ta) ? (m) : (k)", "lda"),
-      ("mat", "B", "BA_CHK_TR(tb) ? (n) : (k)", "BA_CHK_TR(tb) ? (k) : (n)", "ldb"), ("mat", "C", "m", "n", "ldc")]),
-    ("symm", "sdcz", ["o", "s", "u", "m", "n", "a", "A", "lda", "B", "ldb", "b", "C", "ldc"],
-     [("mat", "A", "BA_CHK_LEFT(s) ? (m) : (n)", "BA_CHK_LEFT(s) ? (m) : (n)", "lda"), ("mat", "B", "m", "n", "ldb"),
-      ("mat", "C", "m", "n", "ldc")]),
-    ("hemm", "cz", ["o", "s", "u", "m", "n", "a", "A", "lda", "B", "ldb", "b", "C", "ldc"],
-     [("mat", "A", "BA_CHK_LEFT(s) ? (m) : (n)", "BA_CHK_LEFT(s) ? (m) : (n)", "lda"), ("mat", "B", "m", "n", "ldb"),
-      ("mat", "C", "m", "n", "ldc")]),
-    ("syrk", "sdcz", ["o", "u", "t", "n", "k", "a", "A", "lda", "b", "C", "ldc"],
-     [("mat", "A", "BA_CHK_TR(t) ? (k) : (n)", "BA_CHK_TR(t) ? (n) : (k)", "lda"), ("mat", "C", "n", "n", "ldc")]),
-    ("herk", "cz", ["o", "u", "t", "n", "k", "a", "A", "lda", "b", "C", "ldc"],
-     [("mat", "A", "BA_CHK_TR(t) ? (k) : (n)", "BA_CHK_TR(t) ? (n) : (k)", "lda"), ("mat", "C", "n", "n", "ldc")]),
-    ("syr2k", "sdcz", ["o", "u", "t", "n", "k", "a", "A", "lda", "B", "ldb", "b", "C", "ldc"],
-     [("mat", "A", "BA_CHK_TR(t) ? (k) : (n)", "BA_CHK_TR(t) ? (n) : (k)", "lda"),
-      ("mat", "B", "BA_CHK_TR(t) ? (k) : (n)", "BA_CHK_TR(t) ? (n) : (k)", "ldb"), ("mat", "C", "n", "n", "ldc")]),
-    ("her2k", "cz", ["o", "u", "t", "n", "k", "a", "A", "lda", "B", "ldb", "b", "C", "ldc"],
-     [("mat", "A", "BA_CHK_TR(t) ? (k) : (n)", "BA_CHK_TR(t) ? (n) : (k)", "lda"),
-      ("mat", "B", "BA_CHK_TR(t) ? (k) : (n)", "BA_CHK_TR(t) ? (n) : (k)", "ldb"), ("mat", "C", "n", "n", "ldc")]),
-    ("trmm", "sdcz", ["o", "s", "u", "t", "d", "m", "n", "a", "A", "lda", "B", "ldb"],
-     [("mat", "A", "BA_CHK_LEFT(s) ? (m) : (n)", "BA_CHK_LEFT(s) ? (m) : (n)", "lda"), ("mat", "B", "m", "n", "ldb")]),
-    ("trsm", "sdcz", ["o", "s", "u", "t", "d", "m", "n", "a", "A", "lda", "B", "ldb"],
-     [("mat", "A", "BA_CHK_LEFT(s) ? (m) : (n)", "BA_CHK_LEFT(s) ? (m) : (n)", "lda"), ("mat", "B", "m", "n", "ldb")]),
+    (
+        "gemm",
+        "sdcz",
+        ["o", "ta", "tb", "m", "n", "k", "a", "A", "lda", "B", "ldb", "b", "C", "ldc"],
+        [
+            ("mat", "A", "BA_CHK_TR(ta) ? (k) : (m)", "BA_CHK_TR(ta) ? (m) : (k)", "lda"),
+            ("mat", "B", "BA_CHK_TR(tb) ? (n) : (k)", "BA_CHK_TR(tb) ? (k) : (n)", "ldb"),
+            ("mat", "C", "m", "n", "ldc"),
+        ],
+    ),
+    (
+        "symm",
+        "sdcz",
+        ["o", "s", "u", "m", "n", "a", "A", "lda", "B", "ldb", "b", "C", "ldc"],
+        [
+            ("mat", "A", "BA_CHK_LEFT(s) ? (m) : (n)", "BA_CHK_LEFT(s) ? (m) : (n)", "lda"),
+            ("mat", "B", "m", "n", "ldb"),
+            ("mat", "C", "m", "n", "ldc"),
+        ],
+    ),
+    (
+        "hemm",
+        "cz",
+        ["o", "s", "u", "m", "n", "a", "A", "lda", "B", "ldb", "b", "C", "ldc"],
+        [
+            ("mat", "A", "BA_CHK_LEFT(s) ? (m) : (n)", "BA_CHK_LEFT(s) ? (m) : (n)", "lda"),
+            ("mat", "B", "m", "n", "ldb"),
+            ("mat", "C", "m", "n", "ldc"),
+        ],
+    ),
+    (
+        "syrk",
+        "sdcz",
+        ["o", "u", "t", "n", "k", "a", "A", "lda", "b", "C", "ldc"],
+        [
+            ("mat", "A", "BA_CHK_TR(t) ? (k) : (n)", "BA_CHK_TR(t) ? (n) : (k)", "lda"),
+            ("mat", "C", "n", "n", "ldc"),
+        ],
+    ),
+    (
+        "herk",
+        "cz",
+        ["o", "u", "t", "n", "k", "a", "A", "lda", "b", "C", "ldc"],
+        [
+            ("mat", "A", "BA_CHK_TR(t) ? (k) : (n)", "BA_CHK_TR(t) ? (n) : (k)", "lda"),
+            ("mat", "C", "n", "n", "ldc"),
+        ],
+    ),
+    (
+        "syr2k",
+        "sdcz",
+        ["o", "u", "t", "n", "k", "a", "A", "lda", "B", "ldb", "b", "C", "ldc"],
+        [
+            ("mat", "A", "BA_CHK_TR(t) ? (k) : (n)", "BA_CHK_TR(t) ? (n) : (k)", "lda"),
+            ("mat", "B", "BA_CHK_TR(t) ? (k) : (n)", "BA_CHK_TR(t) ? (n) : (k)", "ldb"),
+            ("mat", "C", "n", "n", "ldc"),
+        ],
+    ),
+    (
+        "her2k",
+        "cz",
+        ["o", "u", "t", "n", "k", "a", "A", "lda", "B", "ldb", "b", "C", "ldc"],
+        [
+            ("mat", "A", "BA_CHK_TR(t) ? (k) : (n)", "BA_CHK_TR(t) ? (n) : (k)", "lda"),
+            ("mat", "B", "BA_CHK_TR(t) ? (k) : (n)", "BA_CHK_TR(t) ? (n) : (k)", "ldb"),
+            ("mat", "C", "n", "n", "ldc"),
+        ],
+    ),
+    (
+        "trmm",
+        "sdcz",
+        ["o", "s", "u", "t", "d", "m", "n", "a", "A", "lda", "B", "ldb"],
+        [
+            ("mat", "A", "BA_CHK_LEFT(s) ? (m) : (n)", "BA_CHK_LEFT(s) ? (m) : (n)", "lda"),
+            ("mat", "B", "m", "n", "ldb"),
+        ],
+    ),
+    (
+        "trsm",
+        "sdcz",
+        ["o", "s", "u", "t", "d", "m", "n", "a", "A", "lda", "B", "ldb"],
+        [
+            ("mat", "A", "BA_CHK_LEFT(s) ? (m) : (n)", "BA_CHK_LEFT(s) ? (m) : (n)", "lda"),
+            ("mat", "B", "m", "n", "ldb"),
+        ],
+    ),
 ]
 # functions whose names do not follow <prefix><name>: (symbol part, element size, params, checks)
-IRREGULAR = [
-    (f"{p}{name}", es, ["n", "x", "incx"], [("vec", "x", "n", "incx")])
-    for name, pairs in (("nrm2", "s d sc dz"), ("asum", "s d sc dz"))
-    for p, es in zip(pairs.split(), (4, 8, 8, 16))
-] + [
-    (f"i{p}amax", es, ["n", "x", "incx"], [("vec", "x", "n", "incx")]) for p, es in zip("sdcz", (4, 8, 8, 16))
-] + [
-    (f"{p}scal", es, ["n", "a", "x", "incx"], [("vec", "x", "n", "incx")]) for p, es in (("cs", 8), ("zd", 16))
-] + [
-    (f"{p}rot", es, ["n", "x", "incx", "y", "incy", "c", "s"], [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")])
-    for p, es in (("cs", 8), ("zd", 16))
-]
+IRREGULAR = (
+    [
+        (f"{p}{name}", es, ["n", "x", "incx"], [("vec", "x", "n", "incx")])
+        for name, pairs in (("nrm2", "s d sc dz"), ("asum", "s d sc dz"))
+        for p, es in zip(pairs.split(), (4, 8, 8, 16))
+    ]
+    + [
+        (f"i{p}amax", es, ["n", "x", "incx"], [("vec", "x", "n", "incx")])
+        for p, es in zip("sdcz", (4, 8, 8, 16))
+    ]
+    + [
+        (f"{p}scal", es, ["n", "a", "x", "incx"], [("vec", "x", "n", "incx")])
+        for p, es in (("cs", 8), ("zd", 16))
+    ]
+    + [
+        (
+            f"{p}rot",
+            es,
+            ["n", "x", "incx", "y", "incy", "c", "s"],
+            [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")],
+        )
+        for p, es in (("cs", 8), ("zd", 16))
+    ]
+)
 
 
 def _check(kind: tuple[str, ...], es: int, what: str) -> str:
     if kind[0] == "mat":
         _, p, rows, cols, ld = kind
-        return f"ba_chk_mat((int)(o) == CblasRowMajor, ({rows}), ({cols}), ({p}), ({ld}), {es}, \"{what} {p}\")"
+        return f'ba_chk_mat((int)(o) == CblasRowMajor, ({rows}), ({cols}), ({p}), ({ld}), {es}, "{what} {p}")'
     if kind[0] == "vec":
         _, p, n, inc = kind
-        return f"ba_chk_vec(({n}), ({p}), ({inc}), {es}, \"{what} {p}\")"
+        return f'ba_chk_vec(({n}), ({p}), ({inc}), {es}, "{what} {p}")'
     _, p, n = kind
-    return f"ba_chk_packed(({n}), ({p}), {es}, \"{what} {p}\")"
+    return f'ba_chk_packed(({n}), ({p}), {es}, "{what} {p}")'
 
 
 def _macro(symbol: str, es: int, params: list[str], checks: list[tuple[str, ...]]) -> str:
