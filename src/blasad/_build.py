@@ -14,12 +14,15 @@ ROOT = Path(__file__).resolve().parents[2]
 CSRC = ROOT / "csrc"
 
 
+# the public headers: cffi's cdef reads them, and the generated module includes them
+HEADERS = ("blasad.h", "level1.h", "level2.h", "level2_packed.h", "level3.h")
+
+
 def _cdef() -> str:
     """The public header minus comments: cffi's cdef reads plain declarations."""
     lines = []
     in_comment = False
-    headers = ("blasad.h", "level1.h", "level2.h", "level2_packed.h", "level3.h")
-    for line in "\n".join((CSRC / h).read_text() for h in headers).splitlines():
+    for line in "\n".join((CSRC / h).read_text() for h in HEADERS).splitlines():
         stripped = line.strip()
         if in_comment:
             in_comment = "*/" not in stripped
@@ -59,8 +62,9 @@ ffibuilder = FFI()
 ffibuilder.cdef(_cdef())
 ffibuilder.set_source(
     "blasad._native",
-    '#include "blasad.h"',
+    "".join(f'#include "{h}"\n' for h in HEADERS),
     sources=[os.path.relpath(CSRC / f) for f in ("tape.c", "rules.c", "fast.c")],
+    depends=sorted(os.path.relpath(p) for p in CSRC.glob("*.[hi]*")),  # rebuild when a header or .inc changes
     include_dirs=[str(CSRC), scipy_openblas64.get_include_dir(), numpy.get_include()],
     library_dirs=[scipy_openblas64.get_lib_dir()],
     libraries=[scipy_openblas64.get_library()],
