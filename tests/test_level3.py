@@ -17,7 +17,6 @@ import blasad as ba
 from blasad import _level3 as L3
 
 ALL = (np.float32, np.float64, np.complex64, np.complex128)
-COMPLEX = (np.complex64, np.complex128)
 AD = (np.float64, np.complex128)
 TOL = {np.float32: 2e-5, np.float64: 1e-12, np.complex64: 2e-5, np.complex128: 1e-12}
 LAYOUTS = ("C", "F", "ld", "rowld", "step", "rev")
