@@ -41,6 +41,8 @@ _TRANS_COMPLEX = {"N": 0, "T": 1, "C": 3}
 def _lds(X: np.ndarray) -> tuple[int | None, int | None]:
     """Leading dimensions under which BLAS can address X in place: (column-major, row-major)."""
     rows, cols = X.shape
+    if rows == 0 or cols == 0:  # NumPy gives empty arrays zero strides; BLAS touches nothing
+        return max(rows, 1), max(cols, 1)
     s0, s1 = X.strides[0] // X.itemsize, X.strides[1] // X.itemsize
     col = (
         (s1 if cols > 1 else max(rows, 1))
@@ -83,8 +85,7 @@ def run(spec: Spec, values: tuple[Any, ...]) -> list[Any]:
         if lds[i][order] is None:
             user = vals[i]
             tmp = np.empty(user.shape, user.dtype, order="F" if order == 0 else "C")
-            if not args[i].out:  # read: copy in
-                call.copy(user, tmp)
+            call.copy(user, tmp)  # even a written-only output: β C reads it, a triangle update keeps the rest
             if args[i].out or args[i].inout:
                 staged.append((tmp, user))
             vals[i] = tmp
