@@ -1,9 +1,12 @@
-"""Random multi-call BLAS programs over a few shared float64 buffers, checked as whole programs.
+"""Random multi-call BLAS programs over a few shared float64 or complex128 buffers, checked as
+whole programs.
 
 A program is a list of gemm/gemv/axpy calls on random views of 2-3 base matrices (blocks,
 rows, columns, transposed, stepped, reversed) plus a small vector of scalars whose elements
 serve as active 0-d α/β. Calls overwrite views that earlier calls read, so the tape's
-copy-on-write is exercised. Each program is checked against:
+copy-on-write is exercised. Flags are N, T or C (conjugate transpose). A complex128 program has
+complex bases and scalar vector (so its 0-d α/β are complex and active) and complex constants
+among its numbers; its adjoints follow x̄ = ∂L/∂Re x + i ∂L/∂Im x. Each program is checked against:
   - a pure-NumPy replay of the same calls through each routine's spec.reference;
   - ba.gradcheck (every element by central differences, and the dot-product test);
   - Tape and autodiff agreeing on the adjoints, and the taped forward equal to the plain one.
@@ -107,6 +110,7 @@ class Program:
     nscalars: int
     ops: tuple[Op, ...]
     seed: int
+    cplx: bool = False  # complex128 bases and scalars (float64 otherwise)
 
     def logical(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
         return [X.T if f else X for X, f in zip(arrays, self.flips)]
@@ -134,19 +138,29 @@ class Program:
         for op in self.ops:
             spec = ba.SPECS[op.name]
             vals = self.views(op, list(arrays))
-            vals = [float(v) if isinstance(v, np.ndarray) and v.ndim == 0 else v for v in vals]
+            vals = [v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v for v in vals]
             out_i = next(i for i, a in enumerate(spec.args) if a.out)
             new = spec.reference(*vals)
             vals[out_i][...] = new
 
     def arrays(self) -> list[np.ndarray]:
         rng = np.random.default_rng(self.seed)
+
+        def uniform(shape: tuple[int, ...]) -> np.ndarray:
+            x = rng.uniform(-1.0, 1.0, shape)
+            return x + 1j * rng.uniform(-1.0, 1.0, shape) if self.cplx else x
+
         out = []
         for (r, c), f in zip(self.shapes, self.flips):
-            X = rng.uniform(-1.0, 1.0, (r, c))
+            X = uniform((r, c))
             out.append(np.ascontiguousarray(X.T) if f else X)
-        out.append(rng.uniform(-1.0, 1.0, self.nscalars))
+        out.append(uniform((self.nscalars,)))
         return out
+
+    def random(self, rng: np.random.Generator, like: np.ndarray) -> np.ndarray:
+        """Standard normal values of like's shape (complex for a complex program)."""
+        x = rng.standard_normal(like.shape)
+        return x + 1j * rng.standard_normal(like.shape) if self.cplx else x
 
 
 # ---- strategies --------------------------------------------------------------------------------
@@ -198,28 +212,32 @@ def _scalar(
 
 ALPHAS = (1.0, -0.5, 2.0, 0.0)
 BETAS = (0.0, 1.0, 0.5, -1.0)
+COMPLEX_ALPHAS = (1.0, -0.5, 0.7 - 0.3j, 1j, 0.0)  # real numbers are fine for complex arrays
+COMPLEX_BETAS = (0.0, 1.0, 0.5 + 0.5j, -1j)
 
 
 @st.composite
-def _op(draw: Any, shapes: tuple[tuple[int, int], ...], nscalars: int) -> Op:
+def _op(draw: Any, shapes: tuple[tuple[int, int], ...], nscalars: int, cplx: bool = False) -> Op:
     name = draw(st.sampled_from(["gemm", "gemm", "gemv", "axpy"]))
     dim = st.integers(1, MAX_DIM)
-    alpha = draw(_scalar(shapes, nscalars, ALPHAS))
+    alphas, betas = (COMPLEX_ALPHAS, COMPLEX_BETAS) if cplx else (ALPHAS, BETAS)
+    flag = st.sampled_from("NTC")  # C is T for real arrays
+    alpha = draw(_scalar(shapes, nscalars, alphas))
     if name == "gemm":
         m, n, k = draw(dim), draw(dim), draw(dim)
-        ta, tb = draw(st.sampled_from("NT")), draw(st.sampled_from("NT"))
+        ta, tb = draw(flag), draw(flag)
         A = draw(_mat(shapes, *((m, k) if ta == "N" else (k, m))))
         B = draw(_mat(shapes, *((k, n) if tb == "N" else (n, k))))
-        beta = draw(_scalar(shapes, nscalars, BETAS))
+        beta = draw(_scalar(shapes, nscalars, betas))
         C = draw(_mat(shapes, m, n))
         return Op("gemm", (alpha, A, B, beta, C, ta, tb))
     if name == "gemv":
         m, n = draw(dim), draw(dim)
-        tr = draw(st.sampled_from("NT"))
+        tr = draw(flag)
         A = draw(_mat(shapes, m, n))
         nx, ny = (n, m) if tr == "N" else (m, n)
         x, y = draw(_vec(shapes, nx)), draw(_vec(shapes, ny))
-        beta = draw(_scalar(shapes, nscalars, BETAS))
+        beta = draw(_scalar(shapes, nscalars, betas))
         return Op("gemv", (alpha, A, x, beta, y, tr))
     n = draw(dim)
     return Op("axpy", (alpha, draw(_vec(shapes, n)), draw(_vec(shapes, n))))
@@ -231,8 +249,9 @@ def programs(draw: Any, max_ops: int = 6) -> Program:
     shapes = tuple((draw(st.integers(MAX_DIM, 5)), draw(st.integers(MAX_DIM, 5))) for _ in range(nb))
     flips = tuple(draw(st.booleans()) for _ in range(nb))
     nscalars = 2
-    ops = tuple(draw(st.lists(_op(shapes, nscalars), min_size=1, max_size=max_ops)))
-    return Program(shapes, flips, nscalars, ops, draw(st.integers(0, 2**32 - 1)))
+    cplx = draw(st.booleans())
+    ops = tuple(draw(st.lists(_op(shapes, nscalars, cplx), min_size=1, max_size=max_ops)))
+    return Program(shapes, flips, nscalars, ops, draw(st.integers(0, 2**32 - 1)), cplx)
 
 
 # ---- aliasing ----------------------------------------------------------------------------------
@@ -254,7 +273,7 @@ def split(prog: Program) -> tuple[Program, list[Op]]:
     arrays = prog.arrays()
     bad = [op for op in prog.ops if aliases(prog, op, arrays)]
     good = tuple(op for op in prog.ops if op not in bad)
-    return Program(prog.shapes, prog.flips, prog.nscalars, good, prog.seed), bad
+    return Program(prog.shapes, prog.flips, prog.nscalars, good, prog.seed, prog.cplx), bad
 
 
 def _bits(arrays: list[np.ndarray]) -> list[bytes]:
@@ -272,6 +291,7 @@ def test_random_program_forward_matches_numpy_replay(prog: Program) -> None:
     prog.run(*ours)
     prog.replay(*ref)
     for x, y in zip(ours, ref):
+        assert x.dtype == y.dtype == (np.complex128 if prog.cplx else np.float64)
         np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12)
 
 
@@ -283,6 +303,7 @@ def test_random_program_gradcheck(prog: Program) -> None:
     before = _bits(arrays)
     check = ba.gradcheck(prog.run, *arrays)
     assert _bits(arrays) == before  # gradcheck works on copies
+    assert all(g.dtype.kind == ("c" if prog.cplx else "f") for g in check.adjoints)
     assert check.ok, (prog, check)
     scale = max(1.0, abs(check.dot_numeric))
     assert abs(check.dot_adjoint - check.dot_numeric) <= 1e-6 * scale, check
@@ -295,7 +316,7 @@ def test_random_program_tape_and_autodiff_agree(prog: Program) -> None:
     prog, _ = split(prog)
     rng = np.random.default_rng(prog.seed ^ 0x5EED)
     init = prog.arrays()
-    seeds = [rng.standard_normal(x.shape) for x in init]
+    seeds = [prog.random(rng, x) for x in init]
 
     plain = prog.arrays()
     prog.run(*plain)
@@ -355,8 +376,10 @@ def test_random_aliasing_calls_are_rejected_without_side_effects(prog: Program) 
 
 def test_program_strategy_draws_overwrites_and_aliasing() -> None:
     """The generator is not degenerate: it produces programs that overwrite saved inputs
-    (so the tape copies) and calls that alias (so the rejection is exercised)."""
+    (so the tape copies), calls that alias (so the rejection is exercised), and complex
+    programs with conjugate-transpose flags and complex α/β."""
     copied = aliased = 0
+    kinds = {"complex": 0, "real": 0, "conj": 0, "complex scalar": 0}
 
     @settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(programs())
@@ -364,6 +387,10 @@ def test_program_strategy_draws_overwrites_and_aliasing() -> None:
         nonlocal copied, aliased
         good, bad = split(prog)
         aliased += bool(bad)
+        kinds["complex" if prog.cplx else "real"] += 1
+        args = [a for op in prog.ops for a in op.args]
+        kinds["conj"] += prog.cplx and "C" in args
+        kinds["complex scalar"] += prog.cplx and any(isinstance(a, complex | Svec | Elem) for a in args)
         arrays = good.arrays()
         with ba.Tape() as tape:
             tape.watch(*arrays)
@@ -373,3 +400,4 @@ def test_program_strategy_draws_overwrites_and_aliasing() -> None:
     probe()
     assert copied >= 5
     assert aliased >= 5
+    assert min(kinds.values()) >= 5, kinds

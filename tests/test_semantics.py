@@ -1,7 +1,9 @@
 """Named semantic tests of the contract (DESIGN.md §2 and §3), each asserting exact values.
 
 Most tests use small integer-valued float64 data, so that every product and sum is exact
-and the adjoints can be compared with a NumPy hand derivation by equality.
+and the adjoints can be compared with a NumPy hand derivation by equality; the complex tests
+use Gaussian integers (integer real and imaginary parts) the same way. A complex x's adjoint is
+x̄ = ∂L/∂Re x + i ∂L/∂Im x for L = Re Σ ⟨seed, x_final⟩ = Re Σ conj(seed)·x_final.
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ def ints(seed: int, shape: tuple[int, ...], order: str = "C", lo: int = -3, hi: 
     return np.asarray(values, dtype=np.float64, order=order)
 
 
+def cints(seed: int, shape: tuple[int, ...], order: str = "C", lo: int = -3, hi: int = 4) -> np.ndarray:
+    """Gaussian-integer complex128 data: BLAS and NumPy agree exactly on it."""
+    re, im = np.random.default_rng(seed).integers(lo, hi, size=(2, *shape))
+    return np.asarray(re + 1j * im, dtype=np.complex128, order=order)
+
+
 def gemm_program(R: np.ndarray, A: np.ndarray, B: np.ndarray) -> None:
     ba.gemm(1.0, A, B, 0.0, R)
 
@@ -41,6 +49,19 @@ def test_enzyme_382_gemm_zeroes_the_output_shadow(m: int, k: int, n: int) -> Non
     assert_array_equal(dR, np.zeros((m, n)))
     assert_array_equal(dA, dR_seed @ B.T)
     assert_array_equal(dB, A.T @ dR_seed)
+
+
+@pytest.mark.parametrize(("m", "k", "n"), [(7, 3, 5), (3, 3, 3), (1, 1, 1)])
+def test_enzyme_382_complex_gemm_zeroes_the_output_shadow(m: int, k: int, n: int) -> None:
+    A, B = cints(1, (m, k)), cints(2, (k, n))
+    R = np.full((m, n), 17.0 - 4.0j)  # β = 0: the old R is not read
+    dR_seed = cints(3, (m, n))
+    dR, dA, dB = dR_seed.copy(), np.zeros_like(A), np.zeros_like(B)
+    ba.autodiff(gemm_program, ba.Duplicated(R, dR), ba.Duplicated(A, dA), ba.Duplicated(B, dB))
+    assert_array_equal(R, A @ B)
+    assert_array_equal(dR, np.zeros((m, n)))
+    assert_array_equal(dA, dR_seed @ B.conj().T)  # Ā = R̄ Bᴴ
+    assert_array_equal(dB, A.conj().T @ dR_seed)  # B̄ = Aᴴ R̄
 
 
 def test_adjoints_accumulate_into_preseeded_input_shadows() -> None:
@@ -753,6 +774,220 @@ def test_zero_d_scalar_view_that_is_later_overwritten() -> None:
     assert_array_equal(tape.grad(a), [[255.0]])
     assert_array_equal(tape.grad(b), [[153.0]])
     assert_array_equal(tape.grad(p), [[2 * 3.0 * 5.0 * 7.0]])
+
+
+# ---- complex: N, T and C (conjugate transpose) against hand derivations -------------------------
+
+# gemm: C ← α op(A) op(B) + β C. With X = op(A), Y = op(B): X̄ = conj(α) C̄ Yᴴ, Ȳ = conj(α) Xᴴ C̄,
+# and Ā is X̄, X̄ᵀ or X̄ᴴ for N, T, C. Written out per flag pair (S = C̄, a = α):
+GEMM_COMPLEX_RULES = {
+    ("N", "N"): (
+        lambda A, B, S, a: np.conj(a) * S @ B.conj().T,
+        lambda A, B, S, a: np.conj(a) * A.conj().T @ S,
+    ),
+    ("C", "N"): (lambda A, B, S, a: a * B @ S.conj().T, lambda A, B, S, a: np.conj(a) * A @ S),
+    ("N", "C"): (lambda A, B, S, a: np.conj(a) * S @ B, lambda A, B, S, a: a * S.conj().T @ A),
+    ("C", "C"): (
+        lambda A, B, S, a: a * B.conj().T @ S.conj().T,
+        lambda A, B, S, a: a * S.conj().T @ A.conj().T,
+    ),
+    ("C", "T"): (lambda A, B, S, a: a * B.T @ S.conj().T, lambda A, B, S, a: np.conj(a) * S.T @ A.T),
+    ("T", "C"): (lambda A, B, S, a: np.conj(a) * B.T @ S.T, lambda A, B, S, a: a * S.conj().T @ A.T),
+    ("T", "T"): (
+        lambda A, B, S, a: np.conj(a) * B.conj().T @ S.T,
+        lambda A, B, S, a: np.conj(a) * S.T @ A.conj().T,
+    ),
+}
+
+
+def _op(X: np.ndarray, flag: str) -> np.ndarray:
+    return {"N": X, "T": X.T, "C": X.conj().T}[flag]
+
+
+@pytest.mark.parametrize("order", ["C", "F"])  # C-ordered operands reach BLAS as transposed storage
+@pytest.mark.parametrize(("trans_a", "trans_b"), list(GEMM_COMPLEX_RULES), ids="".join)
+def test_complex_gemm_adjoints_match_hand_derivation(trans_a: str, trans_b: str, order: str) -> None:
+    m, k, n = 3, 4, 2
+    A = cints(300, (m, k) if trans_a == "N" else (k, m), order)
+    B = cints(301, (k, n) if trans_b == "N" else (n, k), order)
+    C0, S = cints(302, (m, n), order), cints(303, (m, n))
+    alpha, beta = np.array(2.0 - 1.0j), np.array(-1.0 + 3.0j)  # active 0-d α, β
+    rule_a, rule_b = GEMM_COMPLEX_RULES[trans_a, trans_b]
+
+    C, dC = C0.copy(order="K"), S.copy()
+    dA, dB, dalpha, dbeta = np.zeros_like(A), np.zeros_like(B), np.zeros((), complex), np.zeros((), complex)
+
+    def program(alpha: np.ndarray, A: np.ndarray, B: np.ndarray, beta: np.ndarray, C: np.ndarray) -> None:
+        ba.gemm(alpha, A, B, beta, C, trans_a, trans_b)
+
+    ba.autodiff(
+        program,
+        ba.Duplicated(alpha, dalpha),
+        ba.Duplicated(A, dA),
+        ba.Duplicated(B, dB),
+        ba.Duplicated(beta, dbeta),
+        ba.Duplicated(C, dC),
+    )
+    P = _op(A, trans_a) @ _op(B, trans_b)
+    a, b = complex(alpha), complex(beta)
+    assert_array_equal(C, a * P + b * C0)
+    assert_array_equal(dA, rule_a(A, B, S, a))
+    assert_array_equal(dB, rule_b(A, B, S, a))
+    assert dalpha == np.vdot(P, S)  # ᾱ = Σ conj(op(A) op(B)) C̄
+    assert dbeta == np.vdot(C0, S)  # β̄ = Σ conj(C_old) C̄
+    assert_array_equal(dC, np.conj(b) * S)  # C̄ ← conj(β) C̄
+
+
+# gemv: y ← α op(A) x + β y (s = ȳ, a = α): (Ā, x̄) per flag
+GEMV_COMPLEX_RULES = {
+    "N": (
+        lambda A, x, s, a: np.conj(a) * np.outer(s, x.conj()),
+        lambda A, x, s, a: np.conj(a) * A.conj().T @ s,
+    ),
+    "T": (
+        lambda A, x, s, a: np.conj(a) * np.outer(x.conj(), s),
+        lambda A, x, s, a: np.conj(a) * A.conj() @ s,
+    ),
+    "C": (lambda A, x, s, a: a * np.outer(x, s.conj()), lambda A, x, s, a: np.conj(a) * A @ s),
+}
+
+
+def _gemv_view(base: np.ndarray, layout: str, m: int, n: int) -> np.ndarray:
+    """An m x n block of base; "strided": every other row, reversed, and every other column."""
+    return base[::-2, 1::2][:m, :n] if layout == "strided" else base[:m, :n]
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+@pytest.mark.parametrize("trans", list(GEMV_COMPLEX_RULES))
+def test_complex_gemv_adjoints_match_hand_derivation(trans: str, layout: str) -> None:
+    m, n = 4, 3
+    base = cints(310, (8, 9), "F" if layout == "F" else "C")
+    A0 = _gemv_view(base, layout, m, n).copy()
+    nx, ny = (n, m) if trans == "N" else (m, n)
+    x0, y0, s = cints(311, (nx,)), cints(312, (ny,)), cints(313, (ny,))
+    alpha, beta = 1.0 + 2.0j, np.array(3.0 - 1.0j)  # a constant complex α, an active β
+    xb, yb = np.zeros((2 * nx,), complex), np.zeros((2 * ny,), complex)  # x, y as stride-2 views
+    x, y = xb[::2], yb[::-2]
+    x[...], y[...] = x0, y0
+    dbase, dxb, dyb, dbeta = np.zeros_like(base), np.zeros_like(xb), np.zeros_like(yb), np.zeros((), complex)
+    dyb[::-2] = s
+    rule_a, rule_x = GEMV_COMPLEX_RULES[trans]
+
+    def program(base: np.ndarray, xb: np.ndarray, yb: np.ndarray, beta: np.ndarray) -> None:
+        ba.gemv(alpha, _gemv_view(base, layout, m, n), xb[::2], beta, yb[::-2], trans)
+
+    ba.autodiff(
+        program,
+        ba.Duplicated(base, dbase),
+        ba.Duplicated(xb, dxb),
+        ba.Duplicated(yb, dyb),
+        ba.Duplicated(beta, dbeta),
+    )
+    b = complex(beta)
+    assert_array_equal(yb[::-2], alpha * _op(A0, trans) @ x0 + b * y0)
+    expected = np.zeros_like(base)
+    _gemv_view(expected, layout, m, n)[...] = rule_a(A0, x0, s, alpha)
+    assert_array_equal(dbase, expected)
+    assert_array_equal(dxb[::2], rule_x(A0, x0, s, alpha))
+    assert_array_equal(dxb[1::2], np.zeros(nx))
+    assert dbeta == np.vdot(y0, s)  # β̄ = Σ conj(y_old) ȳ
+    assert_array_equal(dyb[::-2], np.conj(b) * s)  # ȳ ← conj(β) ȳ
+
+
+def test_complex_axpy_adjoints() -> None:
+    # y ← α x + y: x̄ += conj(α) ȳ, ᾱ += Σ conj(x) ȳ, ȳ unchanged
+    x, y0 = cints(320, (5,)), cints(321, (5,))
+    sx, sy = cints(322, (5,)), cints(323, (5,))
+    alpha = np.array(-2.0 + 1.0j)
+    x_run, y, dx, dy, dalpha = x.copy(), y0.copy(), sx.copy(), sy.copy(), np.zeros((), complex)
+    ba.autodiff(
+        lambda alpha, x, y: ba.axpy(alpha, x, y),
+        ba.Duplicated(alpha, dalpha),
+        ba.Duplicated(x_run, dx),
+        ba.Duplicated(y, dy),
+    )
+    a = complex(alpha)
+    assert_array_equal(y, a * x + y0)
+    assert_array_equal(dx, sx + np.conj(a) * sy)
+    assert dalpha == np.vdot(x, sy)
+    assert dalpha == np.sum(np.conj(x) * sy)
+    assert_array_equal(dy, sy)
+
+    # a constant complex α (a Python number), Tape style, x read through a reversed view
+    xb = x[::-1].copy()
+    with ba.Tape() as tape:
+        tape.watch(xb)
+        y = y0.copy()
+        tape.watch(y)
+        ba.axpy(0.5 - 1.5j, xb[::-1], y)
+    tape.backward(y, sy)
+    assert_array_equal(y, (0.5 - 1.5j) * x + y0)
+    assert_array_equal(tape.grad(xb)[::-1], (0.5 + 1.5j) * sy)
+    assert_array_equal(tape.grad(y), sy)
+
+
+def test_complex_tape_takes_real_and_complex_seeds() -> None:
+    # L = Re Σ conj(seed) C: a real seed is a complex seed with zero imaginary part
+    A, B = cints(330, (3, 2)), cints(331, (2, 4))
+    for seed in (ints(332, (3, 4)), cints(333, (3, 4))):
+        with ba.Tape() as tape:
+            tape.watch(A, B)
+            C = ba.gemm(1.0, A, B, trans_b="N")
+        tape.backward(C, seed)
+        assert_array_equal(tape.grad(A), seed @ B.conj().T)
+        assert_array_equal(tape.grad(B), A.conj().T @ seed)
+
+
+def test_real_and_imaginary_part_views_share_the_complex_adjoint() -> None:
+    # Z.real and Z.imag are float64 views into Z's memory: their adjoints land in the real and
+    # imaginary slots of Z's shadow, which is exactly Z̄ = ∂L/∂Re Z + i ∂L/∂Im Z.
+    Z0, x, s = cints(340, (3, 4)), ints(341, (4,)), ints(342, (3,))
+    Z = Z0.copy()
+    with ba.Tape() as tape:
+        tape.watch(Z, x)
+        y = ba.gemv(1.0, Z.real, x)  # y = Re(Z) x
+        ba.gemv(2.0, Z.imag, x, 1.0, y)  # y += 2 Im(Z) x
+    tape.backward(y, s)
+    assert_array_equal(y, Z0.real @ x + 2.0 * Z0.imag @ x)
+    assert_array_equal(tape.grad(Z), (1.0 + 2.0j) * np.outer(s, x))
+    assert_array_equal(tape.grad(x), Z0.real.T @ s + 2.0 * Z0.imag.T @ s)
+
+
+def test_complex_saved_input_overwritten_is_copied_whole() -> None:
+    # copy-on-write copies 16 bytes per complex128 element: the whole saved block, no more
+    A, S, T = cints(350, (3, 2)), cints(351, (3, 4)), cints(352, (2, 4))
+    D, E = cints(353, (2, 5)), cints(354, (5, 4))
+    base = cints(355, (6, 7), "F")
+    B = base[1:3, 2:6]
+    B0 = B.copy()
+    C = np.zeros((3, 4), complex)
+    with ba.Tape() as tape:
+        tape.watch(A, base, D, E)
+        ba.gemm(1.0, A, B, 0.0, C, trans_a="N", trans_b="N")
+        ba.gemm(1.0j, D, E, 0.0, B)  # overwrites B, which Ā needs
+    assert tape.bytes_copied == B.nbytes == 8 * 16
+    tape.backward([C, B], [S, T])
+    assert_array_equal(B, 1.0j * D @ E)
+    assert_array_equal(tape.grad(A), S @ B0.conj().T)
+    assert_array_equal(tape.grad(B), A.conj().T @ S)
+    assert_array_equal(tape.grad(D), -1.0j * T @ E.conj().T)  # conj(α) T Eᴴ
+    assert_array_equal(tape.grad(E), -1.0j * D.conj().T @ T)
+
+
+def test_complex_gradient_is_not_the_conjugate_or_the_real_part() -> None:
+    # the adjoint convention, pinned on one number: L = Re(conj(s) · a·x) for y = a x
+    x, y = np.array([1.0 + 2.0j]), np.zeros(1, complex)
+    s = np.array([3.0 - 1.0j])
+    a = np.array(2.0 + 1.0j)
+    dx, dy, da = np.zeros(1, complex), s.copy(), np.zeros((), complex)
+    ba.autodiff(
+        lambda a, x, y: ba.axpy(a, x, y), ba.Duplicated(a, da), ba.Duplicated(x, dx), ba.Duplicated(y, dy)
+    )
+    # L = Re(conj(s) a x) = Re((3 + i)(2 + i)(x)) = Re((5 + 5i) x) = 5 Re x - 5 Im x:
+    # x̄ = ∂L/∂Re x + i ∂L/∂Im x = 5 - 5i = conj(a) s
+    assert_array_equal(dx, [5.0 - 5.0j])
+    # L = Re((3 + i)(1 + 2i) a) = Re((1 + 7i) a) = Re a - 7 Im a: ā = 1 - 7i = conj(x) s
+    assert da == 1.0 - 7.0j
 
 
 # ---- constants cost no adjoint work -----------------------------------------------------------

@@ -28,7 +28,17 @@ def _data() -> SimpleNamespace:
         y32=rng.standard_normal(3).astype(np.float32),
         Ai=np.arange(12).reshape(3, 4),
         Bc=rng.standard_normal((4, 2)) + 1j,
+        Cc=rng.standard_normal((3, 2)) - 2j,
+        Ac64=(rng.standard_normal((3, 4)) + 1j).astype(np.complex64),
+        Bc64=(rng.standard_normal((4, 2)) + 1j).astype(np.complex64),
+        Ac=rng.standard_normal((3, 4)) + 0.5j,
+        xc=rng.standard_normal(4) - 1j,
+        yc=rng.standard_normal(3) + 1j,
+        yc64=(rng.standard_normal(3) + 1j).astype(np.complex64),
         yi=np.arange(3),
+        yb=np.ones(3, bool),
+        y16=np.ones(3, np.float16),
+        yo=np.array([1.0, 2.0, 3.0], object),
     )
     ro = rng.standard_normal((3, 2))
     ro.flags.writeable = False
@@ -121,16 +131,74 @@ ROUTINE_CASES: list[tuple[str, type[Exception], str, Callable[[SimpleNamespace],
         lambda d: ba.gemv(1.0, d.A, d.x, 0.0, d.y32),
     ),
     ("axpy mixed dtypes", TypeError, r"mixed dtypes: y is float32", lambda d: ba.axpy(1.0, d.y, d.y32)),
-    # int and complex dtypes
-    ("gemm int A", TypeError, r"gemm: A has dtype int64", lambda d: ba.gemm(1.0, d.Ai, d.B, 0.0, d.C)),
+    # complex mixed with real, or complex64 with complex128
     (
-        "gemm complex B",
+        "gemm complex B with real A",
         TypeError,
-        r"gemm: B has dtype complex128",
+        r"gemm: mixed dtypes: B is complex128 but A is float64",
         lambda d: ba.gemm(1.0, d.A, d.Bc, 0.0, d.C),
     ),
+    (
+        "gemm real C with complex A, B",
+        TypeError,
+        r"gemm: mixed dtypes: C is float64 but A is complex128",
+        lambda d: ba.gemm(1.0, d.Ac, d.Bc, 0.0, d.C),
+    ),
+    (
+        "gemm complex64 A with complex128 B",
+        TypeError,
+        r"gemm: mixed dtypes: B is complex128 but A is complex64",
+        lambda d: ba.gemm(1.0, d.Ac64, d.Bc, 0.0, d.Cc, trans_a="C"),
+    ),
+    (
+        "gemv real x with complex A",
+        TypeError,
+        r"gemv: mixed dtypes: x is float64 but A is complex128",
+        lambda d: ba.gemv(1.0, d.Ac, d.x, 0.0, d.yc),
+    ),
+    (
+        "gemv complex64 y",
+        TypeError,
+        r"gemv: mixed dtypes: y is complex64 but A is complex128",
+        lambda d: ba.gemv(1.0, d.Ac, d.xc, 0.0, d.yc64),
+    ),
+    (
+        "axpy complex x real y",
+        TypeError,
+        r"axpy: mixed dtypes: y is float64 but x is complex128",
+        lambda d: ba.axpy(1.0, d.yc, d.y),
+    ),
+    (
+        "axpy float32 x complex64 y",
+        TypeError,
+        r"axpy: mixed dtypes: y is complex64 but x is float32",
+        lambda d: ba.axpy(1.0, d.y32, d.yc64),
+    ),
+    # dtypes BLAS has no routine for
+    ("gemm int A", TypeError, r"gemm: A has dtype int64", lambda d: ba.gemm(1.0, d.Ai, d.B, 0.0, d.C)),
+    (
+        "gemm float16 B",
+        TypeError,
+        r"gemm: B has dtype float16; expected float32, float64, complex64 or complex128",
+        lambda d: ba.gemm(1.0, d.A, d.B.astype(np.float16), 0.0, d.C),
+    ),
     ("gemv int y", TypeError, r"gemv: y has dtype int64", lambda d: ba.gemv(1.0, d.A, d.x, 0.0, d.yi)),
+    (
+        "gemv bool y",
+        TypeError,
+        r"gemv: y has dtype bool; expected float32, float64, complex64 or complex128",
+        lambda d: ba.gemv(1.0, d.A, d.x, 0.0, d.yb),
+    ),
     ("axpy int y", TypeError, r"axpy: y has dtype int64", lambda d: ba.axpy(1.0, d.y, d.yi)),
+    ("axpy float16 y", TypeError, r"axpy: y has dtype float16", lambda d: ba.axpy(1.0, d.y, d.y16)),
+    ("axpy float16 x", TypeError, r"axpy: x has dtype float16", lambda d: ba.axpy(1.0, d.y16, d.y)),
+    ("axpy object y", TypeError, r"axpy: y has dtype object", lambda d: ba.axpy(1.0, d.y, d.yo)),
+    (
+        "axpy object y with complex x",
+        TypeError,
+        r"axpy: y has dtype object",
+        lambda d: ba.axpy(1.0, d.yc, d.yo),
+    ),
     # non-array arguments
     (
         "gemm C list",
@@ -211,7 +279,81 @@ ROUTINE_CASES: list[tuple[str, type[Exception], str, Callable[[SimpleNamespace],
         r"axpy: alpha must be a real number",
         lambda d: ba.axpy(True, d.y, d.y.copy()),
     ),
+    # complex numbers with real arrays
+    (
+        "gemm alpha complex on float64",
+        TypeError,
+        r"gemm: alpha must be a real number or a 0-d float64 array, got complex",
+        lambda d: ba.gemm(0.7 - 0.3j, d.A, d.B, 0.0, d.C),
+    ),
+    (
+        "gemm beta complex with zero imaginary part",
+        TypeError,
+        r"gemm: beta must be a real number",
+        lambda d: ba.gemm(1.0, d.A, d.B, 1 + 0j, d.C),
+    ),
+    (
+        "gemv beta NumPy complex128 scalar on float32",
+        TypeError,
+        r"gemv: beta must be a real number or a 0-d float32 array, got complex128",
+        lambda d: ba.gemv(1.0, d.A32, d.B32[:, 0], np.complex128(0.5j), d.y32),
+    ),
+    (
+        "axpy alpha complex on float32",
+        TypeError,
+        r"axpy: alpha must be a real number",
+        lambda d: ba.axpy(2j, d.y32, d.y32.copy()),
+    ),
+    # non-numeric scalars with complex arrays
+    (
+        "gemm alpha str on complex128",
+        TypeError,
+        r"gemm: alpha must be a complex number or a 0-d complex128 array, got str",
+        lambda d: ba.gemm("1j", d.Ac, d.Bc, 0.0, d.Cc),
+    ),
+    (
+        "gemm beta None on complex128",
+        TypeError,
+        r"gemm: beta must be a complex number",
+        lambda d: ba.gemm(1j, d.Ac, d.Bc, None, d.Cc),
+    ),
+    (
+        "gemv alpha list on complex128",
+        TypeError,
+        r"gemv: alpha must be a complex number",
+        lambda d: ba.gemv([1j], d.Ac, d.xc, 0.0, d.yc),
+    ),
+    (
+        "axpy alpha bool on complex64",
+        TypeError,
+        r"axpy: alpha must be a complex number or a 0-d complex64 array, got bool",
+        lambda d: ba.axpy(True, d.yc64, d.yc64.copy()),
+    ),
     # 0-d scalars of the wrong dtype or rank
+    (
+        "gemm alpha 0-d complex128 on float64",
+        TypeError,
+        r"gemm: alpha is a 0-d array of dtype complex128; expected float64",
+        lambda d: ba.gemm(np.array(1j), d.A, d.B, 0.0, d.C),
+    ),
+    (
+        "gemv beta 0-d float64 on complex128",
+        TypeError,
+        r"gemv: beta is a 0-d array of dtype float64; expected complex128",
+        lambda d: ba.gemv(1j, d.Ac, d.xc, np.array(0.5), d.yc),
+    ),
+    (
+        "gemm beta 0-d complex128 on complex64",
+        TypeError,
+        r"gemm: beta is a 0-d array of dtype complex128; expected complex64",
+        lambda d: ba.gemm(1.0, d.Ac64, d.Bc64, np.array(1j), d.Cc.astype(np.complex64)),
+    ),
+    (
+        "axpy alpha 0-d complex64 on complex128",
+        TypeError,
+        r"axpy: alpha is a 0-d array of dtype complex64; expected complex128",
+        lambda d: ba.axpy(np.array(1j, np.complex64), d.yc, d.yc.copy()),
+    ),
     (
         "gemm alpha 0-d float32",
         TypeError,
@@ -236,6 +378,31 @@ ROUTINE_CASES: list[tuple[str, type[Exception], str, Callable[[SimpleNamespace],
         r"gemm: beta must be a number or a 0-d array, got a 1-D array",
         lambda d: ba.gemm(1.0, d.A, d.B, d.x[:1], d.C),
     ),
+    (
+        "gemv alpha 1-D complex",
+        ValueError,
+        r"gemv: alpha must be a number or a 0-d array, got a 1-D array",
+        lambda d: ba.gemv(d.xc[:1], d.Ac, d.xc, 0.0, d.yc),
+    ),
+    # the complex paths check shapes and outputs like the real ones
+    (
+        "gemm complex inner dims through op(A) = A^H",
+        ValueError,
+        r"gemm: B has shape \(4, 2\), so k = 4, but op\(A\) \(shape \(4, 3\)\) gives k = 3",
+        lambda d: ba.gemm(1.0, d.Ac, d.Bc, 0.0, d.Cc, trans_a="C"),
+    ),
+    (
+        "gemv complex y length through op(A) = A^H",
+        ValueError,
+        r"gemv: y has shape \(3,\), so m = 3, but op\(A\) \(shape \(4, 3\)\)",
+        lambda d: ba.gemv(1.0, d.Ac, d.yc, 0.0, d.yc.copy(), trans="C"),
+    ),
+    (
+        "gemm complex output aliasing an input",
+        ValueError,
+        r"gemm: output C shares elements with input A",
+        lambda d: ba.gemm(1.0, d.Ac[:, :2], d.Ac[:2, :2], 0.0, d.Ac[:, 1:3]),
+    ),
 ]
 
 
@@ -257,7 +424,8 @@ def test_routine_rejects_bad_input_while_recording(
     exc: type[Exception], match: str, call: Callable[[SimpleNamespace], Any]
 ) -> None:
     d = _data()
-    float_arrays = [a for a in _arrays(d) if a.dtype.kind == "f" and a.ndim]
+    float_arrays = [a for a in _arrays(d) if a.dtype in (np.float32, np.float64, np.complex64, np.complex128)]
+    float_arrays = [a for a in float_arrays if a.ndim]
     with untouched(*_arrays(d)), ba.Tape() as tape:
         tape.watch(*float_arrays)
         with pytest.raises(exc, match=match):
@@ -291,14 +459,38 @@ def test_duplicated_dx_of_int_dtype() -> None:
     x, dx = np.ones(3), np.ones(3, np.int64)
     with (
         untouched(x, dx),
-        pytest.raises(TypeError, match=r"Duplicated dx must have dtype float32 or float64"),
+        pytest.raises(
+            TypeError,
+            match=r"Duplicated dx must have dtype float32, float64, complex64 or complex128, got int64",
+        ),
     ):
         ba.Duplicated(x, dx)
 
 
-def test_duplicated_x_of_complex_dtype() -> None:
-    x, dx = np.ones(3, complex), np.ones(3, complex)
-    with untouched(x, dx), pytest.raises(TypeError, match=r"Duplicated x must have dtype"):
+def test_duplicated_x_of_float16_dtype() -> None:
+    x, dx = np.ones(3, np.float16), np.ones(3, np.float16)
+    with untouched(x, dx), pytest.raises(TypeError, match=r"Duplicated x must have dtype .* got float16"):
+        ba.Duplicated(x, dx)
+
+
+def test_duplicated_complex_x_is_accepted() -> None:
+    x, dx = np.ones(3, np.complex64), np.full(3, 1j, np.complex64)
+    with untouched(x, dx):
+        d = ba.Duplicated(x, dx)
+    assert d.x is x and d.dx is dx
+
+
+@pytest.mark.parametrize(
+    ("x_dtype", "dx_dtype"),
+    [(np.complex128, np.float64), (np.float64, np.complex128), (np.complex128, np.complex64)],
+)
+def test_duplicated_dx_of_other_complex_or_real_dtype(x_dtype: type, dx_dtype: type) -> None:
+    x, dx = np.ones(3, x_dtype), np.ones(3, dx_dtype)
+    name, dname = np.dtype(x_dtype).name, np.dtype(dx_dtype).name
+    with (
+        untouched(x, dx),
+        pytest.raises(TypeError, match=rf"Duplicated: dx has dtype {dname}, expected {name}"),
+    ):
         ba.Duplicated(x, dx)
 
 
@@ -452,7 +644,10 @@ def test_backward_output_of_int_dtype() -> None:
     bad = np.ones(3, np.int64)
     with (
         untouched(A, B, C, y, bad),
-        pytest.raises(TypeError, match=r"outputs\[1\] must have dtype float32 or float64"),
+        pytest.raises(
+            TypeError,
+            match=r"outputs\[1\] must have dtype float32, float64, complex64 or complex128, got int64",
+        ),
     ):
         tape.backward([C, bad], [np.ones((3, 2)), np.ones(3)])
     _backward_still_works(tape, A, B, C, y)
@@ -495,9 +690,20 @@ def test_watch_int_array() -> None:
     A, Ai = np.ones(2), np.arange(3)
     with untouched(A, Ai), ba.Tape() as tape:
         with pytest.raises(
-            TypeError, match=r"watch argument 1 must have dtype float32 or float64, got int64"
+            TypeError,
+            match=r"watch argument 1 must have dtype float32, float64, complex64 or complex128, got int64",
         ):
             tape.watch(A, Ai)
+
+
+@pytest.mark.parametrize("dtype", [np.bool_, np.float16, np.object_])
+def test_watch_array_of_unsupported_dtype(dtype: type) -> None:
+    A, X = np.ones(2), np.ones(3, dtype)
+    with untouched(A), ba.Tape() as tape:
+        with pytest.raises(
+            TypeError, match=rf"watch argument 1 must have dtype .* got {np.dtype(dtype).name}"
+        ):
+            tape.watch(A, X)
 
 
 def test_nested_tapes_on_one_thread() -> None:

@@ -82,6 +82,7 @@ _MV_ADJOINT = (
 
 SYMV = Spec(
     name="symv",
+    dtypes="sd",
     formula="y ← α A x + β y  (A symmetric, read from its uplo triangle)",
     args=(
         Arg("alpha", "scalar"),
@@ -98,6 +99,7 @@ SYMV = Spec(
 
 HEMV = Spec(
     name="hemv",
+    dtypes="cz",
     formula="y ← α A x + β y  (A Hermitian, read from its uplo triangle; Im A_ii read as 0)",
     args=(
         Arg("alpha", "scalar"),
@@ -148,6 +150,7 @@ TRSV = Spec(
 def _ger_spec(name: str, formula: str, conj_y: bool) -> Spec:
     return Spec(
         name=name,
+        dtypes="sd" if name == "ger" else "cz",
         formula=formula,
         args=(
             Arg("alpha", "scalar"),
@@ -177,6 +180,7 @@ _R_ADJOINT = (
 
 SYR = Spec(
     name="syr",
+    dtypes="sd",
     formula="A ← α x xᵀ + A  (on A's uplo triangle)",
     args=(
         Arg("alpha", "scalar"),
@@ -191,6 +195,7 @@ SYR = Spec(
 
 HER = Spec(
     name="her",
+    dtypes="cz",
     formula="A ← α x xᴴ + A  (α real; on A's uplo triangle; Im A_ii ← 0 unless α = 0)",
     args=(
         Arg("alpha", "scalar", real=True),
@@ -212,6 +217,7 @@ _R2_ADJOINT = (
 
 SYR2 = Spec(
     name="syr2",
+    dtypes="sd",
     formula="A ← α x yᵀ + α y xᵀ + A  (on A's uplo triangle)",
     args=(
         Arg("alpha", "scalar"),
@@ -229,6 +235,7 @@ SYR2 = Spec(
 
 HER2 = Spec(
     name="her2",
+    dtypes="cz",
     formula="A ← α x yᴴ + conj(α) y xᴴ + A  (on A's uplo triangle; Im A_ii ← 0 unless α = 0)",
     args=(
         Arg("alpha", "scalar"),

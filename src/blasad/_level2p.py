@@ -139,6 +139,7 @@ def _symv_spec(name: str, formula: str, packed: bool, structure: str) -> Spec:
     )
     return Spec(
         name=name,
+        dtypes="cz" if structure.lower() == "hermitian" else "sd",
         formula=formula,
         args=(
             Arg("alpha", "scalar"),
@@ -201,6 +202,7 @@ def _spr_spec(name: str, structure: str) -> Spec:
 
     return Spec(
         name=name,
+        dtypes="cz" if structure.lower() == "hermitian" else "sd",
         formula=f"A ← α x xᴴ + A, A {structure}, packed, α real",
         args=(
             Arg("alpha", "scalar", real=True),
@@ -231,6 +233,7 @@ def _spr2_spec(name: str, structure: str) -> Spec:
 
     return Spec(
         name=name,
+        dtypes="cz" if structure.lower() == "hermitian" else "sd",
         formula=f"A ← α x yᴴ + conj(α) y xᴴ + A, A {structure}, packed",
         args=(
             Arg("alpha", "scalar"),

@@ -109,6 +109,7 @@ def _trsm_ref(alpha, A, B, side, uplo, trans_a, diag):  # type: ignore[no-untype
 def _xmm_spec(name: str, structure: str, what: str, conj: str) -> Spec:
     return Spec(
         name=name,
+        dtypes="cz" if structure == "hermitian" else "sdcz",
         formula=f"C ← α S B + β C (side L) or α B S + β C (side R), S {what} from A's uplo triangle",
         args=(
             Arg("alpha", "scalar"),
@@ -168,6 +169,7 @@ SYRK = Spec(
 
 HERK = Spec(
     name="herk",
+    dtypes="cz",
     formula="C ← α op(A) op(A)ᴴ + β C on C's uplo triangle (α, β real; Im C_ii ← 0)",
     args=(
         Arg("alpha", "scalar", real=True),
@@ -212,6 +214,7 @@ SYR2K = Spec(
 
 HER2K = Spec(
     name="her2k",
+    dtypes="cz",
     formula="C ← α op(A) op(B)ᴴ + conj(α) op(B) op(A)ᴴ + β C on C's uplo triangle (β real; Im C_ii ← 0)",
     args=(
         Arg("alpha", "scalar"),

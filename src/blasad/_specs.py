@@ -187,7 +187,8 @@ def validate(spec: Spec, values: tuple[Any, ...]) -> tuple[np.dtype[Any], dict[s
     assert dtype is not None, "every spec has an array input"
     if PREFIX[dtype] not in spec.dtypes:
         names = ", ".join(str(d) for d, p in PREFIX.items() if p in spec.dtypes)
-        raise TypeError(f"{name}: {dtype} arrays are not supported; {name} takes {names}")
+        kind = {"sd": "real dtypes only", "cz": "complex dtypes only"}.get(spec.dtypes, "dtypes")
+        raise TypeError(f"{name}: {kind} ({names}), got {dtype} arrays")
 
     dims: dict[str, int] = {}
     source: dict[str, str] = {}
