@@ -40,14 +40,6 @@ static ba_arg ba_extent(intptr_t p, int64_t rows, int64_t rs, int64_t cols, int6
 #define CONJ(x) (x)
 #define MKT(re, im) ((T)(re))
 #include "precision.inc"
-#undef T
-#undef R
-#undef ES
-#undef CPLX
-#undef SUF
-#undef PFX
-#undef CONJ
-#undef MKT
 
 #define T double
 #define R double
@@ -58,14 +50,6 @@ static ba_arg ba_extent(intptr_t p, int64_t rows, int64_t rs, int64_t cols, int6
 #define CONJ(x) (x)
 #define MKT(re, im) ((T)(re))
 #include "precision.inc"
-#undef T
-#undef R
-#undef ES
-#undef CPLX
-#undef SUF
-#undef PFX
-#undef CONJ
-#undef MKT
 
 #define T float complex
 #define R float
@@ -76,14 +60,6 @@ static ba_arg ba_extent(intptr_t p, int64_t rows, int64_t rs, int64_t cols, int6
 #define CONJ(x) conjf(x)
 #define MKT(re, im) CMPLXF((float)(re), (float)(im))
 #include "precision.inc"
-#undef T
-#undef R
-#undef ES
-#undef CPLX
-#undef SUF
-#undef PFX
-#undef CONJ
-#undef MKT
 
 #define T double complex
 #define R double
@@ -94,14 +70,6 @@ static ba_arg ba_extent(intptr_t p, int64_t rows, int64_t rs, int64_t cols, int6
 #define CONJ(x) conj(x)
 #define MKT(re, im) CMPLX((re), (im))
 #include "precision.inc"
-#undef T
-#undef R
-#undef ES
-#undef CPLX
-#undef SUF
-#undef PFX
-#undef CONJ
-#undef MKT
 
 #define DISPATCH(name, ...)                 \
     switch (dtype) {                        \

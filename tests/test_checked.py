@@ -4,11 +4,11 @@ Build one with `BLASAD_CHECKED=1 pip install .` (.ci/run does, and runs the whol
 on it: conftest.py then fails any test during which a check failed).
 """
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _tools import load_tool
 
 from blasad._native_loader import ffi, lib
 from blasad._routines import CHECKED
@@ -18,10 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("gen_checked", ROOT / "tools" / "gen_checked.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("gen_checked")
 
 
 def test_generated_header_is_up_to_date():
