@@ -720,13 +720,13 @@ BAD: list[tuple[str, Callable[[], Any], type, str]] = [
         "dotc real",
         lambda: ba.dotc(_x(3), _x(3)),
         TypeError,
-        "dotc: float64 arrays are not supported; dotc takes complex64, complex128",
+        r"dotc: complex dtypes only \(complex64, complex128\), got float64 arrays",
     ),
     (
         "dotu real",
         lambda: ba.dotu(_x(3, np.float32), _x(3, np.float32)),
         TypeError,
-        "dotu: float32 arrays are not supported",
+        r"dotu: complex dtypes only \(complex64, complex128\), got float32 arrays",
     ),
     (
         "rotm complex",

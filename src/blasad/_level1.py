@@ -16,7 +16,7 @@ import numpy as np
 from blasad._generic import run
 from blasad._native_loader import lib
 from blasad._routines import _Call
-from blasad._specs import DTYPE_CODES, Arg, Spec
+from blasad._specs import DTYPE_CODES, SPECS, Arg, Spec
 from blasad._tape import address
 
 Scalar = float | complex | np.ndarray
@@ -43,6 +43,7 @@ COPY = Spec(
     reference=lambda x, y: np.array(x, copy=True),
     adjoint=("x̄ += ȳ", "ȳ ← 0  (exactly: y's old value reaches nothing)"),
     saves="nothing",
+    seed_scaled=True,
 )
 
 SWAP = Spec(
@@ -68,6 +69,7 @@ def _dot_spec(name: str, formula: str, reference: Any, adjoint: tuple[str, ...],
         adjoint=(*adjoint, "r̄ ← 0  (out's old value reaches nothing)"),
         saves="x if y is active; y if x is active (by reference, copied only if overwritten later)",
         dtypes=dtypes,
+        seed_scaled=True,
     )
 
 
@@ -109,6 +111,7 @@ NRM2 = Spec(
     reference=_nrm2_ref,
     adjoint=("x̄ += (r̄ / r) x, and 0 when r = 0 (x = 0: the subgradient 0)", "r̄ ← 0"),
     saves="x (by reference) if x is active; r by value",
+    seed_scaled=True,
 )
 
 ASUM = Spec(
@@ -118,6 +121,7 @@ ASUM = Spec(
     reference=_asum_ref,
     adjoint=("x̄ += r̄ (sign(Re x) + i sign(Im x)), sign(0) = 0", "r̄ ← 0"),
     saves="x (by reference) if x is active",
+    seed_scaled=True,
 )
 
 ROT = Spec(
@@ -162,7 +166,7 @@ ROTM = Spec(
     args=(
         Arg("x", "vector", ("n",), inout=True),
         Arg("y", "vector", ("n",), inout=True),
-        Arg("param", "vector", ("p5",)),
+        Arg("param", "vector", ("p5",), discrete=((0, (-2.0, -1.0, 0.0, 1.0)),)),
     ),
     reference=_rotm_ref,
     adjoint=(
@@ -173,6 +177,7 @@ ROTM = Spec(
     ),
     saves="H by value; x_old, y_old (copies) if param is active",
     dtypes="sd",
+    derived=(("p5", "5"),),
 )
 
 
@@ -290,5 +295,6 @@ def rotm(x: np.ndarray, y: np.ndarray, param: Any) -> tuple[np.ndarray, np.ndarr
 
 
 LEVEL1: tuple[Spec, ...] = (SCAL, COPY, SWAP, DOT, DOTU, DOTC, NRM2, ASUM, ROT, ROTM)
+SPECS.update({s.name: s for s in LEVEL1})
 
 __all__ = ["asum", "copy", "dot", "dotc", "dotu", "iamax", "nrm2", "rot", "rotm", "scal", "swap"]

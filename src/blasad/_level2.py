@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from blasad._generic import run
-from blasad._specs import TRANS, Arg, Spec, op
+from blasad._specs import SPECS, TRANS, Arg, Spec, op
 
 Scalar = float | complex | np.ndarray
 
@@ -95,6 +95,7 @@ SYMV = Spec(
     reference=lambda alpha, A, x, beta, y, uplo: alpha * (symmetric(A, uplo) @ x) + _beta_y(beta, y),
     adjoint=_MV_ADJOINT,
     saves="A if x or α is active; x if A or α is active; y_old if β is active",
+    seed_scaled=True,
 )
 
 HEMV = Spec(
@@ -112,6 +113,7 @@ HEMV = Spec(
     reference=lambda alpha, A, x, beta, y, uplo: alpha * (hermitian(A, uplo) @ x) + _beta_y(beta, y),
     adjoint=_MV_ADJOINT,
     saves="A if x or α is active; x if A or α is active; y_old if β is active",
+    seed_scaled=True,
 )
 
 _TR_ARGS = (
@@ -252,6 +254,7 @@ HER2 = Spec(
 )
 
 LEVEL2: tuple[Spec, ...] = (SYMV, HEMV, TRMV, TRSV, GER, GERU, GERC, SYR, HER, SYR2, HER2)
+SPECS.update({s.name: s for s in LEVEL2})
 
 # the dtypes BLAS defines each routine for (others raise TypeError)
 DTYPES: dict[str, tuple[np.dtype[Any], ...]] = {

@@ -38,7 +38,7 @@ import numpy as np
 from blasad._generic import _flag_code, _lds, run
 from blasad._native_loader import lib
 from blasad._routines import _Call, _local
-from blasad._specs import DTYPE_CODES, TRANS, Arg, Spec, op, validate
+from blasad._specs import DTYPE_CODES, SPECS, TRANS, Arg, Spec, op, validate
 from blasad._tape import address
 
 Scalar = float | complex | np.ndarray
@@ -133,7 +133,11 @@ _SYMV_SAVES = "A if x or α is active; x if A or α is active; y_old if β is ac
 
 
 def _symv_spec(name: str, formula: str, packed: bool, structure: str) -> Spec:
-    a = Arg("AP", "vector", ("npk",)) if packed else Arg("A", "matrix", ("k1", "n"), structure=structure)
+    a = (
+        Arg("AP", "vector", ("npk",), structure=structure.lower(), storage="packed")
+        if packed
+        else Arg("A", "matrix", ("k1", "n"), structure=structure, storage="band")
+    )
     dense = (
         (lambda S, uplo: _herm(unpack(S, uplo))) if packed else (lambda S, uplo: _herm(_tri_band(S, uplo)))
     )
@@ -152,6 +156,8 @@ def _symv_spec(name: str, formula: str, packed: bool, structure: str) -> Spec:
         reference=lambda alpha, S, x, beta, y, uplo: alpha * (dense(S, uplo) @ x) + _yb(beta, y),
         adjoint=_SYMV_ADJ,
         saves=_SYMV_SAVES,
+        derived=(("npk", "n * (n + 1) // 2"),) if packed else (("k1", "k + 1"),),
+        seed_scaled=True,
     )
 
 
@@ -162,7 +168,11 @@ HBMV = _symv_spec("hbmv", "y ← α A x + β y, A Hermitian band", False, "hermi
 
 
 def _trmv_spec(name: str, packed: bool, solve: bool) -> Spec:
-    a = Arg("AP", "vector", ("npk",)) if packed else Arg("A", "matrix", ("k1", "n"), structure="triangular")
+    a = (
+        Arg("AP", "vector", ("npk",), structure="triangular", storage="packed")
+        if packed
+        else Arg("A", "matrix", ("k1", "n"), structure="triangular", storage="band")
+    )
     tri = (lambda S, uplo: unpack(S, uplo)) if packed else _tri_band
 
     def reference(S: np.ndarray, x: np.ndarray, uplo: str, trans: str, diag: str) -> np.ndarray:
@@ -186,6 +196,7 @@ def _trmv_spec(name: str, packed: bool, solve: bool) -> Spec:
             + "; Ā = M̄, M̄ᵀ or M̄ᴴ (by op) on the stored triangle, none on a unit diagonal",
         ),
         saves=("A; x (the solution) if A is active" if solve else "A; x_old if A is active"),
+        derived=(("npk", "n * (n + 1) // 2"),) if packed else (("k1", "k + 1"),),
     )
 
 
@@ -207,10 +218,11 @@ def _spr_spec(name: str, structure: str) -> Spec:
         args=(
             Arg("alpha", "scalar", real=True),
             Arg("x", "vector", ("n",)),
-            Arg("AP", "vector", ("npk",), inout=True),
+            Arg("AP", "vector", ("npk",), inout=True, structure=structure.lower(), storage="packed"),
             Arg("uplo", "flag", choices=UPLO),
         ),
         reference=reference,
+        derived=(("npk", "n * (n + 1) // 2"),),
         adjoint=(
             "H: the Hermitian matrix with stored triangle S̄ and diagonal 2 Re S̄_jj",
             "x̄ += α H x",
@@ -239,10 +251,11 @@ def _spr2_spec(name: str, structure: str) -> Spec:
             Arg("alpha", "scalar"),
             Arg("x", "vector", ("n",)),
             Arg("y", "vector", ("n",)),
-            Arg("AP", "vector", ("npk",), inout=True),
+            Arg("AP", "vector", ("npk",), inout=True, structure=structure.lower(), storage="packed"),
             Arg("uplo", "flag", choices=UPLO),
         ),
         reference=reference,
+        derived=(("npk", "n * (n + 1) // 2"),),
         adjoint=(
             "H: the Hermitian matrix with stored triangle S̄ and diagonal 2 Re S̄_jj",
             "x̄ += conj(α) H y",
@@ -262,7 +275,7 @@ GBMV = Spec(
     formula="y ← α op(A) x + β y, A general m × n band (kl sub-, ku super-diagonals)",
     args=(
         Arg("alpha", "scalar"),
-        Arg("A", "matrix", ("kb", "n")),
+        Arg("A", "matrix", ("kb", "n"), storage="band"),
         Arg("x", "vector", ("nx",)),
         Arg("beta", "scalar"),
         Arg("y", "vector", ("ny",), out=True),
@@ -279,9 +292,13 @@ GBMV = Spec(
         "ȳ ← conj(β) ȳ  (exactly 0 when β = 0)",
     ),
     saves="A if x or α is active; x if A or α is active; y_old if β is active",
+    derived=(("kb", "kl + ku + 1"), ("nx", "n if trans == 'N' else m"), ("ny", "m if trans == 'N' else n")),
+    keywords=("m", "kl", "ku"),
+    seed_scaled=True,
 )
 
 LEVEL2P: tuple[Spec, ...] = (SPMV, HPMV, SBMV, HBMV, TPMV, TPSV, TBMV, TBSV, SPR, HPR, SPR2, HPR2, GBMV)
+SPECS.update({s.name: s for s in LEVEL2P})
 
 
 # ---- lowering -----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from blasad._generic import run
-from blasad._specs import Arg, Spec, op
+from blasad._specs import SPECS, Arg, Spec, op
 
 Scalar = float | complex | np.ndarray
 
@@ -131,6 +131,8 @@ def _xmm_spec(name: str, structure: str, what: str, conj: str) -> Spec:
             "C̄ ← conj(β) C̄  (exactly 0 when β = 0)",
         ),
         saves="A if B or α is active; B if A or α is active; C_old if β is active",
+        derived=(("ka", "m if side == 'L' else n"),),
+        seed_scaled=True,
     )
 
 
@@ -155,7 +157,7 @@ SYRK = Spec(
         Arg("beta", "scalar"),
         Arg("C", "matrix", ("n", "n"), out=True, structure="symmetric"),
         Arg("uplo", "flag", choices=UPLOS),
-        Arg("trans", "flag", choices=("N", "T", "C")),
+        Arg("trans", "flag", choices=("N", "T", "C"), choices_complex=("N", "T")),
     ),
     reference=_rk_ref,
     adjoint=(
@@ -200,7 +202,7 @@ SYR2K = Spec(
         Arg("beta", "scalar"),
         Arg("C", "matrix", ("n", "n"), out=True, structure="symmetric"),
         Arg("uplo", "flag", choices=UPLOS),
-        Arg("trans", "flag", choices=("N", "T", "C")),
+        Arg("trans", "flag", choices=("N", "T", "C"), choices_complex=("N", "T")),
     ),
     reference=_r2k_ref,
     adjoint=(
@@ -253,6 +255,7 @@ def _tr_spec(name: str, formula: str, reference: Any, adjoint: tuple[str, ...], 
         reference=reference,
         adjoint=adjoint,
         saves=saves,
+        derived=(("ka", "m if side == 'L' else n"),),
     )
 
 
@@ -468,6 +471,7 @@ def trsm(
 
 
 LEVEL3: tuple[Spec, ...] = (SYMM, HEMM, SYRK, HERK, SYR2K, HER2K, TRMM, TRSM)
+SPECS.update({s.name: s for s in LEVEL3})
 _INOUT = {s.name: _inout(s) for s in LEVEL3 if s.output.out}
 
 __all__ = ["hemm", "her2k", "herk", "symm", "syr2k", "syrk", "trmm", "trsm"]

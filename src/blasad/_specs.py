@@ -37,6 +37,17 @@ class Arg:
     inout: bool = False  # read and then written in place (required)
     real: bool = False  # of the real dtype of a complex routine (nrm2's result, rot's c)
     structure: str = "general"  # matrices: general, symmetric, hermitian, triangular
+    # how a structured matrix is stored: "dense" (an n × n array), "packed" (a vector of its
+    # uplo triangle, n(n+1)/2 long) or "band" (a (k+1) × n array of its diagonals)
+    storage: str = "dense"
+    choices_complex: tuple[str, ...] = ()  # flags: the values for complex dtypes, when fewer
+    # vectors: entries that take one of a few values and are not differentiated, as
+    # (index, values) pairs (rotm's param[0], the flag, is one of -2, -1, 0, 1)
+    discrete: tuple[tuple[int, tuple[float, ...]], ...] = ()
+
+    def flag_choices(self, dtype: Any) -> tuple[str, ...]:
+        """The values a flag takes for arrays of dtype (syrk: no "C" for complex)."""
+        return self.choices_complex if self.choices_complex and np.dtype(dtype).kind == "c" else self.choices
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,15 @@ class Spec:
     adjoint: tuple[str, ...]  # the rules, as documentation
     saves: str  # which primal values the reverse sweep reads
     dtypes: str = "sdcz"  # the BLAS precisions it exists in: s, d, c, z
+    # dims that follow from the others and the flags, as Python expressions over them
+    # (packed storage: ("npk", "n * (n + 1) // 2"); symm: ("ka", "m if side == 'L' else n"))
+    derived: tuple[tuple[str, str], ...] = ()
+    # dims the public function takes as keyword arguments (gbmv's m, kl, ku); the reference
+    # takes them as keyword arguments too
+    keywords: tuple[str, ...] = ()
+    # the written argument's adjoint is c × its seed, c = ∂out_new/∂out_old a scalar of the call
+    # (β for gemm; 1 for axpy; 0 for copy and the reductions, whose old output is not read)
+    seed_scaled: bool = False
     by_name: dict[str, Arg] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -61,6 +81,24 @@ class Spec:
     @property
     def written(self) -> tuple[Arg, ...]:
         return tuple(a for a in self.args if a.out or a.inout)
+
+    @property
+    def free_dims(self) -> tuple[str, ...]:
+        """The dims a call chooses: those of the arguments that are not derived, then those
+        only the derived ones name (gbmv's kl, ku)."""
+        derived = dict(self.derived)
+        flags = {a.name for a in self.args if a.kind == "flag"}
+        names = [s for a in self.args for s in a.dims if s not in derived]
+        for expr in derived.values():
+            names += [n for n in compile(expr, "<dim>", "eval").co_names if n not in flags]
+        return tuple(dict.fromkeys(names))
+
+    def dims_for(self, free: dict[str, int], flags: dict[str, str]) -> dict[str, int]:
+        """Every dim, from the free ones and the flags (the derived ones evaluated in order)."""
+        dims = dict(free)
+        for sym, expr in self.derived:
+            dims[sym] = int(eval(expr, {"__builtins__": {}}, {**flags, **dims}))
+        return dims
 
 
 def op(X: np.ndarray, flag: str) -> np.ndarray:
@@ -91,6 +129,7 @@ GEMM = Spec(
         "C̄ ← β C̄  (exactly 0 when β = 0)",
     ),
     saves="A if B or α is active; B if A or α is active; C_old if β is active",
+    seed_scaled=True,
 )
 
 GEMV = Spec(
@@ -115,6 +154,7 @@ GEMV = Spec(
         "ȳ ← β ȳ  (exactly 0 when β = 0)",
     ),
     saves="A if x or α is active; x if A or α is active; y_old if β is active",
+    seed_scaled=True,
 )
 
 AXPY = Spec(
@@ -128,6 +168,7 @@ AXPY = Spec(
     reference=lambda alpha, x, y: alpha * x + y,
     adjoint=("x̄ += α ȳ", "ᾱ += ⟨ȳ, x⟩", "ȳ unchanged"),
     saves="x if α is active",
+    seed_scaled=True,
 )
 
 SPECS: dict[str, Spec] = {s.name: s for s in (GEMM, GEMV, AXPY)}
