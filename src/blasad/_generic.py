@@ -80,14 +80,14 @@ def run(spec: Spec, values: tuple[Any, ...]) -> list[Any]:
         written = [i for i in mats if args[i].out or args[i].inout]
         native = 1 if written and lds[written[0]][0] is None else 0
         order = native if need[0] == need[1] else int(need[1] < need[0])
-    staged: list[tuple[np.ndarray, np.ndarray]] = []  # (temporary, user array) to copy back
+    staged: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # written: (temporary, user array) to copy back
     for i in mats:
         if lds[i][order] is None:
             user = vals[i]
             tmp = np.empty(user.shape, user.dtype, order="F" if order == 0 else "C")
             call.copy(user, tmp)  # even a written-only output: β C reads it, a triangle update keeps the rest
             if args[i].out or args[i].inout:
-                staged.append((tmp, user))
+                staged[i] = (tmp, user)
             vals[i] = tmp
             lds[i] = _lds(tmp)
     for i, a in enumerate(args):
@@ -128,6 +128,7 @@ def run(spec: Spec, values: tuple[Any, ...]) -> list[Any]:
     )
     call.check(rc, spec.name)
     call.keep(*(v for v in vals if isinstance(v, np.ndarray)))
-    for tmp, user in staged:
+    for i, (tmp, user) in staged.items():
         call.copy(tmp, user)
+        vals[i] = user
     return vals

@@ -7,7 +7,6 @@ adjoints give (and change) shadows only there.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -297,33 +296,9 @@ def _complex_only(name: str, *arrays: Any) -> None:
         raise TypeError(f"{name}: Hermitian routines take complex64 or complex128 arrays, got {dtype}")
 
 
-def _inout(spec: Spec) -> Spec:
-    """spec with its output read as well as written: a given C is read (β C, and the triangle
-    the rank-k updates leave alone), so a C that must be staged is copied in, not only out."""
-    return replace(spec, args=tuple(replace(a, out=False, inout=True) if a.out else a for a in spec.args))
-
-
-def _addressable(x: Any) -> Any:
-    """An empty matrix with column-major strides (NumPy gives empty arrays zero strides, which
-    the front end cannot hand to BLAS; no element is ever read)."""
-    if isinstance(x, np.ndarray) and x.ndim == 2 and x.size == 0:
-        return np.lib.stride_tricks.as_strided(
-            x, strides=(x.itemsize, x.itemsize * max(x.shape[0], 1)), writeable=x.flags.writeable
-        )
-    return x
-
-
-def _run(spec: Spec, values: tuple[Any, ...]) -> list[Any]:
-    return run(spec, tuple(_addressable(v) for v in values))
-
-
 def _run_c(spec: Spec, values: tuple[Any, ...], i: int) -> np.ndarray:
     """Run a routine with output C at position i; returns the user's C, or the one allocated."""
-    C = values[i]
-    if C is None:
-        return _run(spec, values)[i]  # type: ignore[no-any-return]
-    _run(_INOUT[spec.name], values)
-    return C  # type: ignore[no-any-return]
+    return run(spec, values)[i]  # type: ignore[no-any-return]
 
 
 def _flag(value: Any) -> Any:
@@ -450,7 +425,7 @@ def trmm(
     """B ← α op(A) B (side L) or α B op(A) (side R), in place, A triangular (its uplo triangle;
     diag U: unit diagonal, not read); returns B."""
     _check_a("trmm", A, B, side)
-    _run(TRMM, (alpha, A, B, side, uplo, trans_a, diag))
+    run(TRMM, (alpha, A, B, side, uplo, trans_a, diag))
     return B
 
 
@@ -466,12 +441,11 @@ def trsm(
     """B ← α op(A)⁻¹ B (side L) or α B op(A)⁻¹ (side R), in place, A triangular (its uplo
     triangle; diag U: unit diagonal, not read); returns B."""
     _check_a("trsm", A, B, side)
-    _run(TRSM, (alpha, A, B, side, uplo, trans_a, diag))
+    run(TRSM, (alpha, A, B, side, uplo, trans_a, diag))
     return B
 
 
 LEVEL3: tuple[Spec, ...] = (SYMM, HEMM, SYRK, HERK, SYR2K, HER2K, TRMM, TRSM)
 SPECS.update({s.name: s for s in LEVEL3})
-_INOUT = {s.name: _inout(s) for s in LEVEL3 if s.output.out}
 
 __all__ = ["hemm", "her2k", "herk", "symm", "syr2k", "syrk", "trmm", "trsm"]
