@@ -18,7 +18,6 @@ import blasad as ba
 
 DEDICATED = ("gemm", "gemv", "axpy")  # bench/test_bench_<name>.py
 ROUTINES = sorted(name for name in ba.SPECS if name not in DEDICATED)
-NARROW = {"kl", "ku", "k1"}  # band dims: a band, not a dense matrix
 
 
 def _dtype(name: str, double: bool) -> np.dtype[Any]:

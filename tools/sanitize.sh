@@ -3,7 +3,8 @@
 # environment and run the whole test suite (and the demo) under it. Linux (gcc or clang).
 #
 #   tools/sanitize.sh              # the whole suite
-#   tools/sanitize.sh -k gemm      # extra arguments go to pytest
+#   tools/sanitize.sh -k gemm      # extra arguments are pytest options
+#   BLASAD_SANITIZE_KEEP=1 tools/sanitize.sh   # keep the build and venv (the path is printed)
 #
 # The build happens in a copy of the working tree (tracked and untracked, non-ignored files),
 # so the sanitized objects never mix with a normal build of the checkout. Exits non-zero on any
@@ -18,7 +19,11 @@ if [ "$(uname -s)" != "Linux" ]; then
 fi
 python=${PYTHON:-python3}
 work="$(mktemp -d "${TMPDIR:-/tmp}/blasad-sanitize.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+if [ "${BLASAD_SANITIZE_KEEP:-0}" = 1 ]; then
+    echo "tools/sanitize.sh: keeping $work"
+else
+    trap 'rm -rf "$work"' EXIT
+fi
 
 # 1. a copy of the working tree
 mkdir "$work/src"
@@ -57,6 +62,19 @@ export PYTHONMALLOC=malloc
 export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-2}"
 cd "$work/src"
 t0=$SECONDS
-python -m pytest tests -q -p no:cacheprovider "$@"
+# tests/test_memory.py measures RSS: it runs apart, without ASan's quarantine of freed blocks
+# (which holds up to 256 MB of freed memory back from the system, by design).
+run_pytest() {  # pytest's exit status 5 (no test selected, e.g. by -k) is not a failure here
+    local rc=0
+    # --capture=sys: pytest captures Python's output only, so that a sanitizer report (written to
+    # file descriptor 2 just before the process ends) is shown
+    python -m pytest -q -p no:cacheprovider --capture=sys "$@" || rc=$?
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 5 ]; then
+        echo "tools/sanitize.sh: FAILED (pytest exit status $rc; 86: ASan report, 87: UBSan report)" >&2
+        exit "$rc"
+    fi
+}
+run_pytest tests --ignore=tests/test_memory.py "$@"
+ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=0" run_pytest tests/test_memory.py "$@"
 python -m blasad >/dev/null
 echo "tools/sanitize.sh: OK (tests and demo clean under ASan+UBSan); tests $((SECONDS - t0)) s, total $((SECONDS - start)) s"
