@@ -1,0 +1,232 @@
+"""Checked-in files that must not rot: docs/api.md (regenerated in memory and compared), the CI
+workflow (parsed and checked for the jobs the project relies on) and the wheel configuration."""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import blasad as ba
+from blasad.linalg import blas as twin
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: pytest depends on tomli there
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _gen_api_docs() -> Any:
+    spec = importlib.util.spec_from_file_location("gen_api_docs", ROOT / "tools" / "gen_api_docs.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["gen_api_docs"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def api_md() -> str:
+    return _gen_api_docs().render()
+
+
+def test_api_docs_are_up_to_date(api_md):
+    on_disk = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    if on_disk != api_md:
+        diff = "".join(
+            list(
+                difflib.unified_diff(
+                    on_disk.splitlines(True), api_md.splitlines(True), "docs/api.md", "generated", n=1
+                )
+            )[:60]
+        )
+        pytest.fail(f"docs/api.md is out of date; run `python tools/gen_api_docs.py`:\n{diff}")
+
+
+def test_api_docs_cover_the_public_api(api_md):
+    """Every public name, every spec (formula, every argument, every adjoint rule, what it saves)
+    and every row of the SciPy twin's table is in the page."""
+    for name in ba.__all__:
+        if name != "SPECS":
+            assert f"### `{name}`" in api_md, name
+    for name, spec in ba.SPECS.items():
+        section = api_md.split(f"### `{name}`\n", 1)[1].split("\n### ", 1)[0]
+        assert f"**{spec.formula}**" in section
+        for arg in spec.args:
+            assert f"| `{arg.name}` | {arg.kind} |" in section, (name, arg.name)
+        for rule in spec.adjoint:
+            assert f"- {rule}" in section, (name, rule)
+        assert f"Saves: {spec.saves}." in section
+        assert "ba." + name + "(" in section  # the signature
+    for key, fam in twin.FAMILIES.items():
+        assert f"#### `{key}` → `ba.{fam.routine}`" in api_md
+        assert fam.scipy_call() in api_md
+    for name in twin.TWINS:
+        assert f"`{name}`" in api_md
+
+
+def test_public_functions_are_typed_and_documented():
+    """Type hints on the public API; docstrings that start with the formula for routines."""
+    import inspect
+
+    for name in ba.__all__:
+        obj = getattr(ba, name)
+        if inspect.isfunction(obj):
+            sig = inspect.signature(obj)
+            assert sig.return_annotation is not sig.empty, name
+            assert all(p.annotation is not p.empty for p in sig.parameters.values()), name
+            assert obj.__doc__, name
+
+    for name in ba.SPECS:  # a formula first: "y ← α op(A) x + β y, ..."
+        first = getattr(ba, name).__doc__.split("\n")[0].split(";")[0]
+        assert any(arrow in first for arrow in "←↔"), (name, first)
+    for name, f in twin.TWINS.items():
+        assert f.__doc__.startswith(f.family.spec.formula), name
+
+
+# -- the CI workflow -------------------------------------------------------------------------------
+
+
+def _scalar(text: str) -> Any:
+    text = text.strip()
+    if text[:1] in "\"'":
+        assert text[-1] == text[0], f"unterminated string {text!r}"
+        return text[1:-1]
+    if text.startswith("["):
+        assert text.endswith("]"), f"unterminated list {text!r}"
+        return [_scalar(t) for t in text[1:-1].split(",") if t.strip()]
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    return {"true": True, "false": False, "null": None, "": None}.get(text, text)
+
+
+def parse_yaml(text: str) -> Any:
+    """The block YAML a GitHub workflow uses: mappings, "- " lists, [flow, lists], quoted and
+    plain scalars, | blocks and comments. Anything else fails loudly."""
+    lines = [
+        (len(raw) - len(raw.lstrip(" ")), raw.strip(), raw)
+        for raw in text.splitlines()
+        if raw.strip() and not raw.lstrip().startswith("#")
+    ]
+    assert all("\t" not in raw[: ind + 1] for ind, _, raw in lines), "tabs in indentation"
+
+    def block(i: int, indent: int) -> tuple[Any, int]:
+        if lines[i][1].startswith("- "):
+            items: list[Any] = []
+            while i < len(lines) and lines[i][0] == indent and lines[i][1].startswith("- "):
+                raw = lines[i][2]
+                # "- key: value" opens a mapping whose keys sit 2 columns further in
+                lines[i] = (indent + 2, lines[i][1][2:], raw)
+                item, i = node(i, indent + 2)
+                items.append(item)
+            return items, i
+        mapping: dict[str, Any] = {}
+        while i < len(lines) and lines[i][0] == indent:
+            content = lines[i][1]
+            m = re.fullmatch(r"([\w.\-/]+|\"[^\"]+\"):(?:\s+(.*))?", content)
+            assert m, f"not a mapping entry: {content!r}"
+            key, rest = m.group(1).strip('"'), (m.group(2) or "").split(" #")[0].strip()
+            assert key not in mapping, f"duplicate key {key!r}"
+            i += 1
+            if rest == "|":
+                body = []
+                deeper = lines[i][0] if i < len(lines) else indent
+                while i < len(lines) and lines[i][0] > indent:
+                    body.append(lines[i][2][deeper:])
+                    i += 1
+                mapping[key] = "\n".join(body) + "\n"
+            elif rest:
+                mapping[key] = _scalar(rest)
+            elif i < len(lines) and lines[i][0] > indent:
+                mapping[key], i = block(i, lines[i][0])
+            else:
+                mapping[key] = None
+        return mapping, i
+
+    def node(i: int, indent: int) -> tuple[Any, int]:
+        if re.match(r"[\w.\-/\"]+:(\s|$)", lines[i][1]):
+            return block(i, indent)
+        return _scalar(lines[i][1]), i + 1
+
+    doc, end = block(0, lines[0][0])
+    assert end == len(lines), f"unparsed from line {lines[end][2]!r}"
+    return doc
+
+
+@pytest.fixture(scope="module")
+def workflow() -> dict[str, Any]:
+    text = (ROOT / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
+    doc = parse_yaml(text)
+    try:
+        import yaml
+    except ModuleNotFoundError:
+        pass  # PyYAML is not a test dependency; the parser above reads the file alone
+    else:
+        other = yaml.safe_load(text)
+        other["on"] = other.pop(True)  # YAML 1.1 reads the key `on` as true
+        assert other == doc, "the test's YAML reader disagrees with PyYAML"
+    return doc
+
+
+def test_workflow_runs_the_readme_commands_on_linux_and_macos(workflow):
+    assert set(workflow["on"]) >= {"push", "pull_request"}
+    test = workflow["jobs"]["test"]
+    matrix = test["strategy"]["matrix"]
+    assert "ubuntu-latest" in matrix["os"]
+    assert any(os in ("macos-14", "macos-latest", "macos-15") for os in matrix["os"])  # arm64
+    assert matrix["python"] == ["3.10", "3.11", "3.12", "3.13"]
+    runs = "\n".join(step.get("run", "") for step in test["steps"])
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "pip install '.[test]' && pytest" in readme
+    assert "pip install '.[test]' && pytest" in runs
+    assert "python -m blasad" in runs
+    for step in test["steps"]:
+        assert ("uses" in step) != ("run" in step), step
+
+
+def test_workflow_lints_and_builds_wheels(workflow):
+    lint = "\n".join(step.get("run", "") for step in workflow["jobs"]["lint"]["steps"])
+    for command in ("ruff check .", "ruff format --check .", "mypy", "actionlint"):
+        assert command in lint
+    wheels = workflow["jobs"]["wheels"]["steps"]
+    assert any(step.get("uses", "").startswith("pypa/cibuildwheel@v") for step in wheels)
+    for job in workflow["jobs"].values():
+        for step in job["steps"]:
+            if "uses" in step:
+                assert re.fullmatch(r"[\w\-]+/[\w\-]+@v[\d.]+", step["uses"]), step["uses"]
+
+
+def test_the_yaml_reader_rejects_what_it_does_not_know():
+    with pytest.raises(AssertionError):
+        parse_yaml("a: 1\n  b: 2\nc: {x: 1}\n")
+    with pytest.raises(AssertionError):
+        parse_yaml("a: 1\na: 2\n")
+    assert parse_yaml("a:\n  - b: [1, 'x']\n    c: |\n      one\n      two\n  - d\n") == {
+        "a": [{"b": [1, "x"], "c": "one\ntwo\n"}, "d"]
+    }
+
+
+# -- the wheel configuration ------------------------------------------------------------------------
+
+
+def test_wheels_use_the_scipy_openblas64_wheel_at_run_time():
+    """The wheels link libscipy_openblas64_ from the scipy-openblas64 wheel (rpath and preload),
+    so the repair tools must not vendor it; the test command imports blasad and runs a gemm."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "scipy-openblas64" in " ".join(project["project"]["dependencies"])
+    assert "blasad.linalg" in project["tool"]["setuptools"]["packages"]
+    cbw = project["tool"]["cibuildwheel"]
+    assert "auditwheel repair --exclude libscipy_openblas64_.so" in cbw["linux"]["repair-wheel-command"]
+    assert "delocate-wheel" in cbw["macos"]["repair-wheel-command"]
+    assert "--exclude libscipy_openblas64_" in cbw["macos"]["repair-wheel-command"]
+    assert "import" in cbw["test-command"] and "ba.gemm(" in cbw["test-command"]
+    build = (ROOT / "src" / "blasad" / "_build.py").read_text(encoding="utf-8")
+    assert "$ORIGIN/../scipy_openblas64/lib" in build and "@loader_path/../scipy_openblas64/lib" in build
+    assert "scipy_openblas64" in (ROOT / "src" / "blasad" / "_native_loader.py").read_text(encoding="utf-8")
