@@ -36,12 +36,12 @@ int64_t ba_tape_tampered(ba_tape *t);
 /* Checked builds (BLASAD_CHECKED=1 at build time): every CBLAS call checks that its
  * operands' footprints lie inside the arrays allowed for the current call (reset, then
  * allow each array's byte span [lo, hi)); the reverse sweep allows each record's own
- * arrays. violations: how many checks failed so far (-1: not a checked build); first:
- * a description of the first one. */
+ * arrays. violations: how many checks failed so far (-1: not a checked build); last:
+ * a description of the latest one. */
 void ba_checked_reset(void);
 void ba_checked_allow(intptr_t lo, intptr_t hi);
 int64_t ba_checked_violations(void);
-const char *ba_checked_first(void);
+const char *ba_checked_last(void);
 
 /* Testing: make the n-th next allocation of any tape fail (n = 0: the next one);
  * a negative n turns injection off. */

@@ -356,7 +356,7 @@ static _Thread_local struct {
     int n;
 } chk;
 static int64_t chk_violations; /* over all threads; a test reads it between calls */
-static char chk_first[256];
+static char chk_last[256];
 
 void ba_checked_reset(void) { chk.n = 0; }
 
@@ -388,9 +388,9 @@ static void chk_range(const char *lo, int64_t bytes, const char *what)
     if (bytes <= 0) return;
     for (int i = 0; i < chk.n; i++)
         if (lo >= chk.lo[i] && lo + bytes <= chk.hi[i]) return;
-    if (!chk_violations++)
-        snprintf(chk_first, sizeof chk_first, "%s: %lld bytes at %p lie outside the arrays of the call", what,
-                 (long long)bytes, (const void *)lo);
+    chk_violations++;
+    snprintf(chk_last, sizeof chk_last, "%s: %lld bytes at %p lie outside the arrays of the call", what,
+             (long long)bytes, (const void *)lo);
 }
 
 void ba_chk_mat(int row_major, int64_t rows, int64_t cols, const void *p, int64_t ld, int es, const char *what)
@@ -420,7 +420,7 @@ int64_t ba_checked_violations(void)
 #endif
 }
 
-const char *ba_checked_first(void) { return chk_first; }
+const char *ba_checked_last(void) { return chk_last; }
 
 /* ---- constructors and exact zeroing --------------------------------------- */
 

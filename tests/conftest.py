@@ -35,4 +35,4 @@ def no_footprint_violation(request):
     yield
     after = lib.ba_checked_violations()
     if before >= 0 and after != before:
-        raise AssertionError(ffi.string(lib.ba_checked_first()).decode())
+        raise AssertionError(ffi.string(lib.ba_checked_last()).decode())

@@ -512,6 +512,7 @@ def gbmv(
     A_bar, x_bar = call.bar(A), call.bar(x)
     y_bar = call.out_bar(y, bool(a_bar or b_bar or A_bar or x_bar))
     ld = _lds(A)[0]
+    call.allow(*(v for v in (al, A, x, be, y) if isinstance(v, np.ndarray)))
     rc = lib.ba_gbmv(
         call.ptr, call.code, _flag_code("trans", t, dtype.kind == "c"), m, n, kl, ku,
         a_re, a_im, a_bar, address(A), ld, A_bar,
