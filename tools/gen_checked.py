@@ -13,50 +13,38 @@ import sys
 from pathlib import Path
 
 ES = {"s": 4, "d": 8, "c": 8, "z": 16}
-L1 = ["n"]
-
-# name, precisions, parameters, checks: ("mat", ptr, rows, cols, ld) | ("vec", ptr, n, inc) |
-# ("packed", ptr, n). Expressions may use the parameters and BA_CHK_TR(t), BA_CHK_LEFT(s), BA_CHK_ROW(o).
-TABLE: list[tuple[str, str, list[str], list[tuple[str, ...]]]] = [
-    # level 1
+# ((name, precisions), ...) of the routines that share a signature, its parameters, and the
+# checks: ("mat", ptr, rows, cols, ld) | ("vec", ptr, n, inc) | ("packed", ptr, n). Expressions
+# may use the parameters and BA_CHK_TR(t), BA_CHK_LEFT(s), BA_CHK_ROW(o).
+TABLE: list[tuple[tuple[tuple[str, str], ...], list[str], list[tuple[str, ...]]]] = [
     (
-        "axpy",
-        "sdcz",
+        (("axpy", "sdcz"),),
         ["n", "a", "x", "incx", "y", "incy"],
         [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")],
     ),
-    ("copy", "sdcz", ["n", "x", "incx", "y", "incy"], [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")]),
-    ("swap", "sdcz", ["n", "x", "incx", "y", "incy"], [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")]),
-    ("scal", "sdcz", ["n", "a", "x", "incx"], [("vec", "x", "n", "incx")]),
-    ("dot", "sd", ["n", "x", "incx", "y", "incy"], [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")]),
     (
-        "dotu_sub",
-        "cz",
+        (("copy", "sdcz"), ("swap", "sdcz"), ("dot", "sd")),
+        ["n", "x", "incx", "y", "incy"],
+        [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")],
+    ),
+    ((("scal", "sdcz"),), ["n", "a", "x", "incx"], [("vec", "x", "n", "incx")]),
+    (
+        (("dotu_sub", "cz"), ("dotc_sub", "cz")),
         ["n", "x", "incx", "y", "incy", "r"],
         [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")],
     ),
     (
-        "dotc_sub",
-        "cz",
-        ["n", "x", "incx", "y", "incy", "r"],
-        [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")],
-    ),
-    (
-        "rot",
-        "sd",
+        (("rot", "sd"),),
         ["n", "x", "incx", "y", "incy", "c", "s"],
         [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")],
     ),
     (
-        "rotm",
-        "sd",
+        (("rotm", "sd"),),
         ["n", "x", "incx", "y", "incy", "p"],
         [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")],
     ),
-    # level 2
     (
-        "gemv",
-        "sdcz",
+        (("gemv", "sdcz"),),
         ["o", "t", "m", "n", "a", "A", "lda", "x", "incx", "b", "y", "incy"],
         [
             ("mat", "A", "m", "n", "lda"),
@@ -65,8 +53,7 @@ TABLE: list[tuple[str, str, list[str], list[tuple[str, ...]]]] = [
         ],
     ),
     (
-        "gbmv",
-        "sdcz",
+        (("gbmv", "sdcz"),),
         ["o", "t", "m", "n", "kl", "ku", "a", "A", "lda", "x", "incx", "b", "y", "incy"],
         [
             (
@@ -81,38 +68,17 @@ TABLE: list[tuple[str, str, list[str], list[tuple[str, ...]]]] = [
         ],
     ),
     (
-        "ger",
-        "sd",
+        (("ger", "sd"), ("geru", "cz"), ("gerc", "cz")),
         ["o", "m", "n", "a", "x", "incx", "y", "incy", "A", "lda"],
         [("vec", "x", "m", "incx"), ("vec", "y", "n", "incy"), ("mat", "A", "m", "n", "lda")],
     ),
     (
-        "geru",
-        "cz",
-        ["o", "m", "n", "a", "x", "incx", "y", "incy", "A", "lda"],
-        [("vec", "x", "m", "incx"), ("vec", "y", "n", "incy"), ("mat", "A", "m", "n", "lda")],
-    ),
-    (
-        "gerc",
-        "cz",
-        ["o", "m", "n", "a", "x", "incx", "y", "incy", "A", "lda"],
-        [("vec", "x", "m", "incx"), ("vec", "y", "n", "incy"), ("mat", "A", "m", "n", "lda")],
-    ),
-    (
-        "symv",
-        "sd",
+        (("symv", "sd"), ("hemv", "cz")),
         ["o", "u", "n", "a", "A", "lda", "x", "incx", "b", "y", "incy"],
         [("mat", "A", "n", "n", "lda"), ("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")],
     ),
     (
-        "hemv",
-        "cz",
-        ["o", "u", "n", "a", "A", "lda", "x", "incx", "b", "y", "incy"],
-        [("mat", "A", "n", "n", "lda"), ("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")],
-    ),
-    (
-        "sbmv",
-        "sd",
+        (("sbmv", "sd"), ("hbmv", "cz")),
         ["o", "u", "n", "k", "a", "A", "lda", "x", "incx", "b", "y", "incy"],
         [
             ("mat", "A", "BA_CHK_ROW(o) ? (n) : (k) + 1", "BA_CHK_ROW(o) ? (k) + 1 : (n)", "lda"),
@@ -121,42 +87,17 @@ TABLE: list[tuple[str, str, list[str], list[tuple[str, ...]]]] = [
         ],
     ),
     (
-        "hbmv",
-        "cz",
-        ["o", "u", "n", "k", "a", "A", "lda", "x", "incx", "b", "y", "incy"],
-        [
-            ("mat", "A", "BA_CHK_ROW(o) ? (n) : (k) + 1", "BA_CHK_ROW(o) ? (k) + 1 : (n)", "lda"),
-            ("vec", "x", "n", "incx"),
-            ("vec", "y", "n", "incy"),
-        ],
-    ),
-    (
-        "spmv",
-        "sd",
+        (("spmv", "sd"), ("hpmv", "cz")),
         ["o", "u", "n", "a", "Ap", "x", "incx", "b", "y", "incy"],
         [("packed", "Ap", "n"), ("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")],
     ),
     (
-        "hpmv",
-        "cz",
-        ["o", "u", "n", "a", "Ap", "x", "incx", "b", "y", "incy"],
-        [("packed", "Ap", "n"), ("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")],
-    ),
-    (
-        "trmv",
-        "sdcz",
+        (("trmv", "sdcz"), ("trsv", "sdcz")),
         ["o", "u", "t", "d", "n", "A", "lda", "x", "incx"],
         [("mat", "A", "n", "n", "lda"), ("vec", "x", "n", "incx")],
     ),
     (
-        "trsv",
-        "sdcz",
-        ["o", "u", "t", "d", "n", "A", "lda", "x", "incx"],
-        [("mat", "A", "n", "n", "lda"), ("vec", "x", "n", "incx")],
-    ),
-    (
-        "tbmv",
-        "sdcz",
+        (("tbmv", "sdcz"), ("tbsv", "sdcz")),
         ["o", "u", "t", "d", "n", "k", "A", "lda", "x", "incx"],
         [
             ("mat", "A", "BA_CHK_ROW(o) ? (n) : (k) + 1", "BA_CHK_ROW(o) ? (k) + 1 : (n)", "lda"),
@@ -164,78 +105,32 @@ TABLE: list[tuple[str, str, list[str], list[tuple[str, ...]]]] = [
         ],
     ),
     (
-        "tbsv",
-        "sdcz",
-        ["o", "u", "t", "d", "n", "k", "A", "lda", "x", "incx"],
-        [
-            ("mat", "A", "BA_CHK_ROW(o) ? (n) : (k) + 1", "BA_CHK_ROW(o) ? (k) + 1 : (n)", "lda"),
-            ("vec", "x", "n", "incx"),
-        ],
-    ),
-    (
-        "tpmv",
-        "sdcz",
+        (("tpmv", "sdcz"), ("tpsv", "sdcz")),
         ["o", "u", "t", "d", "n", "Ap", "x", "incx"],
         [("packed", "Ap", "n"), ("vec", "x", "n", "incx")],
     ),
     (
-        "tpsv",
-        "sdcz",
-        ["o", "u", "t", "d", "n", "Ap", "x", "incx"],
-        [("packed", "Ap", "n"), ("vec", "x", "n", "incx")],
-    ),
-    (
-        "syr",
-        "sd",
+        (("syr", "sd"), ("her", "cz")),
         ["o", "u", "n", "a", "x", "incx", "A", "lda"],
         [("vec", "x", "n", "incx"), ("mat", "A", "n", "n", "lda")],
     ),
     (
-        "her",
-        "cz",
-        ["o", "u", "n", "a", "x", "incx", "A", "lda"],
-        [("vec", "x", "n", "incx"), ("mat", "A", "n", "n", "lda")],
-    ),
-    (
-        "syr2",
-        "sd",
+        (("syr2", "sd"), ("her2", "cz")),
         ["o", "u", "n", "a", "x", "incx", "y", "incy", "A", "lda"],
         [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy"), ("mat", "A", "n", "n", "lda")],
     ),
     (
-        "her2",
-        "cz",
-        ["o", "u", "n", "a", "x", "incx", "y", "incy", "A", "lda"],
-        [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy"), ("mat", "A", "n", "n", "lda")],
-    ),
-    (
-        "spr",
-        "sd",
+        (("spr", "sd"), ("hpr", "cz")),
         ["o", "u", "n", "a", "x", "incx", "Ap"],
         [("vec", "x", "n", "incx"), ("packed", "Ap", "n")],
     ),
     (
-        "hpr",
-        "cz",
-        ["o", "u", "n", "a", "x", "incx", "Ap"],
-        [("vec", "x", "n", "incx"), ("packed", "Ap", "n")],
-    ),
-    (
-        "spr2",
-        "sd",
+        (("spr2", "sd"), ("hpr2", "cz")),
         ["o", "u", "n", "a", "x", "incx", "y", "incy", "Ap"],
         [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy"), ("packed", "Ap", "n")],
     ),
     (
-        "hpr2",
-        "cz",
-        ["o", "u", "n", "a", "x", "incx", "y", "incy", "Ap"],
-        [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy"), ("packed", "Ap", "n")],
-    ),
-    # level 3
-    (
-        "gemm",
-        "sdcz",
+        (("gemm", "sdcz"),),
         ["o", "ta", "tb", "m", "n", "k", "a", "A", "lda", "B", "ldb", "b", "C", "ldc"],
         [
             ("mat", "A", "BA_CHK_TR(ta) ? (k) : (m)", "BA_CHK_TR(ta) ? (m) : (k)", "lda"),
@@ -244,8 +139,7 @@ TABLE: list[tuple[str, str, list[str], list[tuple[str, ...]]]] = [
         ],
     ),
     (
-        "symm",
-        "sdcz",
+        (("symm", "sdcz"), ("hemm", "cz")),
         ["o", "s", "u", "m", "n", "a", "A", "lda", "B", "ldb", "b", "C", "ldc"],
         [
             ("mat", "A", "BA_CHK_LEFT(s) ? (m) : (n)", "BA_CHK_LEFT(s) ? (m) : (n)", "lda"),
@@ -254,18 +148,7 @@ TABLE: list[tuple[str, str, list[str], list[tuple[str, ...]]]] = [
         ],
     ),
     (
-        "hemm",
-        "cz",
-        ["o", "s", "u", "m", "n", "a", "A", "lda", "B", "ldb", "b", "C", "ldc"],
-        [
-            ("mat", "A", "BA_CHK_LEFT(s) ? (m) : (n)", "BA_CHK_LEFT(s) ? (m) : (n)", "lda"),
-            ("mat", "B", "m", "n", "ldb"),
-            ("mat", "C", "m", "n", "ldc"),
-        ],
-    ),
-    (
-        "syrk",
-        "sdcz",
+        (("syrk", "sdcz"), ("herk", "cz")),
         ["o", "u", "t", "n", "k", "a", "A", "lda", "b", "C", "ldc"],
         [
             ("mat", "A", "BA_CHK_TR(t) ? (k) : (n)", "BA_CHK_TR(t) ? (n) : (k)", "lda"),
@@ -273,17 +156,7 @@ TABLE: list[tuple[str, str, list[str], list[tuple[str, ...]]]] = [
         ],
     ),
     (
-        "herk",
-        "cz",
-        ["o", "u", "t", "n", "k", "a", "A", "lda", "b", "C", "ldc"],
-        [
-            ("mat", "A", "BA_CHK_TR(t) ? (k) : (n)", "BA_CHK_TR(t) ? (n) : (k)", "lda"),
-            ("mat", "C", "n", "n", "ldc"),
-        ],
-    ),
-    (
-        "syr2k",
-        "sdcz",
+        (("syr2k", "sdcz"), ("her2k", "cz")),
         ["o", "u", "t", "n", "k", "a", "A", "lda", "B", "ldb", "b", "C", "ldc"],
         [
             ("mat", "A", "BA_CHK_TR(t) ? (k) : (n)", "BA_CHK_TR(t) ? (n) : (k)", "lda"),
@@ -292,27 +165,7 @@ TABLE: list[tuple[str, str, list[str], list[tuple[str, ...]]]] = [
         ],
     ),
     (
-        "her2k",
-        "cz",
-        ["o", "u", "t", "n", "k", "a", "A", "lda", "B", "ldb", "b", "C", "ldc"],
-        [
-            ("mat", "A", "BA_CHK_TR(t) ? (k) : (n)", "BA_CHK_TR(t) ? (n) : (k)", "lda"),
-            ("mat", "B", "BA_CHK_TR(t) ? (k) : (n)", "BA_CHK_TR(t) ? (n) : (k)", "ldb"),
-            ("mat", "C", "n", "n", "ldc"),
-        ],
-    ),
-    (
-        "trmm",
-        "sdcz",
-        ["o", "s", "u", "t", "d", "m", "n", "a", "A", "lda", "B", "ldb"],
-        [
-            ("mat", "A", "BA_CHK_LEFT(s) ? (m) : (n)", "BA_CHK_LEFT(s) ? (m) : (n)", "lda"),
-            ("mat", "B", "m", "n", "ldb"),
-        ],
-    ),
-    (
-        "trsm",
-        "sdcz",
+        (("trmm", "sdcz"), ("trsm", "sdcz")),
         ["o", "s", "u", "t", "d", "m", "n", "a", "A", "lda", "B", "ldb"],
         [
             ("mat", "A", "BA_CHK_LEFT(s) ? (m) : (n)", "BA_CHK_LEFT(s) ? (m) : (n)", "lda"),
@@ -374,9 +227,10 @@ def generate() -> str:
         "#define BA_CHK_ROW(o) ((o) == CblasRowMajor)",
         "",
     ]
-    for name, precisions, params, checks in TABLE:
-        for p in precisions:
-            lines.append(_macro(p + name, ES[p], params, checks))
+    for routines, params, checks in TABLE:
+        for name, precisions in routines:
+            for p in precisions:
+                lines.append(_macro(p + name, ES[p], params, checks))
     for symbol, es, params, checks in IRREGULAR:
         lines.append(_macro(symbol, es, params, checks))
     return "\n".join(lines) + "\n"
