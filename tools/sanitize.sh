@@ -4,6 +4,7 @@
 #
 #   tools/sanitize.sh              # the whole suite
 #   tools/sanitize.sh -k gemm      # extra arguments are pytest options
+#   BLASAD_SANITIZE_TESTS="tests/test_robustness.py tests/test_semantics.py" tools/sanitize.sh
 #   BLASAD_SANITIZE_KEEP=1 tools/sanitize.sh   # keep the build and venv (the path is printed)
 #
 # The build happens in a copy of the working tree (tracked and untracked, non-ignored files),
@@ -74,7 +75,14 @@ run_pytest() {  # pytest's exit status 5 (no test selected, e.g. by -k) is not a
         exit "$rc"
     fi
 }
-run_pytest tests --ignore=tests/test_memory.py "$@"
-ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=0" run_pytest tests/test_memory.py "$@"
+# BLASAD_SANITIZE_TESTS: the test files (or folders) to run, relative to the checkout; default tests
+read -r -a selection <<<"${BLASAD_SANITIZE_TESTS:-tests}"
+run_pytest "${selection[@]}" --ignore=tests/test_memory.py "$@"
+for t in "${selection[@]}"; do
+    if [ "${t%/}" = tests ] || [ "$t" = tests/test_memory.py ]; then
+        ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=0" run_pytest tests/test_memory.py "$@"
+        break
+    fi
+done
 python -m blasad >/dev/null
 echo "tools/sanitize.sh: OK (tests and demo clean under ASan+UBSan); tests $((SECONDS - t0)) s, total $((SECONDS - start)) s"
