@@ -381,7 +381,13 @@ def test_program_strategy_draws_overwrites_and_aliasing() -> None:
     copied = aliased = 0
     kinds = {"complex": 0, "real": 0, "conj": 0, "complex scalar": 0}
 
-    @settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=60,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(programs())
     def probe(prog: Program) -> None:
         nonlocal copied, aliased
