@@ -124,7 +124,8 @@ int ba_tape_backward(ba_tape *t)
     for (int64_t i = 0; i < t->n_live; i++) verify(t, t->live[i]);
     if (t->tampered) return -3;
     char *scratch = NULL;
-    if (t->scratch && !(scratch = ba_malloc(t->scratch))) return -1;
+    /* never NULL, even when no adjoint needs scratch (a zero-length memset must get a valid pointer) */
+    if (!(scratch = ba_malloc(t->scratch ? t->scratch : 16))) return -1;
     t->consumed = 1;
     for (ba_chunk *c = t->head; c; c = c->prev)
         for (int i = c->n - 1; i >= 0; i--) {

@@ -460,6 +460,24 @@ def test_gemv_empty_dims(m: int, n: int, trans: str) -> None:
     assert tape.grad(alpha) == 0.0
 
 
+@pytest.mark.parametrize("routine", ["ger", "spmv"])
+def test_all_dims_empty_with_an_active_alpha(routine: str) -> None:
+    # the sweep's ᾱ term gets an empty scratch buffer here (tools/sanitize.sh checks it is valid)
+    alpha, x = np.array(1.0), np.zeros(0)
+    with ba.Tape() as tape:
+        if routine == "ger":
+            y, out = np.zeros(0), np.zeros((0, 0))
+            tape.watch(x, y, out, alpha)
+            assert ba.ger(alpha, x, y, out) is out
+        else:
+            AP, out = np.zeros(0), np.zeros(0)
+            tape.watch(AP, x, alpha)
+            assert ba.spmv(alpha, AP, x, 0.0, out) is out
+    tape.backward(out, np.zeros(out.shape))
+    assert tape.grad(alpha) == 0.0
+    assert tape.grad(x).shape == (0,)
+
+
 def test_axpy_empty() -> None:
     x, y, alpha = np.ones(0), np.ones(0), np.array(3.0)
     with ba.Tape() as tape:
@@ -644,7 +662,6 @@ def _run(
             elif i == fail_at:
                 assert inject is not None
                 bits = {k: a.tobytes() for k, a in vars(s).items()}
-                ncalls = tape.ncalls
                 try:
                     with inject():
                         call(s)
@@ -652,7 +669,6 @@ def _run(
                     failed = True
                     assert "out of memory" in str(e) or "injected" in str(e)
                     assert {k: a.tobytes() for k, a in vars(s).items()} == bits
-                    assert tape.ncalls >= ncalls
             else:
                 call(s)
             copied.append(tape.bytes_copied - before)
