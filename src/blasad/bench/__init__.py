@@ -17,7 +17,10 @@ for these frameworks:
   blasad links to, into preallocated buffers, pointers computed once;
 - ``torch``, ``jax-jit``, ``jax-eager``, ``autograd`` (HIPS) when they are installed.
 
-Every time is the median of repeated ``time.perf_counter`` samples after warm-up runs.
+Every time is the median of repeated ``time.perf_counter`` samples after warm-up runs. The
+frameworks a target compares take turns in rounds, each running a few repetitions back to back
+of which the first is not timed, so that every timed repetition starts from the state its own
+previous one left (a program repeating its step), while a drift of the machine touches all alike.
 Targets are checked and printed as PASS/FAIL; the exit status does not depend on them.
 """
 
@@ -44,6 +47,7 @@ import blasad as ba
 SIZES = (4, 16, 64, 256, 1024, 2048)
 QUICK_SIZES = (4, 16, 64, 256)
 CHAIN_STEPS = 1000
+ROUND = 4  # repetitions of a sample in a row; the first of each round is not timed
 AXPY_ALPHA = 0.5
 FRAMEWORKS = ("blasad", "blasad-tape", "ideal", "torch", "jax-jit", "jax-eager", "autograd")
 PEERS = ("torch", "jax-jit", "jax-eager", "autograd")
@@ -100,22 +104,28 @@ def _warm_up(sample: Sample, cfg: Config) -> int:
 def measure(samples: dict[str, Sample], cfg: Config) -> dict[str, dict[str, float]]:
     """The median of each segment of each sample over its repetitions.
 
-    The repetitions of the samples are interleaved (a b c a b c ...) so that a drift in the
-    machine's speed touches them alike: their ratios are what the targets check. Every
+    The samples take turns in rounds (a a a b b b c c c, a a a b b b ...) so that a drift in
+    the machine's speed touches them alike: their ratios are what the targets check. Within
+    a round a sample runs ROUND times back to back and the first of them is discarded, so
+    every timed repetition starts from the caches its own previous repetition left (the
+    steady state of a program that repeats the step), not from another sample's. Every
     sample reports a "total" (its cost), from which its number of repetitions is chosen.
     """
     reps = {name: _warm_up(sample, cfg) for name, sample in samples.items()}
+    per = {name: (ROUND - 1 if r >= ROUND - 1 else 1) for name, r in reps.items()}
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in samples}
-    for r in range(max(reps.values(), default=0)):
+    while any(len(runs[name]) < reps[name] for name in samples):
         for name, sample in samples.items():
-            if r < reps[name]:
-                runs[name].append(sample())
+            if len(runs[name]) < reps[name]:
+                sample()  # untimed: it follows another sample
+                runs[name] += [sample() for _ in range(min(per[name], reps[name] - len(runs[name])))]
     return {name: {k: statistics.median(x[k] for x in rs) for k in rs[0]} for name, rs in runs.items()}
 
 
 def measure_each(samples: dict[str, Sample], cfg: Config) -> dict[str, dict[str, float]]:
     """Like measure, one sample after the other: for the peers, whose thread pools would
-    otherwise spin against OpenBLAS's and one another's."""
+    otherwise spin against OpenBLAS's and one another's, and for samples that allocate their
+    buffers anew in each repetition (they would evict the others' data from the caches)."""
     out: dict[str, dict[str, float]] = {}
     for name, sample in samples.items():
         out.update(measure({name: sample}, cfg))
@@ -580,10 +590,11 @@ def case_op(
 ) -> list[Row]:
     """One call of `op` at size n: every framework, forward / reverse / total."""
     p = make_problem(op, n, dtype, np.random.default_rng(n))
-    ours = {"plain": blasad_plain(p), "blasad": blasad_autodiff(p), "blasad-tape": blasad_tape(p)}
+    ours = {"plain": blasad_plain(p), "blasad": blasad_autodiff(p)}
     if cb is not None:
         ours["ideal"] = two_phase(*ideal_calls(p, cb))
-    m = measure(ours, cfg)  # blasad and the ideal interleaved: the targets compare them
+    m = measure(ours, cfg)  # blasad and the ideal take turns: the targets compare them
+    m |= measure_each({"blasad-tape": blasad_tape(p)}, cfg)  # allocates its shadows: alone
     plain = m.pop("plain")["total"]
     rows = [_row(op, name, dtype, n, threads, t, plain=plain) for name, t in m.items() if name != "ideal"]
     if "ideal" in m:
