@@ -345,6 +345,9 @@ def _prepare(spec: Spec, values: tuple[Any, ...]) -> list[Any]:
 
 def _run(spec: Spec, values: tuple[Any, ...]) -> list[Any]:
     vals = _prepare(spec, values)
+    for j, a in enumerate(spec.args):  # the caller's flag objects: the C fast path knows them by id
+        if a.kind == "flag":
+            vals[j] = values[j]
     i = next((i for i, a in enumerate(spec.args) if a.name == "AP" and a.inout), None)
     if i is not None and vals[i] is not values[i]:  # a staged packed output: run on it, copy back
         out = run(spec, tuple(vals))
