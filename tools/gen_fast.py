@@ -6,10 +6,11 @@ letters and their C codes), the check of its derived dims, and the call of its C
 ba_<name>(t, dtype, order, <flags>, <dims>, <arguments>) in the signature _generic.py documents.
 
 Eligible: real dtypes among the spec's (the fast path is real), arguments scalar, vector, matrix
-or flag, dense (or a packed vector), no keywords, no discrete entries, derived dims that are
-expressions C can check (symm's ka = m if side == 'L' else n). gemm, gemv and axpy have their own
-fast paths (ba_fast_gemm, ...). Run `python tools/gen_fast.py` after changing a spec; a test checks
-that csrc/fast_generic.inc is up to date.
+or flag, dense (or a packed vector), no scalar updated in place, no keywords, no discrete
+entries, derived dims that are expressions C can check (symm's ka = m if side == 'L' else n;
+validate binds ka from A's shape like any dim, the wrappers check the relation, and so does C).
+gemm, gemv and axpy have their own fast paths (ba_fast_gemm, ...). Run `python tools/gen_fast.py`
+after changing a spec; a test checks that csrc/fast_generic.inc is up to date.
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ def check(spec: Spec) -> None:
             raise Ineligible(f"{a.name}: kind {a.kind}")
         if a.discrete:
             raise Ineligible(f"{a.name}: discrete entries")
+        if a.kind == "scalar" and a.inout:
+            raise Ineligible(f"{a.name}: a scalar updated in place")  # ba_fast_run reads none
         if a.storage != "dense" and not (a.storage == "packed" and a.kind == "vector"):
             raise Ineligible(f"{a.name}: {a.storage} storage")
     for _, expr in spec.derived:

@@ -16,6 +16,7 @@ import numpy as np
 
 import blasad as ba
 import blasad._routines as routines
+from blasad._level2p import pack
 
 N_CALLS = 2000
 
@@ -27,6 +28,7 @@ def cases() -> dict[str, tuple[Callable[[], Any], tuple[np.ndarray, ...]]]:
     A, B, C = rng.standard_normal((4, 4)), rng.standard_normal((4, 4)), np.zeros((4, 4))
     T = np.triu(A) + 4 * np.eye(4)
     v, w, z, r = rng.standard_normal(4), np.zeros(4), rng.standard_normal(8), np.zeros(())
+    P, zc = pack(T), z.astype(np.complex128)
     return {
         "dot(x, y)": (lambda: ba.dot(x, y), (x, y)),
         "dot(x, y, out)": (lambda: ba.dot(x, y, r), (x, y)),
@@ -37,6 +39,9 @@ def cases() -> dict[str, tuple[Callable[[], Any], tuple[np.ndarray, ...]]]:
         "trmv(T, v)": (lambda: ba.trmv(T, v), (T, v)),
         "ger(1.0, v, v, C)": (lambda: ba.ger(1.0, v, v, C), (v,)),
         "syrk(1.0, A, 0.0, C)": (lambda: ba.syrk(1.0, A, 0.0, C), (A,)),
+        "trsm(1.0, T, B)": (lambda: ba.trsm(1.0, T, B), (T,)),
+        "spmv(1.0, P, v, 0.0, w)": (lambda: ba.spmv(1.0, P, v, 0.0, w), (P, v)),
+        "scal(2.0, zc) complex": (lambda: ba.scal(2.0, zc), (zc,)),
         "axpy(2.0, x, y)": (lambda: ba.axpy(2.0, x, y), (x,)),
         "gemm(1.0, A, B, 0.0, C)": (lambda: ba.gemm(1.0, A, B, 0.0, C), (A, B)),
         "np.dot(x, y)": (lambda: np.dot(x, y), ()),
