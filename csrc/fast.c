@@ -240,6 +240,7 @@ enum { FG_IN, FG_OUT, FG_INOUT }; /* read; written (its old value not read); rea
 
 typedef struct {
     signed char kind, io, real; /* real: of the real dtype (the same one, for the real dtypes here) */
+    signed char packed;         /* a vector holding a packed triangle: contiguous for BLAS */
     signed char trans;          /* the flag argument that transposes this matrix, or -1 */
     signed char dims[2];        /* symbol indices of the dims of op(X) */
     signed char codes[6];       /* a flag: the C code of each letter N T C U L R; -1: not a choice */
@@ -356,6 +357,7 @@ int ba_fast_run(ba_tape *t, int r, intptr_t args)
         const nd_t *x = &a[i];
         if (g->kind == FG_VECTOR) {
             if (x->s0 == 0 && x->rows > 1) return BAIL; /* run stages an input; an output is refused */
+            if (g->packed && x->s0 != 1 && x->rows > 1) return BAIL; /* _level2p stages it */
             v[i].p = (intptr_t)x->p;
             v[i].ld = x->s0 ? x->s0 : 1;
             fp[i] = ba_vec(v[i].p, v[i].ld, 0, x->rows, es);

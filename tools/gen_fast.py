@@ -116,7 +116,8 @@ def _arg(spec: Spec, i: int) -> str:
     what = f"{a.name}: " + (
         " ".join(a.choices) if a.kind == "flag" else f"({', '.join(a.dims)})" if a.dims else a.kind
     )
-    fields = f"{KINDS[a.kind]}, {io}, {int(a.real)}, {trans}, {{{dims[0]}, {dims[1]}}}"
+    packed = int(a.storage == "packed")
+    fields = f"{KINDS[a.kind]}, {io}, {int(a.real)}, {packed}, {trans}, {{{dims[0]}, {dims[1]}}}"
     return f"{{{fields}, {{{', '.join(map(str, codes))}}}}}, /* {what} */"
 
 

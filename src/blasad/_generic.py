@@ -32,7 +32,7 @@ from blasad import _routines
 from blasad._native_loader import ffi, lib
 from blasad._routines import _Call, _local
 from blasad._specs import DTYPE_CODES, Spec, validate
-from blasad._tape import address
+from blasad._tape import Tape, address
 
 FLAG_CODES: dict[str, dict[str, int]] = {
     "uplo": {"U": 0, "L": 1},
@@ -85,32 +85,41 @@ def _plan(spec: Spec) -> tuple[int, int, int, tuple[int, ...]]:
     return plan
 
 
+def fast(spec: Spec, values: tuple[Any, ...], tape: Tape | None) -> list[Any] | None:
+    """Run a call through the C fast path (ba_fast_run) when it takes it: the values as run
+    returns them (a reduction's out allocated), or None (nothing written: validate and lower
+    in Python)."""
+    rid, out, first, writes = _PLANS.get(spec.name) or _plan(spec)
+    if rid < 0:
+        return None
+    if out >= 0 and values[out] is None:  # a reduction's result, allocated as validate would
+        x = values[first]
+        if type(x) is not np.ndarray or x.dtype not in _REAL:
+            return None
+        values = (*values[:out], np.zeros((), x.dtype), *values[out + 1 :])
+    ptr = tape._ptr if tape is not None else ffi.NULL
+    rc = lib.ba_fast_run(ptr, rid, id(values))
+    if rc == 2 and tape is not None:  # active, and an output has no shadow yet
+        for i in writes:
+            tape._regions.ensure(values[i])
+        rc = lib.ba_fast_run(ptr, rid, id(values))
+    if rc == 0:
+        if tape is not None:
+            tape._keep.extend([v for v in values if isinstance(v, np.ndarray)])
+        return list(values)
+    if rc < 0:
+        raise MemoryError(f"blasad: out of memory while recording {spec.name}; nothing was written")
+    return None
+
+
 def run(spec: Spec, values: tuple[Any, ...]) -> list[Any]:
     """Validate a call of spec's routine, lower it to BLAS terms and run it (recorded on
     the active tape). Returns the validated values (outputs allocated)."""
     tape = _local.tape
-    if _routines.FAST:  # the C fast path (nothing written when it bails out: rc 1)
-        rid, out, first, writes = _PLANS.get(spec.name) or _plan(spec)
-        given = values
-        if out >= 0 and values[out] is None:  # a reduction's result, allocated as validate would
-            x = values[first]
-            if type(x) is np.ndarray and x.dtype in _REAL:
-                given = (*values[:out], np.zeros((), x.dtype), *values[out + 1 :])
-            else:
-                rid = -1
-        if rid >= 0:
-            ptr = tape._ptr if tape is not None else ffi.NULL
-            rc = lib.ba_fast_run(ptr, rid, id(given))
-            if rc == 2 and tape is not None:  # active, and an output has no shadow yet
-                for i in writes:
-                    tape._regions.ensure(given[i])
-                rc = lib.ba_fast_run(ptr, rid, id(given))
-            if rc == 0:
-                if tape is not None:
-                    tape._keep.extend([v for v in given if isinstance(v, np.ndarray)])
-                return list(given)
-            if rc < 0:
-                raise MemoryError(f"blasad: out of memory while recording {spec.name}; nothing was written")
+    if _routines.FAST:
+        done = fast(spec, values, tape)
+        if done is not None:
+            return done
     dtype, dims, vals = validate(spec, values)
     call = _Call(tape, DTYPE_CODES[dtype])
     args = spec.args
