@@ -31,7 +31,7 @@ pytestmark = [
 
 @pytest.fixture
 def fast(monkeypatch):
-    """FAST on; returns the list of routines the Python validator saw (generic and gemm's)."""
+    """FAST on; returns the routines the Python validators saw (run's, _level2p's, gemm's)."""
     monkeypatch.setattr(routines, "FAST", True)
     seen = []
 
@@ -53,7 +53,7 @@ def test_generated_table_is_up_to_date():
     )
 
 
-def test_the_table_holds_the_real_dense_routines():
+def test_the_table_holds_the_real_dense_and_packed_routines():
     assert set(ELIGIBLE) == {
         "scal", "copy", "swap", "dot", "nrm2", "asum", "rot",
         "symv", "trmv", "trsv", "ger", "syr", "syr2", "spmv", "tpmv", "tpsv", "spr", "spr2",
