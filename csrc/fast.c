@@ -5,40 +5,66 @@
  * the caller keeps alive (array data, dims, strides, dtype, flags; a float's value)
  * and never touches reference counts or raises. Anything it does not accept in full
  * returns 1 before writing anything, and the validating Python path takes over and
- * produces the result or the error message. */
+ * produces the result or the error message. 2: the call is valid, active, and an output
+ * has no shadow yet; the caller gives it one (Python allocates shadows) and calls again.
+ *
+ * gemm, gemv and axpy have a function each; the spec-driven routines share one,
+ * ba_fast_run, driven by the table tools/gen_fast.py generates (fast_generic.inc). */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
 #include <numpy/ndarraytypes.h>
 
 #include "tape.h"
+#include "level1.h"
+#include "level2.h"
+#include "level2_packed.h"
+#include "level3.h"
 
 #define BAIL 1
+#define NEEDS_SHADOW 2
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 #define FLIP(tr) ((tr) ^ 1)
 
 static PyTypeObject *nd_type;
 static PyObject *dtypes[2];
-static intptr_t flag_ids[6];
 
-int ba_fast_init(intptr_t ndarray_type, intptr_t f32, intptr_t f64, intptr_t N, intptr_t T, intptr_t C,
-                 intptr_t n, intptr_t t, intptr_t c)
+int ba_fast_init(intptr_t ndarray_type, intptr_t f32, intptr_t f64)
 {
     nd_type = (PyTypeObject *)ndarray_type;
     dtypes[0] = (PyObject *)f32;
     dtypes[1] = (PyObject *)f64;
-    intptr_t ids[6] = {N, T, C, n, t, c};
-    memcpy(flag_ids, ids, sizeof ids);
     return 0;
+}
+
+/* The flag strings, by id: a letter may have several objects (CPython 3.11 interns the
+ * literal "L" apart from the cached single character that "UL"[1] returns; lowercase). */
+#define MAX_LETTER_IDS 32
+static intptr_t letter_ids[MAX_LETTER_IDS];
+static int letter_codes[MAX_LETTER_IDS], n_letter_ids;
+
+int ba_fast_add_letter(int letter, intptr_t id)
+{
+    if (n_letter_ids == MAX_LETTER_IDS) return -1;
+    letter_codes[n_letter_ids] = letter;
+    letter_ids[n_letter_ids++] = id;
+    return 0;
+}
+
+/* 0..5 for the strings N T C U L R (either case), -1 for anything else */
+static int letter_of(intptr_t o)
+{
+    for (int i = 0; i < n_letter_ids; i++)
+        if (letter_ids[i] == o) return letter_codes[i];
+    return -1;
 }
 
 /* "N" -> BA_N, "T"/"C" -> BA_T (the fast paths are real: conjugate transpose is
  * transpose); -1: anything else */
 static int flag_of(intptr_t o)
 {
-    for (int i = 0; i < 6; i++)
-        if (flag_ids[i] == o) return i % 3 == 0 ? BA_N : BA_T;
-    return -1;
+    const int l = letter_of(o);
+    return l == 0 ? BA_N : l == 1 || l == 2 ? BA_T : -1;
 }
 
 typedef struct {
@@ -144,7 +170,7 @@ int ba_fast_gemm(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t B, intptr_t be
         ba_args_overlap(&sc, &be.fp))
         return BAIL; /* maybe shared: the exact test is on the Python path */
     const intptr_t a_bar = shadow(t, a.p), b_bar = shadow(t, b.p), c_bar = shadow(t, c.p);
-    if ((a_bar || b_bar || al.bar || be.bar) && !c_bar) return BAIL; /* C needs a new shadow */
+    if ((a_bar || b_bar || al.bar || be.bar) && !c_bar) return NEEDS_SHADOW;
     const int ta = ra ? FLIP(fa) : fa, tb = rb ? FLIP(fb) : fb;
     if (!rc)
         return ba_gemm(t, dt, ta, tb, m, n, k, al.v, 0.0, al.bar, (intptr_t)a.p, lda, a_bar, (intptr_t)b.p, ldb,
@@ -181,7 +207,7 @@ int ba_fast_gemv(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t x, intptr_t be
         ba_args_overlap(&sy, &be.fp))
         return BAIL;
     const intptr_t a_bar = shadow(t, a.p), x_bar = shadow(t, xv.p), y_bar = shadow(t, yv.p);
-    if ((a_bar || x_bar || al.bar || be.bar) && !y_bar) return BAIL;
+    if ((a_bar || x_bar || al.bar || be.bar) && !y_bar) return NEEDS_SHADOW;
     return ba_gemv(t, dt, ra ? FLIP(f) : f, sa.rows, sa.cols, al.v, 0.0, al.bar, (intptr_t)a.p, lda, a_bar,
                    (intptr_t)xv.p, incx, x_bar, be.v, 0.0, be.bar, (intptr_t)yv.p, incy, y_bar);
 }
@@ -198,8 +224,182 @@ int ba_fast_axpy(ba_tape *t, intptr_t alpha, intptr_t x, intptr_t y)
     ba_arg sx = ba_vec((intptr_t)xv.p, incx, 0, xv.rows, es), sy = ba_vec((intptr_t)yv.p, incy, 0, yv.rows, es);
     if (ba_args_overlap(&sy, &sx) || ba_args_overlap(&sy, &al.fp)) return BAIL;
     const intptr_t x_bar = shadow(t, xv.p), y_bar = shadow(t, yv.p);
-    if ((x_bar || al.bar) && !y_bar) return BAIL;
+    if ((x_bar || al.bar) && !y_bar) return NEEDS_SHADOW;
     return ba_axpy(t, dt, xv.rows, al.v, 0.0, al.bar, (intptr_t)xv.p, incx, x_bar, (intptr_t)yv.p, incy, y_bar);
+}
+
+/* ---- the spec-driven routines: one table-driven fast path ----------------
+ *
+ * ba_fast_run mirrors _generic.run + _specs.validate for the calls they accept without
+ * staging: real dtypes, every array an exact ndarray BLAS can address in one CBLAS order. */
+
+enum { FG_SCALAR, FG_VECTOR, FG_MATRIX, FG_FLAG };
+enum { FG_IN, FG_OUT, FG_INOUT }; /* read; written (its old value not read); read and written */
+#define FG_MAXARGS 8
+#define FG_MAXDIMS 4
+
+typedef struct {
+    signed char kind, io, real; /* real: of the real dtype (the same one, for the real dtypes here) */
+    signed char packed;         /* a vector holding a packed triangle: contiguous for BLAS */
+    signed char trans;          /* the flag argument that transposes this matrix, or -1 */
+    signed char dims[2];        /* symbol indices of the dims of op(X) */
+    signed char codes[6];       /* a flag: the C code of each letter N T C U L R; -1: not a choice */
+} fg_arg;
+
+typedef struct {
+    const char *name;
+    int nargs, ndims, dtypes; /* dtypes: bit 0 float32, bit 1 float64 */
+    fg_arg args[FG_MAXARGS];
+} fg_spec;
+
+typedef struct {
+    intptr_t p, bar; /* element 0 (a written scalar: its address), its shadow */
+    int64_t ld;      /* ld (matrix) or inc (vector) */
+    double x;        /* a read scalar's value */
+} fg_val;
+
+#include "fast_generic.inc"
+
+/* Leading dimensions under which BLAS can address a matrix in place, column-major and
+ * row-major; 0: none (mirrors _generic._lds: an empty matrix takes either). */
+static void lds_of(const nd_t *a, int64_t ld[2])
+{
+    const int64_t r = a->rows, c = a->cols;
+    if (r == 0 || c == 0) {
+        ld[0] = MAX(r, 1);
+        ld[1] = MAX(c, 1);
+        return;
+    }
+    ld[0] = (a->s0 == 1 || r <= 1) && (c <= 1 || a->s1 >= MAX(r, 1)) ? (c > 1 ? a->s1 : MAX(r, 1)) : 0;
+    ld[1] = (a->s1 == 1 || c <= 1) && (r <= 1 || a->s0 >= MAX(c, 1)) ? (r > 1 ? a->s0 : MAX(c, 1)) : 0;
+}
+
+int ba_fast_run(ba_tape *t, int r, intptr_t args)
+{
+    PyObject *tuple = (PyObject *)args;
+    if (r < 0 || r >= FG_NROUTINES || !PyTuple_CheckExact(tuple)) return BAIL;
+    const fg_spec *s = &fg_specs[r];
+    const int na = s->nargs;
+    if (PyTuple_GET_SIZE(tuple) != na) return BAIL;
+    intptr_t obj[FG_MAXARGS];
+    for (int i = 0; i < na; i++) obj[i] = (intptr_t)PyTuple_GET_ITEM(tuple, i);
+    nd_t a[FG_MAXARGS];
+    fg_val v[FG_MAXARGS];
+    ba_arg fp[FG_MAXARGS]; /* footprints for the overlap test (empty: none) */
+    int f[FG_MAXARGS], L[FG_MAXARGS], dt = -1;
+    int64_t d[FG_MAXDIMS] = {0}, ld[FG_MAXARGS][2];
+    unsigned bound = 0;
+    memset(v, 0, sizeof v);
+    memset(fp, 0, sizeof fp);
+
+    /* validate: flags among the choices; arrays exact ndarrays of one dtype, of their ndim,
+     * strides in whole elements (None, for an output to allocate, is not an array) */
+    for (int i = 0; i < na; i++) {
+        const fg_arg *g = &s->args[i];
+        if (g->kind == FG_FLAG) {
+            L[i] = letter_of(obj[i]);
+            if (L[i] < 0 || (f[i] = g->codes[L[i]]) < 0) return BAIL;
+        } else if (g->kind != FG_SCALAR && !as_array(obj[i], g->kind == FG_MATRIX ? 2 : 1, &dt, &a[i]))
+            return BAIL;
+    }
+    if (dt < 0 || !(s->dtypes >> dt & 1)) return BAIL;
+    const int es = dt ? 8 : 4;
+
+    /* dims agree across the arguments, through op(X) for a transposed matrix */
+    for (int i = 0; i < na; i++) {
+        const fg_arg *g = &s->args[i];
+        if (g->kind != FG_VECTOR && g->kind != FG_MATRIX) continue;
+        const int tr = g->trans >= 0 && L[g->trans] != 0;
+        const int64_t shape[2] = {tr ? a[i].cols : a[i].rows, tr ? a[i].rows : a[i].cols};
+        for (int k = 0; k < (g->kind == FG_MATRIX ? 2 : 1); k++) {
+            const int sym = g->dims[k];
+            if (bound >> sym & 1) {
+                if (d[sym] != shape[k]) return BAIL;
+            } else {
+                d[sym] = shape[k];
+                bound |= 1u << sym;
+            }
+        }
+    }
+    if (!fg_derived(r, d, L)) return BAIL; /* the wrappers check these; this is a guard */
+
+    /* scalars: read, a Python float or a 0-d array of the dtype; written, a 0-d array */
+    for (int i = 0; i < na; i++) {
+        const fg_arg *g = &s->args[i];
+        if (g->kind != FG_SCALAR) continue;
+        if (g->io == FG_IN) {
+            scalar_t sc;
+            if (!as_scalar(obj[i], dt, t, &sc)) return BAIL;
+            v[i].x = sc.v;
+            v[i].bar = sc.bar;
+            fp[i] = sc.fp;
+        } else {
+            int d0 = dt;
+            if (!as_array(obj[i], 0, &d0, &a[i])) return BAIL;
+            v[i].p = (intptr_t)a[i].p;
+            fp[i] = ba_mat(v[i].p, 1, 0, 1, 1, es);
+        }
+    }
+
+    /* run's CBLAS order needs the fewest staging copies, and staging bails here: so
+     * column-major when every matrix allows it (a tie then has native order 0), else row-major */
+    int order = 0, row_ok = 1;
+    for (int i = 0; i < na; i++)
+        if (s->args[i].kind == FG_MATRIX) {
+            lds_of(&a[i], ld[i]);
+            order |= !ld[i][0];
+            row_ok &= ld[i][1] != 0;
+        }
+    if (order && !row_ok) return BAIL;
+
+    for (int i = 0; i < na; i++) {
+        const fg_arg *g = &s->args[i];
+        const nd_t *x = &a[i];
+        if (g->kind == FG_VECTOR) {
+            if (x->s0 == 0 && x->rows > 1) return BAIL; /* run stages an input; an output is refused */
+            if (g->packed && x->s0 != 1 && x->rows > 1) return BAIL; /* _level2p stages it */
+            v[i].p = (intptr_t)x->p;
+            v[i].ld = x->s0 ? x->s0 : 1;
+            fp[i] = ba_vec(v[i].p, v[i].ld, 0, x->rows, es);
+        } else if (g->kind == FG_MATRIX) {
+            if (g->io != FG_IN && ((x->s0 == 0 && x->rows > 1) || (x->s1 == 0 && x->cols > 1))) return BAIL;
+            v[i].p = (intptr_t)x->p;
+            v[i].ld = ld[i][order];
+            fp[i] = ba_mat_o(order, v[i].p, v[i].ld, 0, x->rows, x->cols, es);
+        }
+    }
+
+    /* written arguments: writeable, sharing no element with another argument (maybe shared:
+     * the exact test is on the Python path) */
+    for (int w = 0; w < na; w++) {
+        if (s->args[w].io == FG_IN) continue;
+        if (!writeable(obj[w])) return BAIL;
+        for (int j = 0; j < na; j++)
+            if (j != w && ba_args_overlap(&fp[w], &fp[j])) return BAIL;
+    }
+
+    /* activity as run: a shadow among the read arguments makes every written one active */
+    int active = 0;
+    for (int i = 0; i < na; i++) {
+        const fg_arg *g = &s->args[i];
+        if (g->kind == FG_FLAG || (g->kind == FG_SCALAR && g->io == FG_IN)) {
+            active |= v[i].bar != 0; /* a read scalar's shadow is set above */
+            continue;
+        }
+        v[i].bar = shadow(t, (const void *)v[i].p);
+        active |= g->io != FG_OUT && v[i].bar;
+    }
+    for (int i = 0; i < na; i++)
+        if (s->args[i].io != FG_IN && active && !v[i].bar) return NEEDS_SHADOW;
+    return fg_call(r, t, dt, order, f, d, v);
+}
+
+/* The index ba_fast_run knows routine `name` by, or -1. */
+int ba_fast_routine(const char *name)
+{
+    for (int r = 0; r < FG_NROUTINES; r++)
+        if (!strcmp(fg_specs[r].name, name)) return r;
+    return -1;
 }
 
 intptr_t ba_array_data(intptr_t o) { return (intptr_t)PyArray_DATA((PyArrayObject *)o); }

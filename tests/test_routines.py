@@ -31,10 +31,11 @@ Array arguments are built as views of C-contiguous base arrays, and the differen
 take the bases and make the views themselves: gradcheck runs the program on copies of its
 arguments, so this is what keeps the layouts under test.
 
-Routines with a C fast path (those of blasad._routines: gemm, gemv, axpy) run every check through
-both dispatch paths (conftest's ``dispatch_path``) over every layout scheme; the others have one
-path, so they run once, over fewer combinations (each flag combination meets two layout schemes
-and rotating scalar cases), to keep the suite fast.
+Routines with a C fast path of their own (those of blasad._routines: gemm, gemv, axpy) run every
+check through both dispatch paths (conftest's ``dispatch_path``) over every layout scheme; the
+others run over fewer combinations (each flag combination meets two layout schemes and rotating
+scalar cases), to keep the suite fast: through both paths when they are in the table of the
+spec-driven fast path (ba_fast_run: the real routines), once otherwise.
 """
 
 import inspect
@@ -47,6 +48,7 @@ import pytest
 from scipy.linalg import blas as scipy_blas
 
 import blasad as ba
+from blasad._native_loader import lib
 from blasad._specs import real_dtype
 
 SPECS = ba.SPECS
@@ -65,9 +67,14 @@ def _fast(name):
     return getattr(ba, name).__module__ == "blasad._routines"
 
 
+def _two_paths(name):
+    """Has the routine a C fast path: its own, or a row in ba_fast_run's table?"""
+    return _fast(name) or lib.ba_fast_routine(name.encode()) >= 0
+
+
 def _param(name, *values, id):
     """pytest params for a test of routine `name`: through both dispatch paths where it has two."""
-    paths = ("fast", "validating") if _fast(name) else ("validating",)
+    paths = ("fast", "validating") if _two_paths(name) else ("validating",)
     return [pytest.param(path, name, *values, id=f"{path}-{id}") for path in paths]
 
 

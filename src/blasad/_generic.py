@@ -16,6 +16,10 @@ of first appearance, as an int64; and each array or scalar argument as
 order is 0 (column-major) or 1 (row-major): CBLAS's order, shared by every matrix of
 the call; a matrix BLAS cannot address in that order is staged through a recorded
 copy, so its adjoint still flows back.
+
+The common calls of the real routines never get here in Python: ba_fast_run (csrc/fast.c,
+its table generated from the specs by tools/gen_fast.py) validates and lowers them in C,
+and bails out to the code below for anything else.
 """
 
 from __future__ import annotations
@@ -24,10 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from blasad._native_loader import lib
+from blasad import _routines
+from blasad._native_loader import ffi, lib
 from blasad._routines import _Call, _local
 from blasad._specs import DTYPE_CODES, Spec, validate
-from blasad._tape import address
+from blasad._tape import Tape, address
 
 FLAG_CODES: dict[str, dict[str, int]] = {
     "uplo": {"U": 0, "L": 1},
@@ -63,10 +68,58 @@ def _flag_code(spec_flag: str, value: str, complex_: bool) -> int:
     return FLAG_CODES[spec_flag][value]
 
 
+_REAL = (np.dtype(np.float32), np.dtype(np.float64))
+_PLANS: dict[str, tuple[int, int, int, tuple[int, ...]]] = {}  # spec name: _plan(spec)
+
+
+def _plan(spec: Spec) -> tuple[int, int, int, tuple[int, ...]]:
+    """(ba_fast_run's index of the routine or -1, the index of a 0-d output that may be None
+    or -1, the index of the array that sets the dtype, the indices of the written arguments)."""
+    plan = (
+        int(lib.ba_fast_routine(spec.name.encode())),
+        next((i for i, a in enumerate(spec.args) if a.kind == "scalar" and a.out), -1),
+        next(i for i, a in enumerate(spec.args) if a.kind in ("vector", "matrix")),
+        tuple(i for i, a in enumerate(spec.args) if a.out or a.inout),
+    )
+    _PLANS[spec.name] = plan
+    return plan
+
+
+def fast(spec: Spec, values: tuple[Any, ...], tape: Tape | None) -> list[Any] | None:
+    """Run a call through the C fast path (ba_fast_run) when it takes it: the values as run
+    returns them (a reduction's out allocated), or None (nothing written: validate and lower
+    in Python)."""
+    rid, out, first, writes = _PLANS.get(spec.name) or _plan(spec)
+    if rid < 0:
+        return None
+    if out >= 0 and values[out] is None:  # a reduction's result, allocated as validate would
+        x = values[first]
+        if type(x) is not np.ndarray or x.dtype not in _REAL:
+            return None
+        values = (*values[:out], np.zeros((), x.dtype), *values[out + 1 :])
+    ptr = tape._ptr if tape is not None else ffi.NULL
+    rc = lib.ba_fast_run(ptr, rid, id(values))
+    if rc == 2 and tape is not None:  # active, and an output has no shadow yet
+        for i in writes:
+            tape._regions.ensure(values[i])
+        rc = lib.ba_fast_run(ptr, rid, id(values))
+    if rc == 0:
+        if tape is not None:
+            tape._keep.extend([v for v in values if isinstance(v, np.ndarray)])
+        return list(values)
+    if rc < 0:
+        raise MemoryError(f"blasad: out of memory while recording {spec.name}; nothing was written")
+    return None
+
+
 def run(spec: Spec, values: tuple[Any, ...]) -> list[Any]:
     """Validate a call of spec's routine, lower it to BLAS terms and run it (recorded on
     the active tape). Returns the validated values (outputs allocated)."""
     tape = _local.tape
+    if _routines.FAST:
+        done = fast(spec, values, tape)
+        if done is not None:
+            return done
     dtype, dims, vals = validate(spec, values)
     call = _Call(tape, DTYPE_CODES[dtype])
     args = spec.args

@@ -278,7 +278,7 @@ def _dtype_check(name: str, *arrays: Any) -> None:
     """TypeError for a dtype BLAS does not define `name` for (judged by the first array argument)."""
     for a in arrays:
         if isinstance(a, np.ndarray):
-            if a.dtype in REAL + COMPLEX and a.dtype not in DTYPES[name]:
+            if a.dtype not in DTYPES[name] and a.dtype in REAL + COMPLEX:  # the common case: one test
                 kind = "real" if DTYPES[name] == REAL else "complex"
                 raise TypeError(
                     f"{name}: {kind} dtypes only ({', '.join(map(str, DTYPES[name]))}), got {a.dtype}; "

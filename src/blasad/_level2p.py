@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from blasad._generic import _flag_code, _lds, run
+from blasad import _routines
+from blasad._generic import _flag_code, _lds, fast, run
 from blasad._native_loader import lib
 from blasad._routines import _Call, _local
 from blasad._specs import DTYPE_CODES, SPECS, TRANS, Arg, Spec, op, validate
@@ -344,7 +345,14 @@ def _prepare(spec: Spec, values: tuple[Any, ...]) -> list[Any]:
 
 
 def _run(spec: Spec, values: tuple[Any, ...]) -> list[Any]:
+    if _routines.FAST:  # the common calls: ba_fast_run checks the packed storage too
+        done = fast(spec, values, _local.tape)
+        if done is not None:
+            return done
     vals = _prepare(spec, values)
+    for j, a in enumerate(spec.args):  # the caller's flag objects: the C fast path knows them by id
+        if a.kind == "flag":
+            vals[j] = values[j]
     i = next((i for i, a in enumerate(spec.args) if a.name == "AP" and a.inout), None)
     if i is not None and vals[i] is not values[i]:  # a staged packed output: run on it, copy back
         out = run(spec, tuple(vals))

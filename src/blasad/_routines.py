@@ -24,15 +24,18 @@ Scalar = float | np.ndarray
 CHECKED = lib.ba_checked_violations() >= 0  # a checked build: see csrc/checked.h
 FAST = sys.implementation.name == "cpython" and not CHECKED
 if FAST:
-    lib.ba_fast_init(
-        id(np.ndarray), id(np.dtype(np.float32)), id(np.dtype(np.float64)),
-        id("N"), id("T"), id("C"), id("n"), id("t"), id("c"),
-    )  # fmt: skip
+    lib.ba_fast_init(id(np.ndarray), id(np.dtype(np.float32)), id(np.dtype(np.float64)))
+    # the flag letters: the interned literals and (where CPython keeps them apart) the cached
+    # single characters that indexing and str methods return
+    for _i, _s in enumerate(("N", "T", "C", "U", "L", "R", "n", "t", "c", "u", "l", "r")):
+        for _o in {id(_s), id(chr(ord(_s)))}:
+            lib.ba_fast_add_letter(_i % 6, _o)
+    del _i, _s, _o
 _NULL = ffi.NULL
 
 
 def _fast_done(rc: int, tape: Tape | None, name: str, *keep: np.ndarray) -> bool:
-    """Did a fast path complete the call? (rc 1: take the validating path.)"""
+    """Did a fast path complete the call? (rc 1: take the validating path; 2 is the caller's.)"""
     if rc == 0:
         if tape is not None:
             tape._keep.extend(keep)
@@ -152,10 +155,11 @@ def gemm(
     """
     tape = _local.tape
     if FAST and C is not None:
-        rc = lib.ba_fast_gemm(
-            tape._ptr if tape is not None else _NULL,
-            id(alpha), id(A), id(B), id(beta), id(C), id(trans_a), id(trans_b),
-        )  # fmt: skip
+        ids = (id(alpha), id(A), id(B), id(beta), id(C), id(trans_a), id(trans_b))
+        rc = lib.ba_fast_gemm(tape._ptr if tape is not None else _NULL, *ids)
+        if rc == 2 and tape is not None:  # active, and C has no shadow yet
+            tape._regions.ensure(C)
+            rc = lib.ba_fast_gemm(tape._ptr, *ids)
         if _fast_done(rc, tape, "gemm", A, B):
             return C
     dtype, d, (alpha, A, B, beta, C, trans_a, trans_b) = validate(
@@ -218,9 +222,11 @@ def gemv(
     """
     tape = _local.tape
     if FAST and y is not None:
-        rc = lib.ba_fast_gemv(
-            tape._ptr if tape is not None else _NULL, id(alpha), id(A), id(x), id(beta), id(y), id(trans)
-        )
+        ids = (id(alpha), id(A), id(x), id(beta), id(y), id(trans))
+        rc = lib.ba_fast_gemv(tape._ptr if tape is not None else _NULL, *ids)
+        if rc == 2 and tape is not None:  # active, and y has no shadow yet
+            tape._regions.ensure(y)
+            rc = lib.ba_fast_gemv(tape._ptr, *ids)
         if _fast_done(rc, tape, "gemv", A, x):
             return y
     dtype, _, (alpha, A, x, beta, y, trans) = validate(GEMV, (alpha, A, x, beta, y, trans))
@@ -253,6 +259,9 @@ def axpy(alpha: Scalar, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     tape = _local.tape
     if FAST:
         rc = lib.ba_fast_axpy(tape._ptr if tape is not None else _NULL, id(alpha), id(x), id(y))
+        if rc == 2 and tape is not None:  # active, and y has no shadow yet
+            tape._regions.ensure(y)
+            rc = lib.ba_fast_axpy(tape._ptr, id(alpha), id(x), id(y))
         if _fast_done(rc, tape, "axpy", x):
             return y
     dtype, dims, (alpha, x, y) = validate(AXPY, (alpha, x, y))

@@ -1,0 +1,193 @@
+"""Generate csrc/fast_generic.inc: the spec-driven routines' C fast path (ba_fast_run in csrc/fast.c).
+
+Per eligible routine of blasad's spec table: a descriptor (each argument's kind, whether it is
+read or written, its dims as symbol indices, the flag that transposes it; a flag's accepted
+letters and their C codes), the check of its derived dims, and the call of its C entry
+ba_<name>(t, dtype, order, <flags>, <dims>, <arguments>) in the signature _generic.py documents.
+
+Eligible: real dtypes among the spec's (the fast path is real), arguments scalar, vector, matrix
+or flag, dense (or a packed vector), no scalar updated in place, no keywords, no discrete
+entries, derived dims that are expressions C can check (symm's ka = m if side == 'L' else n;
+validate binds ka from A's shape like any dim, the wrappers check the relation, and so does C).
+gemm, gemv and axpy have their own fast paths (ba_fast_gemm, ...). Run `python tools/gen_fast.py`
+after changing a spec; a test checks that csrc/fast_generic.inc is up to date.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+import textwrap
+from pathlib import Path
+
+import blasad  # noqa: F401  (registers every level's specs)
+from blasad._generic import _flag_code
+from blasad._specs import SPECS, Spec
+
+DEDICATED = ("gemm", "gemv", "axpy")  # their own fast paths in csrc/fast.c
+LETTERS = "NTCULR"  # the flag letters, numbered as ba_fast_add_letter takes them
+MAX_ARGS, MAX_DIMS = 8, 4
+KINDS = {"scalar": "FG_SCALAR", "vector": "FG_VECTOR", "matrix": "FG_MATRIX", "flag": "FG_FLAG"}
+
+
+class Ineligible(Exception):
+    pass
+
+
+def symbols(spec: Spec) -> list[str]:
+    """The dims of the C entry, in order of first appearance (as _generic.run passes them)."""
+    return list(dict.fromkeys(s for a in spec.args for s in a.dims))
+
+
+def c_expr(expr: str, spec: Spec) -> str:
+    """A derived dim's Python expression over dims and flags, in C over d[] and the letters L[]."""
+    syms = symbols(spec)
+    flags = {a.name: i for i, a in enumerate(spec.args) if a.kind == "flag"}
+
+    def tr(node: ast.AST) -> str:
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return str(node.value)
+        if isinstance(node, ast.Name) and node.id in syms:
+            return f"d[{syms.index(node.id)}]"
+        if isinstance(node, ast.BinOp):
+            ops = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.FloorDiv: "/"}  # dims are >= 0
+            if type(node.op) in ops:
+                return f"({tr(node.left)} {ops[type(node.op)]} {tr(node.right)})"
+        if isinstance(node, ast.IfExp):
+            return f"({tr(node.test)} ? {tr(node.body)} : {tr(node.orelse)})"
+        if (
+            isinstance(node, ast.Compare)
+            and len(node.ops) == 1
+            and isinstance(node.ops[0], ast.Eq)
+            and isinstance(node.left, ast.Name)
+            and node.left.id in flags
+            and isinstance(node.comparators[0], ast.Constant)
+            and node.comparators[0].value in tuple(LETTERS)
+        ):
+            return f"L[{flags[node.left.id]}] == {LETTERS.index(node.comparators[0].value)}"
+        raise Ineligible(f"derived dim {expr!r}")
+
+    return tr(ast.parse(expr, mode="eval").body)
+
+
+def check(spec: Spec) -> None:
+    """Raise Ineligible when the spec's calls cannot take the C fast path."""
+    if spec.name in DEDICATED:
+        raise Ineligible("a dedicated fast path")
+    if "s" not in spec.dtypes and "d" not in spec.dtypes:
+        raise Ineligible("complex dtypes only")
+    if spec.keywords:
+        raise Ineligible("keyword dims")
+    if len(spec.args) > MAX_ARGS or len(symbols(spec)) > MAX_DIMS:
+        raise Ineligible("too many arguments")
+    for a in spec.args:
+        if a.kind not in KINDS:
+            raise Ineligible(f"{a.name}: kind {a.kind}")
+        if a.discrete:
+            raise Ineligible(f"{a.name}: discrete entries")
+        if a.kind == "scalar" and a.inout:
+            raise Ineligible(f"{a.name}: a scalar updated in place")  # ba_fast_run reads none
+        if a.storage != "dense" and not (a.storage == "packed" and a.kind == "vector"):
+            raise Ineligible(f"{a.name}: {a.storage} storage")
+    for _, expr in spec.derived:
+        c_expr(expr, spec)
+
+
+def eligible() -> list[Spec]:
+    out = []
+    for spec in SPECS.values():
+        try:
+            check(spec)
+        except Ineligible:
+            continue
+        out.append(spec)
+    return out
+
+
+def _arg(spec: Spec, i: int) -> str:
+    a = spec.args[i]
+    syms = symbols(spec)
+    io = "FG_INOUT" if a.inout else "FG_OUT" if a.out else "FG_IN"
+    dims = [syms.index(s) for s in a.dims] + [-1] * (2 - len(a.dims))
+    trans = next((j for j, b in enumerate(spec.args) if b.name == a.trans), -1)
+    codes = [
+        _flag_code(a.name, letter, False) if letter in a.choices else -1 for letter in LETTERS
+    ] if a.kind == "flag" else [-1] * 6  # fmt: skip
+    what = f"{a.name}: " + (
+        " ".join(a.choices) if a.kind == "flag" else f"({', '.join(a.dims)})" if a.dims else a.kind
+    )
+    packed = int(a.storage == "packed")
+    fields = f"{KINDS[a.kind]}, {io}, {int(a.real)}, {packed}, {trans}, {{{dims[0]}, {dims[1]}}}"
+    return f"{{{fields}, {{{', '.join(map(str, codes))}}}}}, /* {what} */"
+
+
+def _call(spec: Spec) -> str:
+    """The entry's argument list after (t, dtype, order)."""
+    parts = [f"f[{i}]" for i, a in enumerate(spec.args) if a.kind == "flag"]
+    parts += [f"d[{j}]" for j in range(len(symbols(spec)))]
+    for i, a in enumerate(spec.args):
+        if a.kind == "scalar" and not (a.out or a.inout):
+            parts += [f"v[{i}].x", "0.0", f"v[{i}].bar"]
+        elif a.kind == "scalar":
+            parts += [f"v[{i}].p", f"v[{i}].bar"]
+        elif a.kind != "flag":
+            parts += [f"v[{i}].p", f"v[{i}].ld", f"v[{i}].bar"]
+    return ", ".join(parts)
+
+
+def generate() -> str:
+    specs = eligible()
+    lines = [
+        "/* Generated by tools/gen_fast.py from blasad's spec table: do not edit. Included by",
+        " * csrc/fast.c: the routines ba_fast_run lowers, their descriptors, the checks of their",
+        " * derived dims and the calls of their entries. */",
+        f"#define FG_NROUTINES {len(specs)}",
+        "",
+        "static const fg_spec fg_specs[FG_NROUTINES] = {",
+    ]
+    for r, spec in enumerate(specs):
+        dtypes = sum(1 << i for i, p in enumerate("sd") if p in spec.dtypes)
+        lines.append(f"    /* {r}: {spec.formula} */")
+        lines.append(f'    {{"{spec.name}", {len(spec.args)}, {len(symbols(spec))}, {dtypes}, {{')
+        lines += [f"        {_arg(spec, i)}" for i in range(len(spec.args))]
+        lines.append("    }},")
+    lines += [
+        "};",
+        "",
+        "/* Derived dims (symm's ka = m if side == 'L' else n): 0 when the bound ones disagree. */",
+        "static int fg_derived(int r, const int64_t *d, const int *L)",
+        "{",
+        "    switch (r) {",
+    ]
+    syms_of = {s.name: symbols(s) for s in specs}
+    for r, spec in enumerate(specs):
+        if spec.derived:
+            cond = " && ".join(
+                f"d[{syms_of[spec.name].index(sym)}] == {c_expr(expr, spec)}" for sym, expr in spec.derived
+            )
+            lines.append(f"    case {r}: return {cond}; /* {spec.name} */")
+    lines += [
+        "    default: return 1;",
+        "    }",
+        "}",
+        "",
+        "/* The entry of routine r with the lowered arguments: flags f (C codes), dims d, values v. */",
+        "static int fg_call(int r, ba_tape *t, int dt, int order, const int *f, const int64_t *d,",
+        "                   const fg_val *v)",
+        "{",
+        "    switch (r) {",
+    ]
+    for r, spec in enumerate(specs):
+        call = f"case {r}: return ba_{spec.name}(t, dt, order, {_call(spec)});"
+        lines += textwrap.wrap(
+            call, 110, initial_indent=" " * 4, subsequent_indent=" " * 12, break_on_hyphens=False
+        )
+    lines += ["    default: return BAIL;", "    }", "}"]
+    return "\n".join(lines) + "\n"
+
+
+TARGET = Path(__file__).resolve().parent.parent / "csrc" / "fast_generic.inc"
+
+if __name__ == "__main__":
+    TARGET.write_text(generate())
+    sys.exit(0)
