@@ -148,6 +148,25 @@ static int as_scalar(intptr_t o, int dt, ba_tape *t, scalar_t *s)
 
 static intptr_t shadow(ba_tape *t, const void *p) { return t ? ba_tape_shadow(t, (intptr_t)p) : 0; }
 
+static intptr_t array_bound(intptr_t o, int upper);
+
+/* Checked builds (BA_CHECKED): the arrays among objs (all of element size es) are the
+ * memory the call's CBLAS calls may touch, as the Python path declares with
+ * ba_checked_allow. A no-op otherwise. */
+static void allow(int es, int n, const intptr_t *objs)
+{
+#ifdef BA_CHECKED
+    ba_checked_reset();
+    for (int i = 0; i < n; i++) {
+        const intptr_t lo = Py_TYPE((PyObject *)objs[i]) == nd_type ? array_bound(objs[i], 0) : 0;
+        const intptr_t hi = lo ? array_bound(objs[i], 1) + es : 0; /* hi <= lo: empty */
+        if (hi > lo) ba_checked_allow(lo, hi);
+    }
+#else
+    (void)es, (void)n, (void)objs;
+#endif
+}
+
 int ba_fast_gemm(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t B, intptr_t beta, intptr_t C,
                  intptr_t trans_a, intptr_t trans_b)
 {
@@ -172,6 +191,7 @@ int ba_fast_gemm(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t B, intptr_t be
     const intptr_t a_bar = shadow(t, a.p), b_bar = shadow(t, b.p), c_bar = shadow(t, c.p);
     if ((a_bar || b_bar || al.bar || be.bar) && !c_bar) return NEEDS_SHADOW;
     const int ta = ra ? FLIP(fa) : fa, tb = rb ? FLIP(fb) : fb;
+    allow(es, 5, (intptr_t[]){alpha, A, B, beta, C});
     if (!rc)
         return ba_gemm(t, dt, ta, tb, m, n, k, al.v, 0.0, al.bar, (intptr_t)a.p, lda, a_bar, (intptr_t)b.p, ldb,
                        b_bar, be.v, 0.0, be.bar, (intptr_t)c.p, ldc, c_bar);
@@ -208,6 +228,7 @@ int ba_fast_gemv(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t x, intptr_t be
         return BAIL;
     const intptr_t a_bar = shadow(t, a.p), x_bar = shadow(t, xv.p), y_bar = shadow(t, yv.p);
     if ((a_bar || x_bar || al.bar || be.bar) && !y_bar) return NEEDS_SHADOW;
+    allow(es, 5, (intptr_t[]){alpha, A, x, beta, y});
     return ba_gemv(t, dt, ra ? FLIP(f) : f, sa.rows, sa.cols, al.v, 0.0, al.bar, (intptr_t)a.p, lda, a_bar,
                    (intptr_t)xv.p, incx, x_bar, be.v, 0.0, be.bar, (intptr_t)yv.p, incy, y_bar);
 }
@@ -225,6 +246,7 @@ int ba_fast_axpy(ba_tape *t, intptr_t alpha, intptr_t x, intptr_t y)
     if (ba_args_overlap(&sy, &sx) || ba_args_overlap(&sy, &al.fp)) return BAIL;
     const intptr_t x_bar = shadow(t, xv.p), y_bar = shadow(t, yv.p);
     if ((x_bar || al.bar) && !y_bar) return NEEDS_SHADOW;
+    allow(es, 3, (intptr_t[]){alpha, x, y});
     return ba_axpy(t, dt, xv.rows, al.v, 0.0, al.bar, (intptr_t)xv.p, incx, x_bar, (intptr_t)yv.p, incy, y_bar);
 }
 
@@ -391,6 +413,7 @@ int ba_fast_run(ba_tape *t, int r, intptr_t args)
     }
     for (int i = 0; i < na; i++)
         if (s->args[i].io != FG_IN && active && !v[i].bar) return NEEDS_SHADOW;
+    allow(es, na, obj);
     return fg_call(r, t, dt, order, f, d, v);
 }
 

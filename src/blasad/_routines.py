@@ -22,7 +22,7 @@ Scalar = float | np.ndarray
 # The fast paths read arrays through CPython object addresses (id); other
 # interpreters, and tests that exercise the validating path alone, turn them off.
 CHECKED = lib.ba_checked_violations() >= 0  # a checked build: see csrc/checked.h
-FAST = sys.implementation.name == "cpython" and not CHECKED
+FAST = sys.implementation.name == "cpython"
 if FAST:
     lib.ba_fast_init(id(np.ndarray), id(np.dtype(np.float32)), id(np.dtype(np.float64)))
     # the flag letters: the interned literals and (where CPython keeps them apart) the cached
@@ -155,11 +155,11 @@ def gemm(
     """
     tape = _local.tape
     if FAST and C is not None:
-        ids = (id(alpha), id(A), id(B), id(beta), id(C), id(trans_a), id(trans_b))
-        rc = lib.ba_fast_gemm(tape._ptr if tape is not None else _NULL, *ids)
+        ptr = tape._ptr if tape is not None else _NULL
+        rc = lib.ba_fast_gemm(ptr, id(alpha), id(A), id(B), id(beta), id(C), id(trans_a), id(trans_b))
         if rc == 2 and tape is not None:  # active, and C has no shadow yet
             tape._regions.ensure(C)
-            rc = lib.ba_fast_gemm(tape._ptr, *ids)
+            rc = lib.ba_fast_gemm(ptr, id(alpha), id(A), id(B), id(beta), id(C), id(trans_a), id(trans_b))
         if _fast_done(rc, tape, "gemm", A, B):
             return C
     dtype, d, (alpha, A, B, beta, C, trans_a, trans_b) = validate(
@@ -222,11 +222,11 @@ def gemv(
     """
     tape = _local.tape
     if FAST and y is not None:
-        ids = (id(alpha), id(A), id(x), id(beta), id(y), id(trans))
-        rc = lib.ba_fast_gemv(tape._ptr if tape is not None else _NULL, *ids)
+        ptr = tape._ptr if tape is not None else _NULL
+        rc = lib.ba_fast_gemv(ptr, id(alpha), id(A), id(x), id(beta), id(y), id(trans))
         if rc == 2 and tape is not None:  # active, and y has no shadow yet
             tape._regions.ensure(y)
-            rc = lib.ba_fast_gemv(tape._ptr, *ids)
+            rc = lib.ba_fast_gemv(ptr, id(alpha), id(A), id(x), id(beta), id(y), id(trans))
         if _fast_done(rc, tape, "gemv", A, x):
             return y
     dtype, _, (alpha, A, x, beta, y, trans) = validate(GEMV, (alpha, A, x, beta, y, trans))
