@@ -22,6 +22,13 @@ typedef struct ba_tape ba_tape;
 
 ba_tape *ba_tape_new(void);
 void ba_tape_free(ba_tape *t);
+/* The reverse sweep, newest call first; it consumes the tape. backward = prepare, then
+ * sweep. prepare does all that can fail, and changes no array: it verifies
+ * the saved inputs (check mode) and allocates the sweep's scratch; 0, or -1 out of memory,
+ * -2 consumed, -3 tampered (see check mode). After it returned 0, sweep cannot fail
+ * (-2: the tape is consumed or was not prepared). */
+int ba_tape_prepare(ba_tape *t);
+int ba_tape_sweep(ba_tape *t);
 int ba_tape_backward(ba_tape *t);
 int64_t ba_tape_ncalls(ba_tape *t);
 int64_t ba_tape_bytes_copied(ba_tape *t);
@@ -48,9 +55,12 @@ const char *ba_checked_last(void);
 void ba_debug_fail_after(int64_t n);
 
 /* Shadow regions: bytes [lo, hi) of user memory have their shadow at shadow_lo.
- * Regions never overlap; the Python side allocates the shadows and registers them. */
+ * Regions never overlap; the Python side allocates the shadows and registers them.
+ * add_region: 0, -1 out of memory, -2 it overlaps a region (nothing registered).
+ * shadow: the shadow address of byte ptr; region: the lo of its region (0: none). */
 int ba_tape_add_region(ba_tape *t, intptr_t lo, intptr_t hi, intptr_t shadow_lo);
 intptr_t ba_tape_shadow(ba_tape *t, intptr_t ptr);
+intptr_t ba_tape_region(ba_tape *t, intptr_t ptr);
 
 int ba_gemm(ba_tape *t, int dtype, int trans_a, int trans_b,
             int64_t m, int64_t n, int64_t k,

@@ -40,6 +40,8 @@ struct ba_tape {
     int64_t max_span;          /* the widest byte span among them (a bound for range queries) */
     int64_t ncalls, bytes_copied, bytes_referenced;
     size_t scratch;            /* largest temporary any adjoint needs */
+    char *buf;                 /* the sweep's scratch, once ba_tape_prepare allocated it */
+    size_t nbuf;
     int consumed;
     int check;                 /* checksum saved inputs to catch writes made outside blasad */
     int64_t tampered;          /* saved inputs found changed (check mode) */
@@ -62,6 +64,9 @@ static void release(ba_tape *t)
     t->head = NULL;
     free(t->live);
     t->live = NULL;
+    free(t->buf);
+    t->buf = NULL;
+    t->nbuf = 0;
     t->n_live = t->cap_live = t->max_span = 0;
 }
 
@@ -73,8 +78,22 @@ void ba_tape_free(ba_tape *t)
     free(t);
 }
 
+/* The index past the last region with reg.lo <= ptr. */
+static int64_t region_after(const ba_tape *t, intptr_t ptr)
+{
+    int64_t lo = 0, hi = t->n_reg;
+    while (lo < hi) {
+        int64_t mid = (lo + hi) / 2;
+        if (t->reg[3 * mid] <= ptr) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
 int ba_tape_add_region(ba_tape *t, intptr_t lo, intptr_t hi, intptr_t shadow_lo)
 {
+    int64_t i = region_after(t, lo);
+    if ((i > 0 && t->reg[3 * (i - 1) + 1] > lo) || (i < t->n_reg && hi > t->reg[3 * i])) return -2;
     if (t->n_reg == t->cap_reg) {
         int64_t cap = t->cap_reg ? 2 * t->cap_reg : 16;
         intptr_t *reg = ba_realloc(t->reg, (size_t)cap * 3 * sizeof *reg);
@@ -82,8 +101,6 @@ int ba_tape_add_region(ba_tape *t, intptr_t lo, intptr_t hi, intptr_t shadow_lo)
         t->reg = reg;
         t->cap_reg = cap;
     }
-    int64_t i = t->n_reg;
-    while (i > 0 && t->reg[3 * (i - 1)] > lo) i--;
     memmove(t->reg + 3 * (i + 1), t->reg + 3 * i, (size_t)(t->n_reg - i) * 3 * sizeof *t->reg);
     t->reg[3 * i] = lo;
     t->reg[3 * i + 1] = hi;
@@ -92,17 +109,23 @@ int ba_tape_add_region(ba_tape *t, intptr_t lo, intptr_t hi, intptr_t shadow_lo)
     return 0;
 }
 
+/* The region holding byte ptr, or NULL. */
+static const intptr_t *region_of(const ba_tape *t, intptr_t ptr)
+{
+    int64_t i = region_after(t, ptr);
+    return i > 0 && ptr < t->reg[3 * (i - 1) + 1] ? t->reg + 3 * (i - 1) : NULL;
+}
+
 intptr_t ba_tape_shadow(ba_tape *t, intptr_t ptr)
 {
-    int64_t lo = 0, hi = t->n_reg; /* the last region with reg.lo <= ptr */
-    while (lo < hi) {
-        int64_t mid = (lo + hi) / 2;
-        if (t->reg[3 * mid] <= ptr) lo = mid + 1;
-        else hi = mid;
-    }
-    if (lo == 0) return 0;
-    const intptr_t *r = t->reg + 3 * (lo - 1);
-    return ptr < r[1] ? ptr - r[0] + r[2] : 0;
+    const intptr_t *r = region_of(t, ptr);
+    return r ? ptr - r[0] + r[2] : 0;
+}
+
+intptr_t ba_tape_region(ba_tape *t, intptr_t ptr)
+{
+    const intptr_t *r = region_of(t, ptr);
+    return r ? r[0] : 0;
 }
 
 int64_t ba_tape_ncalls(ba_tape *t) { return t->ncalls; }
@@ -117,15 +140,29 @@ static void verify(ba_tape *t, const ba_arg *a)
 int64_t ba_tape_bytes_copied(ba_tape *t) { return t->bytes_copied; }
 int64_t ba_tape_bytes_referenced(ba_tape *t) { return t->bytes_referenced; }
 
-/* The whole reverse sweep: newest record first. */
-int ba_tape_backward(ba_tape *t)
+/* Everything of the sweep that can fail, before it changes anything. */
+int ba_tape_prepare(ba_tape *t)
 {
     if (t->consumed) return -2;
     for (int64_t i = 0; i < t->n_live; i++) verify(t, t->live[i]);
     if (t->tampered) return -3;
-    char *scratch = NULL;
     /* never NULL, even when no adjoint needs scratch (a zero-length memset must get a valid pointer) */
-    if (!(scratch = ba_malloc(t->scratch ? t->scratch : 16))) return -1;
+    size_t need = t->scratch ? t->scratch : 16;
+    if (t->nbuf < need) {
+        char *buf = ba_malloc(need);
+        if (!buf) return -1;
+        free(t->buf);
+        t->buf = buf;
+        t->nbuf = need;
+    }
+    return 0;
+}
+
+/* The whole reverse sweep: newest record first. */
+int ba_tape_sweep(ba_tape *t)
+{
+    if (t->consumed || t->nbuf < (t->scratch ? t->scratch : 16)) return -2;
+    char *scratch = t->buf;
     t->consumed = 1;
     for (ba_chunk *c = t->head; c; c = c->prev)
         for (int i = c->n - 1; i >= 0; i--) {
@@ -139,9 +176,14 @@ int ba_tape_backward(ba_tape *t)
 #endif
             r->adjoint(r, scratch);
         }
-    free(scratch);
     release(t);
     return 0;
+}
+
+int ba_tape_backward(ba_tape *t)
+{
+    int rc = ba_tape_prepare(t);
+    return rc ? rc : ba_tape_sweep(t);
 }
 
 ba_rec *ba_rec_begin(ba_tape *t, int nlive)

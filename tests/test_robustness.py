@@ -820,6 +820,48 @@ def test_out_of_memory_in_the_reverse_sweep_can_be_retried() -> None:
     assert tape.grad(alpha) == np.vdot(S, A @ B)
 
 
+@pytest.mark.parametrize("tamper", [False, True], ids=["retry", "outside write before the retry"])
+def test_out_of_memory_in_the_reverse_sweep_with_check_mode(tamper: bool) -> None:
+    """All that can fail in backward (the check-mode verification, the scratch) comes before the
+    seeds are added: the failed call adds none, the retry verifies again and adds each seed once."""
+    x, y, S = ints(102, (3,)), ints(103, (3,)), ints(104, (3,))
+    alpha, x0, y0 = np.array(2.0), x.copy(), y.copy()
+    with ba.Tape(check=True) as tape:
+        tape.watch(x, y, alpha)
+        ba.axpy(alpha, x, y)  # saves x by reference (for ᾱ): check mode checksums it
+    with _native_fault(0), untouched(x, y, S, alpha), pytest.raises(MemoryError):
+        tape.backward(y, S)
+    if tamper:
+        x[0] += 1.0
+        with pytest.raises(RuntimeError, match="changed outside blasad"):
+            tape.backward(y, S)
+        return
+    tape.backward(y, S)
+    assert_array_equal(tape.grad(y), S)  # ȳ passes through axpy unchanged: the seed, once
+    assert_array_equal(tape.grad(x), 2.0 * S)
+    assert tape.grad(alpha) == np.vdot(S, x0)
+    assert_array_equal(y, 2.0 * x0 + y0)
+
+
+def test_native_prepare_and_sweep() -> None:
+    """The C API: sweep runs only after prepare succeeded, and once."""
+    t = lib.ba_tape_new()
+    try:
+        assert lib.ba_tape_sweep(t) == -2  # not prepared
+        lib.ba_debug_fail_after(0)
+        assert lib.ba_tape_prepare(t) == -1  # the scratch: out of memory
+        assert lib.ba_tape_sweep(t) == -2
+        assert lib.ba_tape_prepare(t) == 0
+        assert lib.ba_tape_prepare(t) == 0  # again: keeps its scratch
+        assert lib.ba_tape_sweep(t) == 0
+        assert lib.ba_tape_sweep(t) == -2  # consumed
+        assert lib.ba_tape_prepare(t) == -2
+        assert lib.ba_tape_backward(t) == -2
+    finally:
+        lib.ba_debug_fail_after(-1)
+        lib.ba_tape_free(t)
+
+
 def test_out_of_memory_anywhere_in_autodiff() -> None:
     """autodiff with the n-th native allocation failing, n = 0, 1, ...: a MemoryError leaves the
     shadows as they were (the sweep runs all or nothing) and no tape active; then it succeeds."""

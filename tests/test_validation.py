@@ -540,7 +540,38 @@ def test_autodiff_with_overlapping_shadows() -> None:
     assert calls == []
 
 
+def test_autodiff_with_interleaved_duplicated_arguments() -> None:
+    """No shared element, but the spans interleave: one shadow region cannot hold both."""
+    base, d1, d2 = np.arange(6.0), np.ones(3), np.ones(3)
+    calls: list[int] = []
+    with (
+        untouched(base, d1, d2),
+        pytest.raises(ValueError, match=r"a Duplicated argument overlaps memory that is already tracked"),
+    ):
+        ba.autodiff(lambda u, v: calls.append(1), ba.Duplicated(base[::2], d1), ba.Duplicated(base[1::2], d2))
+    assert calls == []
+
+
 # ---- Tape ----------------------------------------------------------------------------------------
+
+
+def test_watch_two_array_objects_over_one_memory() -> None:
+    """Two arrays that are not views of one base but overlap in memory: the second is refused,
+    nothing of it is registered, and the tape works on."""
+    buf = bytearray(8 * 6)
+    X, Y = np.frombuffer(buf, offset=16), np.frombuffer(buf, count=4)  # elements 2..5 and 0..3
+    X[:] = np.arange(4.0)
+    y = np.zeros(2)
+    with untouched(X), ba.Tape() as tape:
+        tape.watch(X)
+        with pytest.raises(
+            ValueError, match=r"an array overlaps memory that is already tracked through another"
+        ):
+            tape.watch(Y)
+        tape.watch(X[2:])  # a view of the watched array is fine
+        ba.axpy(2.0, X[1:3], y)
+    tape.backward(y, np.array([1.0, 3.0]))
+    assert_array_equal(tape.grad(X), [0.0, 2.0, 6.0, 0.0])
 
 
 def _recorded() -> tuple[ba.Tape, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -8,7 +8,6 @@ share their base's adjoint and the C side can use the primal's ld/inc for both.
 
 from __future__ import annotations
 
-import bisect
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -33,13 +32,13 @@ def current_tape() -> Tape | None:
 
 def address(x: np.ndarray) -> int:
     """Address of x's first element (logical index 0)."""
-    return int(lib.ba_array_data(id(x)))
+    return lib.ba_array_data(id(x))
 
 
 def extent(x: np.ndarray) -> tuple[int, int]:
     """Byte span [lo, hi) that the elements of x occupy (lo == hi when x is empty)."""
-    lo = int(lib.ba_array_lo(id(x)))
-    return (lo, int(lib.ba_array_hi(id(x))) + x.itemsize) if x.size else (lo, lo)
+    lo = lib.ba_array_lo(id(x))
+    return (lo, lib.ba_array_hi(id(x)) + x.itemsize) if x.size else (lo, lo)
 
 
 if sys.implementation.name != "cpython":  # no object addresses: ask NumPy
@@ -67,16 +66,6 @@ def _root(x: np.ndarray) -> np.ndarray:
     return x
 
 
-class _Region:
-    """Bytes [lo, hi) of user memory and their shadow starting at address shadow_lo.
-    `data` is the shadow as a uint8 array of the span when blasad owns it."""
-
-    __slots__ = ("data", "hi", "keep", "lo", "shadow_lo")
-
-    def __init__(self, lo: int, hi: int, shadow_lo: int, data: np.ndarray | None, keep: object) -> None:
-        self.lo, self.hi, self.shadow_lo, self.data, self.keep = lo, hi, shadow_lo, data, keep
-
-
 def _zeros_like_span(lo: int, hi: int) -> np.ndarray:
     """A zeroed uint8 array of hi - lo bytes, aligned (mod 64) like address lo."""
     buf = np.zeros(hi - lo + 64, dtype=np.uint8)
@@ -85,51 +74,47 @@ def _zeros_like_span(lo: int, hi: int) -> np.ndarray:
 
 
 class _Regions:
-    """Sorted, non-overlapping memory regions with their shadows."""
+    """Non-overlapping memory regions with their shadows. The C tape holds the table
+    (lo, hi, shadow address) for lookups; here each region's lo maps to its shadow as a
+    uint8 array (None when the shadow is a user buffer, from Duplicated), and `_keep`
+    holds the user arrays, so that their memory cannot be reused while the tape lives."""
 
     def __init__(self, tape_ptr: Any) -> None:
-        self._tape_ptr = tape_ptr  # the C tape keeps the same table for its fast paths
-        self._los: list[int] = []
-        self._regions: list[_Region] = []
-
-    def find(self, ptr: int) -> _Region | None:
-        i = bisect.bisect_right(self._los, ptr) - 1
-        if i >= 0 and ptr < self._regions[i].hi:
-            return self._regions[i]
-        return None
+        self._tape_ptr = tape_ptr
+        self._shadows: dict[int, np.ndarray | None] = {}
+        self._keep: list[object] = []
 
     def bar(self, x: np.ndarray) -> int:
         """Shadow address of x's first element, or 0 when x is inactive."""
-        ptr = address(x)
-        r = self.find(ptr)
-        return 0 if r is None else ptr - r.lo + r.shadow_lo
+        return lib.ba_tape_shadow(self._tape_ptr, address(x))
 
-    def _insert(self, region: _Region, what: str) -> None:
-        i = bisect.bisect_right(self._los, region.lo)
-        prev = self._regions[i - 1] if i > 0 else None
-        nxt = self._regions[i] if i < len(self._regions) else None
-        if (prev is not None and prev.hi > region.lo) or (nxt is not None and region.hi > nxt.lo):
+    def _insert(
+        self, lo: int, hi: int, data: np.ndarray | None, shadow_lo: int, keep: object, what: str
+    ) -> None:
+        rc = lib.ba_tape_add_region(self._tape_ptr, lo, hi, shadow_lo)
+        if rc == -2:
             raise ValueError(
                 f"{what} overlaps memory that is already tracked through another array object; "
                 "pass one base array and take views of it"
             )
-        if lib.ba_tape_add_region(self._tape_ptr, region.lo, region.hi, region.shadow_lo):
+        if rc:
             raise MemoryError("blasad: out of memory while registering a shadow")
-        self._los.insert(i, region.lo)
-        self._regions.insert(i, region)
+        self._shadows[lo] = data
+        self._keep.append(keep)
 
     def ensure(self, x: np.ndarray) -> int:
         """Shadow address of x, giving x's whole base a zeroed shadow if it has none."""
         ptr = address(x)
-        r = self.find(ptr)
-        if r is None:
+        bar: int = lib.ba_tape_shadow(self._tape_ptr, ptr)
+        if not bar:
             root = _root(x)
             lo, hi = extent(root)
             lo, hi = min(lo, ptr), max(hi, ptr + x.itemsize)
             data = _zeros_like_span(lo, hi)
-            r = _Region(lo, hi, address(data), data, root)
-            self._insert(r, "an array")
-        return ptr - r.lo + r.shadow_lo
+            shadow_lo = address(data)
+            self._insert(lo, hi, data, shadow_lo, root, "an array")
+            bar = ptr - lo + shadow_lo
+        return bar
 
     def attach(self, x: np.ndarray, dx: np.ndarray, name: str) -> Callable[[], None] | None:
         """Make dx the shadow of x. Returns a copy-back hook when dx's strides differ
@@ -137,10 +122,10 @@ class _Regions:
         lo, hi = extent(x)
         hi = max(hi, lo + x.itemsize)
         if x.strides == dx.strides:
-            self._insert(_Region(lo, hi, extent(dx)[0], None, (x, dx)), name)
+            self._insert(lo, hi, None, lib.ba_array_lo(id(dx)), (x, dx), name)
             return None
         data = _zeros_like_span(lo, hi)
-        self._insert(_Region(lo, hi, address(data), data, x), name)
+        self._insert(lo, hi, data, address(data), x, name)
         view = self.view(x)
         assert view is not None
         view[...] = dx
@@ -153,16 +138,15 @@ class _Regions:
     def view(self, x: np.ndarray) -> np.ndarray | None:
         """The shadow of x: an array with x's shape, dtype and strides, or None."""
         ptr = address(x)
-        r = self.find(ptr)
-        if r is None:
+        lo = lib.ba_tape_region(self._tape_ptr, ptr)
+        if not lo:
             return None
-        if r.data is None:
+        data = self._shadows[lo]
+        if data is None:
             raise RuntimeError("the shadow of this array is a user buffer (Duplicated); read it there")
         if x.size == 0:
             return np.zeros(x.shape, x.dtype)
-        offset = ptr - r.lo
-        anchor = r.data[offset : offset + x.itemsize].view(x.dtype)
-        return np.lib.stride_tricks.as_strided(anchor, shape=x.shape, strides=x.strides, writeable=True)
+        return np.ndarray(x.shape, x.dtype, buffer=data, offset=ptr - lo, strides=x.strides)
 
 
 def _as_list(v: Any, what: str) -> list[Any]:
@@ -173,10 +157,13 @@ def _as_list(v: Any, what: str) -> list[Any]:
     raise TypeError(f"{what} must be a NumPy array or a list of them, got {type(v).__name__}")
 
 
+_FLOAT_DTYPES = tuple(np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128))
+
+
 def _check_float_array(x: Any, what: str) -> np.ndarray:
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{what} must be a NumPy array, got {type(x).__name__}")
-    if x.dtype not in (np.float32, np.float64, np.complex64, np.complex128):
+    if x.dtype not in _FLOAT_DTYPES:
         raise TypeError(f"{what} must have dtype float32, float64, complex64 or complex128, got {x.dtype}")
     return x
 
@@ -255,24 +242,22 @@ class Tape:
                 raise ValueError(
                     f"seeds[{i}] has shape {seed.shape}, expected {out.shape} (the shape of outputs[{i}])"
                 )
-            if not np.can_cast(seed.dtype, out.dtype, "same_kind"):
+            if seed.dtype != out.dtype and not np.can_cast(seed.dtype, out.dtype, "same_kind"):
                 raise TypeError(f"seeds[{i}] has dtype {seed.dtype}, expected one castable to {out.dtype}")
             checked.append((out, seed))
-        seeded = []
-        for out, seed in checked:
-            shadow = self._regions.view(out)
-            if shadow is not None:  # an output no active value reached has a zero gradient
-                seeded.append((shadow, shadow.copy()))
-                shadow += seed
-        try:
-            self._sweep()
-        except MemoryError:  # nothing was swept: take the seeds back so that backward can be retried
-            for shadow, before in seeded:
-                shadow[...] = before
-            raise
+        shadows = [self._regions.view(out) for out, _ in checked]
+        # all that can fail comes first: out of memory (-1) adds no seed, and backward can be retried
+        rc = lib.ba_tape_prepare(self._ptr)
+        if rc != -1:
+            for shadow, (_, seed) in zip(shadows, checked):
+                if shadow is not None:  # an output no active value reached has a zero gradient
+                    shadow += seed
+        self._sweep(rc)
 
-    def _sweep(self) -> None:
-        rc = lib.ba_tape_backward(self._ptr)
+    def _sweep(self, rc: int) -> None:
+        """The reverse sweep, once ba_tape_prepare returned rc (and the seeds are in)."""
+        if rc == 0:
+            rc = lib.ba_tape_sweep(self._ptr)  # cannot fail after a successful prepare
         if rc == -3:
             self._state = "consumed"
             raise RuntimeError(
@@ -373,7 +358,7 @@ def autodiff(f: Callable[..., Any], *args: Any, check: bool = False) -> Any:
             primals.append(a)
     with tape:
         result = f(*primals)
-    tape._sweep()
+    tape._sweep(lib.ba_tape_prepare(tape._ptr))
     for hook in hooks:
         hook()
     return result
