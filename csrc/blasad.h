@@ -60,6 +60,7 @@ void ba_debug_fail_after(int64_t n);
  * shadow: the shadow address of byte ptr; region: the lo of its region (0: none). */
 int ba_tape_add_region(ba_tape *t, intptr_t lo, intptr_t hi, intptr_t shadow_lo);
 intptr_t ba_tape_shadow(ba_tape *t, intptr_t ptr);
+intptr_t ba_tape_lookup(ba_tape *t, intptr_t p, intptr_t lo, intptr_t hi);
 intptr_t ba_tape_region(ba_tape *t, intptr_t ptr);
 
 int ba_gemm(ba_tape *t, int dtype, int trans_a, int trans_b,

@@ -122,6 +122,21 @@ static ba_arg storage(const nd_t *a, int64_t ld, int tr, int es)
     return ba_mat((intptr_t)a->p, ld, 0, tr ? a->cols : a->rows, tr ? a->rows : a->cols, es);
 }
 
+/* The shadow of array a (elements of es bytes) on tape t: its address, 0 when a is inactive,
+ * -1 when a straddles a tracked region (not a view of the tracked base: the Python path
+ * raises the error). */
+static intptr_t shadow(ba_tape *t, const nd_t *a, int es)
+{
+    if (!t) return 0;
+    intptr_t lo = (intptr_t)a->p, hi = lo;
+    if (a->rows > 0 && a->cols > 0) {
+        const int64_t d0 = (a->rows - 1) * a->s0 * es, d1 = (a->cols - 1) * a->s1 * es;
+        lo += (d0 < 0 ? d0 : 0) + (d1 < 0 ? d1 : 0);
+        hi += (d0 > 0 ? d0 : 0) + (d1 > 0 ? d1 : 0) + es;
+    }
+    return ba_tape_lookup(t, (intptr_t)a->p, lo, hi);
+}
+
 /* A Python float (constant) or a 0-d array of the call's dtype (a buffer, maybe active). */
 typedef struct {
     double v;
@@ -141,12 +156,10 @@ static int as_scalar(intptr_t o, int dt, ba_tape *t, scalar_t *s)
     int d = dt;
     if (!as_array(o, 0, &d, &a)) return 0;
     s->v = dt ? *(const double *)a.p : (double)*(const float *)a.p;
-    s->bar = t ? ba_tape_shadow(t, (intptr_t)a.p) : 0;
+    s->bar = shadow(t, &a, dt ? 8 : 4);
     s->fp = ba_mat((intptr_t)a.p, 1, 0, 1, 1, dt ? 8 : 4);
-    return 1;
+    return s->bar >= 0;
 }
-
-static intptr_t shadow(ba_tape *t, const void *p) { return t ? ba_tape_shadow(t, (intptr_t)p) : 0; }
 
 static intptr_t array_bound(intptr_t o, int upper);
 
@@ -188,7 +201,8 @@ int ba_fast_gemm(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t B, intptr_t be
     if (ba_args_overlap(&sc, &sa) || ba_args_overlap(&sc, &sb) || ba_args_overlap(&sc, &al.fp) ||
         ba_args_overlap(&sc, &be.fp))
         return BAIL; /* maybe shared: the exact test is on the Python path */
-    const intptr_t a_bar = shadow(t, a.p), b_bar = shadow(t, b.p), c_bar = shadow(t, c.p);
+    const intptr_t a_bar = shadow(t, &a, es), b_bar = shadow(t, &b, es), c_bar = shadow(t, &c, es);
+    if (a_bar < 0 || b_bar < 0 || c_bar < 0) return BAIL;
     if ((a_bar || b_bar || al.bar || be.bar) && !c_bar) return NEEDS_SHADOW;
     const int ta = ra ? FLIP(fa) : fa, tb = rb ? FLIP(fb) : fb;
     allow(es, 5, (intptr_t[]){alpha, A, B, beta, C});
@@ -226,7 +240,8 @@ int ba_fast_gemv(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t x, intptr_t be
     if (ba_args_overlap(&sy, &sa) || ba_args_overlap(&sy, &sx) || ba_args_overlap(&sy, &al.fp) ||
         ba_args_overlap(&sy, &be.fp))
         return BAIL;
-    const intptr_t a_bar = shadow(t, a.p), x_bar = shadow(t, xv.p), y_bar = shadow(t, yv.p);
+    const intptr_t a_bar = shadow(t, &a, es), x_bar = shadow(t, &xv, es), y_bar = shadow(t, &yv, es);
+    if (a_bar < 0 || x_bar < 0 || y_bar < 0) return BAIL;
     if ((a_bar || x_bar || al.bar || be.bar) && !y_bar) return NEEDS_SHADOW;
     allow(es, 5, (intptr_t[]){alpha, A, x, beta, y});
     return ba_gemv(t, dt, ra ? FLIP(f) : f, sa.rows, sa.cols, al.v, 0.0, al.bar, (intptr_t)a.p, lda, a_bar,
@@ -244,7 +259,8 @@ int ba_fast_axpy(ba_tape *t, intptr_t alpha, intptr_t x, intptr_t y)
     const int es = dt ? 8 : 4;
     ba_arg sx = ba_vec((intptr_t)xv.p, incx, 0, xv.rows, es), sy = ba_vec((intptr_t)yv.p, incy, 0, yv.rows, es);
     if (ba_args_overlap(&sy, &sx) || ba_args_overlap(&sy, &al.fp)) return BAIL;
-    const intptr_t x_bar = shadow(t, xv.p), y_bar = shadow(t, yv.p);
+    const intptr_t x_bar = shadow(t, &xv, es), y_bar = shadow(t, &yv, es);
+    if (x_bar < 0 || y_bar < 0) return BAIL;
     if ((x_bar || al.bar) && !y_bar) return NEEDS_SHADOW;
     allow(es, 3, (intptr_t[]){alpha, x, y});
     return ba_axpy(t, dt, xv.rows, al.v, 0.0, al.bar, (intptr_t)xv.p, incx, x_bar, (intptr_t)yv.p, incy, y_bar);
@@ -408,7 +424,7 @@ int ba_fast_run(ba_tape *t, int r, intptr_t args)
             active |= v[i].bar != 0; /* a read scalar's shadow is set above */
             continue;
         }
-        v[i].bar = shadow(t, (const void *)v[i].p);
+        if ((v[i].bar = shadow(t, &a[i], es)) < 0) return BAIL;
         active |= g->io != FG_OUT && v[i].bar;
     }
     for (int i = 0; i < na; i++)

@@ -122,6 +122,19 @@ intptr_t ba_tape_shadow(ba_tape *t, intptr_t ptr)
     return r ? ptr - r[0] + r[2] : 0;
 }
 
+/* The shadow address of element 0 (at p) of an array whose elements span bytes [lo, hi):
+ * 0 when the span touches no region, -1 when it is not inside the one region it touches
+ * (an array over tracked memory that is not a view of the tracked base: its shadow would
+ * run past that region's). An empty span is looked up by p alone. */
+intptr_t ba_tape_lookup(ba_tape *t, intptr_t p, intptr_t lo, intptr_t hi)
+{
+    if (hi <= lo) return ba_tape_shadow(t, p);
+    const int64_t i = region_after(t, lo);
+    const intptr_t *r = i > 0 && lo < t->reg[3 * (i - 1) + 1] ? t->reg + 3 * (i - 1) : NULL;
+    if (r) return hi <= r[1] ? p - r[0] + r[2] : -1;
+    return i < t->n_reg && t->reg[3 * i] < hi ? -1 : 0; /* a region starting inside the span */
+}
+
 intptr_t ba_tape_region(ba_tape *t, intptr_t ptr)
 {
     const intptr_t *r = region_of(t, ptr);

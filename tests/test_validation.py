@@ -574,6 +574,26 @@ def test_watch_two_array_objects_over_one_memory() -> None:
     assert_array_equal(tape.grad(X), [0.0, 2.0, 6.0, 0.0])
 
 
+def test_an_array_that_starts_inside_a_watched_one_and_runs_past_it() -> None:
+    """Y's first element lies in X's region but Y runs past its end: Y has no shadow that the
+    region can give (its adjoint would run past X's shadow). Watching Y, reading it or writing
+    it in a recorded call is refused before anything is written, on both dispatch paths."""
+    buf = bytearray(8 * 6)
+    X, Y = np.frombuffer(buf, count=4), np.frombuffer(buf, offset=16)  # elements 0..3 and 2..5
+    X[:] = np.arange(4.0)
+    y, z = np.zeros(4), np.ones(4)
+    with ba.Tape() as tape:
+        tape.watch(X)
+        for call in (lambda: tape.watch(Y), lambda: ba.axpy(2.0, Y, y), lambda: ba.copy(z, Y),
+                     lambda: ba.gemv(1.0, np.eye(4), Y, 0.0, y), lambda: ba.dot(Y, z)):  # fmt: skip
+            with untouched(X, y, z), pytest.raises(ValueError, match=r"overlaps memory that is already tracked"):
+                call()
+        ba.axpy(2.0, X[1:3], y[:2])  # the tape works on
+    assert tape.ncalls == 1
+    tape.backward(y, np.array([1.0, 3.0, 5.0, 7.0]))
+    assert_array_equal(tape.grad(X), [0.0, 2.0, 6.0, 0.0])
+
+
 def _recorded() -> tuple[ba.Tape, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(11)
     A, B = rng.standard_normal((3, 4)), rng.standard_normal((4, 2))

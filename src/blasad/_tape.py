@@ -73,6 +73,12 @@ def _zeros_like_span(lo: int, hi: int) -> np.ndarray:
     return buf[shift : shift + hi - lo]
 
 
+_STRADDLES = (
+    "an array overlaps memory that is already tracked through another array object, without lying "
+    "inside it; pass one base array and take views of it"
+)
+
+
 class _Regions:
     """Non-overlapping memory regions with their shadows. The C tape holds the table
     (lo, hi, shadow address) for lookups; here each region's lo maps to its shadow as a
@@ -86,7 +92,10 @@ class _Regions:
 
     def bar(self, x: np.ndarray) -> int:
         """Shadow address of x's first element, or 0 when x is inactive."""
-        return lib.ba_tape_shadow(self._tape_ptr, address(x))
+        bar: int = lib.ba_tape_lookup(self._tape_ptr, address(x), *extent(x))
+        if bar < 0:
+            raise ValueError(_STRADDLES)
+        return bar
 
     def _insert(
         self, lo: int, hi: int, data: np.ndarray | None, shadow_lo: int, keep: object, what: str
@@ -105,7 +114,7 @@ class _Regions:
     def ensure(self, x: np.ndarray) -> int:
         """Shadow address of x, giving x's whole base a zeroed shadow if it has none."""
         ptr = address(x)
-        bar: int = lib.ba_tape_shadow(self._tape_ptr, ptr)
+        bar = self.bar(x)
         if not bar:
             root = _root(x)
             lo, hi = extent(root)
@@ -137,10 +146,10 @@ class _Regions:
 
     def view(self, x: np.ndarray) -> np.ndarray | None:
         """The shadow of x: an array with x's shape, dtype and strides, or None."""
+        if not self.bar(x):
+            return None
         ptr = address(x)
         lo = lib.ba_tape_region(self._tape_ptr, ptr)
-        if not lo:
-            return None
         data = self._shadows[lo]
         if data is None:
             raise RuntimeError("the shadow of this array is a user buffer (Duplicated); read it there")
