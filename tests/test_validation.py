@@ -586,7 +586,7 @@ def test_an_array_that_starts_inside_a_watched_one_and_runs_past_it() -> None:
         tape.watch(X)
         for call in (lambda: tape.watch(Y), lambda: ba.axpy(2.0, Y, y), lambda: ba.copy(z, Y),
                      lambda: ba.gemv(1.0, np.eye(4), Y, 0.0, y), lambda: ba.dot(Y, z)):  # fmt: skip
-            with untouched(X, y, z), pytest.raises(ValueError, match=r"overlaps memory that is already tracked"):
+            with untouched(X, y, z), pytest.raises(ValueError, match=r"overlaps memory that is already"):
                 call()
         ba.axpy(2.0, X[1:3], y[:2])  # the tape works on
     assert tape.ncalls == 1
