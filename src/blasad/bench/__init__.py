@@ -18,9 +18,11 @@ for these frameworks:
 - ``torch``, ``jax-jit``, ``jax-eager``, ``autograd`` (HIPS) when they are installed.
 
 Every time is the median of repeated ``time.perf_counter`` samples after warm-up runs. The
-frameworks a target compares take turns in rounds, each running a few repetitions back to back
-of which the first is not timed, so that every timed repetition starts from the state its own
-previous one left (a program repeating its step), while a drift of the machine touches all alike.
+frameworks a target compares take turns in a few rounds (a drift of the machine touches them
+alike); in its turn each first runs untimed repetitions, so that its timed ones start from the
+caches its own repetitions leave: the steady state of a program that repeats its step. Each
+repetition starts alike for all: the output's adjoint is refilled from the seed (untimed), and
+"plain" (the call without a tape) is followed, untimed, by the hand-written reverse sweep.
 Targets are checked and printed as PASS/FAIL; the exit status does not depend on them.
 """
 
@@ -47,7 +49,8 @@ import blasad as ba
 SIZES = (4, 16, 64, 256, 1024, 2048)
 QUICK_SIZES = (4, 16, 64, 256)
 CHAIN_STEPS = 1000
-ROUND = 4  # repetitions of a sample in a row; the first of each round is not timed
+ROUNDS = 3  # the samples of a case take turns this many times
+WARM = 3  # untimed repetitions of a sample at the start of its turn
 AXPY_ALPHA = 0.5
 FRAMEWORKS = ("blasad", "blasad-tape", "ideal", "torch", "jax-jit", "jax-eager", "autograd")
 PEERS = ("torch", "jax-jit", "jax-eager", "autograd")
@@ -91,34 +94,39 @@ def make_config(args: argparse.Namespace) -> Config:
                   slow=0.25, max_reps=2000)  # fmt: skip
 
 
-def _warm_up(sample: Sample, cfg: Config) -> int:
+def _warm_up(sample: Sample, cfg: Config) -> tuple[int, bool]:
     """Run sample once or twice untimed (compilation, page faults, caches); return how many
-    repetitions fill cfg.budget."""
+    repetitions fill cfg.budget, and whether one repetition is slow (over cfg.slow)."""
     cost = sample()["total"]
     if not (cfg.quick and cost > cfg.slow):  # --quick: one warm-up of a slow case is enough
         cost = sample()["total"]
     least = cfg.min_reps_slow if cost > cfg.slow else cfg.min_reps
-    return max(least, min(cfg.max_reps, int(cfg.budget / max(cost, 1e-9))))
+    return max(least, min(cfg.max_reps, int(cfg.budget / max(cost, 1e-9)))), cost > cfg.slow
 
 
 def measure(samples: dict[str, Sample], cfg: Config) -> dict[str, dict[str, float]]:
     """The median of each segment of each sample over its repetitions.
 
-    The samples take turns in rounds (a a a b b b c c c, a a a b b b ...) so that a drift in
-    the machine's speed touches them alike: their ratios are what the targets check. Within
-    a round a sample runs ROUND times back to back and the first of them is discarded, so
-    every timed repetition starts from the caches its own previous repetition left (the
-    steady state of a program that repeats the step), not from another sample's. Every
-    sample reports a "total" (its cost), from which its number of repetitions is chosen.
+    The samples take turns in ROUNDS rounds (a…a b…b c…c, a…a b…b c…c, ...) so that a drift
+    in the machine's speed touches them alike: their ratios are what the targets check. In a
+    round a sample first runs WARM untimed repetitions (one when a repetition is slow), so that
+    its timed ones start from the caches its own repetitions leave (the steady state of a
+    program repeating its step; this machine's caches take a few repetitions to forget another
+    sample's data), then its share of timed ones. Every sample reports a "total" (its cost),
+    from which its number of repetitions is chosen.
     """
-    reps = {name: _warm_up(sample, cfg) for name, sample in samples.items()}
-    per = {name: (ROUND - 1 if r >= ROUND - 1 else 1) for name, r in reps.items()}
+    reps, slow = {}, {}
+    for name, sample in samples.items():
+        reps[name], slow[name] = _warm_up(sample, cfg)
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in samples}
-    while any(len(runs[name]) < reps[name] for name in samples):
+    for r in range(ROUNDS):
         for name, sample in samples.items():
-            if len(runs[name]) < reps[name]:
-                sample()  # untimed: it follows another sample
-                runs[name] += [sample() for _ in range(min(per[name], reps[name] - len(runs[name])))]
+            todo = -(-reps[name] * (r + 1) // ROUNDS) - len(runs[name])  # this round's share
+            if todo <= 0:
+                continue
+            for _ in range(1 if slow[name] else WARM):
+                sample()
+            runs[name] += [sample() for _ in range(todo)]
     return {name: {k: statistics.median(x[k] for x in rs) for k in rs[0]} for name, rs in runs.items()}
 
 
@@ -373,13 +381,18 @@ def make_problem(op: str, n: int, dtype: Any, rng: np.random.Generator) -> OpPro
     return OpProblem(op, n, dtype, arrays, out, inputs, seed, call, expr)
 
 
-def blasad_plain(p: OpProblem) -> Sample:
-    """The call with no tape."""
+def blasad_plain(p: OpProblem, then: Callable[[], Any] | None = None) -> Sample:
+    """The call with no tape; then(), untimed, after it. With then = the hand-written reverse
+    sweep, each forward starts from the caches a reverse sweep leaves, as the forward inside
+    ``autodiff`` does (back to back, the forward would find its inputs still cached)."""
 
     def sample() -> dict[str, float]:
         t0 = now()
         p.call(*p.arrays)
-        return {"total": now() - t0}
+        t1 = now()
+        if then is not None:
+            then()
+        return {"total": t1 - t0}
 
     return sample
 
@@ -424,14 +437,21 @@ def blasad_tape(p: OpProblem) -> Sample:
     return sample
 
 
-def ideal_calls(p: OpProblem, cb: CBlas) -> tuple[Callable[[], None], Callable[[], None]]:
-    """(forward, backward) written by hand: CBLAS into preallocated buffers, row-major."""
+def ideal_calls(p: OpProblem, cb: CBlas) -> tuple[Callable[[], None], Callable[[], None], Callable[[], None]]:
+    """(forward, backward, reseed) written by hand: CBLAS into preallocated buffers, row-major.
+    The backward reads the output's adjoint from its own buffer, which reseed (untimed, before
+    each repetition) fills from the seed, as blasad's repetitions refill the output's shadow."""
     n, ptr = p.n, cb.ptr
+    seed = p.seed.copy()
+
+    def reseed() -> None:
+        np.copyto(seed, p.seed)
+
     if p.op == "gemm":
         gemm = cb.fn("gemm", p.dtype)
         A, B, C = p.arrays
         dA, dB = np.zeros_like(A), np.zeros_like(B)
-        pA, pB, pC, pdA, pdB, pdC = ptr(A), ptr(B), ptr(C), ptr(dA), ptr(dB), ptr(p.seed)
+        pA, pB, pC, pdA, pdB, pdC = ptr(A), ptr(B), ptr(C), ptr(dA), ptr(dB), ptr(seed)
 
         def gemm_fwd() -> None:  # C = A B
             gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, n, n, n, 1.0, pA, n, pB, n, 0.0, pC, n)
@@ -440,12 +460,12 @@ def ideal_calls(p: OpProblem, cb: CBlas) -> tuple[Callable[[], None], Callable[[
             gemm(ROW_MAJOR, NO_TRANS, TRANS, n, n, n, 1.0, pdC, n, pB, n, 0.0, pdA, n)
             gemm(ROW_MAJOR, TRANS, NO_TRANS, n, n, n, 1.0, pA, n, pdC, n, 0.0, pdB, n)
 
-        return gemm_fwd, gemm_bwd
+        return gemm_fwd, gemm_bwd, reseed
     if p.op == "gemv":
         gemv, ger = cb.fn("gemv", p.dtype), cb.fn("ger", p.dtype)
         A, x, y = p.arrays
         dA, dx = np.zeros_like(A), np.zeros_like(x)
-        pA, px, py, pdA, pdx, pdy = ptr(A), ptr(x), ptr(y), ptr(dA), ptr(dx), ptr(p.seed)
+        pA, px, py, pdA, pdx, pdy = ptr(A), ptr(x), ptr(y), ptr(dA), ptr(dx), ptr(seed)
 
         def gemv_fwd() -> None:  # y = A x
             gemv(ROW_MAJOR, NO_TRANS, n, n, 1.0, pA, n, px, 1, 0.0, py, 1)
@@ -454,11 +474,11 @@ def ideal_calls(p: OpProblem, cb: CBlas) -> tuple[Callable[[], None], Callable[[
             ger(ROW_MAJOR, n, n, 1.0, pdy, 1, px, 1, pdA, n)
             gemv(ROW_MAJOR, TRANS, n, n, 1.0, pA, n, pdy, 1, 0.0, pdx, 1)
 
-        return gemv_fwd, gemv_bwd
+        return gemv_fwd, gemv_bwd, reseed
     axpy = cb.fn("axpy", p.dtype)
     x, y = p.arrays
     dx = np.zeros_like(x)
-    N, px, py, pdx, pdy = x.size, ptr(x), ptr(y), ptr(dx), ptr(p.seed)
+    N, px, py, pdx, pdy = x.size, ptr(x), ptr(y), ptr(dx), ptr(seed)
 
     def axpy_fwd() -> None:  # y += α x
         axpy(N, AXPY_ALPHA, px, 1, py, 1)
@@ -466,13 +486,17 @@ def ideal_calls(p: OpProblem, cb: CBlas) -> tuple[Callable[[], None], Callable[[
     def axpy_bwd() -> None:  # dx += α dy ; dy unchanged
         axpy(N, AXPY_ALPHA, pdy, 1, pdx, 1)
 
-    return axpy_fwd, axpy_bwd
+    return axpy_fwd, axpy_bwd, reseed
 
 
-def two_phase(fwd: Callable[[], Any], bwd: Callable[[], Any]) -> Sample:
-    """Time fwd() then bwd() as one repetition."""
+def two_phase(
+    fwd: Callable[[], Any], bwd: Callable[[], Any], before: Callable[[], Any] | None = None
+) -> Sample:
+    """Time fwd() then bwd() as one repetition, after before() (untimed)."""
 
     def sample() -> dict[str, float]:
+        if before is not None:
+            before()
         t0 = now()
         fwd()
         t1 = now()
@@ -592,7 +616,14 @@ def case_op(
     p = make_problem(op, n, dtype, np.random.default_rng(n))
     ours = {"plain": blasad_plain(p), "blasad": blasad_autodiff(p)}
     if cb is not None:
-        ours["ideal"] = two_phase(*ideal_calls(p, cb))
+        fwd, bwd, reseed = ideal_calls(p, cb)
+
+        def reverse_and_reseed() -> None:  # what precedes the forward in blasad's repetitions
+            bwd()
+            reseed()
+
+        ours = {"plain": blasad_plain(p, then=reverse_and_reseed), "blasad": ours["blasad"]}
+        ours["ideal"] = two_phase(fwd, bwd, before=reseed)
     m = measure(ours, cfg)  # blasad and the ideal take turns: the targets compare them
     m |= measure_each({"blasad-tape": blasad_tape(p)}, cfg)  # allocates its shadows: alone
     plain = m.pop("plain")["total"]
