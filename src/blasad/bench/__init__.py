@@ -50,7 +50,7 @@ SIZES = (4, 16, 64, 256, 1024, 2048)
 QUICK_SIZES = (4, 16, 64, 256)
 CHAIN_STEPS = 1000
 ROUNDS = 3  # the samples of a case take turns this many times
-WARM = 3  # untimed repetitions of a sample at the start of its turn
+WARM, WARM_TIME = 3, 0.08  # untimed repetitions at the start of a turn: at least 3, or 80 ms
 AXPY_ALPHA = 0.5
 FRAMEWORKS = ("blasad", "blasad-tape", "ideal", "torch", "jax-jit", "jax-eager", "autograd")
 PEERS = ("torch", "jax-jit", "jax-eager", "autograd")
@@ -94,14 +94,17 @@ def make_config(args: argparse.Namespace) -> Config:
                   slow=0.25, max_reps=2000)  # fmt: skip
 
 
-def _warm_up(sample: Sample, cfg: Config) -> tuple[int, bool]:
+def _warm_up(sample: Sample, cfg: Config) -> tuple[int, int]:
     """Run sample once or twice untimed (compilation, page faults, caches); return how many
-    repetitions fill cfg.budget, and whether one repetition is slow (over cfg.slow)."""
+    repetitions fill cfg.budget, and how many untimed ones start each of its turns: those of
+    WARM_TIME seconds, at least WARM (one when a repetition is slow, over cfg.slow)."""
     cost = sample()["total"]
     if not (cfg.quick and cost > cfg.slow):  # --quick: one warm-up of a slow case is enough
         cost = sample()["total"]
     least = cfg.min_reps_slow if cost > cfg.slow else cfg.min_reps
-    return max(least, min(cfg.max_reps, int(cfg.budget / max(cost, 1e-9)))), cost > cfg.slow
+    reps = max(least, min(cfg.max_reps, int(cfg.budget / max(cost, 1e-9))))
+    warm = 1 if cost > cfg.slow else max(WARM, min(cfg.max_reps, math.ceil(WARM_TIME / max(cost, 1e-9))))
+    return reps, warm
 
 
 def measure(samples: dict[str, Sample], cfg: Config) -> dict[str, dict[str, float]]:
@@ -109,22 +112,22 @@ def measure(samples: dict[str, Sample], cfg: Config) -> dict[str, dict[str, floa
 
     The samples take turns in ROUNDS rounds (a…a b…b c…c, a…a b…b c…c, ...) so that a drift
     in the machine's speed touches them alike: their ratios are what the targets check. In a
-    round a sample first runs WARM untimed repetitions (one when a repetition is slow), so that
-    its timed ones start from the caches its own repetitions leave (the steady state of a
-    program repeating its step; this machine's caches take a few repetitions to forget another
-    sample's data), then its share of timed ones. Every sample reports a "total" (its cost),
-    from which its number of repetitions is chosen.
+    round a sample first runs untimed repetitions (see _warm_up), so that its timed ones start
+    from the caches its own repetitions leave: the steady state of a program repeating its
+    step (on the development machine, a memory-bound call takes some 50 ms of repetitions to
+    reach it after another sample's), then its share of timed ones. Every sample reports a "total" (its cost),
+    from which its numbers of repetitions are chosen.
     """
-    reps, slow = {}, {}
+    reps, warm = {}, {}
     for name, sample in samples.items():
-        reps[name], slow[name] = _warm_up(sample, cfg)
+        reps[name], warm[name] = _warm_up(sample, cfg)
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in samples}
     for r in range(ROUNDS):
         for name, sample in samples.items():
             todo = -(-reps[name] * (r + 1) // ROUNDS) - len(runs[name])  # this round's share
             if todo <= 0:
                 continue
-            for _ in range(1 if slow[name] else WARM):
+            for _ in range(warm[name]):
                 sample()
             runs[name] += [sample() for _ in range(todo)]
     return {name: {k: statistics.median(x[k] for x in rs) for k in rs[0]} for name, rs in runs.items()}
