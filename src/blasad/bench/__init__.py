@@ -49,7 +49,7 @@ import blasad as ba
 SIZES = (4, 16, 64, 256, 1024, 2048)
 QUICK_SIZES = (4, 16, 64, 256)
 CHAIN_STEPS = 1000
-ROUNDS = 3  # the samples of a case take turns this many times
+ROUNDS = 5  # the samples of a case take turns this many times
 WARM, WARM_TIME = 3, 0.08  # untimed repetitions at the start of a turn: at least 3, or 80 ms
 AXPY_ALPHA = 0.5
 FRAMEWORKS = ("blasad", "blasad-tape", "ideal", "torch", "jax-jit", "jax-eager", "autograd")
@@ -83,14 +83,14 @@ class Config:
 
 
 def make_config(args: argparse.Namespace) -> Config:
-    """--quick: sizes up to 256 and about 10 ms of repetitions per measurement; else 0.5 s."""
+    """--quick: sizes up to 256 and about 10 ms of repetitions per measurement; else 1 s."""
     threads, peers, plot = tuple(args.threads), not args.no_peers, args.plot
     if args.quick:
         sizes = tuple(args.sizes or QUICK_SIZES)
         return Config(sizes, threads, peers, plot, quick=True, budget=0.01, min_reps=3, min_reps_slow=1,
                       slow=0.05, max_reps=50)  # fmt: skip
     sizes = tuple(args.sizes or SIZES)
-    return Config(sizes, threads, peers, plot, quick=False, budget=0.5, min_reps=7, min_reps_slow=5,
+    return Config(sizes, threads, peers, plot, quick=False, budget=1.0, min_reps=10, min_reps_slow=5,
                   slow=0.25, max_reps=2000)  # fmt: skip
 
 
