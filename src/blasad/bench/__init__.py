@@ -49,8 +49,8 @@ import blasad as ba
 SIZES = (4, 16, 64, 256, 1024, 2048)
 QUICK_SIZES = (4, 16, 64, 256)
 CHAIN_STEPS = 1000
-ROUNDS = 5  # the samples of a case take turns this many times
-WARM, WARM_TIME = 3, 0.08  # untimed repetitions at the start of a turn: at least 3, or 80 ms
+ROUNDS = 8  # the samples of a case take turns this many times
+WARM_TIME = 0.08  # seconds of untimed repetitions at the start of a sample's turn
 AXPY_ALPHA = 0.5
 FRAMEWORKS = ("blasad", "blasad-tape", "ideal", "torch", "jax-jit", "jax-eager", "autograd")
 PEERS = ("torch", "jax-jit", "jax-eager", "autograd")
@@ -83,27 +83,27 @@ class Config:
 
 
 def make_config(args: argparse.Namespace) -> Config:
-    """--quick: sizes up to 256 and about 10 ms of repetitions per measurement; else 1 s."""
+    """--quick: sizes up to 256 and about 10 ms of repetitions per measurement; else 1.5 s."""
     threads, peers, plot = tuple(args.threads), not args.no_peers, args.plot
     if args.quick:
         sizes = tuple(args.sizes or QUICK_SIZES)
         return Config(sizes, threads, peers, plot, quick=True, budget=0.01, min_reps=3, min_reps_slow=1,
                       slow=0.05, max_reps=50)  # fmt: skip
     sizes = tuple(args.sizes or SIZES)
-    return Config(sizes, threads, peers, plot, quick=False, budget=1.0, min_reps=10, min_reps_slow=5,
+    return Config(sizes, threads, peers, plot, quick=False, budget=1.5, min_reps=16, min_reps_slow=5,
                   slow=0.25, max_reps=2000)  # fmt: skip
 
 
 def _warm_up(sample: Sample, cfg: Config) -> tuple[int, int]:
     """Run sample once or twice untimed (compilation, page faults, caches); return how many
     repetitions fill cfg.budget, and how many untimed ones start each of its turns: those of
-    WARM_TIME seconds, at least WARM (one when a repetition is slow, over cfg.slow)."""
+    WARM_TIME seconds (one when a repetition is slow, over cfg.slow)."""
     cost = sample()["total"]
     if not (cfg.quick and cost > cfg.slow):  # --quick: one warm-up of a slow case is enough
         cost = sample()["total"]
     least = cfg.min_reps_slow if cost > cfg.slow else cfg.min_reps
     reps = max(least, min(cfg.max_reps, int(cfg.budget / max(cost, 1e-9))))
-    warm = 1 if cost > cfg.slow else max(WARM, min(cfg.max_reps, math.ceil(WARM_TIME / max(cost, 1e-9))))
+    warm = 1 if cost > cfg.slow else min(cfg.max_reps, math.ceil(WARM_TIME / max(cost, 1e-9)))
     return reps, warm
 
 
