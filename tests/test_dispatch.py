@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import blasad as ba
+import blasad._generic as generic
 import blasad._routines as routines
 
 
@@ -56,7 +57,8 @@ def test_common_calls_take_the_fast_path(monkeypatch, rng):
 @pytest.mark.parametrize(
     "call",
     [
-        pytest.param(lambda A, B, C: ba.gemm(1, A, B, 0.0, C), id="int alpha"),
+        pytest.param(lambda A, B, C: ba.gemm(2**60, A, B, 0.0, C), id="int alpha beyond 2**53"),
+        pytest.param(lambda A, B, C: ba.gemm(True, A, B, 0.0, C), id="bool alpha"),
         pytest.param(lambda A, B, C: ba.gemm(1.0, A[:, ::-1], B, 0.0, C), id="negative stride"),
         pytest.param(lambda A, B, C: ba.gemm(1.0, A, B), id="C=None"),
         pytest.param(lambda A, B, C: ba.gemm(1.0, A, B, 0.0, C, trans_a="X"), id="bad flag"),
@@ -75,7 +77,7 @@ def test_other_calls_reach_the_validator(dispatch_path, monkeypatch, rng, call):
     A, B, C = rng.standard_normal((3, 3)), rng.standard_normal((3, 3)), np.zeros((3, 3))
     try:
         call(A, B, C)
-    except ValueError:
+    except (TypeError, ValueError):
         pass
     assert seen == ["gemm"]
 
@@ -104,3 +106,34 @@ def test_paths_agree_bit_for_bit(monkeypatch):
     fast, slow = run(True), run(False)
     for a, b in zip(fast, slow):
         assert np.array_equal(a, b)
+
+
+def test_int_scalars_take_the_fast_path_with_the_float_result(monkeypatch, rng):
+    """1 and 0 for α and β (within ±2⁵³) are read as the floats of the same value, in C."""
+    monkeypatch.setattr(routines, "FAST", True)
+    A, B, x = rng.standard_normal((3, 3)), rng.standard_normal((3, 3)), rng.standard_normal(3)
+    calls = [
+        lambda C, y: ba.gemm(2, A, B, 0, C),
+        lambda C, y: ba.gemv(-3, A, x, 1, y),
+        lambda C, y: ba.axpy(2, x, y),
+        lambda C, y: ba.scal(3, y),
+        lambda C, y: ba.syrk(1, A, 0, C),
+    ]
+    floats = [
+        lambda C, y: ba.gemm(2.0, A, B, 0.0, C),
+        lambda C, y: ba.gemv(-3.0, A, x, 1.0, y),
+        lambda C, y: ba.axpy(2.0, x, y),
+        lambda C, y: ba.scal(3.0, y),
+        lambda C, y: ba.syrk(1.0, A, 0.0, C),
+    ]
+    want = []
+    for call in floats:
+        C, y = np.ones((3, 3)), np.ones(3)
+        call(C, y)
+        want.append((C, y))
+    _forbid_validator(monkeypatch)
+    monkeypatch.setattr(generic, "validate", routines.validate)  # the generic path's validator too
+    for call, (C0, y0) in zip(calls, want):
+        C, y = np.ones((3, 3)), np.ones(3)
+        call(C, y)
+        assert np.array_equal(C, C0) and np.array_equal(y, y0)

@@ -30,7 +30,7 @@ import numpy as np
 
 from blasad import _routines
 from blasad._native_loader import ffi, lib
-from blasad._routines import _Call, _local
+from blasad._routines import _Call, _float_of_int, _local
 from blasad._specs import DTYPE_CODES, Spec, validate
 from blasad._tape import Tape, address
 
@@ -69,17 +69,20 @@ def _flag_code(spec_flag: str, value: str, complex_: bool) -> int:
 
 
 _REAL = (np.dtype(np.float32), np.dtype(np.float64))
-_PLANS: dict[str, tuple[int, int, int, tuple[int, ...]]] = {}  # spec name: _plan(spec)
+_Plan = tuple[int, int, int, tuple[int, ...], tuple[int, ...]]
+_PLANS: dict[str, _Plan] = {}  # spec name: _plan(spec)
 
 
-def _plan(spec: Spec) -> tuple[int, int, int, tuple[int, ...]]:
+def _plan(spec: Spec) -> _Plan:
     """(ba_fast_run's index of the routine or -1, the index of a 0-d output that may be None
-    or -1, the index of the array that sets the dtype, the indices of the written arguments)."""
+    or -1, the index of the array that sets the dtype, the indices of the written arguments,
+    the indices of the scalars read)."""
     plan = (
         int(lib.ba_fast_routine(spec.name.encode())),
         next((i for i, a in enumerate(spec.args) if a.kind == "scalar" and a.out), -1),
         next(i for i, a in enumerate(spec.args) if a.kind in ("vector", "matrix")),
         tuple(i for i, a in enumerate(spec.args) if a.out or a.inout),
+        tuple(i for i, a in enumerate(spec.args) if a.kind == "scalar" and not a.out),
     )
     _PLANS[spec.name] = plan
     return plan
@@ -89,7 +92,7 @@ def fast(spec: Spec, values: tuple[Any, ...], tape: Tape | None) -> list[Any] | 
     """Run a call through the C fast path (ba_fast_run) when it takes it: the values as run
     returns them (a reduction's out allocated), or None (nothing written: validate and lower
     in Python)."""
-    rid, out, first, writes = _PLANS.get(spec.name) or _plan(spec)
+    rid, out, first, writes, scalars = _PLANS.get(spec.name) or _plan(spec)
     if rid < 0:
         return None
     if out >= 0 and values[out] is None:  # a reduction's result, allocated as validate would
@@ -109,6 +112,12 @@ def fast(spec: Spec, values: tuple[Any, ...], tape: Tape | None) -> list[Any] | 
         return list(values)
     if rc < 0:
         raise MemoryError(f"blasad: out of memory while recording {spec.name}; nothing was written")
+    if rc == 1 and any(type(values[i]) is int for i in scalars):  # the C side reads floats: retry
+        retry = list(values)
+        for i in scalars:
+            retry[i] = _float_of_int(values[i])
+        if any(retry[i] is not values[i] for i in scalars):
+            return fast(spec, tuple(retry), tape)
     return None
 
 

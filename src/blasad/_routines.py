@@ -45,6 +45,12 @@ def _fast_done(rc: int, tape: Tape | None, name: str, *keep: np.ndarray) -> bool
     return False
 
 
+def _float_of_int(s: Any) -> Any:
+    """A Python int scalar as the float of the same value (|s| ≤ 2⁵³), which the fast paths
+    read; anything else (a bool, a larger int: the validating path's) unchanged."""
+    return float(s) if type(s) is int and -(2**53) <= s <= 2**53 else s
+
+
 def _flip(flag: int) -> int:
     """The flag for the transposed storage of the same operand: op(Sᵀ) for op(X), X = Sᵀ."""
     return flag ^ 1
@@ -162,6 +168,8 @@ def gemm(
             rc = lib.ba_fast_gemm(ptr, id(alpha), id(A), id(B), id(beta), id(C), id(trans_a), id(trans_b))
         if _fast_done(rc, tape, "gemm", A, B):
             return C
+        if rc == 1 and (_float_of_int(alpha) is not alpha or _float_of_int(beta) is not beta):
+            return gemm(_float_of_int(alpha), A, B, _float_of_int(beta), C, trans_a, trans_b)
     dtype, d, (alpha, A, B, beta, C, trans_a, trans_b) = validate(
         GEMM, (alpha, A, B, beta, C, trans_a, trans_b)
     )
@@ -229,6 +237,8 @@ def gemv(
             rc = lib.ba_fast_gemv(ptr, id(alpha), id(A), id(x), id(beta), id(y), id(trans))
         if _fast_done(rc, tape, "gemv", A, x):
             return y
+        if rc == 1 and (_float_of_int(alpha) is not alpha or _float_of_int(beta) is not beta):
+            return gemv(_float_of_int(alpha), A, x, _float_of_int(beta), y, trans)
     dtype, _, (alpha, A, x, beta, y, trans) = validate(GEMV, (alpha, A, x, beta, y, trans))
     assert y is not None
     call = _Call(tape, DTYPE_CODES[dtype])
@@ -264,6 +274,8 @@ def axpy(alpha: Scalar, x: np.ndarray, y: np.ndarray) -> np.ndarray:
             rc = lib.ba_fast_axpy(tape._ptr, id(alpha), id(x), id(y))
         if _fast_done(rc, tape, "axpy", x):
             return y
+        if rc == 1 and _float_of_int(alpha) is not alpha:
+            return axpy(_float_of_int(alpha), x, y)
     dtype, dims, (alpha, x, y) = validate(AXPY, (alpha, x, y))
     call = _Call(tape, DTYPE_CODES[dtype])
     al, al_im, al_bar = call.scalar(alpha)
