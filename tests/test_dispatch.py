@@ -112,28 +112,24 @@ def test_int_scalars_take_the_fast_path_with_the_float_result(monkeypatch, rng):
     """1 and 0 for α and β (within ±2⁵³) are read as the floats of the same value, in C."""
     monkeypatch.setattr(routines, "FAST", True)
     A, B, x = rng.standard_normal((3, 3)), rng.standard_normal((3, 3)), rng.standard_normal(3)
-    calls = [
-        lambda C, y: ba.gemm(2, A, B, 0, C),
-        lambda C, y: ba.gemv(-3, A, x, 1, y),
-        lambda C, y: ba.axpy(2, x, y),
-        lambda C, y: ba.scal(3, y),
-        lambda C, y: ba.syrk(1, A, 0, C),
+    calls = [  # each with its scalars of type s
+        lambda s, C, y: ba.gemm(s(2), A, B, s(0), C),
+        lambda s, C, y: ba.gemv(s(-3), A, x, s(1), y),
+        lambda s, C, y: ba.axpy(s(2), x, y),
+        lambda s, C, y: ba.scal(s(3), y),
+        lambda s, C, y: ba.syrk(s(1), A, s(0), C),
     ]
-    floats = [
-        lambda C, y: ba.gemm(2.0, A, B, 0.0, C),
-        lambda C, y: ba.gemv(-3.0, A, x, 1.0, y),
-        lambda C, y: ba.axpy(2.0, x, y),
-        lambda C, y: ba.scal(3.0, y),
-        lambda C, y: ba.syrk(1.0, A, 0.0, C),
-    ]
-    want = []
-    for call in floats:
-        C, y = np.ones((3, 3)), np.ones(3)
-        call(C, y)
-        want.append((C, y))
+
+    def results(s):
+        out = []
+        for call in calls:
+            C, y = np.ones((3, 3)), np.ones(3)
+            call(s, C, y)
+            out.append((C, y))
+        return out
+
+    want = results(float)
     _forbid_validator(monkeypatch)
     monkeypatch.setattr(generic, "validate", routines.validate)  # the generic path's validator too
-    for call, (C0, y0) in zip(calls, want):
-        C, y = np.ones((3, 3)), np.ones(3)
-        call(C, y)
+    for (C, y), (C0, y0) in zip(results(int), want):
         assert np.array_equal(C, C0) and np.array_equal(y, y0)
