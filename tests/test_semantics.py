@@ -660,6 +660,24 @@ def test_beta_zero_sets_gemv_output_shadow_exactly_to_zero(m, n, trans, layout, 
     assert_array_equal(dbase[untouched], _nan_seed((20,))[untouched])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("offset", [0, 1, 3], ids=["aligned", "1 element in", "3 elements in"])
+def test_beta_zero_exactly_zeroes_a_large_output_shadow(dtype, offset) -> None:
+    """An output shadow of 8 MiB or more is zeroed with streaming stores (where the CPU has
+    them): every element exactly 0 from NaN/±inf seeds, whatever the alignment and the tail, and
+    not one byte outside it."""
+    m, n = 1031, 2053 if dtype == np.float32 else 1027  # over 8 MiB, a size no power of two divides
+    A, B = np.ones((m, 2), dtype), np.ones((2, n), dtype)
+    C = np.zeros((m, n), dtype)
+    guard = np.full(m * n + offset + 5, np.nan, dtype)  # the shadow lies inside, offset elements in
+    dC = guard[offset : offset + m * n].reshape(m, n)
+    dC[...] = _nan_seed((m, n)).astype(dtype)
+    ba.autodiff(lambda A, B, C: ba.gemm(1.0, A, B, 0.0, C), ba.Const(A), ba.Const(B), ba.Duplicated(C, dC))
+    assert dC.nbytes >= 8 << 20
+    assert not np.any(dC)  # exactly zero (a NaN or inf would not compare equal to 0)
+    assert np.isnan(guard[:offset]).all() and np.isnan(guard[offset + m * n :]).all()
+
+
 def test_beta_zero_with_only_the_output_active() -> None:
     A, B = ints(84, (3, 2)), ints(85, (2, 4))
     C = np.full((3, 4), np.nan)
