@@ -80,40 +80,37 @@ _MV_ADJOINT = (
     "ȳ ← conj(β) ȳ  (exactly 0 when β = 0)",
 )
 
-SYMV = Spec(
-    name="symv",
-    dtypes="sd",
-    formula="y ← α A x + β y  (A symmetric, read from its uplo triangle)",
-    args=(
-        Arg("alpha", "scalar"),
-        Arg("A", "matrix", ("n", "n"), structure="symmetric"),
-        Arg("x", "vector", ("n",)),
-        Arg("beta", "scalar"),
-        Arg("y", "vector", ("n",), out=True),
-        Arg("uplo", "flag", choices=UPLO),
-    ),
-    reference=lambda alpha, A, x, beta, y, uplo: alpha * (symmetric(A, uplo) @ x) + _beta_y(beta, y),
-    adjoint=_MV_ADJOINT,
-    saves="A if x or α is active; x if A or α is active; y_old if β is active",
-    seed_scaled=True,
-)
 
-HEMV = Spec(
-    name="hemv",
-    dtypes="cz",
-    formula="y ← α A x + β y  (A Hermitian, read from its uplo triangle; Im A_ii read as 0)",
-    args=(
-        Arg("alpha", "scalar"),
-        Arg("A", "matrix", ("n", "n"), structure="hermitian"),
-        Arg("x", "vector", ("n",)),
-        Arg("beta", "scalar"),
-        Arg("y", "vector", ("n",), out=True),
-        Arg("uplo", "flag", choices=UPLO),
-    ),
-    reference=lambda alpha, A, x, beta, y, uplo: alpha * (hermitian(A, uplo) @ x) + _beta_y(beta, y),
-    adjoint=_MV_ADJOINT,
-    saves="A if x or α is active; x if A or α is active; y_old if β is active",
-    seed_scaled=True,
+def _mv_spec(name: str, dtypes: str, structure: str, formula: str, fold: Any) -> Spec:
+    """symv / hemv: y ← α A x + β y, A read from its uplo triangle as fold(A, uplo) gives it."""
+    return Spec(
+        name=name,
+        dtypes=dtypes,
+        formula=formula,
+        args=(
+            Arg("alpha", "scalar"),
+            Arg("A", "matrix", ("n", "n"), structure=structure),
+            Arg("x", "vector", ("n",)),
+            Arg("beta", "scalar"),
+            Arg("y", "vector", ("n",), out=True),
+            Arg("uplo", "flag", choices=UPLO),
+        ),
+        reference=lambda alpha, A, x, beta, y, uplo: alpha * (fold(A, uplo) @ x) + _beta_y(beta, y),
+        adjoint=_MV_ADJOINT,
+        saves="A if x or α is active; x if A or α is active; y_old if β is active",
+        seed_scaled=True,
+    )
+
+
+SYMV = _mv_spec(
+    "symv", "sd", "symmetric", "y ← α A x + β y  (A symmetric, read from its uplo triangle)", symmetric
+)
+HEMV = _mv_spec(
+    "hemv",
+    "cz",
+    "hermitian",
+    "y ← α A x + β y  (A Hermitian, read from its uplo triangle; Im A_ii read as 0)",
+    hermitian,
 )
 
 _TR_ARGS = (
@@ -217,17 +214,23 @@ _R2_ADJOINT = (
     "Ā unchanged on the triangle (her2: Im Ā_ii ← 0 when α ≠ 0); the other triangle untouched",
 )
 
+
+def _r2_args(structure: str) -> tuple[Arg, ...]:
+    """syr2 / her2: (α, x, y, A updated in place on its uplo triangle, uplo)."""
+    return (
+        Arg("alpha", "scalar"),
+        Arg("x", "vector", ("n",)),
+        Arg("y", "vector", ("n",)),
+        Arg("A", "matrix", ("n", "n"), inout=True, structure=structure),
+        Arg("uplo", "flag", choices=UPLO),
+    )
+
+
 SYR2 = Spec(
     name="syr2",
     dtypes="sd",
     formula="A ← α x yᵀ + α y xᵀ + A  (on A's uplo triangle)",
-    args=(
-        Arg("alpha", "scalar"),
-        Arg("x", "vector", ("n",)),
-        Arg("y", "vector", ("n",)),
-        Arg("A", "matrix", ("n", "n"), inout=True, structure="symmetric"),
-        Arg("uplo", "flag", choices=UPLO),
-    ),
+    args=_r2_args("symmetric"),
     reference=lambda alpha, x, y, A, uplo: _update(
         A, alpha * (np.outer(x, y) + np.outer(y, x)), uplo, False, alpha
     ),
@@ -239,13 +242,7 @@ HER2 = Spec(
     name="her2",
     dtypes="cz",
     formula="A ← α x yᴴ + conj(α) y xᴴ + A  (on A's uplo triangle; Im A_ii ← 0 unless α = 0)",
-    args=(
-        Arg("alpha", "scalar"),
-        Arg("x", "vector", ("n",)),
-        Arg("y", "vector", ("n",)),
-        Arg("A", "matrix", ("n", "n"), inout=True, structure="hermitian"),
-        Arg("uplo", "flag", choices=UPLO),
-    ),
+    args=_r2_args("hermitian"),
     reference=lambda alpha, x, y, A, uplo: _update(
         A, alpha * np.outer(x, y.conj()) + np.conj(alpha) * np.outer(y, x.conj()), uplo, True, alpha
     ),
