@@ -28,12 +28,14 @@
 
 static PyTypeObject *nd_type;
 static PyObject *dtypes[2];
+static PyTypeObject *float_scalar; /* numpy.float64: a float subclass, its value the float's */
 
-int ba_fast_init(intptr_t ndarray_type, intptr_t f32, intptr_t f64)
+int ba_fast_init(intptr_t ndarray_type, intptr_t f32, intptr_t f64, intptr_t float64_scalar)
 {
     nd_type = (PyTypeObject *)ndarray_type;
     dtypes[0] = (PyObject *)f32;
     dtypes[1] = (PyObject *)f64;
+    float_scalar = (PyTypeObject *)float64_scalar;
     return 0;
 }
 
@@ -137,7 +139,8 @@ static intptr_t shadow(ba_tape *t, const nd_t *a, int es)
     return ba_tape_lookup(t, (intptr_t)a->p, lo, hi);
 }
 
-/* A Python float (constant) or a 0-d array of the call's dtype (a buffer, maybe active). */
+/* A Python float or numpy.float64 (constant) or a 0-d array of the call's dtype (a buffer,
+ * maybe active). */
 typedef struct {
     double v;
     intptr_t bar;
@@ -148,7 +151,7 @@ static int as_scalar(intptr_t o, int dt, ba_tape *t, scalar_t *s)
 {
     PyObject *obj = (PyObject *)o;
     memset(s, 0, sizeof *s);
-    if (Py_TYPE(obj) == &PyFloat_Type) {
+    if (Py_TYPE(obj) == &PyFloat_Type || Py_TYPE(obj) == float_scalar) {
         s->v = PyFloat_AS_DOUBLE(obj);
         return 1;
     }

@@ -108,8 +108,13 @@ def test_paths_agree_bit_for_bit(monkeypatch):
         assert np.array_equal(a, b)
 
 
-def test_int_scalars_take_the_fast_path_with_the_float_result(monkeypatch, rng):
-    """1 and 0 for α and β (within ±2⁵³) are read as the floats of the same value, in C."""
+NUMBERS = [int, np.float64, np.float32, np.float16, np.int64, np.int32]
+
+
+@pytest.mark.parametrize("kind", NUMBERS, ids=lambda k: k.__name__)
+def test_number_scalars_take_the_fast_path_with_the_float_result(monkeypatch, rng, kind):
+    """Python ints and NumPy scalars for α and β (ints within ±2⁵³) are read as the floats of
+    the same value: numpy.float64 in C, the others converted and tried again."""
     monkeypatch.setattr(routines, "FAST", True)
     A, B, x = rng.standard_normal((3, 3)), rng.standard_normal((3, 3)), rng.standard_normal(3)
     calls = [  # each with its scalars of type s
@@ -131,5 +136,5 @@ def test_int_scalars_take_the_fast_path_with_the_float_result(monkeypatch, rng):
     want = results(float)
     _forbid_validator(monkeypatch)
     monkeypatch.setattr(generic, "validate", routines.validate)  # the generic path's validator too
-    for (C, y), (C0, y0) in zip(results(int), want):
+    for (C, y), (C0, y0) in zip(results(kind), want):
         assert np.array_equal(C, C0) and np.array_equal(y, y0)

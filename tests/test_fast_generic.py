@@ -232,7 +232,8 @@ def _sym(rng, n=4, dtype=np.float64):
 BAILS = {
     "complex": lambda rng: [ba.scal(2.0, (rng.standard_normal(4) + 1j).astype(np.complex128))],
     "int alpha beyond 2**53": lambda rng: [ba.scal(2**60, rng.standard_normal(4))],
-    "numpy scalar alpha": lambda rng: [ba.scal(np.float64(2.0), rng.standard_normal(4))],
+    "numpy bool alpha": lambda rng: [ba.scal(np.True_, rng.standard_normal(4))],
+    "numpy longdouble alpha": lambda rng: [ba.scal(np.longdouble(2.0), rng.standard_normal(4))],
     "0-d alpha of another dtype": lambda rng: [ba.scal(np.array(2.0, np.float32), rng.standard_normal(4))],
     "overlapping output": lambda rng: [ba.copy((x := rng.standard_normal(5))[:-1], x[1:])],
     "swap with itself": lambda rng: list(ba.swap(x := rng.standard_normal(3), x)),

@@ -14,7 +14,6 @@ import sys
 
 import numpy as np
 import pytest
-from numpy.testing import assert_array_equal
 
 import blasad as ba
 
@@ -126,7 +125,9 @@ def test_native_memory_is_freed_when_the_tape_is_dropped(reverse: bool) -> None:
     if reverse:
         tape.backward(y, np.ones(rows))
         assert tape.grad(alpha) == rows * cols  # ⟨ȳ, A x⟩ with the old A (all ones)
-        assert_array_equal(A, 2.0)
+        assert A.min() == A.max() == 2.0  # reductions: a 5 MB temporary (A == 2) could stay in
+        # the heap after it is freed (glibc raises its mmap threshold after large frees) and
+        # be counted as held below
     del tape
     left = _settled_rss() - base
     assert left < 0.1 * A.nbytes, f"{left / MB:.1f} MB still held after the tape was dropped"

@@ -30,7 +30,7 @@ import numpy as np
 
 from blasad import _routines
 from blasad._native_loader import ffi, lib
-from blasad._routines import _Call, _float_of_int, _local
+from blasad._routines import _as_float, _Call, _local
 from blasad._specs import DTYPE_CODES, Spec, validate
 from blasad._tape import Tape, address
 
@@ -112,10 +112,10 @@ def fast(spec: Spec, values: tuple[Any, ...], tape: Tape | None) -> list[Any] | 
         return list(values)
     if rc < 0:
         raise MemoryError(f"blasad: out of memory while recording {spec.name}; nothing was written")
-    if rc == 1 and any(type(values[i]) is int for i in scalars):  # the C side reads floats: retry
+    if rc == 1:  # the C side reads floats: retry with ints and other NumPy scalars as floats
         retry = list(values)
         for i in scalars:
-            retry[i] = _float_of_int(values[i])
+            retry[i] = _as_float(values[i])
         if any(retry[i] is not values[i] for i in scalars):
             return fast(spec, tuple(retry), tape)
     return None

@@ -24,7 +24,7 @@ Scalar = float | np.ndarray
 CHECKED = lib.ba_checked_violations() >= 0  # a checked build: see csrc/checked.h
 FAST = sys.implementation.name == "cpython"
 if FAST:
-    lib.ba_fast_init(id(np.ndarray), id(np.dtype(np.float32)), id(np.dtype(np.float64)))
+    lib.ba_fast_init(id(np.ndarray), id(np.dtype(np.float32)), id(np.dtype(np.float64)), id(np.float64))
     # the flag letters: the interned literals and (where CPython keeps them apart) the cached
     # single characters that indexing and str methods return
     for _i, _s in enumerate(("N", "T", "C", "U", "L", "R", "n", "t", "c", "u", "l", "r")):
@@ -45,10 +45,15 @@ def _fast_done(rc: int, tape: Tape | None, name: str, *keep: np.ndarray) -> bool
     return False
 
 
-def _float_of_int(s: Any) -> Any:
-    """A Python int scalar as the float of the same value (|s| ≤ 2⁵³), which the fast paths
-    read; anything else (a bool, a larger int: the validating path's) unchanged."""
-    return float(s) if type(s) is int and -(2**53) <= s <= 2**53 else s
+def _as_float(s: Any) -> Any:
+    """A real scalar the fast paths do not read as the float of the same value, which they do
+    read (a Python float or numpy.float64): a Python or NumPy int within ±2⁵³, a NumPy float32
+    or float16. Anything else (a bool, a larger int, a 0-d array: the validating path's)
+    unchanged. The validating path reads every real scalar as the same double."""
+    t = type(s)
+    if t is int or issubclass(t, np.integer):
+        return float(s) if -(2**53) <= s <= 2**53 else s
+    return float(s) if t is np.float32 or t is np.float16 else s
 
 
 def _flip(flag: int) -> int:
@@ -168,8 +173,8 @@ def gemm(
             rc = lib.ba_fast_gemm(ptr, id(alpha), id(A), id(B), id(beta), id(C), id(trans_a), id(trans_b))
         if _fast_done(rc, tape, "gemm", A, B):
             return C
-        if rc == 1 and (_float_of_int(alpha) is not alpha or _float_of_int(beta) is not beta):
-            return gemm(_float_of_int(alpha), A, B, _float_of_int(beta), C, trans_a, trans_b)
+        if rc == 1 and (_as_float(alpha) is not alpha or _as_float(beta) is not beta):
+            return gemm(_as_float(alpha), A, B, _as_float(beta), C, trans_a, trans_b)
     dtype, d, (alpha, A, B, beta, C, trans_a, trans_b) = validate(
         GEMM, (alpha, A, B, beta, C, trans_a, trans_b)
     )
@@ -237,8 +242,8 @@ def gemv(
             rc = lib.ba_fast_gemv(ptr, id(alpha), id(A), id(x), id(beta), id(y), id(trans))
         if _fast_done(rc, tape, "gemv", A, x):
             return y
-        if rc == 1 and (_float_of_int(alpha) is not alpha or _float_of_int(beta) is not beta):
-            return gemv(_float_of_int(alpha), A, x, _float_of_int(beta), y, trans)
+        if rc == 1 and (_as_float(alpha) is not alpha or _as_float(beta) is not beta):
+            return gemv(_as_float(alpha), A, x, _as_float(beta), y, trans)
     dtype, _, (alpha, A, x, beta, y, trans) = validate(GEMV, (alpha, A, x, beta, y, trans))
     assert y is not None
     call = _Call(tape, DTYPE_CODES[dtype])
@@ -274,8 +279,8 @@ def axpy(alpha: Scalar, x: np.ndarray, y: np.ndarray) -> np.ndarray:
             rc = lib.ba_fast_axpy(tape._ptr, id(alpha), id(x), id(y))
         if _fast_done(rc, tape, "axpy", x):
             return y
-        if rc == 1 and _float_of_int(alpha) is not alpha:
-            return axpy(_float_of_int(alpha), x, y)
+        if rc == 1 and _as_float(alpha) is not alpha:
+            return axpy(_as_float(alpha), x, y)
     dtype, dims, (alpha, x, y) = validate(AXPY, (alpha, x, y))
     call = _Call(tape, DTYPE_CODES[dtype])
     al, al_im, al_bar = call.scalar(alpha)
