@@ -93,7 +93,7 @@ def make_config(args: argparse.Namespace) -> Config:
         return Config(sizes, threads, peers, plot, quick=True, budget=0.01, min_reps=3, min_reps_slow=1,
                       slow=0.05, max_reps=50)  # fmt: skip
     sizes = tuple(args.sizes or SIZES)
-    return Config(sizes, threads, peers, plot, quick=False, budget=1.5, min_reps=16, min_reps_slow=7,
+    return Config(sizes, threads, peers, plot, quick=False, budget=1.5, min_reps=24, min_reps_slow=15,
                   slow=0.25, max_reps=2000)  # fmt: skip
 
 
