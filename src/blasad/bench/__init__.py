@@ -629,10 +629,10 @@ def case_op(
 ) -> list[Row]:
     """One call of `op` at size n: every framework, forward / reverse / total."""
     p = make_problem(op, n, dtype, np.random.default_rng(n))
-    ours: dict[str, Sample] = {"blasad": blasad_sample(p)}
-    if cb is not None:
-        fwd, bwd = ideal_calls(p, cb)
-        ours = {"blasad": blasad_sample(p, reverse=bwd), "ideal": two_phase(fwd, bwd, before=p.reseed)}
+    fwd, bwd = ideal_calls(p, cb) if cb is not None else (None, None)
+    ours: dict[str, Sample] = {"blasad": blasad_sample(p, reverse=bwd)}
+    if fwd is not None and bwd is not None:
+        ours["ideal"] = two_phase(fwd, bwd, before=p.reseed)
     m = measure(ours, cfg)  # blasad and the ideal take turns: the targets compare them
     m |= measure_each({"blasad-tape": blasad_tape(p)}, cfg)  # allocates its shadows: alone
     b = m.pop("blasad")
