@@ -227,6 +227,6 @@ def test_wheels_use_the_scipy_openblas64_wheel_at_run_time():
     assert "delocate-wheel" in cbw["macos"]["repair-wheel-command"]
     assert "--exclude libscipy_openblas64_" in cbw["macos"]["repair-wheel-command"]
     assert "import" in cbw["test-command"] and "ba.gemm(" in cbw["test-command"]
-    build = (ROOT / "src" / "blasad" / "_build.py").read_text(encoding="utf-8")
+    build = (ROOT / "tools" / "build_native.py").read_text(encoding="utf-8")
     assert "$ORIGIN/../scipy_openblas64/lib" in build and "@loader_path/../scipy_openblas64/lib" in build
-    assert "scipy_openblas64" in (ROOT / "src" / "blasad" / "_native_loader.py").read_text(encoding="utf-8")
+    assert "scipy_openblas64" in (ROOT / "blasad" / "_native_loader.py").read_text(encoding="utf-8")

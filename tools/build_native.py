@@ -1,4 +1,6 @@
-"""cffi out-of-line API-mode builder for blasad's native core (used by setup.py)."""
+"""cffi out-of-line API-mode builder for blasad's native core (setup.py's cffi_modules).
+
+It lives outside the shipped package: nothing in `blasad/` imports it."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import numpy
 import scipy_openblas64
 from cffi import FFI
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 CSRC = ROOT / "csrc"
 
 
