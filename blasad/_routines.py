@@ -25,12 +25,6 @@ CHECKED = lib.ba_checked_violations() >= 0  # a checked build: see csrc/checked.
 FAST = sys.implementation.name == "cpython"
 if FAST:
     lib.ba_fast_init(id(np.ndarray), id(np.dtype(np.float32)), id(np.dtype(np.float64)), id(np.float64))
-    # the flag letters: the interned literals and (where CPython keeps them apart) the cached
-    # single characters that indexing and str methods return
-    for _i, _s in enumerate(("N", "T", "C", "U", "L", "R", "n", "t", "c", "u", "l", "r")):
-        for _o in {id(_s), id(chr(ord(_s)))}:
-            lib.ba_fast_add_letter(_i % 6, _o)
-    del _i, _s, _o
 _NULL = ffi.NULL
 
 

@@ -90,18 +90,16 @@ int ba_copy2d(ba_tape *t, int dtype, int64_t rows, int64_t cols,
               intptr_t src, int64_t src_rs, int64_t src_cs, intptr_t src_bar,
               intptr_t dst, int64_t dst_rs, int64_t dst_cs, intptr_t dst_bar);
 
-/* Fast paths: the same calls taking Python objects by address (CPython's id()).
+/* Fast paths: the same calls taking Python objects by address (CPython's id()); they
+ * take the GIL back before reading any object (cffi releases it around every call).
  * They validate and lower the common cases entirely in C and return 0; anything
  * else (a layout to stage, an int scalar, a shape error, a possible overlap) returns 1
  * with nothing written, and the caller takes the validating Python path; 2: the call
  * is valid and active but an output has no shadow yet (nothing written): the caller
  * gives it one and calls again. -1: out of memory, nothing written.
  * ba_fast_init registers numpy.ndarray, the float32/float64 dtypes and the numpy.float64
- * scalar type (read as a float), ba_fast_add_letter
- * each str object that stands for a flag letter (0..5: "N" "T" "C" "U" "L" "R", also
- * lowercase), all by id. */
+ * scalar type (read as a float), by id. Flags are one-character str objects, read by value. */
 int ba_fast_init(intptr_t ndarray_type, intptr_t f32, intptr_t f64, intptr_t float64_scalar);
-int ba_fast_add_letter(int letter, intptr_t id);
 int ba_fast_gemm(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t B, intptr_t beta, intptr_t C,
                  intptr_t trans_a, intptr_t trans_b);
 int ba_fast_gemv(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t x, intptr_t beta, intptr_t y,

@@ -1,9 +1,11 @@
 /* Fast paths: validate and lower the common calls entirely in C.
  *
- * The Python wrappers pass objects by address (CPython's id()). This code runs
- * without the GIL (cffi releases it around calls): it only reads fields of objects
- * the caller keeps alive (array data, dims, strides, dtype, flags; a float's value)
- * and never touches reference counts or raises. Anything it does not accept in full
+ * The Python wrappers pass objects by address (CPython's id()); the caller keeps them
+ * alive. cffi releases the GIL around every call, so each entry point takes it back
+ * (PyGILState_Ensure) before it reads any object, matches flag strings by value, and
+ * releases it again around the BLAS work of a large call (WORK_UNLOCKED elements of
+ * work or more; a tiny call is over before another thread could use the interpreter).
+ * It never touches reference counts or raises. Anything it does not accept in full
  * returns 1 before writing anything, and the validating Python path takes over and
  * produces the result or the error message. 2: the call is valid, active, and an output
  * has no shadow yet; the caller gives it one (Python allocates shadows) and calls again.
@@ -39,27 +41,35 @@ int ba_fast_init(intptr_t ndarray_type, intptr_t f32, intptr_t f64, intptr_t flo
     return 0;
 }
 
-/* The flag strings, by id: a letter may have several objects (CPython 3.11 interns the
- * literal "L" apart from the cached single character that "UL"[1] returns; lowercase). */
-#define MAX_LETTER_IDS 32
-static intptr_t letter_ids[MAX_LETTER_IDS];
-static int letter_codes[MAX_LETTER_IDS], n_letter_ids;
-
-int ba_fast_add_letter(int letter, intptr_t id)
-{
-    if (n_letter_ids == MAX_LETTER_IDS) return -1;
-    letter_codes[n_letter_ids] = letter;
-    letter_ids[n_letter_ids++] = id;
-    return 0;
-}
-
-/* 0..5 for the strings N T C U L R (either case), -1 for anything else */
+/* 0..5 for a one-character str N T C U L R (either case), -1 for anything else. */
 static int letter_of(intptr_t o)
 {
-    for (int i = 0; i < n_letter_ids; i++)
-        if (letter_ids[i] == o) return letter_codes[i];
-    return -1;
+    PyObject *obj = (PyObject *)o;
+    if (!PyUnicode_CheckExact(obj) || PyUnicode_GET_LENGTH(obj) != 1) return -1;
+    switch (PyUnicode_READ_CHAR(obj, 0)) {
+    case 'N': case 'n': return 0;
+    case 'T': case 't': return 1;
+    case 'C': case 'c': return 2;
+    case 'U': case 'u': return 3;
+    case 'L': case 'l': return 4;
+    case 'R': case 'r': return 5;
+    default: return -1;
+    }
 }
+
+/* Run `call` (an expression giving an int) with the GIL released when the call does at
+ * least WORK_UNLOCKED elements of work; the tape and the kernels touch no Python object. */
+#define WORK_UNLOCKED ((int64_t)1 << 15)
+#define KERNEL(rc, work, call)                           \
+    do {                                                 \
+        if ((work) >= WORK_UNLOCKED) {                   \
+            PyThreadState *ts_ = PyEval_SaveThread();    \
+            rc = (call);                                 \
+            PyEval_RestoreThread(ts_);                   \
+        } else {                                         \
+            rc = (call);                                 \
+        }                                                \
+    } while (0)
 
 /* "N" -> BA_N, "T"/"C" -> BA_T (the fast paths are real: conjugate transpose is
  * transpose); -1: anything else */
@@ -183,8 +193,8 @@ static void allow(int es, int n, const intptr_t *objs)
 #endif
 }
 
-int ba_fast_gemm(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t B, intptr_t beta, intptr_t C,
-                 intptr_t trans_a, intptr_t trans_b)
+static int fast_gemm(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t B, intptr_t beta, intptr_t C,
+                     intptr_t trans_a, intptr_t trans_b)
 {
     int dt = -1, ra, rb, rc;
     nd_t a, b, c;
@@ -209,12 +219,25 @@ int ba_fast_gemm(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t B, intptr_t be
     if ((a_bar || b_bar || al.bar || be.bar) && !c_bar) return NEEDS_SHADOW;
     const int ta = ra ? FLIP(fa) : fa, tb = rb ? FLIP(fb) : fb;
     allow(es, 5, (intptr_t[]){alpha, A, B, beta, C});
+    int ret;
     if (!rc)
-        return ba_gemm(t, dt, ta, tb, m, n, k, al.v, 0.0, al.bar, (intptr_t)a.p, lda, a_bar, (intptr_t)b.p, ldb,
-                       b_bar, be.v, 0.0, be.bar, (intptr_t)c.p, ldc, c_bar);
-    /* C is row-major: Cᵀ = op(B)ᵀ op(A)ᵀ in column-major */
-    return ba_gemm(t, dt, FLIP(tb), FLIP(ta), n, m, k, al.v, 0.0, al.bar, (intptr_t)b.p, ldb, b_bar,
-                   (intptr_t)a.p, lda, a_bar, be.v, 0.0, be.bar, (intptr_t)c.p, ldc, c_bar);
+        KERNEL(ret, m * n * k,
+               ba_gemm(t, dt, ta, tb, m, n, k, al.v, 0.0, al.bar, (intptr_t)a.p, lda, a_bar, (intptr_t)b.p, ldb,
+                       b_bar, be.v, 0.0, be.bar, (intptr_t)c.p, ldc, c_bar));
+    else /* C is row-major: Cᵀ = op(B)ᵀ op(A)ᵀ in column-major */
+        KERNEL(ret, m * n * k,
+               ba_gemm(t, dt, FLIP(tb), FLIP(ta), n, m, k, al.v, 0.0, al.bar, (intptr_t)b.p, ldb, b_bar,
+                       (intptr_t)a.p, lda, a_bar, be.v, 0.0, be.bar, (intptr_t)c.p, ldc, c_bar));
+    return ret;
+}
+
+int ba_fast_gemm(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t B, intptr_t beta, intptr_t C,
+                 intptr_t trans_a, intptr_t trans_b)
+{
+    const PyGILState_STATE g = PyGILState_Ensure();
+    const int rc = fast_gemm(t, alpha, A, B, beta, C, trans_a, trans_b);
+    PyGILState_Release(g);
+    return rc;
 }
 
 /* A vector BLAS can address: any nonzero stride (zero only when it has <= 1 element). */
@@ -225,7 +248,7 @@ static int blas_vector(const nd_t *x, int64_t *inc)
     return 1;
 }
 
-int ba_fast_gemv(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t x, intptr_t beta, intptr_t y, intptr_t trans)
+static int fast_gemv(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t x, intptr_t beta, intptr_t y, intptr_t trans)
 {
     int dt = -1, ra;
     nd_t a, xv, yv;
@@ -247,11 +270,22 @@ int ba_fast_gemv(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t x, intptr_t be
     if (a_bar < 0 || x_bar < 0 || y_bar < 0) return BAIL;
     if ((a_bar || x_bar || al.bar || be.bar) && !y_bar) return NEEDS_SHADOW;
     allow(es, 5, (intptr_t[]){alpha, A, x, beta, y});
-    return ba_gemv(t, dt, ra ? FLIP(f) : f, sa.rows, sa.cols, al.v, 0.0, al.bar, (intptr_t)a.p, lda, a_bar,
-                   (intptr_t)xv.p, incx, x_bar, be.v, 0.0, be.bar, (intptr_t)yv.p, incy, y_bar);
+    int ret;
+    KERNEL(ret, sa.rows * sa.cols,
+           ba_gemv(t, dt, ra ? FLIP(f) : f, sa.rows, sa.cols, al.v, 0.0, al.bar, (intptr_t)a.p, lda, a_bar,
+                   (intptr_t)xv.p, incx, x_bar, be.v, 0.0, be.bar, (intptr_t)yv.p, incy, y_bar));
+    return ret;
 }
 
-int ba_fast_axpy(ba_tape *t, intptr_t alpha, intptr_t x, intptr_t y)
+int ba_fast_gemv(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t x, intptr_t beta, intptr_t y, intptr_t trans)
+{
+    const PyGILState_STATE g = PyGILState_Ensure();
+    const int rc = fast_gemv(t, alpha, A, x, beta, y, trans);
+    PyGILState_Release(g);
+    return rc;
+}
+
+static int fast_axpy(ba_tape *t, intptr_t alpha, intptr_t x, intptr_t y)
 {
     int dt = -1;
     nd_t xv, yv;
@@ -266,7 +300,18 @@ int ba_fast_axpy(ba_tape *t, intptr_t alpha, intptr_t x, intptr_t y)
     if (x_bar < 0 || y_bar < 0) return BAIL;
     if ((x_bar || al.bar) && !y_bar) return NEEDS_SHADOW;
     allow(es, 3, (intptr_t[]){alpha, x, y});
-    return ba_axpy(t, dt, xv.rows, al.v, 0.0, al.bar, (intptr_t)xv.p, incx, x_bar, (intptr_t)yv.p, incy, y_bar);
+    int ret;
+    KERNEL(ret, xv.rows,
+           ba_axpy(t, dt, xv.rows, al.v, 0.0, al.bar, (intptr_t)xv.p, incx, x_bar, (intptr_t)yv.p, incy, y_bar));
+    return ret;
+}
+
+int ba_fast_axpy(ba_tape *t, intptr_t alpha, intptr_t x, intptr_t y)
+{
+    const PyGILState_STATE g = PyGILState_Ensure();
+    const int rc = fast_axpy(t, alpha, x, y);
+    PyGILState_Release(g);
+    return rc;
 }
 
 /* ---- the spec-driven routines: one table-driven fast path ----------------
@@ -315,7 +360,7 @@ static void lds_of(const nd_t *a, int64_t ld[2])
     ld[1] = (a->s1 == 1 || c <= 1) && (r <= 1 || a->s0 >= MAX(c, 1)) ? (r > 1 ? a->s0 : MAX(c, 1)) : 0;
 }
 
-int ba_fast_run(ba_tape *t, int r, intptr_t args)
+static int fast_run(ba_tape *t, int r, intptr_t args)
 {
     PyObject *tuple = (PyObject *)args;
     if (r < 0 || r >= FG_NROUTINES || !PyTuple_CheckExact(tuple)) return BAIL;
@@ -433,7 +478,19 @@ int ba_fast_run(ba_tape *t, int r, intptr_t args)
     for (int i = 0; i < na; i++)
         if (s->args[i].io != FG_IN && active && !v[i].bar) return NEEDS_SHADOW;
     allow(es, na, obj);
-    return fg_call(r, t, dt, order, f, d, v);
+    int64_t work = 1;
+    for (int k = 0; k < s->ndims; k++) work *= d[k] > 1 ? d[k] : 1;
+    int ret;
+    KERNEL(ret, work, fg_call(r, t, dt, order, f, d, v));
+    return ret;
+}
+
+int ba_fast_run(ba_tape *t, int r, intptr_t args)
+{
+    const PyGILState_STATE g = PyGILState_Ensure();
+    const int rc = fast_run(t, r, args);
+    PyGILState_Release(g);
+    return rc;
 }
 
 /* The index ba_fast_run knows routine `name` by, or -1. */
@@ -444,7 +501,13 @@ int ba_fast_routine(const char *name)
     return -1;
 }
 
-intptr_t ba_array_data(intptr_t o) { return (intptr_t)PyArray_DATA((PyArrayObject *)o); }
+intptr_t ba_array_data(intptr_t o)
+{
+    const PyGILState_STATE g = PyGILState_Ensure();
+    const intptr_t p = (intptr_t)PyArray_DATA((PyArrayObject *)o);
+    PyGILState_Release(g);
+    return p;
+}
 
 static intptr_t array_bound(intptr_t o, int upper)
 {
@@ -460,5 +523,13 @@ static intptr_t array_bound(intptr_t o, int upper)
     return upper ? hi : lo;
 }
 
-intptr_t ba_array_lo(intptr_t o) { return array_bound(o, 0); }
-intptr_t ba_array_hi(intptr_t o) { return array_bound(o, 1); }
+static intptr_t locked_bound(intptr_t o, int upper)
+{
+    const PyGILState_STATE g = PyGILState_Ensure();
+    const intptr_t p = array_bound(o, upper);
+    PyGILState_Release(g);
+    return p;
+}
+
+intptr_t ba_array_lo(intptr_t o) { return locked_bound(o, 0); }
+intptr_t ba_array_hi(intptr_t o) { return locked_bound(o, 1); }

@@ -138,3 +138,68 @@ def test_number_scalars_take_the_fast_path_with_the_float_result(monkeypatch, rn
     monkeypatch.setattr(generic, "validate", routines.validate)  # the generic path's validator too
     for (C, y), (C0, y0) in zip(results(kind), want):
         assert np.array_equal(C, C0) and np.array_equal(y, y0)
+
+
+def test_flags_are_read_by_value(monkeypatch, rng):
+    """Flag strings made at run time (CPython's cached one-character strs, not the interned
+    literals), in either case, take the fast path: the C side reads a str's value."""
+    monkeypatch.setattr(routines, "FAST", True)
+    A, B, T = rng.standard_normal((3, 4)), rng.standard_normal((3, 2)), np.triu(rng.standard_normal((3, 3)))
+    x = rng.standard_normal(3)
+    made = {c: chr(ord(c)) for c in "NTtULn"}
+    _forbid_validator(monkeypatch)
+    monkeypatch.setattr(generic, "validate", routines.validate)
+    C = ba.gemm(1.0, A, B, 0.0, np.empty((4, 2)), made["T"], made["n"])
+    np.testing.assert_allclose(C, A.T @ B)
+    y = ba.gemv(1.0, A, x, 0.0, np.empty(4), made["t"])
+    np.testing.assert_allclose(y, A.T @ x)
+    z = x.copy()
+    ba.trmv(T.T.copy(), z, made["L"], made["N"], made["N"])
+    np.testing.assert_allclose(z, np.tril(T.T) @ x)
+
+
+class _Flag(str):
+    pass
+
+
+def test_a_str_subclass_flag_takes_the_validating_path(dispatch_path, monkeypatch, rng):
+    seen = []
+    monkeypatch.setattr(routines, "validate", _counting(routines.validate, seen))
+    A, B = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    C = ba.gemm(1.0, A, B, 0.0, np.empty((3, 3)), _Flag("T"))
+    np.testing.assert_allclose(C, A.T @ B)
+    assert seen == ["gemm"]
+
+
+def test_a_large_call_releases_the_gil(monkeypatch):
+    """Another Python thread runs while a large gemm is in the kernel (the fast path takes the
+    GIL to read its arguments and hands it back around the BLAS work)."""
+    import threading
+    import time
+
+    monkeypatch.setattr(routines, "FAST", True)
+    n = 1200
+    A, B, C = np.ones((n, n)), np.ones((n, n)), np.empty((n, n))
+    ticks, done = [], threading.Event()
+
+    def count():
+        while not done.is_set():
+            ticks.append(time.perf_counter())
+            time.sleep(0)
+
+    t0 = time.perf_counter()
+    ba.gemm(1.0, A, B, 0.0, C)  # warm-up, and how long one call takes
+    one = time.perf_counter() - t0
+    worker = threading.Thread(target=count)
+    worker.start()
+    while not ticks:
+        time.sleep(0.001)
+    start = time.perf_counter()
+    ba.gemm(1.0, A, B, 0.0, C)
+    end = time.perf_counter()
+    done.set()
+    worker.join()
+    inside = [t for t in ticks if start < t < end]
+    assert C[0, 0] == n
+    # with the GIL held through the call, the counter could only tick at its edges
+    assert len(inside) >= 2 or end - start < 0.02, (len(inside), end - start, one)

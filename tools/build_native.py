@@ -72,6 +72,7 @@ ffibuilder.set_source(
     libraries=[scipy_openblas64.get_library()],
     extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", *_EXTRA],
     extra_link_args=[*_rpath(), *(_SANITIZE_FLAGS if SANITIZE else [])],
+    py_limited_api=False,  # csrc/fast.c reads CPython and NumPy object layouts: not the stable ABI
 )
 
 if __name__ == "__main__":
