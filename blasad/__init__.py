@@ -6,7 +6,6 @@ from blasad._level1 import *  # noqa: F403
 from blasad._level2 import *  # noqa: F403
 from blasad._level2p import *  # noqa: F403
 from blasad._level3 import *  # noqa: F403
-from blasad._routines import axpy, gemm, gemv
 from blasad._specs import SPECS
 from blasad._tape import Const, Duplicated, Tape, autodiff
 
@@ -17,9 +16,6 @@ __all__ = [
     "GradCheck",
     "Tape",
     "autodiff",
-    "axpy",
-    "gemm",
-    "gemv",
     "gradcheck",
     *_level1.__all__,
     *_level2.__all__,

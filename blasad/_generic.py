@@ -24,7 +24,10 @@ and bails out to the code below for anything else.
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -68,6 +71,7 @@ def _flag_code(spec_flag: str, value: str, complex_: bool) -> int:
     return FLAG_CODES[spec_flag][value]
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
 _REAL = (np.dtype(np.float32), np.dtype(np.float64))
 _Plan = tuple[int, int, int, tuple[int, ...], tuple[int, ...]]
 _PLANS: dict[str, _Plan] = {}  # spec name: _plan(spec)
@@ -106,9 +110,7 @@ def fast(spec: Spec, values: tuple[Any, ...], tape: Tape | None) -> list[Any] | 
         for i in writes:
             tape._regions.ensure(values[i])
         rc = lib.ba_fast_run(ptr, rid, id(values))
-    if rc == 0:
-        if tape is not None:
-            tape._keep.extend([v for v in values if isinstance(v, np.ndarray)])
+    if rc == 0:  # (the C side appended the arrays to the tape's keep list)
         return list(values)
     if rc < 0:
         raise MemoryError(f"blasad: out of memory while recording {spec.name}; nothing was written")
@@ -119,6 +121,74 @@ def fast(spec: Spec, values: tuple[Any, ...], tape: Tape | None) -> list[Any] | 
         if any(retry[i] is not values[i] for i in scalars):
             return fast(spec, tuple(retry), tape)
     return None
+
+
+def _out_of_memory(name: str) -> None:
+    raise MemoryError(f"blasad: out of memory while recording {name}; nothing was written")
+
+
+def _give_shadows(values: tuple[Any, ...], writes: tuple[int, ...]) -> None:
+    """Shadows for the written arguments of an active call (ba_fast_call's rc 2)."""
+    tape = _local.tape
+    assert tape is not None, "rc 2 comes only from a recording"
+    for i in writes:
+        tape._regions.ensure(values[i])
+
+
+def fast_first(spec: Spec, returns: str) -> Callable[[_F], _F]:
+    """Decorate the public function of spec's routine: the function it returns has the same
+    signature and docstring and first makes one native call, ba_fast_call, on the tape
+    recording on this thread; it returns `returns` (an expression over the arguments) when
+    that call took the routine's call, and calls the decorated function otherwise (anything
+    the fast path does not take in full comes back untouched). Routines outside the fast
+    path's table are left as they are."""
+
+    def decorate(f: _F) -> _F:
+        rid = int(lib.ba_fast_routine(spec.name.encode()))
+        if rid < 0:
+            return f
+        sig = inspect.signature(f)
+        names = list(sig.parameters)
+        defaults = {f"_d_{p.name}": p.default for p in sig.parameters.values() if p.default is not p.empty}
+        params = ", ".join(f"{n}=_d_{n}" if f"_d_{n}" in defaults else n for n in names)
+        # a reduction's result left None: a 0-d array of a real array argument's dtype (as the
+        # validator allocates it); any other output that defaults to None: the validating path's
+        first = next(a.name for a in spec.args if a.kind in ("vector", "matrix"))
+        alloc = "".join(
+            f"    if {a.name} is None and type({first}) is _ndarray and {first}.dtype in _REAL:\n"
+            f"        {a.name} = _zeros((), {first}.dtype)\n"
+            for a in spec.args
+            if a.kind == "scalar" and a.out and defaults.get(f"_d_{a.name}", 0) is None
+        )
+        guard = "".join(
+            f"{n} is not None and " for n in names if n in returns and defaults.get(f"_d_{n}", 0) is None
+        )
+        writes = tuple(i for i, a in enumerate(spec.args) if a.out or a.inout)
+        src = (
+            f"def {f.__name__}({params}):\n{alloc}"
+            f"    args = ({', '.join(names)},)\n"
+            f"    if {guard}_routines.FAST:\n"
+            f"        rc = _fast_call({rid}, id(args))\n"
+            f"        if rc == 2:  # active, and an output has no shadow yet\n"
+            f"            _give_shadows(args, {writes})\n"
+            f"            rc = _fast_call({rid}, id(args))\n"
+            f"        if rc == 0:\n"
+            f"            return {returns}\n"
+            f"        if rc < 0:\n"
+            f"            _out_of_memory({spec.name!r})\n"
+            f"    return _slow({', '.join(names)})\n"
+        )
+        namespace: dict[str, Any] = {
+            "_give_shadows": _give_shadows,
+            "_routines": _routines, "_fast_call": lib.ba_fast_call, "_slow": f, "_ndarray": np.ndarray,
+            "_out_of_memory": _out_of_memory,
+            "_REAL": _REAL, "_zeros": np.zeros, **defaults,
+        }  # fmt: skip
+        exec(src, namespace)
+        fn = functools.update_wrapper(namespace[f.__name__], f)
+        return fn  # type: ignore[return-value]
+
+    return decorate
 
 
 def run(spec: Spec, values: tuple[Any, ...]) -> list[Any]:
@@ -133,18 +203,26 @@ def run(spec: Spec, values: tuple[Any, ...]) -> list[Any]:
     call = _Call(tape, DTYPE_CODES[dtype])
     args = spec.args
 
-    # one CBLAS order for every matrix: the one that needs the fewest staging copies
+    # one CBLAS order for every matrix: the one that needs the fewest staging copies. A matrix
+    # that flips (spec.flips) goes either way: in the other order, read as its transpose.
     mats = [i for i, a in enumerate(args) if a.kind == "matrix"]
     lds = {i: _lds(vals[i]) for i in mats}
     order = 0
     if mats:
-        need = [sum(lds[i][o] is None for i in mats) for o in (0, 1)]
+        need = [
+            sum(lds[i][o] is None and not (spec.flips(args[i]) and lds[i][1 - o] is not None) for i in mats)
+            for o in (0, 1)
+        ]
         written = [i for i in mats if args[i].out or args[i].inout]
         native = 1 if written and lds[written[0]][0] is None else 0
         order = native if need[0] == need[1] else int(need[1] < need[0])
     staged: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # written: (temporary, user array) to copy back
+    flipped: set[str] = set()  # the trans flags of the matrices read as their transposes
     for i in mats:
-        if lds[i][order] is None:
+        if lds[i][order] is None and spec.flips(args[i]) and lds[i][1 - order] is not None:
+            flipped.add(str(args[i].trans))
+            lds[i] = (lds[i][1], lds[i][0])  # its ld in the other order, where `order` looks
+        elif lds[i][order] is None:
             user = vals[i]
             tmp = np.empty(user.shape, user.dtype, order="F" if order == 0 else "C")
             call.copy(user, tmp)  # even a written-only output: β C reads it, a triangle update keeps the rest
@@ -182,7 +260,11 @@ def run(spec: Spec, values: tuple[Any, ...]) -> list[Any]:
             ld = lds[i][order]
             assert ld is not None
             flat += [address(v), ld, bar]
-    flags = [_flag_code(a.name, vals[i], dtype.kind == "c") for i, a in enumerate(args) if a.kind == "flag"]
+    flags = [
+        _flag_code(a.name, vals[i], dtype.kind == "c") ^ (a.name in flipped)
+        for i, a in enumerate(args)
+        if a.kind == "flag"
+    ]
     symbols = list(dict.fromkeys(s for a in args for s in a.dims))
     call.allow(*(v for v in vals if isinstance(v, np.ndarray)))
     rc = getattr(lib, "ba_" + spec.name)(

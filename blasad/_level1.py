@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from blasad._generic import run
+from blasad._generic import fast_first, run
 from blasad._native_loader import lib
 from blasad._routines import _Call
 from blasad._specs import DTYPE_CODES, SPECS, Arg, Spec
@@ -25,6 +25,21 @@ Scalar = float | complex | np.ndarray
 def _pair(new_x: np.ndarray, new_y: np.ndarray) -> Any:
     """The reference of a routine that writes two vectors (swap, rot, rotm): (new x, new y)."""
     return new_x, new_y
+
+
+AXPY = Spec(
+    name="axpy",
+    formula="y ← α x + y",
+    args=(
+        Arg("alpha", "scalar"),
+        Arg("x", "vector", ("n",)),
+        Arg("y", "vector", ("n",), out=True),
+    ),
+    reference=lambda alpha, x, y: alpha * x + y,
+    adjoint=("x̄ += α ȳ", "ᾱ += ⟨ȳ, x⟩", "ȳ unchanged"),
+    saves="x if α is active",
+    seed_scaled=True,
+)
 
 
 SCAL = Spec(
@@ -186,24 +201,35 @@ def _real_only(name: str, x: Any, hint: str) -> None:
         raise TypeError(f"{name}: x has dtype {x.dtype}; {name} is for real dtypes ({hint})")
 
 
+@fast_first(AXPY, "y")
+def axpy(alpha: Scalar, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """y ← α x + y, in place; returns y."""
+    run(AXPY, (alpha, x, y))
+    return y
+
+
+@fast_first(SCAL, "x")
 def scal(alpha: Scalar, x: np.ndarray) -> np.ndarray:
     """x ← α x, in place; returns x."""
     run(SCAL, (alpha, x))
     return x
 
 
+@fast_first(COPY, "y")
 def copy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """y ← x, in place; returns y. y's old value is overwritten: its adjoint goes to x and ȳ ← 0."""
     run(COPY, (x, y))
     return y
 
 
+@fast_first(SWAP, "(x, y)")
 def swap(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """x ↔ y, in place; returns (x, y). The adjoints swap too."""
     run(SWAP, (x, y))
     return x, y
 
 
+@fast_first(DOT, "out")
 def dot(x: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """r ← Σ x y for real dtypes (complex: use dotu or dotc); returns r as a 0-d array (out)."""
     _real_only("dot", x, "complex vectors: dotu for Σ x y, dotc for Σ conj(x) y")
@@ -220,6 +246,7 @@ def dotc(x: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> np.ndar
     return run(DOTC, (x, y, out))[2]
 
 
+@fast_first(NRM2, "out")
 def nrm2(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """r ← ‖x‖₂ = √(Σ |x|²), overflow-safe as BLAS; returns r as a 0-d array of the real dtype.
 
@@ -229,6 +256,7 @@ def nrm2(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return run(NRM2, (x, out))[1]
 
 
+@fast_first(ASUM, "out")
 def asum(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """r ← Σ |Re x| + |Im x| (BLAS asum, not Σ |x| for complex); returns r as a 0-d array of
     the real dtype. Adjoint x̄ += r̄ (sign(Re x) + i sign(Im x)), with sign(0) = 0."""
@@ -254,6 +282,7 @@ def iamax(x: np.ndarray) -> int:
     return int(lib.ba_iamax(code, x.shape[0], address(x), x.strides[0] // x.itemsize))
 
 
+@fast_first(ROT, "(x, y)")
 def rot(
     x: np.ndarray, y: np.ndarray, c: float | np.ndarray, s: float | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -294,7 +323,7 @@ def rotm(x: np.ndarray, y: np.ndarray, param: Any) -> tuple[np.ndarray, np.ndarr
     return x, y
 
 
-LEVEL1: tuple[Spec, ...] = (SCAL, COPY, SWAP, DOT, DOTU, DOTC, NRM2, ASUM, ROT, ROTM)
+LEVEL1: tuple[Spec, ...] = (AXPY, SCAL, COPY, SWAP, DOT, DOTU, DOTC, NRM2, ASUM, ROT, ROTM)
 SPECS.update({s.name: s for s in LEVEL1})
 
-__all__ = ["asum", "copy", "dot", "dotc", "dotu", "iamax", "nrm2", "rot", "rotm", "scal", "swap"]
+__all__ = ["asum", "axpy", "copy", "dot", "dotc", "dotu", "iamax", "nrm2", "rot", "rotm", "scal", "swap"]

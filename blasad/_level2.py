@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from blasad._generic import run
+from blasad._generic import fast_first, run
 from blasad._specs import SPECS, TRANS, Arg, Spec, op
 
 Scalar = float | complex | np.ndarray
@@ -70,6 +70,32 @@ def _beta_y(beta: Any, y: np.ndarray) -> np.ndarray:
 
 
 # ---- specs -------------------------------------------------------------------------------
+
+GEMV = Spec(
+    name="gemv",
+    formula="y ← α op(A) x + β y",
+    args=(
+        Arg("alpha", "scalar"),
+        Arg("A", "matrix", ("m", "n"), trans="trans"),
+        Arg("x", "vector", ("n",)),
+        Arg("beta", "scalar"),
+        Arg("y", "vector", ("m",), out=True),
+        Arg("trans", "flag", choices=TRANS),
+    ),
+    reference=lambda alpha, A, x, beta, y, trans: (
+        alpha * (op(A, trans) @ x) + (beta * y if beta != 0 else np.zeros_like(y))
+    ),
+    adjoint=(
+        "Ā += α ȳ xᵀ  (α x ȳᵀ for trans)",
+        "x̄ += α op(A)ᵀ ȳ",
+        "ᾱ += ⟨ȳ, op(A) x⟩",
+        "β̄ += ⟨ȳ, y_old⟩",
+        "ȳ ← β ȳ  (exactly 0 when β = 0)",
+    ),
+    saves="A if x or α is active; x if A or α is active; y_old if β is active",
+    seed_scaled=True,
+)
+
 
 _MV_ADJOINT = (
     "Ā: the stored S_ij (i ≠ j) gets H̄_ij + conj(H̄_ji) with H̄ = conj(α) ȳ xᴴ, i.e. "
@@ -250,7 +276,7 @@ HER2 = Spec(
     saves="x if y or α is active; y if x or α is active",
 )
 
-LEVEL2: tuple[Spec, ...] = (SYMV, HEMV, TRMV, TRSV, GER, GERU, GERC, SYR, HER, SYR2, HER2)
+LEVEL2: tuple[Spec, ...] = (GEMV, SYMV, HEMV, TRMV, TRSV, GER, GERU, GERC, SYR, HER, SYR2, HER2)
 SPECS.update({s.name: s for s in LEVEL2})
 
 # the dtypes BLAS defines each routine for (others raise TypeError)
@@ -287,6 +313,23 @@ def _dtype_check(name: str, *arrays: Any) -> None:
 # ---- public routines -------------------------------------------------------------------------
 
 
+@fast_first(GEMV, "y")
+def gemv(
+    alpha: Scalar,
+    A: np.ndarray,
+    x: np.ndarray,
+    beta: Scalar = 0.0,
+    y: np.ndarray | None = None,
+    trans: str = "N",
+) -> np.ndarray:
+    """y ← α op(A) x + β y, in place; returns y (allocated when None).
+
+    With β = 0, y is not read (NaN in it does not propagate).
+    """
+    return run(GEMV, (alpha, A, x, beta, y, trans))[4]
+
+
+@fast_first(SYMV, "y")
 def symv(
     alpha: Scalar,
     A: np.ndarray,
@@ -315,6 +358,7 @@ def hemv(
     return run(HEMV, (alpha, A, x, beta, y, uplo))[4]
 
 
+@fast_first(TRMV, "x")
 def trmv(A: np.ndarray, x: np.ndarray, uplo: str = "U", trans: str = "N", diag: str = "N") -> np.ndarray:
     """x ← op(A) x with A triangular (its uplo triangle; diag = "U": a unit diagonal, not read),
     in place; returns x. op is "N", "T" or "C"."""
@@ -322,6 +366,7 @@ def trmv(A: np.ndarray, x: np.ndarray, uplo: str = "U", trans: str = "N", diag: 
     return x
 
 
+@fast_first(TRSV, "x")
 def trsv(A: np.ndarray, x: np.ndarray, uplo: str = "U", trans: str = "N", diag: str = "N") -> np.ndarray:
     """x ← op(A)⁻¹ x with A triangular (its uplo triangle; diag = "U": a unit diagonal, not read),
     in place; returns x. op is "N", "T" or "C". No test for singularity (as BLAS)."""
@@ -329,6 +374,7 @@ def trsv(A: np.ndarray, x: np.ndarray, uplo: str = "U", trans: str = "N", diag: 
     return x
 
 
+@fast_first(GER, "A")
 def ger(alpha: Scalar, x: np.ndarray, y: np.ndarray, A: np.ndarray) -> np.ndarray:
     """A ← α x yᵀ + A, in place; returns A. Real dtypes (complex: geru, gerc)."""
     _dtype_check("ger", x, y, A)
@@ -350,6 +396,7 @@ def gerc(alpha: Scalar, x: np.ndarray, y: np.ndarray, A: np.ndarray) -> np.ndarr
     return A
 
 
+@fast_first(SYR, "A")
 def syr(alpha: Scalar, x: np.ndarray, A: np.ndarray, uplo: str = "U") -> np.ndarray:
     """A ← α x xᵀ + A on A's uplo triangle (the other is untouched), in place; returns A.
     Real dtypes."""
@@ -366,6 +413,7 @@ def her(alpha: float | np.ndarray, x: np.ndarray, A: np.ndarray, uplo: str = "U"
     return A
 
 
+@fast_first(SYR2, "A")
 def syr2(alpha: Scalar, x: np.ndarray, y: np.ndarray, A: np.ndarray, uplo: str = "U") -> np.ndarray:
     """A ← α x yᵀ + α y xᵀ + A on A's uplo triangle (the other is untouched), in place;
     returns A. Real dtypes."""
@@ -382,4 +430,4 @@ def her2(alpha: Scalar, x: np.ndarray, y: np.ndarray, A: np.ndarray, uplo: str =
     return A
 
 
-__all__ = ["ger", "gerc", "geru", "hemv", "her", "her2", "symv", "syr", "syr2", "trmv", "trsv"]
+__all__ = ["gemv", "ger", "gerc", "geru", "hemv", "her", "her2", "symv", "syr", "syr2", "trmv", "trsv"]

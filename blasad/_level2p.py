@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from blasad import _routines
-from blasad._generic import _flag_code, _lds, fast, run
+from blasad._generic import _flag_code, _lds, fast, fast_first, run
 from blasad._native_loader import lib
 from blasad._routines import _Call, _local
 from blasad._specs import DTYPE_CODES, SPECS, TRANS, Arg, Spec, op, validate
@@ -361,6 +361,7 @@ def _run(spec: Spec, values: tuple[Any, ...]) -> list[Any]:
     return run(spec, tuple(vals))
 
 
+@fast_first(SPMV, "y")
 def spmv(alpha: Scalar, AP: np.ndarray, x: np.ndarray, beta: Scalar = 0.0, y: np.ndarray | None = None,
          uplo: str = "U") -> np.ndarray:  # fmt: skip
     """y ← α A x + β y, A real symmetric n × n in packed storage; returns y (allocated when None).
@@ -400,6 +401,7 @@ def hbmv(alpha: Scalar, A: np.ndarray, x: np.ndarray, beta: Scalar = 0.0, y: np.
     return _run(HBMV, (alpha, A, x, beta, y, uplo))[4]
 
 
+@fast_first(TPMV, "x")
 def tpmv(AP: np.ndarray, x: np.ndarray, uplo: str = "U", trans: str = "N", diag: str = "N") -> np.ndarray:
     """x ← op(A) x, in place, A triangular n × n in packed storage (as for spmv); returns x.
 
@@ -409,6 +411,7 @@ def tpmv(AP: np.ndarray, x: np.ndarray, uplo: str = "U", trans: str = "N", diag:
     return x
 
 
+@fast_first(TPSV, "x")
 def tpsv(AP: np.ndarray, x: np.ndarray, uplo: str = "U", trans: str = "N", diag: str = "N") -> np.ndarray:
     """x ← op(A)⁻¹ x, in place, A triangular n × n in packed storage (as for spmv); returns x.
 
@@ -436,6 +439,7 @@ def tbsv(A: np.ndarray, x: np.ndarray, uplo: str = "U", trans: str = "N", diag: 
     return x
 
 
+@fast_first(SPR, "AP")
 def spr(alpha: Scalar, x: np.ndarray, AP: np.ndarray, uplo: str = "U") -> np.ndarray:
     """A ← α x xᵀ + A, in place, A real symmetric in packed storage (as for spmv); returns AP."""
     _run(SPR, (alpha, x, AP, uplo))
@@ -451,6 +455,7 @@ def hpr(alpha: Scalar, x: np.ndarray, AP: np.ndarray, uplo: str = "U") -> np.nda
     return AP
 
 
+@fast_first(SPR2, "AP")
 def spr2(alpha: Scalar, x: np.ndarray, y: np.ndarray, AP: np.ndarray, uplo: str = "U") -> np.ndarray:
     """A ← α x yᵀ + α y xᵀ + A, in place, A real symmetric in packed storage; returns AP."""
     _run(SPR2, (alpha, x, y, AP, uplo))

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from blasad._generic import run
-from blasad._specs import SPECS, Arg, Spec, op
+from blasad._generic import fast_first, run
+from blasad._specs import SPECS, TRANS, Arg, Spec, op
 
 Scalar = float | complex | np.ndarray
 
@@ -103,6 +103,33 @@ def _trsm_ref(alpha, A, B, side, uplo, trans_a, diag):  # type: ignore[no-untype
     if side == "L":
         return alpha * np.linalg.solve(M, B) if B.size else alpha * B
     return alpha * np.linalg.solve(M.T, B.T).T if B.size else alpha * B
+
+
+GEMM = Spec(
+    name="gemm",
+    formula="C ← α op(A) op(B) + β C",
+    args=(
+        Arg("alpha", "scalar"),
+        Arg("A", "matrix", ("m", "k"), trans="trans_a"),
+        Arg("B", "matrix", ("k", "n"), trans="trans_b"),
+        Arg("beta", "scalar"),
+        Arg("C", "matrix", ("m", "n"), out=True),
+        Arg("trans_a", "flag", choices=TRANS),
+        Arg("trans_b", "flag", choices=TRANS),
+    ),
+    reference=lambda alpha, A, B, beta, C, trans_a, trans_b: (
+        alpha * (op(A, trans_a) @ op(B, trans_b)) + (beta * C if beta != 0 else np.zeros_like(C))
+    ),
+    adjoint=(
+        "Ā += α C̄ op(B)ᵀ  (through op)",
+        "B̄ += α op(A)ᵀ C̄  (through op)",
+        "ᾱ += ⟨C̄, op(A) op(B)⟩",
+        "β̄ += ⟨C̄, C_old⟩",
+        "C̄ ← β C̄  (exactly 0 when β = 0)",
+    ),
+    saves="A if B or α is active; B if A or α is active; C_old if β is active",
+    seed_scaled=True,
+)
 
 
 def _xmm_spec(name: str, structure: str, what: str, conj: str) -> Spec:
@@ -324,6 +351,7 @@ def _no_conj_trans(name: str, trans: Any, *arrays: Any) -> None:
         raise ValueError(f"{name}: trans 'C' is for real dtypes; complex {name} takes 'N' or 'T'")
 
 
+@fast_first(SYMM, "C")
 def symm(
     alpha: Scalar,
     A: np.ndarray,
@@ -355,6 +383,7 @@ def hemm(
     return _run_c(HEMM, (alpha, A, B, beta, C, side, uplo), 4)
 
 
+@fast_first(SYRK, "C")
 def syrk(
     alpha: Scalar,
     A: np.ndarray,
@@ -384,6 +413,7 @@ def herk(
     return _run_c(HERK, (alpha, A, beta, C, uplo, trans), 3)
 
 
+@fast_first(SYR2K, "C")
 def syr2k(
     alpha: Scalar,
     A: np.ndarray,
@@ -413,6 +443,7 @@ def her2k(
     return _run_c(HER2K, (alpha, A, B, beta, C, uplo, trans), 4)
 
 
+@fast_first(TRMM, "B")
 def trmm(
     alpha: Scalar,
     A: np.ndarray,
@@ -429,6 +460,7 @@ def trmm(
     return B
 
 
+@fast_first(TRSM, "B")
 def trsm(
     alpha: Scalar,
     A: np.ndarray,
@@ -445,7 +477,26 @@ def trsm(
     return B
 
 
-LEVEL3: tuple[Spec, ...] = (SYMM, HEMM, SYRK, HERK, SYR2K, HER2K, TRMM, TRSM)
+@fast_first(GEMM, "C")
+def gemm(
+    alpha: Scalar,
+    A: np.ndarray,
+    B: np.ndarray,
+    beta: Scalar = 0.0,
+    C: np.ndarray | None = None,
+    trans_a: str = "N",
+    trans_b: str = "N",
+) -> np.ndarray:
+    """C ← α op(A) op(B) + β C, in place; returns C (allocated when None).
+
+    op(X) is X, Xᵀ or Xᴴ for the flag "N", "T" or "C". A and B may be any 2-D
+    views; α and β are numbers (constants) or 0-d arrays (differentiable buffers).
+    With β = 0, C is not read (NaN in it does not propagate).
+    """
+    return run(GEMM, (alpha, A, B, beta, C, trans_a, trans_b))[4]
+
+
+LEVEL3: tuple[Spec, ...] = (GEMM, SYMM, HEMM, SYRK, HERK, SYR2K, HER2K, TRMM, TRSM)
 SPECS.update({s.name: s for s in LEVEL3})
 
-__all__ = ["hemm", "her2k", "herk", "symm", "syr2k", "syrk", "trmm", "trsm"]
+__all__ = ["gemm", "hemm", "her2k", "herk", "symm", "syr2k", "syrk", "trmm", "trsm"]

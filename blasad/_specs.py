@@ -93,6 +93,20 @@ class Spec:
             names += [n for n in compile(expr, "<dim>", "eval").co_names if n not in flags]
         return tuple(dict.fromkeys(names))
 
+    def flips(self, a: Arg) -> bool:
+        """Whether a is a general matrix read through an N/T/C flag of its own: stored in the
+        other CBLAS order than the call's, BLAS reads it as its transpose with the flag's
+        transpose bit flipped (gemm's A and B, gemv's A), so it needs no staging copy."""
+        if a.kind != "matrix" or a.structure != "general" or a.storage != "dense" or a.out or a.inout:
+            return False
+        flag = self.by_name.get(a.trans or "")
+        return (
+            flag is not None
+            and flag.choices == TRANS
+            and not flag.choices_complex
+            and sum(b.trans == a.trans for b in self.args) == 1
+        )
+
     def dims_for(self, free: dict[str, int], flags: dict[str, str]) -> dict[str, int]:
         """Every dim, from the free ones and the flags (the derived ones evaluated in order)."""
         dims = dict(free)
@@ -106,72 +120,8 @@ def op(X: np.ndarray, flag: str) -> np.ndarray:
     return X if flag == "N" else X.T.conj() if flag == "C" else X.T
 
 
-GEMM = Spec(
-    name="gemm",
-    formula="C ← α op(A) op(B) + β C",
-    args=(
-        Arg("alpha", "scalar"),
-        Arg("A", "matrix", ("m", "k"), trans="trans_a"),
-        Arg("B", "matrix", ("k", "n"), trans="trans_b"),
-        Arg("beta", "scalar"),
-        Arg("C", "matrix", ("m", "n"), out=True),
-        Arg("trans_a", "flag", choices=TRANS),
-        Arg("trans_b", "flag", choices=TRANS),
-    ),
-    reference=lambda alpha, A, B, beta, C, trans_a, trans_b: (
-        alpha * (op(A, trans_a) @ op(B, trans_b)) + (beta * C if beta != 0 else np.zeros_like(C))
-    ),
-    adjoint=(
-        "Ā += α C̄ op(B)ᵀ  (through op)",
-        "B̄ += α op(A)ᵀ C̄  (through op)",
-        "ᾱ += ⟨C̄, op(A) op(B)⟩",
-        "β̄ += ⟨C̄, C_old⟩",
-        "C̄ ← β C̄  (exactly 0 when β = 0)",
-    ),
-    saves="A if B or α is active; B if A or α is active; C_old if β is active",
-    seed_scaled=True,
-)
+SPECS: dict[str, Spec] = {}  # every routine's spec, by name (filled by the level modules)
 
-GEMV = Spec(
-    name="gemv",
-    formula="y ← α op(A) x + β y",
-    args=(
-        Arg("alpha", "scalar"),
-        Arg("A", "matrix", ("m", "n"), trans="trans"),
-        Arg("x", "vector", ("n",)),
-        Arg("beta", "scalar"),
-        Arg("y", "vector", ("m",), out=True),
-        Arg("trans", "flag", choices=TRANS),
-    ),
-    reference=lambda alpha, A, x, beta, y, trans: (
-        alpha * (op(A, trans) @ x) + (beta * y if beta != 0 else np.zeros_like(y))
-    ),
-    adjoint=(
-        "Ā += α ȳ xᵀ  (α x ȳᵀ for trans)",
-        "x̄ += α op(A)ᵀ ȳ",
-        "ᾱ += ⟨ȳ, op(A) x⟩",
-        "β̄ += ⟨ȳ, y_old⟩",
-        "ȳ ← β ȳ  (exactly 0 when β = 0)",
-    ),
-    saves="A if x or α is active; x if A or α is active; y_old if β is active",
-    seed_scaled=True,
-)
-
-AXPY = Spec(
-    name="axpy",
-    formula="y ← α x + y",
-    args=(
-        Arg("alpha", "scalar"),
-        Arg("x", "vector", ("n",)),
-        Arg("y", "vector", ("n",), out=True),
-    ),
-    reference=lambda alpha, x, y: alpha * x + y,
-    adjoint=("x̄ += α ȳ", "ᾱ += ⟨ȳ, x⟩", "ȳ unchanged"),
-    saves="x if α is active",
-    seed_scaled=True,
-)
-
-SPECS: dict[str, Spec] = {s.name: s for s in (GEMM, GEMV, AXPY)}
 
 _NDIM = {"vector": 1, "matrix": 2}
 

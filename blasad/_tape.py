@@ -201,7 +201,7 @@ class Tape:
         if check:
             lib.ba_tape_set_check(self._ptr, 1)
         self._regions = _Regions(self._ptr)
-        self._keep: list[np.ndarray] = []  # inputs the sweep may read by address
+        self._keep: list[np.ndarray] = []  # inputs the sweep may read by address (C appends too)
         self._state = "new"  # new -> recording -> stopped -> consumed
 
     # -- recording -----------------------------------------------------------
@@ -213,11 +213,13 @@ class Tape:
                 "another Tape is already recording on this thread; nested tapes are not supported"
             )
         _local.tape = self
+        lib.ba_fast_set_tape(self._ptr, id(self._keep))
         self._state = "recording"
         return self
 
     def __exit__(self, *exc: object) -> None:
         _local.tape = None
+        lib.ba_fast_set_tape(ffi.NULL, 0)
         self._state = "stopped"
 
     def watch(self, *arrays: np.ndarray) -> None:

@@ -10,8 +10,8 @@
  * produces the result or the error message. 2: the call is valid, active, and an output
  * has no shadow yet; the caller gives it one (Python allocates shadows) and calls again.
  *
- * gemm, gemv and axpy have a function each; the spec-driven routines share one,
- * ba_fast_run, driven by the table tools/gen_fast.py generates (fast_generic.inc). */
+ * Every routine goes through one function, ba_fast_run, driven by the table that
+ * tools/gen_fast.py generates from the specs (fast_generic.inc). */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
@@ -71,14 +71,6 @@ static int letter_of(intptr_t o)
         }                                                \
     } while (0)
 
-/* "N" -> BA_N, "T"/"C" -> BA_T (the fast paths are real: conjugate transpose is
- * transpose); -1: anything else */
-static int flag_of(intptr_t o)
-{
-    const int l = letter_of(o);
-    return l == 0 ? BA_N : l == 1 || l == 2 ? BA_T : -1;
-}
-
 typedef struct {
     char *p;
     int64_t rows, cols, s0, s1; /* element strides; a vector has cols = 1 */
@@ -110,29 +102,6 @@ static int as_array(intptr_t o, int nd, int *dt, nd_t *a)
 }
 
 static int writeable(intptr_t o) { return PyArray_FLAGS((PyArrayObject *)o) & NPY_ARRAY_WRITEABLE; }
-
-/* Column-major storage of a matrix: ld, and whether the storage is its transpose
- * (row-major). 0 when BLAS cannot address it in place (mirrors _blas_matrix). */
-static int blas_matrix(const nd_t *a, int64_t *ld, int *tr)
-{
-    const int64_t r = a->rows, c = a->cols;
-    if ((a->s0 == 1 || r <= 1) && (c <= 1 || a->s1 >= MAX(r, 1))) {
-        *ld = c > 1 ? a->s1 : MAX(r, 1);
-        *tr = 0;
-        return 1;
-    }
-    if ((a->s1 == 1 || c <= 1) && (r <= 1 || a->s0 >= MAX(c, 1))) {
-        *ld = r > 1 ? a->s0 : MAX(c, 1);
-        *tr = 1;
-        return 1;
-    }
-    return 0;
-}
-
-static ba_arg storage(const nd_t *a, int64_t ld, int tr, int es)
-{
-    return ba_mat((intptr_t)a->p, ld, 0, tr ? a->cols : a->rows, tr ? a->rows : a->cols, es);
-}
 
 /* The shadow of array a (elements of es bytes) on tape t: its address, 0 when a is inactive,
  * -1 when a straddles a tracked region (not a view of the tracked base: the Python path
@@ -193,127 +162,6 @@ static void allow(int es, int n, const intptr_t *objs)
 #endif
 }
 
-static int fast_gemm(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t B, intptr_t beta, intptr_t C,
-                     intptr_t trans_a, intptr_t trans_b)
-{
-    int dt = -1, ra, rb, rc;
-    nd_t a, b, c;
-    int64_t lda, ldb, ldc;
-    scalar_t al, be;
-    const int fa = flag_of(trans_a), fb = flag_of(trans_b);
-    if (fa < 0 || fb < 0 || !as_array(A, 2, &dt, &a) || !as_array(B, 2, &dt, &b) || !as_array(C, 2, &dt, &c) ||
-        !writeable(C))
-        return BAIL;
-    const int64_t m = fa == BA_N ? a.rows : a.cols, k = fa == BA_N ? a.cols : a.rows;
-    const int64_t kb = fb == BA_N ? b.rows : b.cols, n = fb == BA_N ? b.cols : b.rows;
-    if (kb != k || c.rows != m || c.cols != n) return BAIL;
-    if (!blas_matrix(&a, &lda, &ra) || !blas_matrix(&b, &ldb, &rb) || !blas_matrix(&c, &ldc, &rc)) return BAIL;
-    if (!as_scalar(alpha, dt, t, &al) || !as_scalar(beta, dt, t, &be)) return BAIL;
-    const int es = dt ? 8 : 4;
-    ba_arg sa = storage(&a, lda, ra, es), sb = storage(&b, ldb, rb, es), sc = storage(&c, ldc, rc, es);
-    if (ba_args_overlap(&sc, &sa) || ba_args_overlap(&sc, &sb) || ba_args_overlap(&sc, &al.fp) ||
-        ba_args_overlap(&sc, &be.fp))
-        return BAIL; /* maybe shared: the exact test is on the Python path */
-    const intptr_t a_bar = shadow(t, &a, es), b_bar = shadow(t, &b, es), c_bar = shadow(t, &c, es);
-    if (a_bar < 0 || b_bar < 0 || c_bar < 0) return BAIL;
-    if ((a_bar || b_bar || al.bar || be.bar) && !c_bar) return NEEDS_SHADOW;
-    const int ta = ra ? FLIP(fa) : fa, tb = rb ? FLIP(fb) : fb;
-    allow(es, 5, (intptr_t[]){alpha, A, B, beta, C});
-    int ret;
-    if (!rc)
-        KERNEL(ret, m * n * k,
-               ba_gemm(t, dt, ta, tb, m, n, k, al.v, 0.0, al.bar, (intptr_t)a.p, lda, a_bar, (intptr_t)b.p, ldb,
-                       b_bar, be.v, 0.0, be.bar, (intptr_t)c.p, ldc, c_bar));
-    else /* C is row-major: Cᵀ = op(B)ᵀ op(A)ᵀ in column-major */
-        KERNEL(ret, m * n * k,
-               ba_gemm(t, dt, FLIP(tb), FLIP(ta), n, m, k, al.v, 0.0, al.bar, (intptr_t)b.p, ldb, b_bar,
-                       (intptr_t)a.p, lda, a_bar, be.v, 0.0, be.bar, (intptr_t)c.p, ldc, c_bar));
-    return ret;
-}
-
-int ba_fast_gemm(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t B, intptr_t beta, intptr_t C,
-                 intptr_t trans_a, intptr_t trans_b)
-{
-    const PyGILState_STATE g = PyGILState_Ensure();
-    const int rc = fast_gemm(t, alpha, A, B, beta, C, trans_a, trans_b);
-    PyGILState_Release(g);
-    return rc;
-}
-
-/* A vector BLAS can address: any nonzero stride (zero only when it has <= 1 element). */
-static int blas_vector(const nd_t *x, int64_t *inc)
-{
-    if (x->s0 == 0 && x->rows > 1) return 0;
-    *inc = x->s0 ? x->s0 : 1;
-    return 1;
-}
-
-static int fast_gemv(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t x, intptr_t beta, intptr_t y, intptr_t trans)
-{
-    int dt = -1, ra;
-    nd_t a, xv, yv;
-    int64_t lda, incx, incy;
-    scalar_t al, be;
-    const int f = flag_of(trans);
-    if (f < 0 || !as_array(A, 2, &dt, &a) || !as_array(x, 1, &dt, &xv) || !as_array(y, 1, &dt, &yv) || !writeable(y))
-        return BAIL;
-    if (xv.rows != (f == BA_N ? a.cols : a.rows) || yv.rows != (f == BA_N ? a.rows : a.cols)) return BAIL;
-    if (!blas_matrix(&a, &lda, &ra) || !blas_vector(&xv, &incx) || !blas_vector(&yv, &incy)) return BAIL;
-    if (!as_scalar(alpha, dt, t, &al) || !as_scalar(beta, dt, t, &be)) return BAIL;
-    const int es = dt ? 8 : 4;
-    ba_arg sa = storage(&a, lda, ra, es), sx = ba_vec((intptr_t)xv.p, incx, 0, xv.rows, es);
-    ba_arg sy = ba_vec((intptr_t)yv.p, incy, 0, yv.rows, es);
-    if (ba_args_overlap(&sy, &sa) || ba_args_overlap(&sy, &sx) || ba_args_overlap(&sy, &al.fp) ||
-        ba_args_overlap(&sy, &be.fp))
-        return BAIL;
-    const intptr_t a_bar = shadow(t, &a, es), x_bar = shadow(t, &xv, es), y_bar = shadow(t, &yv, es);
-    if (a_bar < 0 || x_bar < 0 || y_bar < 0) return BAIL;
-    if ((a_bar || x_bar || al.bar || be.bar) && !y_bar) return NEEDS_SHADOW;
-    allow(es, 5, (intptr_t[]){alpha, A, x, beta, y});
-    int ret;
-    KERNEL(ret, sa.rows * sa.cols,
-           ba_gemv(t, dt, ra ? FLIP(f) : f, sa.rows, sa.cols, al.v, 0.0, al.bar, (intptr_t)a.p, lda, a_bar,
-                   (intptr_t)xv.p, incx, x_bar, be.v, 0.0, be.bar, (intptr_t)yv.p, incy, y_bar));
-    return ret;
-}
-
-int ba_fast_gemv(ba_tape *t, intptr_t alpha, intptr_t A, intptr_t x, intptr_t beta, intptr_t y, intptr_t trans)
-{
-    const PyGILState_STATE g = PyGILState_Ensure();
-    const int rc = fast_gemv(t, alpha, A, x, beta, y, trans);
-    PyGILState_Release(g);
-    return rc;
-}
-
-static int fast_axpy(ba_tape *t, intptr_t alpha, intptr_t x, intptr_t y)
-{
-    int dt = -1;
-    nd_t xv, yv;
-    int64_t incx, incy;
-    scalar_t al;
-    if (!as_array(x, 1, &dt, &xv) || !as_array(y, 1, &dt, &yv) || !writeable(y) || xv.rows != yv.rows) return BAIL;
-    if (!blas_vector(&xv, &incx) || !blas_vector(&yv, &incy) || !as_scalar(alpha, dt, t, &al)) return BAIL;
-    const int es = dt ? 8 : 4;
-    ba_arg sx = ba_vec((intptr_t)xv.p, incx, 0, xv.rows, es), sy = ba_vec((intptr_t)yv.p, incy, 0, yv.rows, es);
-    if (ba_args_overlap(&sy, &sx) || ba_args_overlap(&sy, &al.fp)) return BAIL;
-    const intptr_t x_bar = shadow(t, &xv, es), y_bar = shadow(t, &yv, es);
-    if (x_bar < 0 || y_bar < 0) return BAIL;
-    if ((x_bar || al.bar) && !y_bar) return NEEDS_SHADOW;
-    allow(es, 3, (intptr_t[]){alpha, x, y});
-    int ret;
-    KERNEL(ret, xv.rows,
-           ba_axpy(t, dt, xv.rows, al.v, 0.0, al.bar, (intptr_t)xv.p, incx, x_bar, (intptr_t)yv.p, incy, y_bar));
-    return ret;
-}
-
-int ba_fast_axpy(ba_tape *t, intptr_t alpha, intptr_t x, intptr_t y)
-{
-    const PyGILState_STATE g = PyGILState_Ensure();
-    const int rc = fast_axpy(t, alpha, x, y);
-    PyGILState_Release(g);
-    return rc;
-}
-
 /* ---- the spec-driven routines: one table-driven fast path ----------------
  *
  * ba_fast_run mirrors _generic.run + _specs.validate for the calls they accept without
@@ -328,6 +176,8 @@ typedef struct {
     signed char kind, io, real; /* real: of the real dtype (the same one, for the real dtypes here) */
     signed char packed;         /* a vector holding a packed triangle: contiguous for BLAS */
     signed char trans;          /* the flag argument that transposes this matrix, or -1 */
+    signed char flip;           /* a general matrix read through its own N/T/C flag: stored in the
+                                   other CBLAS order, it is read as its transpose (flag ^ 1) */
     signed char dims[2];        /* symbol indices of the dims of op(X) */
     signed char codes[6];       /* a flag: the C code of each letter N T C U L R; -1: not a choice */
 } fg_arg;
@@ -428,15 +278,16 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
     }
 
     /* run's CBLAS order needs the fewest staging copies, and staging bails here: so
-     * column-major when every matrix allows it (a tie then has native order 0), else row-major */
-    int order = 0, row_ok = 1;
+     * column-major when every matrix allows it (a tie then has native order 0), else
+     * row-major. A matrix with flip set goes either way: in the other order, as its transpose. */
+    int need[2] = {0, 0};
     for (int i = 0; i < na; i++)
         if (s->args[i].kind == FG_MATRIX) {
             lds_of(&a[i], ld[i]);
-            order |= !ld[i][0];
-            row_ok &= ld[i][1] != 0;
+            for (int o = 0; o < 2; o++) need[o] += !ld[i][o] && !(s->args[i].flip && ld[i][!o]);
         }
-    if (order && !row_ok) return BAIL;
+    const int order = need[0] ? 1 : 0;
+    if (need[order]) return BAIL;
 
     for (int i = 0; i < na; i++) {
         const fg_arg *g = &s->args[i];
@@ -449,9 +300,11 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
             fp[i] = ba_vec(v[i].p, v[i].ld, 0, x->rows, es);
         } else if (g->kind == FG_MATRIX) {
             if (g->io != FG_IN && ((x->s0 == 0 && x->rows > 1) || (x->s1 == 0 && x->cols > 1))) return BAIL;
+            const int o = ld[i][order] ? order : !order; /* !order: read as its transpose */
+            if (o != order) f[g->trans] ^= 1;
             v[i].p = (intptr_t)x->p;
-            v[i].ld = ld[i][order];
-            fp[i] = ba_mat_o(order, v[i].p, v[i].ld, 0, x->rows, x->cols, es);
+            v[i].ld = ld[i][o];
+            fp[i] = ba_mat_o(o, v[i].p, v[i].ld, 0, x->rows, x->cols, es);
         }
     }
 
@@ -477,6 +330,15 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
     }
     for (int i = 0; i < na; i++)
         if (s->args[i].io != FG_IN && active && !v[i].bar) return NEEDS_SHADOW;
+    if (t) { /* the sweep reads these by address: keep them alive until then */
+        PyObject *keep = ba_tape_keep(t);
+        for (int i = 0; i < na; i++)
+            if (s->args[i].kind != FG_FLAG && Py_TYPE((PyObject *)obj[i]) == nd_type && keep &&
+                PyList_Append(keep, (PyObject *)obj[i]) < 0) {
+                PyErr_Clear();
+                return -1; /* out of memory; nothing written */
+            }
+    }
     allow(es, na, obj);
     int64_t work = 1;
     for (int k = 0; k < s->ndims; k++) work *= d[k] > 1 ? d[k] : 1;
@@ -489,6 +351,22 @@ int ba_fast_run(ba_tape *t, int r, intptr_t args)
 {
     const PyGILState_STATE g = PyGILState_Ensure();
     const int rc = fast_run(t, r, args);
+    PyGILState_Release(g);
+    return rc;
+}
+
+static _Thread_local ba_tape *recording; /* the tape recording on this thread */
+
+void ba_fast_set_tape(ba_tape *t, intptr_t keep)
+{
+    if (t) ba_tape_set_keep(t, (void *)keep);
+    recording = t;
+}
+
+int ba_fast_call(int r, intptr_t args)
+{
+    const PyGILState_STATE g = PyGILState_Ensure();
+    const int rc = fast_run(recording, r, args);
     PyGILState_Release(g);
     return rc;
 }

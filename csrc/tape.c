@@ -50,7 +50,11 @@ struct ba_tape {
     int64_t tampered;          /* saved inputs found changed (check mode) */
     intptr_t *reg;             /* shadow regions, sorted: lo, hi, shadow_lo per entry */
     int64_t n_reg, cap_reg;
+    void *keep;                /* the front end's list of arrays the sweep reads (a Python list) */
 };
+
+void ba_tape_set_keep(ba_tape *t, void *list) { t->keep = list; }
+void *ba_tape_keep(ba_tape *t) { return t->keep; }
 
 ba_tape *ba_tape_new(void) { return calloc(1, sizeof(ba_tape)); }
 

@@ -45,6 +45,11 @@ struct ba_rec {
     char *q[2];   /* routine-specific addresses (copy2d: the shadows' first elements) */
 };
 
+/* The front end's list that keeps alive the arrays a recorded call reads by address (a
+ * Python list owned by the Tape object; csrc/fast.c appends to it with the GIL held). */
+void ba_tape_set_keep(ba_tape *t, void *list);
+void *ba_tape_keep(ba_tape *t);
+
 /* Record lifecycle: begin reserves a zeroed record (and room for `nlive` live
  * references); abort gives it back with its snapshots; commit makes it part of
  * the tape, registering a[i] as a live reference for each bit i of `needed`. */

@@ -51,7 +51,7 @@ def test_an_operand_outside_the_given_arrays_is_reported():
     lib.ba_checked_reset()
     for x, n in ((A, 10), (B, 16), (C, 16)):  # A's allowed span is shorter than its footprint
         lib.ba_checked_allow(address(x), address(x) + n * 8)
-    rc = lib.ba_gemm(ffi.NULL, 1, 0, 0, 4, 4, 4, 1.0, 0.0, 0, address(A), 4, 0, address(B), 4, 0,
+    rc = lib.ba_gemm(ffi.NULL, 1, 0, 0, 0, 4, 4, 4, 1.0, 0.0, 0, address(A), 4, 0, address(B), 4, 0,
                      0.0, 0.0, 0, address(C), 4, 0)  # fmt: skip
     assert rc == 0
     after = lib.ba_checked_violations()

@@ -817,7 +817,7 @@ def test_aliasing_and_read_only_outputs_are_rejected_before_writing() -> None:
 
 def test_specs_document_every_routine() -> None:
     names = [s.name for s in _level1.LEVEL1]
-    assert names == ["scal", "copy", "swap", "dot", "dotu", "dotc", "nrm2", "asum", "rot", "rotm"]
+    assert names == ["axpy", "scal", "copy", "swap", "dot", "dotu", "dotc", "nrm2", "asum", "rot", "rotm"]
     for s in _level1.LEVEL1:
         assert s.adjoint and s.saves and s.formula
         fn = getattr(ba, s.name)

@@ -24,7 +24,7 @@ from scipy.linalg.blas import get_blas_funcs
 import blasad as ba
 from blasad._level2 import DTYPES, LEVEL2
 
-SPEC = {s.name: s for s in LEVEL2}
+SPEC = {s.name: s for s in LEVEL2 if s.name != "gemv"}  # gemv: test_routines.py's core checks
 TOL = {np.dtype(t): tol for t, tol in ((np.float32, 2e-5), (np.float64, 1e-12))}
 TOL.update({np.dtype(np.complex64): 2e-5, np.dtype(np.complex128): 1e-12})
 

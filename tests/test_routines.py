@@ -31,11 +31,11 @@ Array arguments are built as views of C-contiguous base arrays, and the differen
 take the bases and make the views themselves: gradcheck runs the program on copies of its
 arguments, so this is what keeps the layouts under test.
 
-Routines with a C fast path of their own (those of blasad._routines: gemm, gemv, axpy) run every
-check through both dispatch paths (conftest's ``dispatch_path``) over every layout scheme; the
-others run over fewer combinations (each flag combination meets two layout schemes and rotating
-scalar cases), to keep the suite fast: through both paths when they are in the table of the
-spec-driven fast path (ba_fast_run: the real routines), once otherwise.
+The core routines (gemm, gemv, axpy) run every check through both dispatch paths (conftest's
+``dispatch_path``) over every layout scheme; the others run over fewer combinations (each flag
+combination meets two layout schemes and rotating scalar cases), to keep the suite fast:
+through both paths when they are in the table of the spec-driven fast path (ba_fast_run: the
+real routines), once otherwise.
 """
 
 import inspect
@@ -62,9 +62,12 @@ def _has(spec, *dts):
     return all(PRECISION[dt] in spec.dtypes for dt in dts)
 
 
+CORE = ("gemm", "gemv", "axpy")  # every check over every layout scheme, through both paths
+
+
 def _fast(name):
-    """Has the routine a C fast path besides the validating one (so two dispatch paths to test)?"""
-    return getattr(ba, name).__module__ == "blasad._routines"
+    """Is the routine one of the core three, checked over every layout scheme?"""
+    return name in CORE
 
 
 def _two_paths(name):

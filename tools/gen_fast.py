@@ -9,7 +9,7 @@ Eligible: real dtypes among the spec's (the fast path is real), arguments scalar
 or flag, dense (or a packed vector), no scalar updated in place, no keywords, no discrete
 entries, derived dims that are expressions C can check (symm's ka = m if side == 'L' else n;
 validate binds ka from A's shape like any dim, the wrappers check the relation, and so does C).
-gemm, gemv and axpy have their own fast paths (ba_fast_gemm, ...). Run `python tools/gen_fast.py`
+Run `python tools/gen_fast.py`
 after changing a spec; a test checks that csrc/fast_generic.inc is up to date.
 """
 
@@ -24,8 +24,7 @@ import blasad  # noqa: F401  (registers every level's specs)
 from blasad._generic import _flag_code
 from blasad._specs import SPECS, Spec
 
-DEDICATED = ("gemm", "gemv", "axpy")  # their own fast paths in csrc/fast.c
-LETTERS = "NTCULR"  # the flag letters, numbered as ba_fast_add_letter takes them
+LETTERS = "NTCULR"  # the flag letters, numbered as letter_of in csrc/fast.c reads them
 MAX_ARGS, MAX_DIMS = 8, 4
 KINDS = {"scalar": "FG_SCALAR", "vector": "FG_VECTOR", "matrix": "FG_MATRIX", "flag": "FG_FLAG"}
 
@@ -72,8 +71,6 @@ def c_expr(expr: str, spec: Spec) -> str:
 
 def check(spec: Spec) -> None:
     """Raise Ineligible when the spec's calls cannot take the C fast path."""
-    if spec.name in DEDICATED:
-        raise Ineligible("a dedicated fast path")
     if "s" not in spec.dtypes and "d" not in spec.dtypes:
         raise Ineligible("complex dtypes only")
     if spec.keywords:
@@ -117,7 +114,8 @@ def _arg(spec: Spec, i: int) -> str:
         " ".join(a.choices) if a.kind == "flag" else f"({', '.join(a.dims)})" if a.dims else a.kind
     )
     packed = int(a.storage == "packed")
-    fields = f"{KINDS[a.kind]}, {io}, {int(a.real)}, {packed}, {trans}, {{{dims[0]}, {dims[1]}}}"
+    flip = int(spec.flips(a))
+    fields = f"{KINDS[a.kind]}, {io}, {int(a.real)}, {packed}, {trans}, {flip}, {{{dims[0]}, {dims[1]}}}"
     return f"{{{fields}, {{{', '.join(map(str, codes))}}}}}, /* {what} */"
 
 
