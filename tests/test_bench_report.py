@@ -39,7 +39,7 @@ def close(got: np.ndarray, want: np.ndarray) -> None:
 @pytest.mark.parametrize("op", OPS)
 def test_ideal_is_the_adjoint(op: str) -> None:
     p, initial = problem(op)
-    fwd, bwd = bench.ideal_calls(p, bench.CBlas())
+    fwd, bwd = bench.ideal_calls(p)
     bench.two_phase(fwd, bwd, before=p.reseed)()
     out, bars = expected(p, initial)
     bars[p.out] = p.seed  # the ideal leaves the output's adjoint as it found it: no one reads it again
@@ -54,7 +54,7 @@ def test_blasad_sample_shares_the_ideal_buffers(op: str) -> None:
     adjoints hold the sum of both, the output's what autodiff leaves (the seed is refilled
     before it). The ratios are those of the repetition's times."""
     p, initial = problem(op)
-    _, bwd = bench.ideal_calls(p, bench.CBlas())
+    _, bwd = bench.ideal_calls(p)
     t = bench.blasad_sample(p, reverse=bwd)()
     out, bars = expected(p, initial)
     if op == "axpy":  # the plain call and autodiff's forward both ran: y₀ + 2 α x

@@ -13,8 +13,8 @@ for these frameworks:
 - ``blasad``: ``ba.autodiff`` with preallocated shadows (re-seeded before each repetition); the
   forward is timed inside the differentiated function, the reverse is everything after it;
 - ``blasad-tape``: the same through ``Tape`` (watch, backward, grad: it allocates the shadows);
-- ``ideal``: the same adjoint by hand, direct CBLAS calls (cffi, ABI mode) on the very OpenBLAS
-  blasad links to, into preallocated buffers, pointers computed once;
+- ``ideal``: the same adjoint by hand, direct CBLAS calls (through blasad's own cffi extension)
+  on the very OpenBLAS blasad links to, into preallocated buffers, pointers computed once;
 - ``torch``, ``jax-jit``, ``jax-eager``, ``autograd`` (HIPS) when they are installed.
 
 Every time is the median of repeated ``time.perf_counter`` samples after warm-up runs. The
@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import glob
 import importlib.metadata
 import math
 import os
@@ -46,8 +45,10 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+import scipy_openblas64
 
 import blasad as ba
+from blasad._native_loader import ffi, lib
 
 SIZES = (4, 16, 64, 256, 1024, 2048)
 QUICK_SIZES = (4, 16, 64, 256)
@@ -216,44 +217,18 @@ def find(rows: Sequence[Row], **key: Any) -> Row | None:
 # the ideal: direct CBLAS calls on blasad's own OpenBLAS
 # ---------------------------------------------------------------------------------------------
 
-ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
+ROW_MAJOR, NO_TRANS, TRANS = lib.CblasRowMajor, lib.CblasNoTrans, lib.CblasTrans
 
 
-class CBlas:
-    """gemm, gemv, ger, axpy and copy of the OpenBLAS that blasad links to, via cffi's ABI mode."""
+def cblas(name: str, dtype: Any) -> Any:
+    """The CBLAS routine `name` (gemm, gemv, ger, axpy, copy) for dtype, from blasad's own cffi
+    extension (csrc/cblas_cdef.h): a direct call into the OpenBLAS that blasad links to."""
+    return getattr(lib, f"scipy_cblas_{'s' if np.dtype(dtype) == np.float32 else 'd'}{name}64_")
 
-    def __init__(self) -> None:
-        import cffi
-        import scipy_openblas64
 
-        self.ffi = cffi.FFI()
-        decls = []
-        for p, t in (("s", "float"), ("d", "double")):
-            decls += [
-                f"void scipy_cblas_{p}gemm64_(int, int, int, int64_t, int64_t, int64_t, {t}, const {t} *,"
-                f" int64_t, const {t} *, int64_t, {t}, {t} *, int64_t);",
-                f"void scipy_cblas_{p}gemv64_(int, int, int64_t, int64_t, {t}, const {t} *, int64_t,"
-                f" const {t} *, int64_t, {t}, {t} *, int64_t);",
-                f"void scipy_cblas_{p}ger64_(int, int64_t, int64_t, {t}, const {t} *, int64_t, const {t} *,"
-                f" int64_t, {t} *, int64_t);",
-                f"void scipy_cblas_{p}axpy64_(int64_t, {t}, const {t} *, int64_t, {t} *, int64_t);",
-                f"void scipy_cblas_{p}copy64_(int64_t, const {t} *, int64_t, {t} *, int64_t);",
-            ]
-        self.ffi.cdef("\n".join(decls))
-        pattern = os.path.join(scipy_openblas64.get_lib_dir(), f"lib{scipy_openblas64.get_library()}.*")
-        paths = [p for p in sorted(glob.glob(pattern)) if p.endswith((".so", ".dylib")) or ".so." in p]
-        if not paths:
-            raise OSError(f"no OpenBLAS library matches {pattern}")
-        self.lib = self.ffi.dlopen(paths[0])
-        self.path = paths[0]
-
-    def fn(self, name: str, dtype: Any) -> Any:
-        """The CBLAS routine `name` (gemm, gemv, ger, axpy, copy) for dtype."""
-        return getattr(self.lib, f"scipy_cblas_{'s' if np.dtype(dtype) == np.float32 else 'd'}{name}64_")
-
-    def ptr(self, a: np.ndarray) -> Any:
-        """A typed pointer to the C-contiguous array a, which it keeps alive."""
-        return self.ffi.from_buffer("float[]" if a.dtype == np.float32 else "double[]", a)
+def ptr(a: np.ndarray) -> Any:
+    """A typed pointer to the C-contiguous array a, which it keeps alive."""
+    return ffi.from_buffer("float[]" if a.dtype == np.float32 else "double[]", a)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -461,14 +436,13 @@ def blasad_tape(p: OpProblem) -> Sample:
     return sample
 
 
-def ideal_calls(p: OpProblem, cb: CBlas) -> tuple[Callable[[], None], Callable[[], None]]:
+def ideal_calls(p: OpProblem) -> tuple[Callable[[], None], Callable[[], None]]:
     """(forward, backward) written by hand: CBLAS into preallocated buffers, row-major, pointers
     computed once. The adjoints live in p.shadows, blasad's own; the backward reads the
     output's adjoint there, which p.reseed (untimed, before each repetition) refills."""
-    n, ptr = p.n, cb.ptr
-    fn = cb.fn
+    n = p.n
     if p.op == "gemm":
-        gemm = fn("gemm", p.dtype)
+        gemm = cblas("gemm", p.dtype)
         pA, pB, pC, pdA, pdB, pdC = map(ptr, p.arrays + p.shadows)
 
         def gemm_fwd() -> None:  # C = A B
@@ -480,7 +454,7 @@ def ideal_calls(p: OpProblem, cb: CBlas) -> tuple[Callable[[], None], Callable[[
 
         return gemm_fwd, gemm_bwd
     if p.op == "gemv":
-        gemv, ger = fn("gemv", p.dtype), fn("ger", p.dtype)
+        gemv, ger = cblas("gemv", p.dtype), cblas("ger", p.dtype)
         pA, px, py, pdA, pdx, pdy = map(ptr, p.arrays + p.shadows)
 
         def gemv_fwd() -> None:  # y = A x
@@ -491,7 +465,7 @@ def ideal_calls(p: OpProblem, cb: CBlas) -> tuple[Callable[[], None], Callable[[
             gemv(ROW_MAJOR, TRANS, n, n, 1.0, pA, n, pdy, 1, 0.0, pdx, 1)
 
         return gemv_fwd, gemv_bwd
-    axpy = fn("axpy", p.dtype)
+    axpy = cblas("axpy", p.dtype)
     N = p.arrays[0].size
     px, py, pdx, pdy = map(ptr, p.arrays + p.shadows)
 
@@ -624,42 +598,37 @@ def peer_samples(
     return out
 
 
-def case_op(
-    op: str, n: int, dtype: Any, threads: int, cfg: Config, cb: CBlas | None, peers: Peers
-) -> list[Row]:
+def case_op(op: str, n: int, dtype: Any, threads: int, cfg: Config, peers: Peers) -> list[Row]:
     """One call of `op` at size n: every framework, forward / reverse / total."""
     p = make_problem(op, n, dtype, np.random.default_rng(n))
-    fwd, bwd = ideal_calls(p, cb) if cb is not None else (None, None)
-    ours: dict[str, Sample] = {"blasad": blasad_sample(p, reverse=bwd)}
-    if fwd is not None and bwd is not None:
-        ours["ideal"] = two_phase(fwd, bwd, before=p.reseed)
+    fwd, bwd = ideal_calls(p)
+    ours = {"blasad": blasad_sample(p, reverse=bwd), "ideal": two_phase(fwd, bwd, before=p.reseed)}
     m = measure(ours, cfg)  # blasad and the ideal take turns: the targets compare them
     m |= measure_each({"blasad-tape": blasad_tape(p)}, cfg)  # allocates its shadows: alone
     b = m.pop("blasad")
     rows = [_row(op, "blasad", dtype, n, threads, b, plain=b["plain"], fwd_plain=b["fwd/plain"],
                  rev_plain=b["rev/plain"], rev_ideal=b.get("rev/ideal"))]  # fmt: skip
     rows.append(_row(op, "blasad-tape", dtype, n, threads, m["blasad-tape"], plain=b["plain"]))
-    if "ideal" in m:
-        rows.append(_row(op, "ideal", dtype, n, threads, m["ideal"], plain=m["ideal"]["forward"]))
+    rows.append(_row(op, "ideal", dtype, n, threads, m["ideal"], plain=m["ideal"]["forward"]))
     key = f"{op}-{np.dtype(dtype).name}-{n}"
     for name, t in measure_each(peer_samples(peers, threads, key, p.expr, p.inputs, p.seed), cfg).items():
         rows.append(_row(op, name, dtype, n, threads, t, note=JAX_JIT_NOTE if name == "jax-jit" else ""))
     return rows
 
 
-def case_gemm(n: int, dtype: Any, threads: int, cfg: Config, cb: CBlas | None, peers: Peers) -> list[Row]:
+def case_gemm(n: int, dtype: Any, threads: int, cfg: Config, peers: Peers) -> list[Row]:
     """C ← A B, n × n."""
-    return case_op("gemm", n, dtype, threads, cfg, cb, peers)
+    return case_op("gemm", n, dtype, threads, cfg, peers)
 
 
-def case_gemv(n: int, dtype: Any, threads: int, cfg: Config, cb: CBlas | None, peers: Peers) -> list[Row]:
+def case_gemv(n: int, dtype: Any, threads: int, cfg: Config, peers: Peers) -> list[Row]:
     """y ← A x, A n × n."""
-    return case_op("gemv", n, dtype, threads, cfg, cb, peers)
+    return case_op("gemv", n, dtype, threads, cfg, peers)
 
 
-def case_axpy(n: int, dtype: Any, threads: int, cfg: Config, cb: CBlas | None, peers: Peers) -> list[Row]:
+def case_axpy(n: int, dtype: Any, threads: int, cfg: Config, peers: Peers) -> list[Row]:
     """y ← α x + y, vectors of length n²."""
-    return case_op("axpy", n, dtype, threads, cfg, cb, peers)
+    return case_op("axpy", n, dtype, threads, cfg, peers)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -716,7 +685,7 @@ def _autodiff_sample(
     return sample
 
 
-def case_chain_gemm(threads: int, cfg: Config, cb: CBlas | None, peers: Peers) -> list[Row]:
+def case_chain_gemm(threads: int, cfg: Config, peers: Peers) -> list[Row]:
     """1000 steps of X ← W X on 4 × 4 matrices (ping-pong buffers X0, X1); W and X0 active."""
     rng = np.random.default_rng(4)
     W = (np.linalg.qr(rng.standard_normal((4, 4)))[0]).copy()  # orthogonal: values stay O(1)
@@ -736,8 +705,7 @@ def case_chain_gemm(threads: int, cfg: Config, cb: CBlas | None, peers: Peers) -
     W0, X00 = W.copy(), X0.copy()  # initial values for the others: blasad's f overwrites X0
     shadows = [np.zeros((4, 4)) for _ in arrays]
     samples = {"blasad": _autodiff_sample(f, arrays, shadows, {1: seed}, marks)}  # X0 holds the final X
-    if cb is not None:
-        samples["ideal"] = two_phase(*ideal_chain_gemm(cb, W0, X00, seed, steps))
+    samples["ideal"] = two_phase(*ideal_chain_gemm(W0, X00, seed, steps))
     if peers.torch is not None:
         samples["torch"] = torch_sample(peers.torch, _loop(steps, lambda W, X: W @ X), [W0, X00], seed)
     if peers.jax_at(threads) is not None:
@@ -767,17 +735,17 @@ def _loop(steps: int, step: Callable[[Any, Any], Any]) -> Callable[[Any, Any], A
 
 
 def ideal_chain_gemm(
-    cb: CBlas, W: np.ndarray, X0: np.ndarray, seed: np.ndarray, steps: int
+    W: np.ndarray, X0: np.ndarray, seed: np.ndarray, steps: int
 ) -> tuple[Callable[[], None], Callable[[], None]]:
     """The 4 × 4 chain by hand: forward keeps every X in a preallocated history, backward
     runs dW += G Xᵢᵀ, G ← Wᵀ G (ping-pong) from the newest step down."""
-    gemm, copy = cb.fn("gemm", np.float64), cb.fn("copy", np.float64)
+    gemm, copy = cblas("gemm", np.float64), cblas("copy", np.float64)
     H = np.zeros((steps + 1, 4, 4))
     G = np.zeros((2, 4, 4))
     dW = np.zeros((4, 4))
-    hp = [cb.ptr(H[i]) for i in range(steps + 1)]
-    gp = [cb.ptr(G[0]), cb.ptr(G[1])]
-    pW, pdW, pX0, pseed = cb.ptr(W), cb.ptr(dW), cb.ptr(X0), cb.ptr(seed)
+    hp = [ptr(H[i]) for i in range(steps + 1)]
+    gp = [ptr(G[0]), ptr(G[1])]
+    pW, pdW, pX0, pseed = ptr(W), ptr(dW), ptr(X0), ptr(seed)
     RM, N, T = ROW_MAJOR, NO_TRANS, TRANS
 
     def fwd() -> None:
@@ -797,7 +765,7 @@ def ideal_chain_gemm(
     return fwd, bwd
 
 
-def case_chain_gemv_axpy(threads: int, cfg: Config, cb: CBlas | None, peers: Peers) -> list[Row]:
+def case_chain_gemv_axpy(threads: int, cfg: Config, peers: Peers) -> list[Row]:
     """1000 steps of y ← A x; x ← a y + x on 8-vectors; A and x active."""
     rng = np.random.default_rng(8)
     S = rng.standard_normal((8, 8))
@@ -821,8 +789,7 @@ def case_chain_gemv_axpy(threads: int, cfg: Config, cb: CBlas | None, peers: Pee
     A0, x0 = A.copy(), x.copy()  # initial values for the others: blasad's f overwrites x
     shadows = [np.zeros_like(v) for v in arrays]
     samples = {"blasad": _autodiff_sample(f, arrays, shadows, {1: seed}, marks)}
-    if cb is not None:
-        samples["ideal"] = two_phase(*ideal_chain_gemv_axpy(cb, A0, x0, seed, a, steps))
+    samples["ideal"] = two_phase(*ideal_chain_gemv_axpy(A0, x0, seed, a, steps))
     if peers.torch is not None:
         samples["torch"] = torch_sample(peers.torch, _loop(steps, step), [A0, x0], seed)
     if peers.jax_at(threads) is not None:
@@ -839,15 +806,15 @@ def case_chain_gemv_axpy(threads: int, cfg: Config, cb: CBlas | None, peers: Pee
 
 
 def ideal_chain_gemv_axpy(
-    cb: CBlas, A: np.ndarray, x0: np.ndarray, seed: np.ndarray, a: float, steps: int
+    A: np.ndarray, x0: np.ndarray, seed: np.ndarray, a: float, steps: int
 ) -> tuple[Callable[[], None], Callable[[], None]]:
     """The gemv + axpy chain by hand: xᵢ₊₁ = xᵢ + a A xᵢ with a history of every x; backward
     dA += a g xᵢᵀ, g += a Aᵀ g (through a temporary)."""
-    gemv, ger, axpy, copy = (cb.fn(name, np.float64) for name in ("gemv", "ger", "axpy", "copy"))
+    gemv, ger, axpy, copy = (cblas(name, np.float64) for name in ("gemv", "ger", "axpy", "copy"))
     H = np.zeros((steps + 1, 8))
     y, g, t, dA = np.zeros(8), np.zeros(8), np.zeros(8), np.zeros((8, 8))
-    hp = [cb.ptr(H[i]) for i in range(steps + 1)]
-    pA, py, pg, pt, pdA, px0, pseed = (cb.ptr(v) for v in (A, y, g, t, dA, x0, seed))
+    hp = [ptr(H[i]) for i in range(steps + 1)]
+    pA, py, pg, pt, pdA, px0, pseed = (ptr(v) for v in (A, y, g, t, dA, x0, seed))
     RM, N, T = ROW_MAJOR, NO_TRANS, TRANS
 
     def fwd() -> None:
@@ -1233,7 +1200,7 @@ def write_plot(rows: Sequence[Row], path: str) -> str:
     return f"plot written to {path}"
 
 
-def environment_lines(cb: CBlas | None, peers: Peers) -> list[str]:
+def environment_lines(peers: Peers) -> list[str]:
     """Versions, the OpenBLAS libraries and kernels loaded, and the OPENBLAS_* variables set."""
     lines = [
         f"blasad {ba.__version__}, numpy {np.__version__}, Python {platform.python_version()}, "
@@ -1242,11 +1209,11 @@ def environment_lines(cb: CBlas | None, peers: Peers) -> list[str]:
     try:
         import threadpoolctl
 
-        blas_dir = os.path.dirname(cb.path) if cb is not None else None
+        blas_dir = scipy_openblas64.get_lib_dir()  # blasad's extension and the ideal call it
         for info in threadpoolctl.threadpool_info():
             if info.get("internal_api") != "openblas":
                 continue
-            mine = blas_dir is not None and os.path.dirname(info["filepath"]) == blas_dir
+            mine = os.path.dirname(info["filepath"]) == blas_dir
             who = "blasad and the ideal" if mine else "NumPy/SciPy/peers"
             lines.append(
                 f"OpenBLAS {info.get('version')} kernel {info.get('architecture')} "
@@ -1315,11 +1282,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the report; prints tables and targets, writes the plot. Returns 0."""
     cfg = make_config(parse_args(argv))
     peers = Peers(cfg.peers)
-    try:
-        cb: CBlas | None = CBlas()
-    except (OSError, AttributeError, ImportError) as e:
-        cb = None
-        peers.notes.append(f"ideal skipped: could not load OpenBLAS through cffi ({e})")
     threads = cfg.threads
     try:
         import threadpoolctl  # noqa: F401
@@ -1329,7 +1291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     peers.jax_threads = threads[0]
 
     print("blasad benchmark report" + (" (--quick: indicative only)" if cfg.quick else ""))
-    for line in environment_lines(cb, peers):
+    for line in environment_lines(peers):
         print("  " + line)
 
     op_cases = (("gemm", case_gemm), ("gemv", case_gemv), ("axpy", case_axpy))
@@ -1342,11 +1304,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for dtype in dtypes:
                     for name, case in op_cases:
                         progress.step(f"{name} {np.dtype(dtype).name} n={n} threads={_threads_label(t)}")
-                        rows += case(n, dtype, t, cfg, cb, peers)
+                        rows += case(n, dtype, t, cfg, peers)
             progress.step(f"chain-gemm threads={_threads_label(t)}")
-            rows += case_chain_gemm(t, cfg, cb, peers)
+            rows += case_chain_gemm(t, cfg, peers)
             progress.step(f"chain-gemv-axpy threads={_threads_label(t)}")
-            rows += case_chain_gemv_axpy(t, cfg, cb, peers)
+            rows += case_chain_gemv_axpy(t, cfg, peers)
     progress.step("memory")
     memory = case_memory()
     progress.close()
