@@ -65,6 +65,12 @@ Sample = Callable[[], dict[str, float]]  # one timed repetition: segment name ->
 now = time.perf_counter
 
 
+def phases(t0: float, t1: float, t2: float) -> dict[str, float]:
+    """A repetition's segments from the clock read at its start, between forward and reverse,
+    and at its end."""
+    return {"forward": t1 - t0, "backward": t2 - t1, "total": t2 - t0}
+
+
 # ---------------------------------------------------------------------------------------------
 # configuration, timing, progress
 # ---------------------------------------------------------------------------------------------
@@ -491,7 +497,7 @@ def two_phase(
         t1 = now()
         bwd()
         t2 = now()
-        return {"forward": t1 - t0, "backward": t2 - t1, "total": t2 - t0}
+        return phases(t0, t1, t2)
 
     return sample
 
@@ -511,7 +517,7 @@ def torch_sample(
         t1 = now()
         out.backward(s)
         t2 = now()
-        return {"forward": t1 - t0, "backward": t2 - t1, "total": t2 - t0}
+        return phases(t0, t1, t2)
 
     return sample
 
@@ -556,7 +562,7 @@ def jax_eager_sample(
         t1 = now()
         _block(vjp(s))
         t2 = now()
-        return {"forward": t1 - t0, "backward": t2 - t1, "total": t2 - t0}
+        return phases(t0, t1, t2)
 
     return sample
 
@@ -573,7 +579,7 @@ def autograd_sample(
         t1 = now()
         vjp(seed)
         t2 = now()
-        return {"forward": t1 - t0, "backward": t2 - t1, "total": t2 - t0}
+        return phases(t0, t1, t2)
 
     return sample
 
@@ -680,7 +686,7 @@ def _autodiff_sample(
         t0 = now()
         ba.autodiff(f, *(ba.Duplicated(a, s) for a, s in zip(arrays, shadows)))
         t2 = now()
-        return {"forward": marks[0] - t0, "backward": t2 - marks[0], "total": t2 - t0}
+        return phases(t0, marks[0], t2)
 
     return sample
 
