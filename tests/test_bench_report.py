@@ -8,18 +8,23 @@ import pathlib
 import numpy as np
 import pytest
 
-from blasad import bench
+from blasad.bench.cli import main, make_config, parse_args
+from blasad.bench.frameworks import blasad_sample
+from blasad.bench.ideal import ideal_calls
+from blasad.bench.problems import AXPY_ALPHA, OpProblem, make_problem
+from blasad.bench.report import Row, check_targets
+from blasad.bench.timing import two_phase
 
 OPS = ("gemm", "gemv", "axpy")
 
 
-def problem(op: str) -> tuple[bench.OpProblem, list[np.ndarray]]:
+def problem(op: str) -> tuple[OpProblem, list[np.ndarray]]:
     """A small problem and a copy of its arrays' initial values."""
-    p = bench.make_problem(op, 8, np.float64, np.random.default_rng(1))
+    p = make_problem(op, 8, np.float64, np.random.default_rng(1))
     return p, [a.copy() for a in p.arrays]
 
 
-def expected(p: bench.OpProblem, initial: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+def expected(p: OpProblem, initial: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
     """By NumPy: the output after one call, and the adjoints of p's arrays for the seed."""
     s = p.seed
     if p.op == "gemm":  # C ← A B, β = 0: Ā = C̄ Bᵀ, B̄ = Aᵀ C̄, C̄ ← 0
@@ -29,7 +34,7 @@ def expected(p: bench.OpProblem, initial: list[np.ndarray]) -> tuple[np.ndarray,
         A, x, _ = initial
         return A @ x, [np.outer(s, x), A.T @ s, np.zeros_like(s)]
     x, y = initial  # y ← α x + y: x̄ = α ȳ, ȳ unchanged
-    return bench.AXPY_ALPHA * x + y, [bench.AXPY_ALPHA * s, s]
+    return AXPY_ALPHA * x + y, [AXPY_ALPHA * s, s]
 
 
 def close(got: np.ndarray, want: np.ndarray) -> None:
@@ -39,8 +44,8 @@ def close(got: np.ndarray, want: np.ndarray) -> None:
 @pytest.mark.parametrize("op", OPS)
 def test_ideal_is_the_adjoint(op: str) -> None:
     p, initial = problem(op)
-    fwd, bwd = bench.ideal_calls(p, bench.CBlas())
-    bench.two_phase(fwd, bwd, before=p.reseed)()
+    fwd, bwd = ideal_calls(p)
+    two_phase(fwd, bwd, before=p.reseed)()
     out, bars = expected(p, initial)
     bars[p.out] = p.seed  # the ideal leaves the output's adjoint as it found it: no one reads it again
     close(p.arrays[p.out], out)
@@ -54,11 +59,11 @@ def test_blasad_sample_shares_the_ideal_buffers(op: str) -> None:
     adjoints hold the sum of both, the output's what autodiff leaves (the seed is refilled
     before it). The ratios are those of the repetition's times."""
     p, initial = problem(op)
-    _, bwd = bench.ideal_calls(p, bench.CBlas())
-    t = bench.blasad_sample(p, reverse=bwd)()
+    _, bwd = ideal_calls(p)
+    t = blasad_sample(p, reverse=bwd)()
     out, bars = expected(p, initial)
     if op == "axpy":  # the plain call and autodiff's forward both ran: y₀ + 2 α x
-        out = out + bench.AXPY_ALPHA * initial[0]
+        out = out + AXPY_ALPHA * initial[0]
     close(p.arrays[p.out], out)
     for i, (got, want) in enumerate(zip(p.shadows, bars)):
         close(got, want if i == p.out else 2 * want)
@@ -67,15 +72,13 @@ def test_blasad_sample_shares_the_ideal_buffers(op: str) -> None:
     assert t["forward"] > 0 and t["backward"] > 0 and t["rev/ideal"] > 0
 
 
-def rows_with(rev_plain: float, fwd_plain: float, total: float, rev_ideal: float) -> list[bench.Row]:
+def rows_with(rev_plain: float, fwd_plain: float, total: float, rev_ideal: float) -> list[Row]:
     """The rows the targets read, for float64 n = 2048 at one thread; the ideal's total is 1."""
     at = ("float64", 2048, 1)
-    gemm = bench.Row(
-        "gemm", "blasad", *at, 1.0, 2.0, total, plain=1.0, fwd_plain=fwd_plain, rev_plain=rev_plain
-    )
-    ideal = bench.Row("gemm", "ideal", *at, 1.0, 2.0, 1.0, plain=1.0)
+    gemm = Row("gemm", "blasad", *at, 1.0, 2.0, total, plain=1.0, fwd_plain=fwd_plain, rev_plain=rev_plain)
+    ideal = Row("gemm", "ideal", *at, 1.0, 2.0, 1.0, plain=1.0)
     return [gemm, ideal] + [
-        bench.Row(op, "blasad", *at, 1.0, 1.0, 2.0, rev_ideal=rev_ideal) for op in ("gemv", "axpy")
+        Row(op, "blasad", *at, 1.0, 1.0, 2.0, rev_ideal=rev_ideal) for op in ("gemv", "axpy")
     ]
 
 
@@ -88,8 +91,8 @@ def rows_with(rev_plain: float, fwd_plain: float, total: float, rev_ideal: float
     ],
 )
 def test_targets_read_the_paired_ratios(values: tuple[float, ...], status: list[str]) -> None:
-    cfg = bench.make_config(bench.parse_args(["--sizes", "2048", "--threads", "1"]))
-    targets = [t for t in bench.check_targets(rows_with(*values), [], cfg) if "float64" in t.where]
+    cfg = make_config(parse_args(["--sizes", "2048", "--threads", "1"]))
+    targets = [t for t in check_targets(rows_with(*values), [], cfg) if "float64" in t.where]
     names = [t.name for t in targets]
     assert names == [
         "gemm reverse ≤ 2.05 × forward",
@@ -107,7 +110,7 @@ def test_quick_report(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
     """--quick at n = 4 without peers: every table is printed, and the memory targets (exact
     byte counts, not timings) pass."""
     plot = str(tmp_path / "report.png")
-    assert bench.main(["--quick", "--no-peers", "--threads", "1", "--sizes", "4", "--plot", plot]) == 0
+    assert main(["--quick", "--no-peers", "--threads", "1", "--sizes", "4", "--plot", plot]) == 0
     out = capsys.readouterr().out
     titles = ("gemm: C ← A B", "gemv: y ← A x", "axpy: y ← α x + y", "chains of 1000", "memory:", "targets")
     assert all(title in out for title in titles)

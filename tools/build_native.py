@@ -18,13 +18,15 @@ CSRC = ROOT / "csrc"
 
 # the public headers: cffi's cdef reads them, and the generated module includes them
 HEADERS = ("blasad.h", "level1.h", "level2.h", "level2_packed.h", "level3.h")
+# read by cffi's cdef only: raw CBLAS prototypes, declared to the compiler by OpenBLAS's cblas.h
+CDEF_ONLY = ("cblas_cdef.h",)
 
 
 def _cdef() -> str:
     """The public header minus comments: cffi's cdef reads plain declarations."""
     lines = []
     in_comment = False
-    for line in "\n".join((CSRC / h).read_text() for h in HEADERS).splitlines():
+    for line in "\n".join((CSRC / h).read_text() for h in HEADERS + CDEF_ONLY).splitlines():
         stripped = line.strip()
         if in_comment:
             in_comment = "*/" not in stripped
@@ -64,7 +66,7 @@ ffibuilder = FFI()
 ffibuilder.cdef(_cdef())
 ffibuilder.set_source(
     "blasad._native",
-    "".join(f'#include "{h}"\n' for h in HEADERS),
+    "#include <cblas.h>\n" + "".join(f'#include "{h}"\n' for h in HEADERS),
     sources=[os.path.relpath(CSRC / f) for f in ("tape.c", "rules.c", "fast.c")],
     depends=sorted(os.path.relpath(p) for p in CSRC.glob("*.[hi]*")),  # rebuild when a header or .inc changes
     include_dirs=[str(CSRC), scipy_openblas64.get_include_dir(), numpy.get_include()],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from blasad.bench import main
+from blasad.bench.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,163 @@
+"""``python -m blasad.bench``: the options, and main, which runs every case and prints the
+report."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import sys
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from blasad.bench.cases import (
+    case_axpy,
+    case_chain_gemm,
+    case_chain_gemv_axpy,
+    case_gemm,
+    case_gemv,
+    case_memory,
+)
+from blasad.bench.frameworks import Peers
+from blasad.bench.report import (
+    README_COMMAND,
+    Row,
+    check_targets,
+    environment_lines,
+    print_chain_table,
+    print_memory_table,
+    print_op_tables,
+    print_targets,
+    threads_label,
+    write_plot,
+)
+from blasad.bench.timing import Config, now
+
+SIZES = (4, 16, 64, 256, 1024, 2048)
+QUICK_SIZES = (4, 16, 64, 256)
+
+
+def make_config(args: argparse.Namespace) -> Config:
+    """--quick: sizes up to 256 and about 10 ms of repetitions per measurement; else 1.5 s."""
+    threads, peers, plot = tuple(args.threads), not args.no_peers, args.plot
+    if args.quick:
+        sizes = tuple(args.sizes or QUICK_SIZES)
+        return Config(sizes, threads, peers, plot, quick=True, budget=0.01, min_reps=3, min_reps_slow=1,
+                      slow=0.05, max_reps=50)  # fmt: skip
+    sizes = tuple(args.sizes or SIZES)
+    return Config(sizes, threads, peers, plot, quick=False, budget=1.5, min_reps=24, min_reps_slow=15,
+                  slow=0.25, max_reps=2000)  # fmt: skip
+
+
+class Progress:
+    """A one-line progress bar on stderr (a line per tenth when stderr is not a terminal)."""
+
+    def __init__(self, total: int, width: int = 30) -> None:
+        self.total, self.width, self.done = max(total, 1), width, 0
+        self.tty = sys.stderr.isatty()
+        self.start = now()
+        self._last_tenth = -1
+
+    def step(self, label: str) -> None:
+        """Announce the next task, `label`, and draw the bar for the tasks done so far."""
+        frac = self.done / self.total
+        bar = "#" * int(frac * self.width)
+        line = f"[{bar:<{self.width}}] {self.done:>3}/{self.total} {now() - self.start:6.1f}s  {label}"
+        if self.tty:
+            sys.stderr.write("\r" + line[:110].ljust(110))
+            sys.stderr.flush()
+        elif int(frac * 10) != self._last_tenth:
+            self._last_tenth = int(frac * 10)
+            sys.stderr.write(line + "\n")
+        self.done += 1
+
+    def close(self) -> None:
+        self.done = self.total
+        self.step("done")
+        if self.tty:
+            sys.stderr.write("\n")
+
+
+@contextlib.contextmanager
+def blas_threads(n: int, peers: Peers) -> Iterator[None]:
+    """Limit every BLAS library (and torch) to n threads; n = 0 leaves them as they are."""
+    if n <= 0:
+        yield
+        return
+    import threadpoolctl
+
+    with threadpoolctl.threadpool_limits(limits=n, user_api="blas"), peers.threads(n):
+        yield
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from e
+    if not values or any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m blasad.bench",
+        description="blasad's benchmark report: blasad against the hand-written ideal adjoint and other AD "
+        f"frameworks. For reportable numbers run on a quiet machine as: {README_COMMAND}",
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (well under 30 s)")
+    parser.add_argument("--threads", type=_int_list, default=[1, 2], help="BLAS thread counts (default 1,2)")
+    parser.add_argument("--no-peers", action="store_true", help="skip PyTorch, JAX and HIPS autograd")
+    parser.add_argument("--plot", default="bench_report.png", help="PNG to write (default bench_report.png)")
+    parser.add_argument(
+        "--sizes",
+        type=_int_list,
+        default=None,
+        help=f"sizes n of gemm, gemv and axpy (default {','.join(map(str, SIZES))})",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the report; prints tables and targets, writes the plot. Returns 0."""
+    cfg = make_config(parse_args(argv))
+    peers = Peers(cfg.peers)
+    threads = cfg.threads
+    try:
+        import threadpoolctl  # noqa: F401
+    except ImportError:
+        threads = (0,)
+    cfg = dataclasses.replace(cfg, threads=threads)
+    peers.jax_threads = threads[0]
+
+    print("blasad benchmark report" + (" (--quick: indicative only)" if cfg.quick else ""))
+    for line in environment_lines(peers):
+        print("  " + line)
+
+    op_cases = (("gemm", case_gemm), ("gemv", case_gemv), ("axpy", case_axpy))
+    dtypes = (np.float64, np.float32)
+    progress = Progress(len(threads) * (len(op_cases) * len(dtypes) * len(cfg.sizes) + 2) + 1)
+    rows: list[Row] = []
+    for t in threads:
+        with blas_threads(t, peers):
+            for n in cfg.sizes:
+                for dtype in dtypes:
+                    for name, case in op_cases:
+                        progress.step(f"{name} {np.dtype(dtype).name} n={n} threads={threads_label(t)}")
+                        rows += case(n, dtype, t, cfg, peers)
+            progress.step(f"chain-gemm threads={threads_label(t)}")
+            rows += case_chain_gemm(t, cfg, peers)
+            progress.step(f"chain-gemv-axpy threads={threads_label(t)}")
+            rows += case_chain_gemv_axpy(t, cfg, peers)
+    progress.step("memory")
+    memory = case_memory()
+    progress.close()
+
+    print_op_tables(rows)
+    print_chain_table(rows)
+    print_memory_table(memory)
+    print_targets(check_targets(rows, memory, cfg))
+    print("\n" + write_plot(rows, cfg.plot))
+    return 0

@@ -1,0 +1,366 @@
+"""The report's results and what it prints: rows, targets checked as PASS/FAIL, the tables,
+the plot, and the environment lines."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import platform
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy_openblas64
+
+import blasad as ba
+from blasad.bench.frameworks import Peers
+from blasad.bench.problems import CHAIN_STEPS
+from blasad.bench.timing import Config
+
+README_COMMAND = "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m blasad.bench"
+FRAMEWORKS = ("blasad", "blasad-tape", "ideal", "torch", "jax-jit", "jax-eager", "autograd")
+
+
+# ---------------------------------------------------------------------------------------------
+# results
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Row:
+    """One measurement. Times in seconds for the whole case (a chain: all of its steps)."""
+
+    case: str  # gemm, gemv, axpy, chain-gemm, chain-gemv-axpy
+    framework: str
+    dtype: str  # float32 / float64
+    n: int
+    threads: int  # 0: not limited
+    forward: float  # the forward under AD (recording)
+    backward: float  # the reverse sweep
+    total: float  # forward + reverse (median of per-repetition sums)
+    plain: float | None = None  # the forward without AD
+    fwd_plain: float | None = None  # median over repetitions of forward / plain (blasad)
+    rev_plain: float | None = None  # median over repetitions of backward / plain (blasad)
+    rev_ideal: float | None = None  # median over repetitions of backward / the ideal's (blasad)
+    steps: int = 1
+    note: str = ""
+
+
+def find(rows: Sequence[Row], **key: Any) -> Row | None:
+    """The first row whose fields equal `key`."""
+    for r in rows:
+        if all(getattr(r, k) == v for k, v in key.items()):
+            return r
+    return None
+
+
+@dataclasses.dataclass
+class MemoryResult:
+    scenario: str
+    input_bytes: int  # bytes of the watched inputs
+    copied: int  # tape.bytes_copied
+    expected: int  # the overwritten ranges that the reverse sweep needs
+
+
+def threads_label(t: int) -> str:
+    return str(t) if t > 0 else "default"
+
+
+# ---------------------------------------------------------------------------------------------
+# targets
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Target:
+    name: str
+    where: str
+    measured: str
+    status: str  # PASS, FAIL or SKIP
+
+
+def _get(r: Row | None, field: str) -> float | None:
+    return None if r is None else getattr(r, field)
+
+
+def _ratio(num: float | None, den: float | None) -> float | None:
+    return None if num is None or den is None or den <= 0 else num / den
+
+
+def _target(name: str, where: str, value: float | None, limit: float, fmt: str = "{:.3f}×") -> Target:
+    """PASS when value ≤ limit (≥ when the name says "faster"); SKIP when not measured."""
+    if value is None:
+        return Target(name, where, "not measured", "SKIP")
+    ok = value >= limit if "faster" in name else value <= limit
+    return Target(name, where, fmt.format(value), "PASS" if ok else "FAIL")
+
+
+def check_targets(rows: Sequence[Row], memory: Sequence[MemoryResult], cfg: Config) -> list[Target]:
+    """Every target of the report, per dtype, size and thread count measured."""
+    out: list[Target] = []
+    big = [n for n in cfg.sizes if n >= 1024]
+    for t in cfg.threads:
+        for dtype in ("float64", "float32"):
+            if not big:
+                why = "n ≥ 1024 not measured (--quick or --sizes)"
+                out.append(
+                    Target(
+                        "gemm n ≥ 1024: reverse, total, taped forward",
+                        f"{dtype} threads={threads_label(t)}",
+                        why,
+                        "SKIP",
+                    )
+                )
+            for n in big:
+                b = find(rows, case="gemm", framework="blasad", dtype=dtype, n=n, threads=t)
+                i = find(rows, case="gemm", framework="ideal", dtype=dtype, n=n, threads=t)
+                where = f"{dtype} n={n} threads={threads_label(t)}"
+                out += [
+                    _target(
+                        "gemm reverse ≤ 2.05 × forward",
+                        where,
+                        _get(b, "rev_plain"),
+                        2.05,
+                    ),
+                    _target(
+                        "gemm total ≤ 1.03 × ideal", where, _ratio(_get(b, "total"), _get(i, "total")), 1.03
+                    ),
+                    _target(
+                        "gemm forward under tape ≤ 1.02 × plain",
+                        where,
+                        _get(b, "fwd_plain"),
+                        1.02,
+                    ),
+                ]
+            for op in ("gemv", "axpy"):
+                b = find(rows, case=op, framework="blasad", dtype=dtype, n=2048, threads=t)
+                ratio = _get(b, "rev_ideal")
+                out.append(
+                    _target(
+                        f"{op} n=2048 reverse ≤ 1.05 × ideal",
+                        f"{dtype} threads={threads_label(t)}",
+                        ratio,
+                        1.05,
+                    )
+                )
+        out += _chain_targets(rows, t)
+    for m in memory:
+        measured = f"{m.copied} B (expected {m.expected} B)"
+        status = "PASS" if m.copied == m.expected else "FAIL"
+        out.append(Target("tape copies exactly the needed overwritten bytes", m.scenario, measured, status))
+    return out
+
+
+def _chain_targets(rows: Sequence[Row], t: int) -> list[Target]:
+    b = find(rows, case="chain-gemm", framework="blasad", threads=t)
+    torch = find(rows, case="chain-gemm", framework="torch", threads=t)
+    g = find(rows, case="chain-gemv-axpy", framework="blasad", threads=t)
+    us = "{:.2f} µs/step"
+    where = f"threads={threads_label(t)}"
+    return [
+        _target(
+            "4×4 gemm chain: record + reverse ≤ 1.5 µs/step",
+            where,
+            None if b is None else b.total / b.steps * 1e6,
+            1.5,
+            us,
+        ),
+        _target(
+            "4×4 gemm chain ≥ 6× faster than PyTorch",
+            where,
+            _ratio(_get(torch, "total"), _get(b, "total")),
+            6,
+        ),
+        _target(
+            "8-vector gemv + axpy chain ≤ 2.0 µs/step",
+            where,
+            None if g is None else g.total / g.steps * 1e6,
+            2.0,
+            us,
+        ),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# output: tables, plot, environment
+# ---------------------------------------------------------------------------------------------
+
+
+def fmt_time(s: float | None) -> str:
+    """Seconds in µs, ms or s with three significant digits."""
+    if s is None or math.isnan(s):
+        return "-"
+    a = abs(s)
+    if a < 1e-3:
+        return f"{s * 1e6:.3g} µs"
+    if a < 1:
+        return f"{s * 1e3:.3g} ms"
+    return f"{s:.3g} s"
+
+
+def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") -> None:
+    """A plain-text table; `align` has an 'l' or 'r' per column (default: first left, rest right)."""
+    align = align or "l" + "r" * (len(headers) - 1)
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(cells, widths, align)
+        ).rstrip()
+
+    print(f"\n{title}")
+    print(line(headers))
+    print(line(["-" * w for w in widths]))
+    for r in rows:
+        print(line(r))
+
+
+OP_HEADERS = ("framework", "dtype", "n", "threads", "fwd plain", "fwd AD", "reverse", "total", "rev/fwd",
+              "total/ideal", "note")  # fmt: skip
+
+
+OP_WHAT = {"gemm": "C ← A B, n × n", "gemv": "y ← A x, A n × n", "axpy": "y ← α x + y, length n²"}
+
+
+def print_op_tables(rows: Sequence[Row]) -> None:
+    """A table per routine: every framework, size, dtype and thread count."""
+    for op, what in OP_WHAT.items():
+        ideal = {(r.dtype, r.n, r.threads): r for r in rows if r.case == op and r.framework == "ideal"}
+        body = []
+        for r in sorted((r for r in rows if r.case == op), key=_op_order):
+            i = ideal.get((r.dtype, r.n, r.threads))
+            fwd = r.plain if r.plain is not None else r.forward
+            rev_fwd = r.rev_plain if r.rev_plain is not None else r.backward / fwd if fwd > 0 else None
+            rev_fwd_text = "-" if rev_fwd is None else f"{rev_fwd:.2f}"
+            vs_ideal = f"{r.total / i.total:.3f}" if i is not None and i.total > 0 else "-"
+            body.append([r.framework, r.dtype, str(r.n), threads_label(r.threads), fmt_time(r.plain),
+                         fmt_time(r.forward), fmt_time(r.backward), fmt_time(r.total), rev_fwd_text, vs_ideal,
+                         r.note])  # fmt: skip
+        if body:
+            print_table(f"{op}: {what}; times per call (median)", OP_HEADERS, body, "llrrrrrrrrl")
+    print(
+        "  fwd AD: the forward while recording (blasad: inside autodiff); rev/fwd divides by fwd plain\n"
+        "  when measured (blasad: the median of reverse / plain within each repetition, which times\n"
+        "  both); blasad's total includes autodiff's set-up (Tape, Duplicated checks);\n"
+        "  blasad-tape's reverse includes backward() and a grad() (a copy) per input, and each Tape\n"
+        "  allocates its shadows."
+    )
+
+
+def _op_order(r: Row) -> tuple[Any, ...]:
+    return (r.threads, r.dtype, r.n, FRAMEWORKS.index(r.framework) if r.framework in FRAMEWORKS else 99)
+
+
+def print_chain_table(rows: Sequence[Row]) -> None:
+    """µs per step of each chain, framework and thread count, and the speed-up over PyTorch."""
+    body = []
+    chains = [r for r in rows if r.case.startswith("chain")]
+    for r in sorted(chains, key=lambda r: (r.case, r.threads, FRAMEWORKS.index(r.framework))):
+        torch = find(rows, case=r.case, framework="torch", threads=r.threads)
+        us = 1e6 / r.steps
+        vs_torch = f"{torch.total / r.total:.2f}×" if torch is not None else "-"
+        body.append([r.case, threads_label(r.threads), r.framework, f"{r.forward * us:.2f}",
+                     f"{r.backward * us:.2f}", f"{r.total * us:.2f}", vs_torch, r.note])  # fmt: skip
+    if body:
+        title = (f"chains of {CHAIN_STEPS} dependent tiny calls (µs per step; float64): chain-gemm = 4×4 "
+                 "X ← W X, chain-gemv-axpy = 8-vector y ← A x; x ← a y + x")  # fmt: skip
+        headers = ("chain", "threads", "framework", "record", "reverse", "total", "vs torch", "note")
+        print_table(title, headers, body, "lllrrrrl")
+
+
+def print_memory_table(memory: Sequence[MemoryResult]) -> None:
+    """Bytes copied by the tape per program, against the inputs and the expected count."""
+    body = []
+    for m in memory:
+        status = "PASS" if m.copied == m.expected else "FAIL"
+        ratio = f"{m.copied / m.input_bytes:.3f}"
+        body.append([m.scenario, str(m.input_bytes), str(m.copied), str(m.expected), ratio, status])
+    headers = ("program (float64)", "inputs B", "copied B", "expected B", "copied/inputs", "")
+    title = "memory: bytes the tape copied (tape.bytes_copied) against the bytes of the watched inputs"
+    print_table(title, headers, body, "lrrrrl")
+
+
+def print_targets(targets: Sequence[Target]) -> None:
+    body = [[t.status, t.name, t.where, t.measured] for t in targets]
+    print_table("targets", ["", "target", "where", "measured"], body, "llll")
+    counts = {s: sum(t.status == s for t in targets) for s in ("PASS", "FAIL", "SKIP")}
+    summary = ", ".join(f"{counts[s]} {s}" for s in ("PASS", "FAIL", "SKIP"))
+    print(f"  {summary} (informational: the exit status does not depend on them)")
+    print(
+        "  blasad's reverse / forward, forward under tape / plain and reverse / ideal (gemv, axpy):\n"
+        "  medians over repetitions of the ratio within one repetition, which times the plain call,\n"
+        "  the hand-written reverse and autodiff back to back on the same buffers; total / ideal:\n"
+        "  blasad's median total over the ideal's, measured in turns."
+    )
+
+
+def write_plot(rows: Sequence[Row], path: str) -> str:
+    """Total time per call (forward + reverse) against n, per routine and dtype, a line per
+    framework and thread count (solid: the first thread count, dashed: the second, ...).
+    Returns a line for the report."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "plot skipped: matplotlib is not installed"
+    ops = tuple(OP_WHAT)
+    fig, axes = plt.subplots(len(ops), 2, figsize=(12, 12), squeeze=False)
+    threads = sorted({r.threads for r in rows})
+    styles = ["-", "--", ":", "-."]
+    labels: dict[str, Any] = {}  # one legend entry per line kind, for the figure's legend
+    for ax, (op, dtype) in zip(axes.flat, [(op, dt) for op in ops for dt in ("float32", "float64")]):
+        for c, fw in enumerate(FRAMEWORKS):
+            for k, t in enumerate(threads):
+                pts = sorted((r.n, r.total) for r in rows if (r.case, r.framework, r.dtype, r.threads) ==
+                             (op, fw, dtype, t))  # fmt: skip
+                if pts:
+                    label = f"{fw}, {threads_label(t)} thread(s)"
+                    (line,) = ax.plot(*zip(*pts), styles[k % len(styles)], marker="o", markersize=3,
+                                      color=f"C{c}", label=label)  # fmt: skip
+                    labels.setdefault(label, line)
+        ax.set(xscale="log", yscale="log", title=f"{op}: {OP_WHAT[op]}, {dtype}",
+               xlabel="n", ylabel="forward + reverse per call [s]")  # fmt: skip
+        ax.set_xscale("log", base=2)
+        ax.grid(True, which="both", alpha=0.3)
+    if labels:
+        fig.legend(list(labels.values()), list(labels), loc="lower center", ncol=4, fontsize=8)
+    fig.suptitle("blasad benchmark: time per call (median) against n")
+    fig.tight_layout(rect=(0, 0.08, 1, 0.97))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return f"plot written to {path}"
+
+
+def environment_lines(peers: Peers) -> list[str]:
+    """Versions, the OpenBLAS libraries and kernels loaded, and the OPENBLAS_* variables set."""
+    lines = [
+        f"blasad {ba.__version__}, numpy {np.__version__}, Python {platform.python_version()}, "
+        f"{platform.machine()}, {os.cpu_count()} CPUs",
+    ]
+    try:
+        import threadpoolctl
+
+        blas_dir = scipy_openblas64.get_lib_dir()  # blasad's extension and the ideal call it
+        for info in threadpoolctl.threadpool_info():
+            if info.get("internal_api") != "openblas":
+                continue
+            mine = os.path.dirname(info["filepath"]) == blas_dir
+            who = "blasad and the ideal" if mine else "NumPy/SciPy/peers"
+            lines.append(
+                f"OpenBLAS {info.get('version')} kernel {info.get('architecture')} "
+                f"({info.get('num_threads')} threads) [{who}]: {info['filepath']}"
+            )
+    except ImportError:
+        lines.append("threadpoolctl not installed: OpenBLAS kernel unknown, thread count not limited")
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        if var in os.environ:
+            lines.append(f"{var}={os.environ[var]} is set")
+    if any(v in os.environ for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")):
+        lines.append(
+            f"  (these force OpenBLAS's kernel choice; for the reported numbers run: {README_COMMAND})"
+        )
+    lines += [f"peers: {', '.join(peers.versions()) or 'none'}"] + [f"note: {n}" for n in peers.notes]
+    return lines
