@@ -17,7 +17,16 @@ import blasad as ba
 from blasad._specs import DTYPE_CODES, real_dtype
 from blasad.linalg.blas.call import run
 from blasad.linalg.blas.table import FAMILIES
-from blasad.linalg.blas.vocabulary import REQUIRED, Array, Family, Flag, Result, Scalar, Source
+from blasad.linalg.blas.vocabulary import (
+    REQUIRED,
+    Array,
+    Family,
+    Flag,
+    Result,
+    Scalar,
+    Source,
+    parameter_list,
+)
 
 # SciPy's prefix rules (scipy.linalg.blas.find_best_blas_type and _blas_alias).
 _TYPE_SCORE = {c: 1 for c in "?bBhHef"} | {c: 2 for c in "iIlLqQdg"} | {"F": 3, "D": 4, "G": 4}
@@ -102,14 +111,13 @@ def _make(fam: Family, prefix: str) -> BlasFunction:
     fn = fam.names.get(prefix) or ALIASES.get(prefix + fam.name, prefix + fam.name)
     params = [(p, _default(next((s for s in fam.args.values() if s.param == p), None), d, dtype))
               for p, d in fam.params]  # fmt: skip
-    sig = ", ".join(p if d is REQUIRED else f"{p}={d!r}" for p, d in params)
     names = ", ".join(p for p, _ in params)
     namespace: dict[str, Any] = {"_run": partial(run, fam, dtype, fn)}
-    exec(f"def {fn}({sig}):\n    return _run(({names},))\n", namespace)
+    exec(f"def {fn}({parameter_list(params)}):\n    return _run(({names},))\n", namespace)
     f = namespace[fn]
     f.__module__ = __name__.rpartition(".")[0]  # blasad.linalg.blas, where the twins live
     f.__qualname__ = fn
-    f.__doc__ = _doc(fam, prefix, fn, f"{', '.join(fam.results)} = {fn}({sig})")
+    f.__doc__ = _doc(fam, prefix, fn, fam.scipy_call(fn, params))
     f.typecode = f.prefix = prefix
     f.dtype = dtype
     f.int_dtype = np.dtype(np.intc)

@@ -9,7 +9,7 @@ wrappers raise as ``_fblas.error``.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,7 +152,12 @@ class Family:
         """blasad's spec of the routine (KeyError while blasad does not have it)."""
         return ba.SPECS[self.routine]
 
-    def scipy_call(self) -> str:
-        """SciPy's call line: ``c = gemm(alpha, a, b, beta=0.0, ...)``."""
-        ps = [p if d is REQUIRED else f"{p}={d!r}" for p, d in self.params]
-        return f"{', '.join(self.results)} = {self.name}({', '.join(ps)})"
+    def scipy_call(self, name: str = "", params: Sequence[tuple[str, Any]] = ()) -> str:
+        """SciPy's call line: ``c = gemm(alpha, a, b, beta=0.0, ...)``; a twin's with its own name
+        and typed defaults (``c = dgemm(...)``)."""
+        return f"{', '.join(self.results)} = {name or self.name}({parameter_list(params or self.params)})"
+
+
+def parameter_list(params: Iterable[tuple[str, Any]]) -> str:
+    """``alpha, a, b, beta=0.0``: parameters as a def line writes them (REQUIRED: no default)."""
+    return ", ".join(p if d is REQUIRED else f"{p}={d!r}" for p, d in params)
