@@ -229,8 +229,7 @@ class _Call:
             src = fam.args[arg.name]
             if arg.kind != "vector" or not isinstance(src, Array | Output):
                 continue
-            off = self.integer(src.off) if src.off else 0
-            inc = self.integer(src.inc) if src.inc else 1
+            off, inc = self.off_inc(src)
             if inc == 0 or (fam.positive_inc and inc < 0) or (fam.unit_inc and abs(inc) != 1):
                 raise self.error(f"{src.inc} = {inc} is not allowed here")
             self.strides[arg.name] = (off, inc)
@@ -243,8 +242,7 @@ class _Call:
                     raise self.error(f"{src.param} must have {src.size} elements, got {length}")
                 dims.setdefault(sym, length)
                 continue
-            if not 0 <= off < length:
-                raise self.error(f"{src.off or 'offset'} = {off} is outside {src.param} (length {length})")
+            self.check_offset(src, off, length)
             if sym not in dims:
                 dims[sym] = count if count is not None and not counted else self.default_count(sym)
                 counted = True
@@ -261,10 +259,7 @@ class _Call:
             if arg.kind == "vector" and arg.name not in self.shapes:  # SciPy's ly = 1 + off + (n-1)|inc|
                 off, inc = self.strides[arg.name]
                 length = 1 + off + (dims[arg.dims[0]] - 1) * abs(inc)
-                if not 0 <= off < length:
-                    raise self.error(
-                        f"{src.off or 'offset'} = {off} is outside {src.param} (length {length})"
-                    )
+                self.check_offset(src, off, length)
                 self.shapes[arg.name] = (length,)
             elif arg.kind == "matrix":
                 optional = self.defaults[src.param] is None  # its dims are fixed by the others
@@ -273,6 +268,15 @@ class _Call:
                 want = tuple(dims[s] for s in arg.dims)
                 if self.shapes.setdefault(arg.name, want) != want:
                     raise self.error(f"{src.param} has shape {self.shapes[arg.name]}, expected {want}")
+
+    def off_inc(self, src: Array | Output) -> tuple[int, int]:
+        """A vector's (offset, increment): SciPy's offx and incx, or (0, 1) where it has none."""
+        return (self.integer(src.off) if src.off else 0), (self.integer(src.inc) if src.inc else 1)
+
+    def check_offset(self, src: Array | Output, off: int, length: int) -> None:
+        """0 <= offx < len(x), as SciPy checks it."""
+        if not 0 <= off < length:
+            raise self.error(f"{src.off or 'offset'} = {off} is outside {src.param} (length {length})")
 
     def bind(self, arg: Arg, where: dict[str, str]) -> None:
         """Bind the dims of a matrix argument (through its trans flag), checking earlier ones.
@@ -304,13 +308,10 @@ class _Call:
             src = self.fam.args[arg.name]
             if arg.kind == "vector" and arg.dims[0] == sym and arg.name in self.shapes:
                 assert isinstance(src, Array | Output)
-                off, inc = (
-                    (self.integer(src.off) if src.off else 0),
-                    abs(self.integer(src.inc) if src.inc else 1),
-                )
-                length = self.shapes[arg.name][0]
+                off, inc = self.off_inc(src)
+                length, step = self.shapes[arg.name][0], abs(inc)
                 rule = self.fam.count_rule
-                counts.append((length - off) // inc if rule == "floor" else (length - 1 - off) // inc + 1)
+                counts.append((length - off) // step if rule == "floor" else (length - 1 - off) // step + 1)
                 if rule != "ceil_min":
                     break
         return min(counts)
