@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from blasad.linalg.blas.call import copy_into
-from blasad.linalg.blas.vocabulary import Array, BlasError, Family, Flag, Output, Result, Scalar
+from blasad.linalg.blas.vocabulary import Array, BlasError, Family, Flag, Output, Result, Scalar, Source
 
 
 def _rotm_flag(call: Any) -> None:
@@ -62,6 +62,19 @@ _LOWER = Flag("lower", ("U", "L"))  # SciPy's lower=0/1 is BLAS's uplo
 _SIDE = Flag("side", ("L", "R"))
 _DIAG = Flag("diag", ("N", "U"))
 _TRANS_ANY = Flag("trans", other="T")  # SciPy's trsv, tbmv, tpmv... check nothing: nonzero is "T"
+
+
+def _update(rank2: bool, matrix: str, param: str) -> dict[str, Source]:
+    """A ← α x xᵀ + A, A ← α x yᵀ + α y xᵀ + A (xᴴ, yᴴ and conj(α) for her, her2): the arguments of
+    the rank-1 and rank-2 updates, dense (syr, her, syr2, her2: "A") or packed (spr, ...: "AP")."""
+    return {
+        "alpha": Scalar("alpha"),
+        "x": Array("x", off="offx", inc="incx"),
+        **({"y": Array("y", off="offy", inc="incy")} if rank2 else {}),
+        matrix: Output(param, overwrite=f"overwrite_{param}"),
+        "uplo": _LOWER,
+    }
+
 
 # One row per BLAS name. The keys are the arguments of blasad's routine, in any order.
 FAMILIES: dict[str, Family] = {
@@ -208,35 +221,18 @@ FAMILIES: dict[str, Family] = {
         ),
         *(
             Family(
-                f"a = {name}(alpha, x, lower=0, incx=1, offx=0, n=None, a=None, overwrite_a=0)",
-                {
-                    "alpha": Scalar("alpha"),
-                    "x": Array("x", off="offx", inc="incx"),
-                    "A": Output("a", overwrite="overwrite_a"),
-                    "uplo": _LOWER,
-                },
+                f"a = {name}(alpha, x, {y}lower=0, incx=1, offx=0, {offy}n=None, a=None, overwrite_a=0)",
+                _update(bool(y), "A", "a"),
                 count="n",
-                count_rule="ceil",
+                count_rule="ceil_min" if y else "ceil",  # syr2: n from the shorter of x and y
                 prefixes=prefixes,
             )
-            for name, prefixes in (("syr", "sdcz"), ("her", "cz"))
-        ),
-        *(
-            Family(
-                f"a = {name}(alpha, x, y, lower=0, incx=1, offx=0, incy=1, offy=0, n=None, a=None, "
-                "overwrite_a=0)",
-                {
-                    "alpha": Scalar("alpha"),
-                    "x": Array("x", off="offx", inc="incx"),
-                    "y": Array("y", off="offy", inc="incy"),
-                    "A": Output("a", overwrite="overwrite_a"),
-                    "uplo": _LOWER,
-                },
-                count="n",
-                count_rule="ceil_min",
-                prefixes=prefixes,
+            for name, y, offy, prefixes in (
+                ("syr", "", "", "sdcz"),
+                ("her", "", "", "cz"),
+                ("syr2", "y, ", "incy=1, offy=0, ", "sd"),
+                ("her2", "y, ", "incy=1, offy=0, ", "cz"),
             )
-            for name, prefixes in (("syr2", "sd"), ("her2", "cz"))
         ),
         *(
             Family(
@@ -337,13 +333,7 @@ FAMILIES: dict[str, Family] = {
         *(
             Family(
                 f"apu = {name}(n, alpha, x, {y}ap, incx=1, offx=0, {offy}lower=0, overwrite_ap=0)",
-                {
-                    "alpha": Scalar("alpha"),
-                    "x": Array("x", off="offx", inc="incx"),
-                    **({"y": Array("y", off="offy", inc="incy")} if y else {}),
-                    "AP": Output("ap", overwrite="overwrite_ap"),
-                    "uplo": _LOWER,
-                },
+                _update(bool(y), "AP", "ap"),
                 prefixes=prefixes,
                 dims={"n": "n"},
                 derived={"npk": packed},
