@@ -626,7 +626,7 @@ def _scipy_names(fam: tw.Family) -> dict[str, str]:
     out = {}
     others = {p + f.name for f in tw.FAMILIES.values() if f is not fam for p in "sdcz"}
     for p in "sdcz":
-        fn = fam.names.get(p) or tw._ALIAS.get(p + fam.name, p + fam.name)
+        fn = fam.names.get(p) or tw.ALIASES.get(p + fam.name, p + fam.name)
         if hasattr(sp, fn) and not (fn != p + fam.name and fn in others):
             out[p] = fn
     return out
