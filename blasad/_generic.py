@@ -33,9 +33,9 @@ import numpy as np
 
 from blasad import _routines
 from blasad._native_loader import ffi, lib
-from blasad._routines import _as_float, _Call, _local
+from blasad._routines import _as_float, _Call
 from blasad._specs import DTYPE_CODES, Spec, validate
-from blasad._tape import Tape, address
+from blasad._tape import Tape, _local, address
 
 FLAG_CODES: dict[str, dict[str, int]] = {
     "uplo": {"U": 0, "L": 1},

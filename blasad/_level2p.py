@@ -38,9 +38,9 @@ import numpy as np
 from blasad import _routines
 from blasad._generic import _flag_code, _lds, fast, fast_first, run
 from blasad._native_loader import lib
-from blasad._routines import _Call, _local
+from blasad._routines import _Call
 from blasad._specs import DTYPE_CODES, SPECS, TRANS, Arg, Spec, op, validate
-from blasad._tape import address
+from blasad._tape import _local, address
 
 Scalar = float | complex | np.ndarray
 UPLO = ("U", "L")
