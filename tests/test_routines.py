@@ -23,7 +23,7 @@ Checked for every routine:
   2. float64 and complex128 adjoints == central differences (ba.gradcheck; real and imaginary
      perturbations), and the dot-product test; also with constant inputs and empty dims.
   3. Spec.seed_scaled routines: the output's shadow after the sweep is exactly conj(c) × seed,
-     c = ∂out_new/∂out_old (β; 1 for axpy; 0 for copy and the reductions): exactly 0 when c = 0,
+     c = ∂out_new/∂out_old (β; 1 for axpy; 0 for copy and the reductions): exactly +0 when c = 0,
      even for a NaN seed; a NaN in an unread output reaches nothing.
   4. float32 adjoints == float64 adjoints, complex64 adjoints == complex128 adjoints.
 
@@ -1156,6 +1156,12 @@ def _seed(rng, shape, dtype):
     return np.array(parts[0] + 1j * parts[1], dtype)  # an ndarray also for shape ()
 
 
+def _exactly(got, expected, c):
+    """conj(c) × seed compares by value; for c = 0 by bytes: the shadow is set to +0, not multiplied by
+    0 (which would leave -0 for a negative seed and NaN for a NaN one)."""
+    return got.tobytes() == expected.tobytes() if c == 0 else np.array_equal(got, expected)
+
+
 def check_output_shadow(case, rng):
     out = case.out
     c = _out_coefficient(case)
@@ -1171,7 +1177,7 @@ def check_output_shadow(case, rng):
     expected = seed.copy()  # the padding of the output's base keeps its seed
     view = case.views[out](expected)
     view[...] = 0 if c == 0 else np.conj(c) * view  # C̄ ← conj(β) C̄
-    assert np.array_equal(shadows[out], expected), (
+    assert _exactly(shadows[out], expected, c), (
         f"output shadow should be exactly conj({c}) × seed: got {case.views[out](shadows[out])}, "
         f"expected {view}; {case}"
     )
@@ -1190,7 +1196,7 @@ def check_output_shadow(case, rng):
     nan_seeds = {n: s.copy() for n, s in seeds.items()}
     case.views[out](nan_seeds[out])[...] = _nan(dtype)
     _, shadows3 = _autodiff(case, nan_seeds)
-    assert np.array_equal(shadows3[out], expected), (
+    assert _exactly(shadows3[out], expected, c), (
         f"a NaN seed survived in {out}̄ with coefficient 0: {case.views[out](shadows3[out])}; {case}"
     )
 

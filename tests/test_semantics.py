@@ -1,4 +1,12 @@
-"""Named semantic tests of the contract (DESIGN.md §2 and §3), each asserting exact values.
+"""Named semantic tests of the contract, each asserting exact values.
+
+The contract is the README's "Semantics" section: seeds and adjoints (Duplicated(x, dx) seeds x's
+final value and returns d loss / d x's initial value; adjoints accumulate), overwritten outputs
+(the output's adjoint is scaled by β after the other adjoints read it, and set to exactly zero for
+β = 0; a buffer overwritten in a loop contributes once), scalars, views sharing adjoints, aliasing,
+constants costing nothing, copy-on-write (the tape keeps references and copies a needed range only
+when a later recorded call is about to overwrite it, so a program that overwrites nothing it needs
+saves nothing) and tapes (per thread, consumed by backward).
 
 Most tests use small integer-valued float64 data, so that every product and sum is exact
 and the adjoints can be compared with a NumPy hand derivation by equality; the complex tests
@@ -1152,7 +1160,7 @@ def test_value_read_twice_then_overwritten_has_correct_gradient(case: str) -> No
 
 @pytest.mark.parametrize("case", ["two calls", "both operands"])
 def test_value_read_twice_then_overwritten_is_copied_once(case: str) -> None:
-    # §3: a needed range is copied when it is about to be overwritten, never more: once, not per reader.
+    # Copy-on-write: a needed range is copied when it is about to be overwritten, once, not per reader.
     A, B, E = ints(124, (3, 2)), ints(125, (2, 4)), ints(126, (4, 2))
     with ba.Tape() as tape:
         tape.watch(A, B, E)
