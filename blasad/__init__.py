@@ -6,8 +6,8 @@ from blasad._level1 import *  # noqa: F403
 from blasad._level2 import *  # noqa: F403
 from blasad._level2p import *  # noqa: F403
 from blasad._level3 import *  # noqa: F403
-from blasad._specs import SPECS
 from blasad._tape import Const, Duplicated, Tape, autodiff
+from blasad.specs import SPECS
 
 __all__ = [
     "SPECS",

@@ -34,8 +34,9 @@ import numpy as np
 from blasad import _routines
 from blasad._native_loader import ffi, lib
 from blasad._routines import _as_float, _Call
-from blasad._specs import DTYPE_CODES, Spec, validate
 from blasad._tape import Tape, _local, address
+from blasad._validate import validate
+from blasad.specs import DTYPE_CODES, Spec
 
 FLAG_CODES: dict[str, dict[str, int]] = {
     "uplo": {"U": 0, "L": 1},

@@ -1,11 +1,5 @@
-"""Level 1 BLAS routines: one spec each, run by the generic front end (_generic.run).
-
-Reductions (dot, dotu, dotc, nrm2, asum) write their result into a 0-d array ``out``
-(allocated when None) and return it: the result is a buffer like any other, so it can be
-seeded, read by later calls (as a 0-d α, say) and differentiated. ``out``'s old value reaches
-nothing, so its shadow is consumed: after the adjoint has read r̄ it is set to exactly 0.
-iamax is a plain function: an integer index is not differentiable and is never recorded.
-"""
+"""Level 1 BLAS: the public functions of the routines in blasad.specs.level1, and iamax
+(a plain function: an integer index is not differentiable and is never recorded)."""
 
 from __future__ import annotations
 
@@ -16,184 +10,11 @@ import numpy as np
 from blasad._generic import fast_first, run
 from blasad._native_loader import lib
 from blasad._routines import _Call
-from blasad._specs import DTYPE_CODES, SPECS, Arg, Spec
 from blasad._tape import address
+from blasad.specs.core import DTYPE_CODES
+from blasad.specs.level1 import ASUM, AXPY, COPY, DOT, DOTC, DOTU, NRM2, ROT, ROTM, SCAL, SWAP
 
 Scalar = float | complex | np.ndarray
-
-
-def _pair(new_x: np.ndarray, new_y: np.ndarray) -> Any:
-    """The reference of a routine that writes two vectors (swap, rot, rotm): (new x, new y)."""
-    return new_x, new_y
-
-
-AXPY = Spec(
-    name="axpy",
-    formula="y ← α x + y",
-    args=(
-        Arg("alpha", "scalar"),
-        Arg("x", "vector", ("n",)),
-        Arg("y", "vector", ("n",), out=True),
-    ),
-    reference=lambda alpha, x, y: alpha * x + y,
-    adjoint=("x̄ += α ȳ", "ᾱ += ⟨ȳ, x⟩", "ȳ unchanged"),
-    saves="x if α is active",
-    seed_scaled=True,
-)
-
-
-SCAL = Spec(
-    name="scal",
-    formula="x ← α x",
-    args=(Arg("alpha", "scalar"), Arg("x", "vector", ("n",), inout=True)),
-    reference=lambda alpha, x: alpha * x,
-    adjoint=("ᾱ += ⟨x_old, x̄⟩", "x̄ ← conj(α) x̄  (exactly 0 when α = 0)"),
-    saves="x_old if α is active",
-)
-
-COPY = Spec(
-    name="copy",
-    formula="y ← x",
-    args=(Arg("x", "vector", ("n",)), Arg("y", "vector", ("n",), out=True)),
-    reference=lambda x, y: np.array(x, copy=True),
-    adjoint=("x̄ += ȳ", "ȳ ← 0  (exactly: y's old value reaches nothing)"),
-    saves="nothing",
-    seed_scaled=True,
-)
-
-SWAP = Spec(
-    name="swap",
-    formula="x ↔ y",
-    args=(Arg("x", "vector", ("n",), inout=True), Arg("y", "vector", ("n",), inout=True)),
-    reference=lambda x, y: _pair(np.array(y, copy=True), np.array(x, copy=True)),
-    adjoint=("(x̄, ȳ) ← (ȳ, x̄)",),
-    saves="nothing",
-)
-
-
-def _dot_spec(name: str, formula: str, reference: Any, adjoint: tuple[str, ...], dtypes: str) -> Spec:
-    return Spec(
-        name=name,
-        formula=formula,
-        args=(
-            Arg("x", "vector", ("n",)),
-            Arg("y", "vector", ("n",)),
-            Arg("out", "scalar", out=True),
-        ),
-        reference=reference,
-        adjoint=(*adjoint, "r̄ ← 0  (out's old value reaches nothing)"),
-        saves="x if y is active; y if x is active (by reference, copied only if overwritten later)",
-        dtypes=dtypes,
-        seed_scaled=True,
-    )
-
-
-DOT = _dot_spec(
-    "dot",
-    "r ← Σ x y  (real dtypes)",
-    lambda x, y, out: np.array(np.sum(x * y)),
-    ("x̄ += r̄ y", "ȳ += r̄ x"),
-    "sd",
-)
-DOTU = _dot_spec(
-    "dotu",
-    "r ← Σ x y  (no conjugation)",
-    lambda x, y, out: np.array(np.sum(x * y)),
-    ("x̄ += r̄ conj(y)", "ȳ += r̄ conj(x)"),
-    "cz",
-)
-DOTC = _dot_spec(
-    "dotc",
-    "r ← Σ conj(x) y",
-    lambda x, y, out: np.array(np.sum(np.conj(x) * y)),
-    ("x̄ += conj(r̄) y", "ȳ += r̄ x"),
-    "cz",
-)
-
-
-def _nrm2_ref(x: np.ndarray, out: Any) -> np.ndarray:
-    return np.array(np.sqrt(np.sum(np.abs(x) ** 2)))
-
-
-def _asum_ref(x: np.ndarray, out: Any) -> np.ndarray:
-    return np.array(np.sum(np.abs(x.real)) + np.sum(np.abs(x.imag)))
-
-
-NRM2 = Spec(
-    name="nrm2",
-    formula="r ← ‖x‖₂ = √(Σ |x|²)  (r of the real dtype)",
-    args=(Arg("x", "vector", ("n",)), Arg("out", "scalar", out=True, real=True)),
-    reference=_nrm2_ref,
-    adjoint=("x̄ += (r̄ / r) x, and 0 when r = 0 (x = 0: the subgradient 0)", "r̄ ← 0"),
-    saves="x (by reference) if x is active; r by value",
-    seed_scaled=True,
-)
-
-ASUM = Spec(
-    name="asum",
-    formula="r ← Σ |Re x| + |Im x|  (BLAS asum; r of the real dtype)",
-    args=(Arg("x", "vector", ("n",)), Arg("out", "scalar", out=True, real=True)),
-    reference=_asum_ref,
-    adjoint=("x̄ += r̄ (sign(Re x) + i sign(Im x)), sign(0) = 0", "r̄ ← 0"),
-    saves="x (by reference) if x is active",
-    seed_scaled=True,
-)
-
-ROT = Spec(
-    name="rot",
-    formula="x ← c x + s y,  y ← c y − s x  (c, s real; csrot/zdrot for complex x, y)",
-    args=(
-        Arg("x", "vector", ("n",), inout=True),
-        Arg("y", "vector", ("n",), inout=True),
-        Arg("c", "scalar", real=True),
-        Arg("s", "scalar", real=True),
-    ),
-    reference=lambda x, y, c, s: _pair(c * x + s * y, c * y - s * x),
-    adjoint=(
-        "c̄ += Re(⟨x_old, x̄⟩ + ⟨y_old, ȳ⟩)",
-        "s̄ += Re(⟨y_old, x̄⟩ − ⟨x_old, ȳ⟩)",
-        "(x̄, ȳ) ← (c x̄ − s ȳ, s x̄ + c ȳ)  (the transposed rotation)",
-    ),
-    saves="x_old, y_old (copies) if c or s is active",
-)
-
-
-def _rotm_h(param: np.ndarray) -> tuple[Any, Any, Any, Any]:
-    """(h11, h21, h12, h22) of drotm's H for param = (flag, h11, h21, h12, h22)."""
-    flag, h11, h21, h12, h22 = (param[i] for i in range(5))
-    if flag == -2:
-        return 1, 0, 0, 1
-    if flag == 0:
-        return 1, h21, h12, 1
-    if flag == 1:
-        return h11, -1, 1, h22
-    return h11, h21, h12, h22
-
-
-def _rotm_ref(x: np.ndarray, y: np.ndarray, param: np.ndarray) -> Any:
-    h11, h21, h12, h22 = _rotm_h(param)
-    return _pair(h11 * x + h12 * y, h21 * x + h22 * y)
-
-
-ROTM = Spec(
-    name="rotm",
-    formula="(x_i, y_i) ← H (x_i, y_i),  H = [[h11, h12], [h21, h22]], param = (flag, h11, h21, h12, h22)",
-    args=(
-        Arg("x", "vector", ("n",), inout=True),
-        Arg("y", "vector", ("n",), inout=True),
-        Arg("param", "vector", ("p5",), discrete=((0, (-2.0, -1.0, 0.0, 1.0)),)),
-    ),
-    reference=_rotm_ref,
-    adjoint=(
-        "(x̄, ȳ) ← Hᵀ (x̄, ȳ)",
-        "h̄11 += ⟨x_old, x̄⟩, h̄21 += ⟨x_old, ȳ⟩, h̄12 += ⟨y_old, x̄⟩, h̄22 += ⟨y_old, ȳ⟩ for the entries "
-        "the flag leaves free (flag −1: all four; 0: h21, h12; 1: h11, h22; −2: none)",
-        "flaḡ = 0 (the flag is discrete)",
-    ),
-    saves="H by value; x_old, y_old (copies) if param is active",
-    dtypes="sd",
-    derived=(("p5", "5"),),
-)
 
 
 def _real_only(name: str, x: Any, hint: str) -> None:
@@ -322,8 +143,5 @@ def rotm(x: np.ndarray, y: np.ndarray, param: Any) -> tuple[np.ndarray, np.ndarr
     run(ROTM, (x, y, param))
     return x, y
 
-
-LEVEL1: tuple[Spec, ...] = (AXPY, SCAL, COPY, SWAP, DOT, DOTU, DOTC, NRM2, ASUM, ROT, ROTM)
-SPECS.update({s.name: s for s in LEVEL1})
 
 __all__ = ["asum", "axpy", "copy", "dot", "dotc", "dotu", "iamax", "nrm2", "rot", "rotm", "scal", "swap"]

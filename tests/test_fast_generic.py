@@ -16,8 +16,8 @@ import blasad as ba
 import blasad._generic as generic
 import blasad._level2p as level2p
 import blasad._routines as routines
-from blasad._level2p import pack
 from blasad._native_loader import ffi, lib
+from blasad.specs.structure import pack
 
 ROOT = Path(__file__).resolve().parent.parent
 ELIGIBLE = [name for name in ba.SPECS if lib.ba_fast_routine(name.encode()) >= 0]

@@ -32,6 +32,7 @@ from numpy.testing import assert_array_equal
 
 import blasad as ba
 from blasad import _level1
+from blasad.specs import level1
 
 F32, F64, C64, C128 = (np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128))
 ALL = (F32, F64, C64, C128)
@@ -247,7 +248,7 @@ FWD = [
 
 @pytest.mark.parametrize(("name", "dt", "flag"), FWD)
 def test_forward(name: str, dt: np.dtype, flag: float, rng: np.random.Generator) -> None:
-    spec = next(s for s in _level1.LEVEL1 if s.name == name)
+    spec = next(s for s in level1.ROUTINES if s.name == name)
     outs = written(name)
     for n in (0, 1, 5):
         for layouts in _layout_sets(name):
@@ -304,7 +305,7 @@ def test_reductions_allocate_a_0d_output(name: str, dt: np.dtype, rng: np.random
 
 
 def test_specs_declare_the_blas_precisions() -> None:
-    for s in _level1.LEVEL1:
+    for s in level1.ROUTINES:
         assert s.dtypes == "".join(PREFIX[d] for d in dtypes_of(s.name)), s.name
 
 
@@ -615,7 +616,7 @@ def test_rot_identity_with_constant_c_s_is_not_recorded() -> None:
 def test_rotm_param_adjoint_exact(flag: float, rng: np.random.Generator) -> None:
     x, y = ints(rng, 4), ints(rng, 4)
     param = np.array([flag, 2.0, -1.0, 3.0, 1.0])
-    h11, h21, h12, h22 = _level1._rotm_h(param)
+    h11, h21, h12, h22 = level1._rotm_h(param)
     dx0, dy0 = ints(rng, 4), ints(rng, 4)
     dx, dy, dp = dx0.copy(), dy0.copy(), np.zeros(5)
     xo, yo = x.copy(), y.copy()
@@ -796,9 +797,9 @@ def test_aliasing_and_read_only_outputs_are_rejected_before_writing() -> None:
 
 
 def test_specs_document_every_routine() -> None:
-    names = [s.name for s in _level1.LEVEL1]
+    names = [s.name for s in level1.ROUTINES]
     assert names == ["axpy", "scal", "copy", "swap", "dot", "dotu", "dotc", "nrm2", "asum", "rot", "rotm"]
-    for s in _level1.LEVEL1:
+    for s in level1.ROUTINES:
         assert s.adjoint and s.saves and s.formula
         fn = getattr(ba, s.name)
         assert fn.__doc__ and fn.__doc__.strip()

@@ -25,7 +25,8 @@ import pytest
 from scipy.linalg.blas import get_blas_funcs
 
 import blasad as ba
-from blasad._level2 import DTYPES, LEVEL2
+from blasad._level2 import DTYPES
+from blasad.specs.level2 import ROUTINES as LEVEL2
 
 SPEC = {s.name: s for s in LEVEL2 if s.name != "gemv"}  # gemv: test_routines.py's core checks
 TOL = {np.dtype(t): tol for t, tol in ((np.float32, 2e-5), (np.float64, 1e-12))}

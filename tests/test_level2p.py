@@ -17,7 +17,9 @@ import pytest
 from scipy.linalg import blas as sb
 
 import blasad as ba
-from blasad import _level2p as L
+from blasad import _level2p
+from blasad.specs import packed_band as L
+from blasad.specs.structure import band, pack, unband, unpack
 
 DTYPES = (np.float32, np.float64, np.complex64, np.complex128)
 REAL = (np.float32, np.float64)
@@ -73,7 +75,7 @@ def _packed_tri(rng, n, dtype, uplo, well=False):
     M = _rand(rng, (n, n), dtype) * (0.3 if well else 1.0)
     if well:
         M += np.eye(n, dtype=dtype) * 3
-    return L.pack(M, uplo)
+    return pack(M, uplo)
 
 
 def _band_tri(rng, n, k, dtype, uplo, well=False):
@@ -90,18 +92,18 @@ def test_pack_unpack_layout():
     """AP[i + j(j+1)/2] = A[i, j] (U) and AP[i + j(2n-j-1)/2] = A[i, j] (L), SciPy's layout."""
     n = 4
     M = np.arange(16.0).reshape(4, 4)
-    U, Lo = L.pack(M, "U"), L.pack(M, "L")
+    U, Lo = pack(M, "U"), pack(M, "L")
     for j in range(n):
         for i in range(n):
             if i <= j:
                 assert U[i + j * (j + 1) // 2] == M[i, j]
             if i >= j:
                 assert Lo[i + j * (2 * n - j - 1) // 2] == M[i, j]
-    assert np.array_equal(L.unpack(U, "U"), np.triu(M))
-    assert np.array_equal(L.unpack(Lo, "L"), np.tril(M))
-    B = L.band(M, 1, 2)
+    assert np.array_equal(unpack(U, "U"), np.triu(M))
+    assert np.array_equal(unpack(Lo, "L"), np.tril(M))
+    B = band(M, 1, 2)
     assert B[2 + 0 - 1, 1] == M[0, 1] and B[2 + 3 - 2, 2] == M[3, 2]
-    assert np.array_equal(L.unband(B, 4, 1, 2), np.triu(np.tril(M, 2), -1))
+    assert np.array_equal(unband(B, 4, 1, 2), np.triu(np.tril(M, 2), -1))
 
 
 # ---- spmv / hpmv ---------------------------------------------------------------------------
@@ -455,7 +457,7 @@ def test_spr2_chain_complex(rng):
 
 
 def test_spec_table():
-    names = {s.name for s in L.LEVEL2P}
-    assert names == set(L.__all__)
-    for s in L.LEVEL2P:
+    names = {s.name for s in L.ROUTINES}
+    assert names == set(_level2p.__all__)
+    for s in L.ROUTINES:
         assert s.formula and s.adjoint and s.saves

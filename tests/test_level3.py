@@ -19,7 +19,7 @@ import pytest
 from scipy.linalg import blas as scipy_blas
 
 import blasad as ba
-from blasad import _level3 as L3
+from blasad.specs import level3 as L3
 
 ALL = (np.float32, np.float64, np.complex64, np.complex128)
 AD = (np.float64, np.complex128)
@@ -129,7 +129,7 @@ def call(name, alpha, beta, arrs, flags):
 
 
 def reference(name, alpha, beta, arrs, flags):
-    spec = {s.name: s for s in L3.LEVEL3}[name]
+    spec = {s.name: s for s in L3.ROUTINES}[name]
     vals = {"alpha": alpha, "beta": beta, **arrs, **flags}
     return spec.reference(*(vals[a.name] for a in spec.args))
 

@@ -49,7 +49,7 @@ from scipy.linalg import blas as scipy_blas
 
 import blasad as ba
 from blasad._native_loader import lib
-from blasad._specs import real_dtype
+from blasad.specs import real_dtype
 
 SPECS = ba.SPECS
 ARRAY_KINDS = ("vector", "matrix")
@@ -690,9 +690,9 @@ def test_every_spec_has_a_scipy_oracle():
 
 def test_every_spec_is_public():
     """Every spec's routine is blasad.<name>; the level modules register all of theirs."""
-    from blasad import _level1, _level2, _level2p, _level3
+    from blasad.specs import level1, level2, level3, packed_band
 
-    for level in (_level1.LEVEL1, _level2.LEVEL2, _level2p.LEVEL2P, _level3.LEVEL3):
+    for level in (level1.ROUTINES, level2.ROUTINES, packed_band.ROUTINES, level3.ROUTINES):
         for s in level:
             assert SPECS[s.name] is s
     for name in SPECS:

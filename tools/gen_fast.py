@@ -22,7 +22,7 @@ from pathlib import Path
 
 import blasad  # noqa: F401  (registers every level's specs)
 from blasad._generic import _flag_code
-from blasad._specs import SPECS, Spec
+from blasad.specs import SPECS, Spec
 
 LETTERS = "NTCULR"  # the flag letters, numbered as letter_of in csrc/fast.c reads them
 MAX_ARGS, MAX_DIMS = 8, 4

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 import blasad as ba
-from blasad._specs import Arg, real_dtype
 from blasad.linalg.blas.vocabulary import REQUIRED, Array, BlasError, Family, Flag, Output, Result, Scalar
+from blasad.specs import Arg, real_dtype
 
 # -- argument conversion, as SciPy's f2py wrappers do it -----------------------------------------
 

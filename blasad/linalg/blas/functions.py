@@ -14,7 +14,6 @@ from typing import Any, Protocol, overload
 import numpy as np
 
 import blasad as ba
-from blasad._specs import DTYPE_CODES, real_dtype
 from blasad.linalg.blas.call import run
 from blasad.linalg.blas.table import FAMILIES
 from blasad.linalg.blas.vocabulary import (
@@ -27,6 +26,7 @@ from blasad.linalg.blas.vocabulary import (
     Source,
     parameter_list,
 )
+from blasad.specs import DTYPE_CODES, real_dtype
 
 # SciPy's prefix rules (scipy.linalg.blas.find_best_blas_type and _blas_alias).
 _TYPE_SCORE = {c: 1 for c in "?bBhHef"} | {c: 2 for c in "iIlLqQdg"} | {"F": 3, "D": 4, "G": 4}

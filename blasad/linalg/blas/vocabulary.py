@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import blasad as ba
-from blasad._specs import Spec
+from blasad.specs import Spec
 
 
 class BlasError(ValueError):
