@@ -1,13 +1,16 @@
 """blasad: exact reverse-mode derivatives of in-place BLAS programs on NumPy arrays."""
 
-from blasad import _level1, _level2, _level2p, _level3
+from typing import TYPE_CHECKING
+
 from blasad._check import GradCheck, gradcheck
-from blasad._level1 import *  # noqa: F403
-from blasad._level2 import *  # noqa: F403
-from blasad._level2p import *  # noqa: F403
-from blasad._level3 import *  # noqa: F403
+from blasad._routines import FUNCTIONS, iamax
 from blasad._tape import Const, Duplicated, Tape, autodiff
 from blasad.specs import SPECS
+
+globals().update(FUNCTIONS)  # gemm, gemv, axpy, ...: the routines of the spec table
+
+if TYPE_CHECKING:  # their signatures, for type checkers (generated from the specs)
+    from blasad._signatures import *  # noqa: F403
 
 __all__ = [
     "SPECS",
@@ -17,9 +20,7 @@ __all__ = [
     "Tape",
     "autodiff",
     "gradcheck",
-    *_level1.__all__,
-    *_level2.__all__,
-    *_level2p.__all__,
-    *_level3.__all__,
+    "iamax",
+    *FUNCTIONS,
 ]
 __version__ = "0.1.0"

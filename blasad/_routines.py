@@ -1,100 +1,144 @@
-"""The public BLAS routines: validate against the spec, map NumPy layouts to BLAS
-(ld, inc, trans) without copying whenever BLAS can express them, and make one call
-into C, which records the call on the active tape."""
+"""The public routines, made from the spec table: one function per spec, and iamax.
+
+Each function has the routine's BLAS signature (the spec's arguments in order, their defaults
+from ``Spec.defaults``, the spec's keyword dims keyword-only), its docstring (``Spec.doc``) and
+type hints from the argument kinds. Its body is the same for every routine: for a routine in
+the C fast path's table, one native call (``ba_fast_call``) that validates, lowers and records
+the common calls on the tape recording on this thread; anything that call does not take in
+full comes back untouched and goes through ``_lowering.run`` (the spec's ``prepare``, the
+validator, staging copies). It returns the arguments the routine writes (one, or a pair).
+"""
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from blasad._native_loader import ffi, lib
-from blasad._tape import Tape, address, extent
+from blasad import _lowering
+from blasad._lowering import REAL_DTYPES, Call, give_shadows, out_of_memory, run
+from blasad._native_loader import lib
+from blasad._tape import address
+from blasad.specs import DTYPE_CODES, ROUTINES, Arg, Spec
 
-Scalar = float | np.ndarray
-
-
-# The fast paths read arrays through CPython object addresses (id); other
-# interpreters, and tests that exercise the validating path alone, turn them off.
-CHECKED = lib.ba_checked_violations() >= 0  # a checked build: see csrc/checked.h
-FAST = sys.implementation.name == "cpython"
-if FAST:
-    lib.ba_fast_init(id(np.ndarray), id(np.dtype(np.float32)), id(np.dtype(np.float64)), id(np.float64))
+_SCALAR = "float | complex | np.ndarray"
+_REAL_SCALAR = "float | np.ndarray"
 
 
-def _as_float(s: Any) -> Any:
-    """A real scalar the fast paths do not read as the float of the same value, which they do
-    read (a Python float or numpy.float64): a Python or NumPy int within ±2⁵³, a NumPy float32
-    or float16. Anything else (a bool, a larger int, a 0-d array: the validating path's)
-    unchanged. The validating path reads every real scalar as the same double."""
-    t = type(s)
-    if t is int or issubclass(t, np.integer):
-        return float(s) if -(2**53) <= s <= 2**53 else s
-    return float(s) if t is np.float32 or t is np.float16 else s
+def _annotation(spec: Spec, a: Arg) -> str:
+    if a.kind == "flag":
+        return "str"
+    if a.kind == "scalar" and not a.out:
+        return _REAL_SCALAR if a.real or spec.dtypes in ("s", "d", "sd") else _SCALAR
+    return "np.ndarray | None" if spec.defaults.get(a.name, 0) is None else "np.ndarray"
 
 
-class _Call:
-    """Per-call view of the active tape: shadow lookups and layout staging."""
+def _def_line(spec: Spec, default: Callable[[str], str]) -> str:
+    """`def name(params) -> annotation:` with each default written as default(name)."""
+    params = [
+        f"{a.name}: {_annotation(spec, a)}" + (f" = {default(a.name)}" if a.name in spec.defaults else "")
+        for a in spec.args
+    ]
+    if spec.keywords:
+        params += ["*", *(f"{k}: int" for k in spec.keywords if k not in spec.defaults)]
+        params += [f"{k}: int | None = {default(k)}" for k in spec.keywords if k in spec.defaults]
+    written = [a for a in spec.args if a.out or a.inout]
+    annotation = "np.ndarray" if len(written) == 1 else "tuple[np.ndarray, np.ndarray]"
+    return f"def {spec.name}({', '.join(params)}) -> {annotation}:"
 
-    __slots__ = ("code", "ptr", "regions", "tape")
 
-    def __init__(self, tape: Tape | None, code: int) -> None:
-        self.tape, self.code = tape, code
-        self.ptr = tape._ptr if tape is not None else ffi.NULL
-        self.regions = tape._regions if tape is not None else None
+def signatures() -> str:
+    """blasad/_signatures.pyi: the public functions' signatures, for type checkers (blasad's
+    __init__ imports it only under TYPE_CHECKING). tests/test_api_docs.py keeps it current."""
+    lines = [
+        '"""Generated from the spec table by blasad._routines.signatures(): do not edit."""',
+        "",
+        "import numpy as np",
+        "",
+    ]
+    lines += [_def_line(spec, lambda name: "...") + " ..." for spec in ROUTINES]
+    return "\n".join(lines) + "\n"
 
-    def allow(self, *arrays: np.ndarray) -> None:
-        """Checked builds: the arrays the next native call may touch."""
-        if CHECKED:
-            lib.ba_checked_reset()
-            for x in arrays:
-                lo, hi = extent(x)
-                lib.ba_checked_allow(lo, hi)
 
-    def keep(self, *arrays: np.ndarray) -> None:
-        """The tape reads these by address in its reverse sweep: keep them alive until then."""
-        if self.tape is not None:
-            self.tape._keep.extend(arrays)
+def source(spec: Spec) -> str:
+    """The Python source of spec's public function (what `function` executes)."""
+    names = [a.name for a in spec.args]
+    written = [a.name for a in spec.args if a.out or a.inout]
+    returns = written[0] if len(written) == 1 else f"({', '.join(written)})"
+    lines = [_def_line(spec, lambda name: f"_defaults[{name!r}]")]
+    rid = int(lib.ba_fast_routine(spec.name.encode()))
+    first = next(a.name for a in spec.args if a.kind in ("vector", "matrix"))
+    for a in spec.args:  # a reduction's result left None: a 0-d array, as the validator makes it
+        if rid >= 0 and a.kind == "scalar" and a.out and spec.defaults.get(a.name, 0) is None:
+            lines += [
+                f"    if {a.name} is None and type({first}) is _ndarray and {first}.dtype in _REAL:",
+                f"        {a.name} = _zeros((), {first}.dtype)",
+            ]
+    lines += [f"    args = ({', '.join(names)},)", "    rc = 0  # not tried"]
+    if rid >= 0:  # the fast path first; an output left None is the validating path's
+        unset = "".join(f"{n} is not None and " for n in written if spec.defaults.get(n, 0) is None)
+        writes = tuple(i for i, a in enumerate(spec.args) if a.out or a.inout)
+        lines += [
+            f"    if {unset}_lowering.FAST:",
+            f"        rc = _fast_call({rid}, id(args))",
+            "        if rc == 2:  # active, and an output has no shadow yet",
+            f"            _give_shadows(args, {writes})",
+            f"            rc = _fast_call({rid}, id(args))",
+            "        if rc == 0:",
+            f"            return {returns}",
+            "        if rc < 0:",
+            f"            _out_of_memory({spec.name!r})",
+        ]
+    keywords = "{" + ", ".join(f"{k!r}: {k}" for k in spec.keywords) + "}"
+    if spec.prepare is not None:  # routine-specific conversion of the arguments, by name
+        lines += [
+            f"    bound = dict(zip({tuple(names)!r}, args), **{keywords})",
+            "    _spec.prepare(bound)",
+            f"    args = tuple(bound[n] for n in {tuple(names)!r})",
+            f"    keywords = {{k: bound[k] for k in {spec.keywords!r}}}",
+        ]
+    else:
+        lines.append(f"    keywords = {keywords}")
+    out = [f"vals[{names.index(n)}]" for n in written]
+    lines.append("    vals = _run(_spec, args, keywords, rc == 1)  # rc 1: the fast path turned it down")
+    lines.append(f"    return {out[0] if len(out) == 1 else '(' + ', '.join(out) + ')'}")
+    return "\n".join(lines) + "\n"
 
-    def bar(self, x: Any) -> int:
-        if self.regions is None or not isinstance(x, np.ndarray):
-            return 0
-        return self.regions.bar(x)
 
-    def out_bar(self, x: np.ndarray, active: bool) -> int:
-        if self.regions is None:
-            return 0
-        return self.regions.ensure(x) if active else self.regions.bar(x)
+def function(spec: Spec) -> Callable[..., Any]:
+    """spec's public function."""
+    namespace: dict[str, Any] = {
+        "np": np, "_lowering": _lowering, "_fast_call": lib.ba_fast_call, "_give_shadows": give_shadows,
+        "_out_of_memory": out_of_memory, "_run": run, "_spec": spec, "_defaults": spec.defaults,
+        "_ndarray": np.ndarray, "_REAL": REAL_DTYPES, "_zeros": np.zeros,
+    }  # fmt: skip
+    exec(source(spec), namespace)
+    fn = namespace[spec.name]
+    fn.__doc__ = spec.doc
+    fn.__module__ = "blasad"
+    fn.__qualname__ = spec.name
+    return fn  # type: ignore[no-any-return]
 
-    def scalar(self, s: Scalar) -> tuple[float, float, int]:
-        """(real part, imaginary part, shadow address) of a scalar argument."""
-        v = complex(s[()]) if isinstance(s, np.ndarray) else complex(s)
-        return v.real, v.imag, self.bar(s)
 
-    def check(self, rc: int, name: str) -> None:
-        if rc == -1:
-            raise MemoryError(f"blasad: out of memory while recording {name}; nothing was written")
-        if rc != 0:
-            raise RuntimeError(f"blasad: {name} failed in the native core (code {rc})")
+def iamax(x: np.ndarray) -> int:
+    """The 0-based index of the first element with the largest |Re x_i| + |Im x_i| (as scipy's
+    i?amax; BLAS's measure, not |x_i|, for complex x). Not differentiable and never recorded.
+    Raises ValueError for an empty x."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"iamax: x must be a NumPy array, got {type(x).__name__}")
+    if x.dtype not in DTYPE_CODES:
+        raise TypeError(f"iamax: x has dtype {x.dtype}; expected float32, float64, complex64 or complex128")
+    if x.ndim != 1:
+        raise ValueError(f"iamax: x must be 1-D (a vector), got a {x.ndim}-D array")
+    if x.strides[0] % x.itemsize:
+        raise ValueError(f"iamax: x has strides {x.strides} that are not multiples of its itemsize")
+    if x.shape[0] == 0:
+        raise ValueError("iamax: x is empty")
+    code = DTYPE_CODES[x.dtype]
+    Call(None, code).allow(x)
+    return int(lib.ba_iamax(code, x.shape[0], address(x), x.strides[0] // x.itemsize))
 
-    def copy(self, src: np.ndarray, dst: np.ndarray) -> None:
-        """dst ← src elementwise (recorded), for layouts BLAS cannot address."""
-        src2 = src if src.ndim == 2 else src[:, None]
-        dst2 = dst if dst.ndim == 2 else dst[:, None]
-        src_bar = self.bar(src2)
-        dst_bar = self.out_bar(dst2, bool(src_bar))
-        es = src.itemsize
-        self.allow(src2, dst2)
-        rc = lib.ba_copy2d(
-            self.ptr, self.code, src2.shape[0], src2.shape[1],
-            address(src2), src2.strides[0] // es, src2.strides[1] // es, src_bar,
-            address(dst2), dst2.strides[0] // es, dst2.strides[1] // es, dst_bar,
-        )  # fmt: skip
-        self.check(rc, "a layout copy")
 
-    def staged(self, x: np.ndarray) -> np.ndarray:
-        """A Fortran-ordered copy of x (recorded, so its adjoint flows back to x)."""
-        tmp = np.empty(x.shape, x.dtype, order="F")
-        self.copy(x, tmp)
-        return tmp
+# the public functions, by name, in the order of the spec table
+FUNCTIONS: dict[str, Callable[..., Any]] = {spec.name: function(spec) for spec in ROUTINES}

@@ -20,8 +20,13 @@ def _label(a: Arg, flags: dict[str, str]) -> str:
     return f"op({a.name})" if a.trans and flags[a.trans] != "N" else a.name
 
 
-def validate(spec: Spec, values: tuple[Any, ...]) -> tuple[np.dtype[Any], dict[str, int], list[Any]]:
-    """Check every argument of a call against its spec before anything is written.
+def validate(
+    spec: Spec, values: tuple[Any, ...], keywords: dict[str, Any] | None = None
+) -> tuple[np.dtype[Any], dict[str, int], list[Any]]:
+    """Check every argument of a call against its spec before anything is written: kinds,
+    dtypes (with the routine for the other dtypes named), flags (the choices of the dtype),
+    dims across the arguments and the dims the spec derives from them, the keyword dims,
+    the discrete entries, scalars, and the written arguments.
 
     Returns the dtype, the bound dims and the values with flags normalised and a
     missing output allocated. Raises TypeError or ValueError naming the argument.
@@ -61,10 +66,23 @@ def validate(spec: Spec, values: tuple[Any, ...]) -> tuple[np.dtype[Any], dict[s
     if PREFIX[dtype] not in spec.dtypes:
         names = ", ".join(str(d) for d, p in PREFIX.items() if p in spec.dtypes)
         kind = {"sd": "real dtypes only", "cz": "complex dtypes only"}.get(spec.dtypes, "dtypes")
-        raise TypeError(f"{name}: {kind} ({names}), got {dtype} arrays")
+        hint = f"; use {spec.other}" if spec.other else ""
+        raise TypeError(f"{name}: {kind} ({names}), got {dtype} arrays{hint}")
+    for a in spec.args:
+        if a.kind == "flag" and flags[a.name] not in a.flag_choices(dtype):
+            allowed = " or ".join(map(repr, a.flag_choices(dtype)))
+            raise ValueError(
+                f"{name}: {a.name} {flags[a.name]!r} is for real dtypes; complex {name} takes {allowed}"
+            )
 
     dims: dict[str, int] = {}
     source: dict[str, str] = {}
+    shaped: dict[str, str] = {}  # a dim an argument's shape gave: "A has shape (3, 4)"
+    for k in spec.keywords:
+        v = (keywords or {}).get(k)
+        if not isinstance(v, int | np.integer) or isinstance(v, bool) or v < 0:
+            raise ValueError(f"{name}: {k} must be a non-negative integer, got {v!r}")
+        dims[k], source[k] = int(v), f"{k}={int(v)}"
     for i, a in enumerate(spec.args):
         v = vals[i]
         if a.kind not in _NDIM or v is None:
@@ -78,6 +96,34 @@ def validate(spec: Spec, values: tuple[Any, ...]) -> tuple[np.dtype[Any], dict[s
                     f"but {source[sym]} gives {sym} = {dims[sym]}"
                 )
             dims[sym], source[sym] = n, f"{label} (shape {tuple(shape)})"
+            shaped[sym] = f"{label} has shape {tuple(shape)}"
+        if a.storage == "band" and v.shape[0] < 1:
+            raise ValueError(f"{name}: {a.name} has no rows; band storage has k+1 >= 1 rows")
+    for sym, expr in spec.derived:  # dims that follow from the others: bound, or checked
+        try:
+            expected = int(eval(expr, {"__builtins__": {}}, {**flags, **dims}))
+        except NameError:  # it reads a dim no argument gave (an output left None)
+            continue
+        if sym not in dims:
+            dims[sym], source[sym] = expected, f"{sym} = {expr}"
+        elif dims[sym] != expected:
+            given = ", ".join(
+                f"{d} = {dims[d]}" for d in compile(expr, "<dim>", "eval").co_names if d in dims
+            )
+            if not given:  # a constant (rotm's param has 5 entries)
+                raise ValueError(
+                    f"{name}: {shaped.get(sym, source[sym])}, but its dim {sym} must be {expected}"
+                )
+            raise ValueError(
+                f"{name}: {shaped.get(sym, source[sym])}, so {sym} = {dims[sym]}, "
+                f"but {sym} = {expr} = {expected} for {given}"
+            )
+    for i, a in enumerate(spec.args):
+        for j, choices in a.discrete:
+            v = vals[i]
+            if v is not None and v.shape[0] > j and float(v[j].real) not in choices:
+                allowed = ", ".join(f"{c:g}" for c in choices)
+                raise ValueError(f"{name}: {a.name}[{j}] must be one of {allowed}, got {float(v[j].real):g}")
 
     for i, a in enumerate(spec.args):
         v = vals[i]

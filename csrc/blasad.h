@@ -63,7 +63,7 @@ intptr_t ba_tape_shadow(ba_tape *t, intptr_t ptr);
 intptr_t ba_tape_lookup(ba_tape *t, intptr_t p, intptr_t lo, intptr_t hi);
 intptr_t ba_tape_region(ba_tape *t, intptr_t ptr);
 
-/* gemm, gemv and axpy: the spec-driven signature (blasad/_generic.py), as every routine. */
+/* gemm, gemv and axpy: the spec-driven signature (blasad/_lowering.py), as every routine. */
 int ba_gemm(ba_tape *t, int dtype, int order, int trans_a, int trans_b, int64_t m, int64_t k, int64_t n,
             double alpha_re, double alpha_im, intptr_t alpha_bar,
             intptr_t A, int64_t lda, intptr_t A_bar,

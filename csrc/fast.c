@@ -164,7 +164,7 @@ static void allow(int es, int n, const intptr_t *objs)
 
 /* ---- the spec-driven routines: one table-driven fast path ----------------
  *
- * ba_fast_run mirrors _generic.run + _specs.validate for the calls they accept without
+ * ba_fast_run mirrors _lowering.run + _validate.validate for the calls they accept without
  * staging: real dtypes, every array an exact ndarray BLAS can address in one CBLAS order. */
 
 enum { FG_SCALAR, FG_VECTOR, FG_MATRIX, FG_FLAG };
@@ -197,7 +197,7 @@ typedef struct {
 #include "fast_generic.inc"
 
 /* Leading dimensions under which BLAS can address a matrix in place, column-major and
- * row-major; 0: none (mirrors _generic._lds: an empty matrix takes either). */
+ * row-major; 0: none (mirrors _lowering.lds: an empty matrix takes either). */
 static void lds_of(const nd_t *a, int64_t ld[2])
 {
     const int64_t r = a->rows, c = a->cols;
@@ -294,7 +294,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
         const nd_t *x = &a[i];
         if (g->kind == FG_VECTOR) {
             if (x->s0 == 0 && x->rows > 1) return BAIL; /* run stages an input; an output is refused */
-            if (g->packed && x->s0 != 1 && x->rows > 1) return BAIL; /* _level2p stages it */
+            if (g->packed && x->s0 != 1 && x->rows > 1) return BAIL; /* _lowering.run stages it */
             v[i].p = (intptr_t)x->p;
             v[i].ld = x->s0 ? x->s0 : 1;
             fp[i] = ba_vec(v[i].p, v[i].ld, 0, x->rows, es);

@@ -32,7 +32,7 @@ int ba_spr2(ba_tape *t, int dtype, int order, int uplo, int64_t n, int64_t npk, 
 int ba_hpr2(ba_tape *t, int dtype, int order, int uplo, int64_t n, int64_t npk, double alpha_re, double alpha_im,
             intptr_t alpha_bar, intptr_t x, int64_t incx, intptr_t x_bar, intptr_t y, int64_t incy, intptr_t y_bar,
             intptr_t AP, int64_t incap, intptr_t AP_bar);
-int ba_gbmv(ba_tape *t, int dtype, int trans, int64_t m, int64_t n, int64_t kl, int64_t ku, double alpha_re,
-            double alpha_im, intptr_t alpha_bar, intptr_t A, int64_t lda, intptr_t A_bar, intptr_t x, int64_t incx,
-            intptr_t x_bar, double beta_re, double beta_im, intptr_t beta_bar, intptr_t y, int64_t incy,
-            intptr_t y_bar);
+int ba_gbmv(ba_tape *t, int dtype, int order, int trans, int64_t kb, int64_t n, int64_t nx, int64_t ny, int64_t m,
+            int64_t kl, int64_t ku, double alpha_re, double alpha_im, intptr_t alpha_bar, intptr_t A, int64_t lda,
+            intptr_t A_bar, intptr_t x, int64_t incx, intptr_t x_bar, double beta_re, double beta_im,
+            intptr_t beta_bar, intptr_t y, int64_t incy, intptr_t y_bar);

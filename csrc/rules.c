@@ -109,7 +109,7 @@ int ba_copy2d(ba_tape *t, int dtype, int64_t rows, int64_t cols, intptr_t src, i
     DISPATCH(copy2d, t, rows, cols, src, src_rs, src_cs, src_bar, dst, dst_rs, dst_cs, dst_bar)
 }
 
-/* The spec-driven routines, one file per BLAS level (signatures: _generic.py). */
+/* The spec-driven routines, one file per BLAS level (signatures: _lowering.py). */
 #include "level1_api.inc"
 #include "level2_api.inc"
 #include "level2_packed_api.inc"

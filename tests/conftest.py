@@ -24,7 +24,7 @@ def rng(request):
 def dispatch_path(request, monkeypatch):
     """Run every test twice: through the C fast paths (common layouts handled without the
     Python validator), and through the validating Python path alone."""
-    import blasad._routines as routines
+    import blasad._lowering as routines
 
     monkeypatch.setattr(routines, "FAST", routines.FAST and request.param == "fast")
     return request.param

@@ -84,3 +84,30 @@ def test_public_functions_are_typed_and_documented():
         assert any(arrow in first for arrow in "←↔"), (name, first)
     for name, f in twin.TWINS.items():
         assert f.__doc__.startswith(f.family.spec.formula), name
+
+
+def test_signature_stub_is_up_to_date():
+    """blasad/_signatures.pyi (the routines' signatures for type checkers) is the spec table's."""
+    from blasad._routines import signatures
+
+    on_disk = (ROOT / "blasad" / "_signatures.pyi").read_text(encoding="utf-8")
+    assert on_disk == signatures(), (
+        'blasad/_signatures.pyi is stale: run python -c "from blasad._routines import signatures; '
+        "open('blasad/_signatures.pyi', 'w').write(signatures())\""
+    )
+
+
+def test_functions_follow_their_specs():
+    """Each routine's public function: the spec's arguments in order, its defaults, its docstring."""
+    import inspect
+
+    for name, spec in ba.SPECS.items():
+        params = inspect.signature(getattr(ba, name)).parameters
+        positional = [p for p in params.values() if p.kind is not p.KEYWORD_ONLY]
+        assert [p.name for p in positional] == [a.name for a in spec.args], name
+        assert [p.name for p in params.values() if p.kind is p.KEYWORD_ONLY] == sorted(
+            spec.keywords, key=lambda k: k in spec.defaults
+        ), name
+        for p in params.values():
+            assert (p.default is p.empty) == (p.name not in spec.defaults), (name, p.name)
+        assert getattr(ba, name).__doc__ == spec.doc and spec.doc.startswith(spec.formula.split(" ")[0]), name

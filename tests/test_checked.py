@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from _tools import load_tool
 
+from blasad._lowering import CHECKED
 from blasad._native_loader import ffi, lib
-from blasad._routines import CHECKED
 from blasad._tape import address
 
 ROOT = Path(__file__).resolve().parent.parent

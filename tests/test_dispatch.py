@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import blasad as ba
-import blasad._generic as generic
-import blasad._routines as routines
+import blasad._lowering as generic
+import blasad._lowering as routines
 
 
 def _forbid_validator(monkeypatch):

@@ -13,9 +13,8 @@ import pytest
 from _tools import load_tool
 
 import blasad as ba
-import blasad._generic as generic
-import blasad._level2p as level2p
-import blasad._routines as routines
+import blasad._lowering as generic
+import blasad._lowering as routines
 from blasad._native_loader import ffi, lib
 from blasad.specs.structure import pack
 
@@ -31,19 +30,18 @@ pytestmark = [
 
 @pytest.fixture
 def fast(monkeypatch):
-    """FAST on; returns the routines the Python validators saw (run's, _level2p's, gemm's)."""
+    """FAST on; returns the routines the Python validator saw."""
     monkeypatch.setattr(routines, "FAST", True)
     seen = []
 
     def spy(real):
-        def validate(spec, values):
+        def validate(spec, values, *rest):
             seen.append(spec.name)
-            return real(spec, values)
+            return real(spec, values, *rest)
 
         return validate
 
-    for module in (generic, level2p):
-        monkeypatch.setattr(module, "validate", spy(module.validate))
+    monkeypatch.setattr(generic, "validate", spy(generic.validate))
     return seen
 
 
@@ -216,7 +214,7 @@ def _bails(fast, monkeypatch, call):
         except (TypeError, ValueError) as e:
             outcomes.append((type(e), str(e)))
         if on:
-            assert fast and fast[0] == fast[-1], fast  # packed: _level2p's validate, then run's
+            assert fast and fast[0] == fast[-1], fast  # packed: validated once, then staged
     (k1, v1), (k2, v2) = outcomes
     assert k1 == k2
     if k1 == "ok":

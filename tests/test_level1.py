@@ -31,7 +31,6 @@ import scipy.linalg.blas as sblas
 from numpy.testing import assert_array_equal
 
 import blasad as ba
-from blasad import _level1
 from blasad.specs import level1
 
 F32, F64, C64, C128 = (np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128))
@@ -700,7 +699,7 @@ BAD: list[tuple[str, Callable[[], Any], type, str]] = [
         "dot complex",
         lambda: ba.dot(_x(3, complex), _x(3, complex)),
         TypeError,
-        "dot: x has dtype complex128; dot is for real dtypes",
+        "dot: real dtypes only .* use dotu",
     ),
     ("dotc mixed", lambda: ba.dotc(_x(3, complex), _x(3)), TypeError, "dotc: mixed dtypes"),
     (
@@ -719,13 +718,13 @@ BAD: list[tuple[str, Callable[[], Any], type, str]] = [
         "rotm complex",
         lambda: ba.rotm(_x(3, complex), _x(3, complex), [-1, 1, 0, 0, 1]),
         TypeError,
-        "rotm: x has dtype complex128",
+        "rotm: real dtypes only",
     ),
     (
         "rotm param shape",
         lambda: ba.rotm(_x(3), _x(3), [-1, 1, 0, 0]),
         ValueError,
-        r"rotm: param must have shape \(5,\)",
+        r"rotm: param has shape \(4,\), but its dim p5 must be 5",
     ),
     (
         "rotm flag",
@@ -803,4 +802,4 @@ def test_specs_document_every_routine() -> None:
         assert s.adjoint and s.saves and s.formula
         fn = getattr(ba, s.name)
         assert fn.__doc__ and fn.__doc__.strip()
-    assert set(_level1.__all__) == {*names, "iamax"}
+    assert set(names) | {"iamax"} <= set(ba.__all__)

@@ -25,10 +25,14 @@ import pytest
 from scipy.linalg.blas import get_blas_funcs
 
 import blasad as ba
-from blasad._level2 import DTYPES
+from blasad.specs import DTYPE_CODES, PREFIX
 from blasad.specs.level2 import ROUTINES as LEVEL2
 
-SPEC = {s.name: s for s in LEVEL2 if s.name != "gemv"}  # gemv: test_routines.py's core checks
+SPEC = {s.name: s for s in LEVEL2 if s.name != "gemv"}
+# the dtypes BLAS defines each routine for (others raise TypeError)
+DTYPES = {
+    name: tuple(d for d in DTYPE_CODES if PREFIX[d] in spec.dtypes) for name, spec in SPEC.items()
+}  # gemv: test_routines.py's core checks
 TOL = {np.dtype(t): tol for t, tol in ((np.float32, 2e-5), (np.float64, 1e-12))}
 TOL.update({np.dtype(np.complex64): 2e-5, np.dtype(np.complex128): 1e-12})
 

@@ -17,7 +17,6 @@ import pytest
 from scipy.linalg import blas as sb
 
 import blasad as ba
-from blasad import _level2p
 from blasad.specs import packed_band as L
 from blasad.specs.structure import band, pack, unband, unpack
 
@@ -194,11 +193,11 @@ def test_dtype_errors():
         ba.hpmv(1.0, np.ones(6), np.ones(3))
     with pytest.raises(TypeError, match="complex dtypes only"):
         ba.hpr(1.0, np.ones(3), np.ones(6))
-    with pytest.raises(ValueError, match="n\\(n\\+1\\)/2"):
+    with pytest.raises(ValueError, match=r"npk = n \* \(n \+ 1\) // 2"):
         ba.spmv(1.0, np.ones(5), np.ones(3))
-    with pytest.raises(ValueError, match="n\\(n\\+1\\)/2"):
+    with pytest.raises(ValueError, match=r"npk = n \* \(n \+ 1\) // 2"):
         ba.tpmv(np.ones(7), np.ones(3))
-    with pytest.raises(ValueError, match="kl\\+ku\\+1"):
+    with pytest.raises(ValueError, match=r"kb = kl \+ ku \+ 1"):
         ba.gbmv(1.0, np.ones((3, 4)), np.ones(4), kl=1, ku=2, m=4)
     with pytest.raises(ValueError, match="pass m"):
         ba.gbmv(1.0, np.ones((3, 4)), np.ones(4), kl=1, ku=1)
@@ -458,6 +457,6 @@ def test_spr2_chain_complex(rng):
 
 def test_spec_table():
     names = {s.name for s in L.ROUTINES}
-    assert names == set(_level2p.__all__)
+    assert names <= set(ba.__all__)
     for s in L.ROUTINES:
         assert s.formula and s.adjoint and s.saves

@@ -119,7 +119,22 @@ def _spec_section(name: str, spec: Any) -> list[str]:
     lines += ["", "Adjoint (reverse sweep, in this order):", ""]
     lines += [f"- {rule}" for rule in spec.adjoint]
     lines += ["", f"Saves: {spec.saves}.", ""]
-    known = {"name", "formula", "args", "reference", "adjoint", "saves", "by_name"}
+    # (doc and defaults are the function's docstring and signature, shown above)
+    known = {
+        "name",
+        "formula",
+        "args",
+        "reference",
+        "adjoint",
+        "saves",
+        "by_name",
+        "doc",
+        "defaults",
+        "prepare",
+    }
+    if spec.other:
+        lines += [f"Other dtypes: {spec.other}.", ""]
+        known.add("other")
     for f in dataclasses.fields(spec):
         value = getattr(spec, f.name)
         if f.name not in known and isinstance(value, str | int | float | tuple) and value != f.default:
@@ -223,7 +238,7 @@ def render() -> str:
         for n in public
         if n not in ba.SPECS
         and inspect.isfunction(getattr(ba, n))
-        and getattr(ba, n).__module__.startswith(("blasad._level", "blasad._routines"))
+        and getattr(ba, n).__module__ == "blasad._routines"
     )
     grouped = {"SPECS", *specs, *other_routines, *FRONT_END, *CHECKING}
     rest = [n for n in public if n not in grouped]

@@ -3,7 +3,7 @@
 Per eligible routine of blasad's spec table: a descriptor (each argument's kind, whether it is
 read or written, its dims as symbol indices, the flag that transposes it; a flag's accepted
 letters and their C codes), the check of its derived dims, and the call of its C entry
-ba_<name>(t, dtype, order, <flags>, <dims>, <arguments>) in the signature _generic.py documents.
+ba_<name>(t, dtype, order, <flags>, <dims>, <arguments>) in the signature _lowering.py documents.
 
 Eligible: real dtypes among the spec's (the fast path is real), arguments scalar, vector, matrix
 or flag, dense (or a packed vector), no scalar updated in place, no keywords, no discrete
@@ -21,7 +21,7 @@ import textwrap
 from pathlib import Path
 
 import blasad  # noqa: F401  (registers every level's specs)
-from blasad._generic import _flag_code
+from blasad._lowering import flag_code
 from blasad.specs import SPECS, Spec
 
 LETTERS = "NTCULR"  # the flag letters, numbered as letter_of in csrc/fast.c reads them
@@ -34,7 +34,7 @@ class Ineligible(Exception):
 
 
 def symbols(spec: Spec) -> list[str]:
-    """The dims of the C entry, in order of first appearance (as _generic.run passes them)."""
+    """The dims of the C entry, in order of first appearance (as _lowering.run passes them)."""
     return list(dict.fromkeys(s for a in spec.args for s in a.dims))
 
 
@@ -108,7 +108,7 @@ def _arg(spec: Spec, i: int) -> str:
     dims = [syms.index(s) for s in a.dims] + [-1] * (2 - len(a.dims))
     trans = next((j for j, b in enumerate(spec.args) if b.name == a.trans), -1)
     codes = [
-        _flag_code(a.name, letter, False) if letter in a.choices else -1 for letter in LETTERS
+        flag_code(a.name, letter, False) if letter in a.choices else -1 for letter in LETTERS
     ] if a.kind == "flag" else [-1] * 6  # fmt: skip
     what = f"{a.name}: " + (
         " ".join(a.choices) if a.kind == "flag" else f"({', '.join(a.dims)})" if a.dims else a.kind

@@ -2,7 +2,7 @@
 fresh-Tape block (Tape, watch, one call: the output gets its shadow on the way).
 
 Run `python tools/time_calls.py` (the best of 7 repeats, in µs per call); `--slow` runs the
-validating Python path alone (blasad._routines.FAST off) for comparison.
+validating Python path alone (blasad._lowering.FAST off) for comparison.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 import blasad as ba
-import blasad._routines as routines
+import blasad._lowering as routines
 
 N_CALLS = 2000
 

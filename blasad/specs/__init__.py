@@ -4,7 +4,7 @@ A spec (``blasad.specs.core.Spec``) lists a routine's arguments in BLAS order wi
 and symbolic dims, its flags, what it writes, its adjoint rules as text, what the reverse sweep
 reads, and a NumPy reference of its formula. Everything else is derived from it: the public
 function and its validation (``blasad._routines``, ``blasad._validate``), the lowering to the C
-entry ``ba_<name>`` (``blasad._generic``), the C fast path's table, the docs and the tests.
+entry ``ba_<name>`` (``blasad._lowering``), the C fast path's table, the docs and the tests.
 
 This package imports NumPy only (no native code), so build tools can read it.
 """

@@ -70,6 +70,14 @@ class Spec:
     # the written argument's adjoint is c × its seed, c = ∂out_new/∂out_old a scalar of the call
     # (β for gemm; 1 for axpy; 0 for copy and the reductions, whose old output is not read)
     seed_scaled: bool = False
+    # the public function: its docstring (it starts with the formula), the default values of
+    # its arguments, and the routine to use for the other dtypes (named in the dtype error)
+    doc: str = ""
+    defaults: dict[str, Any] = field(default_factory=dict, compare=False)
+    other: str = ""
+    # routine-specific conversion of the arguments (by name) before validation: rotm's param
+    # given as a sequence, gbmv's m taken from x or y
+    prepare: Callable[[dict[str, Any]], None] | None = field(default=None, compare=False)
     by_name: dict[str, Arg] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

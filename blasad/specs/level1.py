@@ -32,6 +32,7 @@ AXPY = Spec(
     adjoint=("x̄ += α ȳ", "ᾱ += ⟨ȳ, x⟩", "ȳ unchanged"),
     saves="x if α is active",
     seed_scaled=True,
+    doc="""y ← α x + y, in place; returns y.""",
 )
 
 
@@ -42,6 +43,7 @@ SCAL = Spec(
     reference=lambda alpha, x: alpha * x,
     adjoint=("ᾱ += ⟨x_old, x̄⟩", "x̄ ← conj(α) x̄  (exactly 0 when α = 0)"),
     saves="x_old if α is active",
+    doc="""x ← α x, in place; returns x.""",
 )
 
 COPY = Spec(
@@ -52,6 +54,7 @@ COPY = Spec(
     adjoint=("x̄ += ȳ", "ȳ ← 0  (exactly: y's old value reaches nothing)"),
     saves="nothing",
     seed_scaled=True,
+    doc="""y ← x, in place; returns y. y's old value is overwritten: its adjoint goes to x and ȳ ← 0.""",
 )
 
 SWAP = Spec(
@@ -61,10 +64,13 @@ SWAP = Spec(
     reference=lambda x, y: _pair(np.array(y, copy=True), np.array(x, copy=True)),
     adjoint=("(x̄, ȳ) ← (ȳ, x̄)",),
     saves="nothing",
+    doc="""x ↔ y, in place; returns (x, y). The adjoints swap too.""",
 )
 
 
-def _dot_spec(name: str, formula: str, reference: Any, adjoint: tuple[str, ...], dtypes: str) -> Spec:
+def _dot_spec(
+    name: str, formula: str, reference: Any, adjoint: tuple[str, ...], dtypes: str, **extra: Any
+) -> Spec:
     return Spec(
         name=name,
         formula=formula,
@@ -78,6 +84,7 @@ def _dot_spec(name: str, formula: str, reference: Any, adjoint: tuple[str, ...],
         saves="x if y is active; y if x is active (by reference, copied only if overwritten later)",
         dtypes=dtypes,
         seed_scaled=True,
+        **extra,
     )
 
 
@@ -87,6 +94,9 @@ DOT = _dot_spec(
     lambda x, y, out: np.array(np.sum(x * y)),
     ("x̄ += r̄ y", "ȳ += r̄ x"),
     "sd",
+    defaults={"out": None},
+    other="dotu for Σ x y, dotc for Σ conj(x) y",
+    doc="""r ← Σ x y for real dtypes (complex: use dotu or dotc); returns r as a 0-d array (out).""",
 )
 DOTU = _dot_spec(
     "dotu",
@@ -94,6 +104,9 @@ DOTU = _dot_spec(
     lambda x, y, out: np.array(np.sum(x * y)),
     ("x̄ += r̄ conj(y)", "ȳ += r̄ conj(x)"),
     "cz",
+    defaults={"out": None},
+    other="dot",
+    doc="""r ← Σ x y, unconjugated, for complex dtypes (real: dot); returns r as a 0-d array (out).""",
 )
 DOTC = _dot_spec(
     "dotc",
@@ -101,6 +114,9 @@ DOTC = _dot_spec(
     lambda x, y, out: np.array(np.sum(np.conj(x) * y)),
     ("x̄ += conj(r̄) y", "ȳ += r̄ x"),
     "cz",
+    defaults={"out": None},
+    other="dot",
+    doc="""r ← Σ conj(x) y for complex dtypes (real: dot); returns r as a 0-d array (out).""",
 )
 
 
@@ -120,6 +136,11 @@ NRM2 = Spec(
     adjoint=("x̄ += (r̄ / r) x, and 0 when r = 0 (x = 0: the subgradient 0)", "r̄ ← 0"),
     saves="x (by reference) if x is active; r by value",
     seed_scaled=True,
+    defaults={"out": None},
+    doc="""r ← ‖x‖₂ = √(Σ |x|²), overflow-safe as BLAS; returns r as a 0-d array of the real dtype.
+
+Adjoint x̄ += (r̄ / r) x; at x = 0 (r = 0, where ‖·‖ has no derivative) it takes the
+subgradient 0, so x̄ is left unchanged.""",
 )
 
 ASUM = Spec(
@@ -130,6 +151,9 @@ ASUM = Spec(
     adjoint=("x̄ += r̄ (sign(Re x) + i sign(Im x)), sign(0) = 0", "r̄ ← 0"),
     saves="x (by reference) if x is active",
     seed_scaled=True,
+    defaults={"out": None},
+    doc="""r ← Σ |Re x| + |Im x| (BLAS asum, not Σ |x| for complex); returns r as a 0-d array of
+the real dtype. Adjoint x̄ += r̄ (sign(Re x) + i sign(Im x)), with sign(0) = 0.""",
 )
 
 ROT = Spec(
@@ -148,6 +172,10 @@ ROT = Spec(
         "(x̄, ȳ) ← (c x̄ − s ȳ, s x̄ + c ȳ)  (the transposed rotation)",
     ),
     saves="x_old, y_old (copies) if c or s is active",
+    doc="""x ← c x + s y, y ← c y − s x, in place; returns (x, y).
+
+c and s are real (numbers, or 0-d arrays of the real dtype, differentiable when active),
+also for complex x and y (BLAS csrot/zdrot).""",
 )
 
 
@@ -168,6 +196,18 @@ def _rotm_ref(x: np.ndarray, y: np.ndarray, param: np.ndarray) -> Any:
     return _pair(h11 * x + h12 * y, h21 * x + h22 * y)
 
 
+def _rotm_prepare(args: dict[str, Any]) -> None:
+    """param given as a sequence: a constant array of x's dtype (float64 when x is none)."""
+    param, x = args["param"], args["x"]
+    if isinstance(param, np.ndarray):
+        return
+    dtype = x.dtype if isinstance(x, np.ndarray) and x.dtype.kind in "fc" else np.float64
+    try:
+        args["param"] = np.array(param, dtype=dtype)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"rotm: param must be a sequence of 5 real numbers ({e})") from None
+
+
 ROTM = Spec(
     name="rotm",
     formula="(x_i, y_i) ← H (x_i, y_i),  H = [[h11, h12], [h21, h22]], param = (flag, h11, h21, h12, h22)",
@@ -186,6 +226,13 @@ ROTM = Spec(
     saves="H by value; x_old, y_old (copies) if param is active",
     dtypes="sd",
     derived=(("p5", "5"),),
+    prepare=_rotm_prepare,
+    doc="""(x_i, y_i) ← H (x_i, y_i), in place, for real x, y; returns (x, y).
+
+param = (flag, h11, h21, h12, h22) as BLAS drotm's: flag −1 uses all four entries,
+0 means h11 = h22 = 1, 1 means h21 = −1 and h12 = 1, −2 means H = I. A param ndarray of
+x's dtype is a buffer: differentiable (the entries its flag uses; never the flag);
+any other sequence is converted and is a constant.""",
 )
 
 ROUTINES: tuple[Spec, ...] = (AXPY, SCAL, COPY, SWAP, DOT, DOTU, DOTC, NRM2, ASUM, ROT, ROTM)

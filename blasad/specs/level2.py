@@ -50,6 +50,10 @@ GEMV = Spec(
     ),
     saves="A if x or α is active; x if A or α is active; y_old if β is active",
     seed_scaled=True,
+    defaults={"beta": 0.0, "y": None, "trans": "N"},
+    doc="""y ← α op(A) x + β y, in place; returns y (allocated when None).
+
+With β = 0, y is not read (NaN in it does not propagate).""",
 )
 
 
@@ -63,7 +67,7 @@ _MV_ADJOINT = (
 )
 
 
-def _mv_spec(name: str, dtypes: str, structure: str, formula: str, fold: Any) -> Spec:
+def _mv_spec(name: str, dtypes: str, structure: str, formula: str, fold: Any, **extra: Any) -> Spec:
     """symv / hemv: y ← α A x + β y, A read from its uplo triangle as fold(A, uplo) gives it."""
     return Spec(
         name=name,
@@ -81,11 +85,20 @@ def _mv_spec(name: str, dtypes: str, structure: str, formula: str, fold: Any) ->
         adjoint=_MV_ADJOINT,
         saves="A if x or α is active; x if A or α is active; y_old if β is active",
         seed_scaled=True,
+        **extra,
     )
 
 
 SYMV = _mv_spec(
-    "symv", "sd", "symmetric", "y ← α A x + β y  (A symmetric, read from its uplo triangle)", symmetric
+    "symv",
+    "sd",
+    "symmetric",
+    "y ← α A x + β y  (A symmetric, read from its uplo triangle)",
+    symmetric,
+    defaults={"beta": 0.0, "y": None, "uplo": "U"},
+    other="hemv",
+    doc="""y ← α A x + β y with A symmetric (read from its uplo triangle), in place; returns y
+(allocated when None). Real dtypes. With β = 0, y is not read.""",
 )
 HEMV = _mv_spec(
     "hemv",
@@ -93,6 +106,10 @@ HEMV = _mv_spec(
     "hermitian",
     "y ← α A x + β y  (A Hermitian, read from its uplo triangle; Im A_ii read as 0)",
     hermitian,
+    defaults={"beta": 0.0, "y": None, "uplo": "U"},
+    other="symv",
+    doc="""y ← α A x + β y with A Hermitian (read from its uplo triangle; Im A_ii is read as 0), in
+place; returns y (allocated when None). Complex dtypes. With β = 0, y is not read.""",
 )
 
 _TR_ARGS = (
@@ -113,6 +130,9 @@ TRMV = Spec(
         "x̄ ← op(A)ᴴ x̄  (trmv)",
     ),
     saves="A if x is active; x_old (a snapshot) if A is active",
+    defaults={"uplo": "U", "trans": "N", "diag": "N"},
+    doc="""x ← op(A) x with A triangular (its uplo triangle; diag = "U": a unit diagonal, not read),
+in place; returns x. op is "N", "T" or "C".""",
 )
 
 TRSV = Spec(
@@ -125,10 +145,13 @@ TRSV = Spec(
         "Ā += M̄ through op (M̄ = -x̄ x_newᴴ for M = op(A), with the new x̄), on the triangle only",
     ),
     saves="A if x is active; x_new (the solution, by reference) if A is active",
+    defaults={"uplo": "U", "trans": "N", "diag": "N"},
+    doc="""x ← op(A)⁻¹ x with A triangular (its uplo triangle; diag = "U": a unit diagonal, not read),
+in place; returns x. op is "N", "T" or "C". No test for singularity (as BLAS).""",
 )
 
 
-def _ger_spec(name: str, formula: str, conj_y: bool) -> Spec:
+def _ger_spec(name: str, formula: str, conj_y: bool, **extra: Any) -> Spec:
     return Spec(
         name=name,
         dtypes="sd" if name == "ger" else "cz",
@@ -146,12 +169,31 @@ def _ger_spec(name: str, formula: str, conj_y: bool) -> Spec:
             else ("x̄ += conj(α) Ā conj(y)", "ȳ += conj(α) Āᵀ conj(x)", "ᾱ += ⟨x, Ā conj(y)⟩", "Ā unchanged")
         ),
         saves="x if y or α is active; y if x or α is active",
+        **extra,
     )
 
 
-GER = _ger_spec("ger", "A ← α x yᵀ + A", False)
-GERU = _ger_spec("geru", "A ← α x yᵀ + A", False)
-GERC = _ger_spec("gerc", "A ← α x yᴴ + A", True)
+GER = _ger_spec(
+    "ger",
+    "A ← α x yᵀ + A",
+    False,
+    other="geru or gerc",
+    doc="""A ← α x yᵀ + A, in place; returns A. Real dtypes (complex: geru, gerc).""",
+)
+GERU = _ger_spec(
+    "geru",
+    "A ← α x yᵀ + A",
+    False,
+    other="ger",
+    doc="""A ← α x yᵀ + A, in place; returns A. Complex dtypes.""",
+)
+GERC = _ger_spec(
+    "gerc",
+    "A ← α x yᴴ + A",
+    True,
+    other="ger",
+    doc="""A ← α x yᴴ + A, in place; returns A. Complex dtypes.""",
+)
 
 _R_ADJOINT = (
     "x̄ += α K x, K = H + D: H the symmetric/Hermitian matrix of Ā's triangle, D its real diagonal",
@@ -172,6 +214,10 @@ SYR = Spec(
     reference=lambda alpha, x, A, uplo: _update(A, alpha * np.outer(x, x), uplo, False, alpha),
     adjoint=_R_ADJOINT,
     saves="x if x or α is active",
+    defaults={"uplo": "U"},
+    other="her",
+    doc="""A ← α x xᵀ + A on A's uplo triangle (the other is untouched), in place; returns A.
+Real dtypes.""",
 )
 
 HER = Spec(
@@ -187,6 +233,10 @@ HER = Spec(
     reference=lambda alpha, x, A, uplo: _update(A, alpha * np.outer(x, x.conj()), uplo, True, alpha),
     adjoint=_R_ADJOINT,
     saves="x if x or α is active",
+    defaults={"uplo": "U"},
+    other="syr",
+    doc="""A ← α x xᴴ + A with α real, on A's uplo triangle (the other is untouched), in place;
+returns A. Complex dtypes. Im A_ii is set to 0 unless α = 0.""",
 )
 
 _R2_ADJOINT = (
@@ -218,6 +268,10 @@ SYR2 = Spec(
     ),
     adjoint=_R2_ADJOINT,
     saves="x if y or α is active; y if x or α is active",
+    defaults={"uplo": "U"},
+    other="her2",
+    doc="""A ← α x yᵀ + α y xᵀ + A on A's uplo triangle (the other is untouched), in place;
+returns A. Real dtypes.""",
 )
 
 HER2 = Spec(
@@ -230,6 +284,10 @@ HER2 = Spec(
     ),
     adjoint=_R2_ADJOINT,
     saves="x if y or α is active; y if x or α is active",
+    defaults={"uplo": "U"},
+    other="syr2",
+    doc="""A ← α x yᴴ + conj(α) y xᴴ + A on A's uplo triangle (the other is untouched), in place;
+returns A. Complex dtypes. Im A_ii is set to 0 unless α = 0.""",
 )
 
 ROUTINES: tuple[Spec, ...] = (GEMV, SYMV, HEMV, TRMV, TRSV, GER, GERU, GERC, SYR, HER, SYR2, HER2)

@@ -90,10 +90,16 @@ GEMM = Spec(
     ),
     saves="A if B or α is active; B if A or α is active; C_old if β is active",
     seed_scaled=True,
+    defaults={"beta": 0.0, "C": None, "trans_a": "N", "trans_b": "N"},
+    doc="""C ← α op(A) op(B) + β C, in place; returns C (allocated when None).
+
+op(X) is X, Xᵀ or Xᴴ for the flag "N", "T" or "C". A and B may be any 2-D
+views; α and β are numbers (constants) or 0-d arrays (differentiable buffers).
+With β = 0, C is not read (NaN in it does not propagate).""",
 )
 
 
-def _xmm_spec(name: str, structure: str, what: str, conj: str) -> Spec:
+def _xmm_spec(name: str, structure: str, what: str, conj: str, **extra: Any) -> Spec:
     return Spec(
         name=name,
         dtypes="cz" if structure == "hermitian" else "sdcz",
@@ -120,11 +126,29 @@ def _xmm_spec(name: str, structure: str, what: str, conj: str) -> Spec:
         saves="A if B or α is active; B if A or α is active; C_old if β is active",
         derived=(("ka", "m if side == 'L' else n"),),
         seed_scaled=True,
+        **extra,
     )
 
 
-SYMM = _xmm_spec("symm", "symmetric", "symmetric", "")
-HEMM = _xmm_spec("hemm", "hermitian", "Hermitian", "conj")
+SYMM = _xmm_spec(
+    "symm",
+    "symmetric",
+    "symmetric",
+    "",
+    defaults={"beta": 0.0, "C": None, "side": "L", "uplo": "U"},
+    doc="""C ← α S B + β C (side L) or α B S + β C (side R), S = Sᵀ read from A's uplo triangle
+(complex: symmetric, not conjugated); returns C (allocated when None).""",
+)
+HEMM = _xmm_spec(
+    "hemm",
+    "hermitian",
+    "Hermitian",
+    "conj",
+    defaults={"beta": 0.0, "C": None, "side": "L", "uplo": "U"},
+    other="symm",
+    doc="""C ← α H B + β C (side L) or α B H + β C (side R), H = Hᴴ read from A's uplo triangle
+(the diagonal's imaginary part is ignored); complex only; returns C.""",
+)
 
 _RK_ADJ_TAIL = (
     "β̄ += ⟨C_old, C̄⟩ on C's uplo triangle",
@@ -154,6 +178,9 @@ SYRK = Spec(
         *_RK_ADJ_TAIL,
     ),
     saves="A if A or α is active; C_old if β is active",
+    defaults={"beta": 0.0, "C": None, "uplo": "U", "trans": "N"},
+    doc="""C ← α op(A) op(A)ᵀ + β C on C's uplo triangle (trans N: A is n x k; T: k x n); the other
+triangle is not touched; returns C.""",
 )
 
 HERK = Spec(
@@ -177,6 +204,11 @@ HERK = Spec(
         _HERM_C_BAR,
     ),
     saves="A if A or α is active; C_old if β is active",
+    defaults={"beta": 0.0, "C": None, "uplo": "U", "trans": "N"},
+    other="syrk",
+    doc="""C ← α op(A) op(A)ᴴ + β C on C's uplo triangle, α and β real, trans N or C; the imaginary
+part of C's diagonal is set to zero (left as is when β = 1 and α = 0 or k = 0, as in BLAS);
+complex only; returns C.""",
 )
 
 SYR2K = Spec(
@@ -199,6 +231,8 @@ SYR2K = Spec(
         *_RK_ADJ_TAIL,
     ),
     saves="A if B or α is active; B if A or α is active; C_old if β is active",
+    defaults={"beta": 0.0, "C": None, "uplo": "U", "trans": "N"},
+    doc="""C ← α op(A) op(B)ᵀ + α op(B) op(A)ᵀ + β C on C's uplo triangle; returns C.""",
 )
 
 HER2K = Spec(
@@ -223,10 +257,16 @@ HER2K = Spec(
         _HERM_C_BAR,
     ),
     saves="A if B or α is active; B if A or α is active; C_old if β is active",
+    defaults={"beta": 0.0, "C": None, "uplo": "U", "trans": "N"},
+    other="syr2k",
+    doc="""C ← α op(A) op(B)ᴴ + conj(α) op(B) op(A)ᴴ + β C on C's uplo triangle, β real, trans N or C;
+the imaginary part of C's diagonal is set to zero (as herk); complex only; returns C.""",
 )
 
 
-def _tr_spec(name: str, formula: str, reference: Any, adjoint: tuple[str, ...], saves: str) -> Spec:
+def _tr_spec(
+    name: str, formula: str, reference: Any, adjoint: tuple[str, ...], saves: str, **extra: Any
+) -> Spec:
     return Spec(
         name=name,
         formula=formula,
@@ -243,6 +283,7 @@ def _tr_spec(name: str, formula: str, reference: Any, adjoint: tuple[str, ...], 
         adjoint=adjoint,
         saves=saves,
         derived=(("ka", "m if side == 'L' else n"),),
+        **extra,
     )
 
 
@@ -257,6 +298,9 @@ TRMM = _tr_spec(
         "B̄ ← conj(α) Mᴴ B̄ (side R: conj(α) B̄ Mᴴ), in place with trmm; exactly 0 when α = 0",
     ),
     "A; B_old (a snapshot) if A or α is active",
+    defaults={"side": "L", "uplo": "U", "trans_a": "N", "diag": "N"},
+    doc="""B ← α op(A) B (side L) or α B op(A) (side R), in place, A triangular (its uplo triangle;
+diag U: unit diagonal, not read); returns B.""",
 )
 
 TRSM = _tr_spec(
@@ -271,6 +315,9 @@ TRSM = _tr_spec(
     ),
     "A; the solution X by reference (copied only if overwritten later) if A or α is active; "
     "B_old only if α is active and 0",
+    defaults={"side": "L", "uplo": "U", "trans_a": "N", "diag": "N"},
+    doc="""B ← α op(A)⁻¹ B (side L) or α B op(A)⁻¹ (side R), in place, A triangular (its uplo
+triangle; diag U: unit diagonal, not read); returns B.""",
 )
 
 ROUTINES: tuple[Spec, ...] = (GEMM, SYMM, HEMM, SYRK, HERK, SYR2K, HER2K, TRMM, TRSM)

@@ -67,7 +67,7 @@ _SYMV_ADJ = (
 _SYMV_SAVES = "A if x or α is active; x if A or α is active; y_old if β is active"
 
 
-def _symv_spec(name: str, formula: str, packed: bool, structure: str) -> Spec:
+def _symv_spec(name: str, formula: str, packed: bool, structure: str, **extra: Any) -> Spec:
     a = (
         Arg("AP", "vector", ("npk",), structure=structure.lower(), storage="packed")
         if packed
@@ -92,16 +92,60 @@ def _symv_spec(name: str, formula: str, packed: bool, structure: str) -> Spec:
         saves=_SYMV_SAVES,
         derived=(("npk", "n * (n + 1) // 2"),) if packed else (("k1", "k + 1"),),
         seed_scaled=True,
+        **extra,
     )
 
 
-SPMV = _symv_spec("spmv", "y ← α A x + β y, A symmetric, packed", True, "symmetric")
-HPMV = _symv_spec("hpmv", "y ← α A x + β y, A Hermitian, packed", True, "hermitian")
-SBMV = _symv_spec("sbmv", "y ← α A x + β y, A symmetric band", False, "symmetric")
-HBMV = _symv_spec("hbmv", "y ← α A x + β y, A Hermitian band", False, "hermitian")
+SPMV = _symv_spec(
+    "spmv",
+    "y ← α A x + β y, A symmetric, packed",
+    True,
+    "symmetric",
+    defaults={"beta": 0.0, "y": None, "uplo": "U"},
+    other="hpmv",
+    doc="""y ← α A x + β y, A real symmetric n × n in packed storage; returns y (allocated when None).
+
+AP (length n(n+1)/2) holds the ``uplo`` triangle column by column: ``A[i, j] = AP[i + j(j+1)/2]``
+(U, i ≤ j) or ``AP[i + j(2n-j-1)/2]`` (L, i ≥ j). Real dtypes; hpmv is the complex one.""",
+)
+HPMV = _symv_spec(
+    "hpmv",
+    "y ← α A x + β y, A Hermitian, packed",
+    True,
+    "hermitian",
+    defaults={"beta": 0.0, "y": None, "uplo": "U"},
+    other="spmv",
+    doc="""y ← α A x + β y, A complex Hermitian n × n in packed storage; returns y.
+
+AP as for spmv; the imaginary parts of the diagonal are not referenced (A's diagonal is
+real), so their adjoints are 0. Complex dtypes.""",
+)
+SBMV = _symv_spec(
+    "sbmv",
+    "y ← α A x + β y, A symmetric band",
+    False,
+    "symmetric",
+    defaults={"beta": 0.0, "y": None, "uplo": "U"},
+    other="hbmv",
+    doc="""y ← α M x + β y, M real symmetric n × n band with k off-diagonals; returns y.
+
+A has shape (k+1, n): ``A[k + i - j, j] = M[i, j]`` (U, max(0, j-k) ≤ i ≤ j) or
+``A[i - j, j] = M[i, j]`` (L, j ≤ i ≤ min(n-1, j+k)). Real dtypes; hbmv is the complex one.""",
+)
+HBMV = _symv_spec(
+    "hbmv",
+    "y ← α A x + β y, A Hermitian band",
+    False,
+    "hermitian",
+    defaults={"beta": 0.0, "y": None, "uplo": "U"},
+    other="sbmv",
+    doc="""y ← α M x + β y, M complex Hermitian n × n band with k off-diagonals; returns y.
+
+A as for sbmv; the imaginary parts of the diagonal are not referenced. Complex dtypes.""",
+)
 
 
-def _trmv_spec(name: str, packed: bool, solve: bool) -> Spec:
+def _trmv_spec(name: str, packed: bool, solve: bool, **extra: Any) -> Spec:
     a = (
         Arg("AP", "vector", ("npk",), structure="triangular", storage="packed")
         if packed
@@ -131,16 +175,49 @@ def _trmv_spec(name: str, packed: bool, solve: bool) -> Spec:
         ),
         saves=("A; x (the solution) if A is active" if solve else "A; x_old if A is active"),
         derived=(("npk", "n * (n + 1) // 2"),) if packed else (("k1", "k + 1"),),
+        **extra,
     )
 
 
-TPMV = _trmv_spec("tpmv", True, False)
-TPSV = _trmv_spec("tpsv", True, True)
-TBMV = _trmv_spec("tbmv", False, False)
-TBSV = _trmv_spec("tbsv", False, True)
+TPMV = _trmv_spec(
+    "tpmv",
+    True,
+    False,
+    defaults={"uplo": "U", "trans": "N", "diag": "N"},
+    doc="""x ← op(A) x, in place, A triangular n × n in packed storage (as for spmv); returns x.
+
+diag="U": A's diagonal is taken as 1 and not referenced (its entries get no adjoint).""",
+)
+TPSV = _trmv_spec(
+    "tpsv",
+    True,
+    True,
+    defaults={"uplo": "U", "trans": "N", "diag": "N"},
+    doc="""x ← op(A)⁻¹ x, in place, A triangular n × n in packed storage (as for spmv); returns x.
+
+No singularity test is made (BLAS's contract).""",
+)
+TBMV = _trmv_spec(
+    "tbmv",
+    False,
+    False,
+    defaults={"uplo": "U", "trans": "N", "diag": "N"},
+    doc="""x ← op(M) x, in place, M triangular n × n band with k off-diagonals; returns x.
+
+A has shape (k+1, n), laid out as for sbmv.""",
+)
+TBSV = _trmv_spec(
+    "tbsv",
+    False,
+    True,
+    defaults={"uplo": "U", "trans": "N", "diag": "N"},
+    doc="""x ← op(M)⁻¹ x, in place, M triangular n × n band with k off-diagonals; returns x.
+
+A has shape (k+1, n), laid out as for sbmv. No singularity test is made.""",
+)
 
 
-def _spr_spec(name: str, structure: str) -> Spec:
+def _spr_spec(name: str, structure: str, **extra: Any) -> Spec:
     def reference(alpha: Any, x: np.ndarray, AP: np.ndarray, uplo: str) -> np.ndarray:
         a = float(np.real(alpha))
         return _rank_update(AP, a * np.outer(x, x.conj()), uplo, a != 0)
@@ -164,14 +241,29 @@ def _spr_spec(name: str, structure: str) -> Spec:
             "S̄ unchanged (Im S̄_jj ← 0 when α ≠ 0, complex)",
         ),
         saves="x if x or α is active",
+        **extra,
     )
 
 
-SPR = _spr_spec("spr", "symmetric")
-HPR = _spr_spec("hpr", "Hermitian")
+SPR = _spr_spec(
+    "spr",
+    "symmetric",
+    defaults={"uplo": "U"},
+    other="hpr",
+    doc="""A ← α x xᵀ + A, in place, A real symmetric in packed storage (as for spmv); returns AP.""",
+)
+HPR = _spr_spec(
+    "hpr",
+    "Hermitian",
+    defaults={"uplo": "U"},
+    other="spr",
+    doc="""A ← α x xᴴ + A, in place, A Hermitian in packed storage, α real; returns AP.
+
+As BLAS does, the imaginary parts of the diagonal are set to 0 when α ≠ 0.""",
+)
 
 
-def _spr2_spec(name: str, structure: str) -> Spec:
+def _spr2_spec(name: str, structure: str, **extra: Any) -> Spec:
     def reference(alpha: Any, x: np.ndarray, y: np.ndarray, AP: np.ndarray, uplo: str) -> np.ndarray:
         a = complex(alpha) if AP.dtype.kind == "c" else float(alpha)
         D = a * np.outer(x, y.conj()) + np.conj(a) * np.outer(y, x.conj())
@@ -198,11 +290,37 @@ def _spr2_spec(name: str, structure: str) -> Spec:
             "S̄ unchanged (Im S̄_jj ← 0 when α ≠ 0, complex)",
         ),
         saves="x if y or α is active; y if x or α is active",
+        **extra,
     )
 
 
-SPR2 = _spr2_spec("spr2", "symmetric")
-HPR2 = _spr2_spec("hpr2", "Hermitian")
+SPR2 = _spr2_spec(
+    "spr2",
+    "symmetric",
+    defaults={"uplo": "U"},
+    other="hpr2",
+    doc="""A ← α x yᵀ + α y xᵀ + A, in place, A real symmetric in packed storage; returns AP.""",
+)
+HPR2 = _spr2_spec(
+    "hpr2",
+    "Hermitian",
+    defaults={"uplo": "U"},
+    other="spr2",
+    doc="""A ← α x yᴴ + conj(α) y xᴴ + A, in place, A Hermitian in packed storage; returns AP.
+
+As BLAS does, the imaginary parts of the diagonal are set to 0 when α ≠ 0.""",
+)
+
+
+def _gbmv_prepare(args: dict[str, Any]) -> None:
+    """m left None: the length of y (trans N) or of x (T, C)."""
+    if args["m"] is not None or not isinstance(args["trans"], str) or args["trans"].upper() not in TRANS:
+        return  # (a bad trans: the validator names it)
+    src = args["y"] if args["trans"].upper() == "N" else args["x"]
+    if not isinstance(src, np.ndarray):
+        raise ValueError("gbmv: pass m (the number of rows of the band matrix) when trans='N' and y is None")
+    args["m"] = src.shape[0] if src.ndim == 1 else 0
+
 
 GBMV = Spec(
     name="gbmv",
@@ -228,7 +346,14 @@ GBMV = Spec(
     saves="A if x or α is active; x if A or α is active; y_old if β is active",
     derived=(("kb", "kl + ku + 1"), ("nx", "n if trans == 'N' else m"), ("ny", "m if trans == 'N' else n")),
     keywords=("m", "kl", "ku"),
+    prepare=_gbmv_prepare,
     seed_scaled=True,
+    defaults={"beta": 0.0, "y": None, "trans": "N", "m": None},
+    doc="""y ← α op(M) x + β y, M general m × n band with kl sub- and ku super-diagonals; returns y.
+
+A has shape (kl+ku+1, n): ``A[ku + i - j, j] = M[i, j]`` for max(0, j-ku) ≤ i ≤ min(m-1, j+kl)
+(LAPACK's AB). m is taken from y (trans "N") or x ("T", "C") when not given; it must be
+given for trans "N" with y None.""",
 )
 
 ROUTINES: tuple[Spec, ...] = (SPMV, HPMV, SBMV, HBMV, TPMV, TPSV, TBMV, TBSV, SPR, HPR, SPR2, HPR2, GBMV)

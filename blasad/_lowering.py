@@ -1,0 +1,322 @@
+"""The one lowering path: any routine's call, validated against its spec, in BLAS terms.
+
+For a routine `name` with spec S, the C core exports
+
+    int ba_<name>(ba_tape *t, int dtype, int order, <flags>, <dims>, <arguments>)
+
+with, in spec order: each flag as an int (trans: N 0, T 1, C 3 — C is 1 for real
+dtypes; uplo: U 0, L 1; diag: N 0, U 1; side: L 0, R 1); each symbolic dim, in order
+of first appearance, then the spec's keywords (gbmv's m, kl, ku), as an int64; and each
+array or scalar argument as
+
+    scalar read     -> double re, double im, intptr_t bar
+    scalar written  -> intptr_t p, intptr_t bar          (a 0-d array)
+    vector          -> intptr_t p, int64_t inc, intptr_t bar   (p: logical element 0)
+    matrix          -> intptr_t p, int64_t ld, intptr_t bar    (in `order`)
+
+order is 0 (column-major) or 1 (row-major): CBLAS's order, shared by every matrix of
+the call; a matrix BLAS cannot address in that order (band storage: column-major only), a
+packed vector that is not contiguous and a read vector with a zero stride are staged through
+recorded copies, so their adjoints still flow back.
+
+The common calls of the real routines never get here in Python: the public functions first
+call ba_fast_call (csrc/fast.c, its table generated from the specs by tools/gen_fast.py),
+which validates and lowers them in C, and comes back untouched for anything else.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+from blasad._native_loader import ffi, lib
+from blasad._tape import Tape, address, current_tape, extent
+from blasad._validate import validate
+from blasad.specs import DTYPE_CODES, Spec
+
+Scalar = float | complex | np.ndarray
+
+# The fast paths read arrays through CPython object addresses (id); other
+# interpreters, and tests that exercise the validating path alone, turn them off.
+CHECKED = lib.ba_checked_violations() >= 0  # a checked build: see csrc/checked.h
+FAST = sys.implementation.name == "cpython"
+if FAST:
+    lib.ba_fast_init(id(np.ndarray), id(np.dtype(np.float32)), id(np.dtype(np.float64)), id(np.float64))
+
+
+def as_float(s: Any) -> Any:
+    """A real scalar the fast paths do not read as the float of the same value, which they do
+    read (a Python float or numpy.float64): a Python or NumPy int within ±2⁵³, a NumPy float32
+    or float16. Anything else (a bool, a larger int, a 0-d array: the validating path's)
+    unchanged. The validating path reads every real scalar as the same double."""
+    t = type(s)
+    if t is int or issubclass(t, np.integer):
+        return float(s) if -(2**53) <= s <= 2**53 else s
+    return float(s) if t is np.float32 or t is np.float16 else s
+
+
+class Call:
+    """One call's view of the active tape: shadow lookups, and recorded copies that stage
+    layouts BLAS cannot address."""
+
+    __slots__ = ("code", "ptr", "regions", "tape")
+
+    def __init__(self, tape: Tape | None, code: int) -> None:
+        self.tape, self.code = tape, code
+        self.ptr = tape._ptr if tape is not None else ffi.NULL
+        self.regions = tape._regions if tape is not None else None
+
+    def allow(self, *arrays: np.ndarray) -> None:
+        """Checked builds: the arrays the next native call may touch."""
+        if CHECKED:
+            lib.ba_checked_reset()
+            for x in arrays:
+                lo, hi = extent(x)
+                lib.ba_checked_allow(lo, hi)
+
+    def keep(self, *arrays: np.ndarray) -> None:
+        """The tape reads these by address in its reverse sweep: keep them alive until then."""
+        if self.tape is not None:
+            self.tape._keep.extend(arrays)
+
+    def bar(self, x: Any) -> int:
+        if self.regions is None or not isinstance(x, np.ndarray):
+            return 0
+        return self.regions.bar(x)
+
+    def out_bar(self, x: np.ndarray, active: bool) -> int:
+        if self.regions is None:
+            return 0
+        return self.regions.ensure(x) if active else self.regions.bar(x)
+
+    def scalar(self, s: Scalar) -> tuple[float, float, int]:
+        """(real part, imaginary part, shadow address) of a scalar argument."""
+        v = complex(s[()]) if isinstance(s, np.ndarray) else complex(s)
+        return v.real, v.imag, self.bar(s)
+
+    def check(self, rc: int, name: str) -> None:
+        if rc == -1:
+            raise MemoryError(f"blasad: out of memory while recording {name}; nothing was written")
+        if rc != 0:
+            raise RuntimeError(f"blasad: {name} failed in the native core (code {rc})")
+
+    def copy(self, src: np.ndarray, dst: np.ndarray) -> None:
+        """dst ← src elementwise (recorded), for layouts BLAS cannot address."""
+        src2 = src if src.ndim == 2 else src[:, None]
+        dst2 = dst if dst.ndim == 2 else dst[:, None]
+        src_bar = self.bar(src2)
+        dst_bar = self.out_bar(dst2, bool(src_bar))
+        es = src.itemsize
+        self.allow(src2, dst2)
+        rc = lib.ba_copy2d(
+            self.ptr, self.code, src2.shape[0], src2.shape[1],
+            address(src2), src2.strides[0] // es, src2.strides[1] // es, src_bar,
+            address(dst2), dst2.strides[0] // es, dst2.strides[1] // es, dst_bar,
+        )  # fmt: skip
+        self.check(rc, "a layout copy")
+
+    def staged(self, x: np.ndarray) -> np.ndarray:
+        """A Fortran-ordered copy of x (recorded, so its adjoint flows back to x)."""
+        tmp = np.empty(x.shape, x.dtype, order="F")
+        self.copy(x, tmp)
+        return tmp
+
+
+FLAG_CODES: dict[str, dict[str, int]] = {
+    "uplo": {"U": 0, "L": 1},
+    "diag": {"N": 0, "U": 1},
+    "side": {"L": 0, "R": 1},
+}
+_TRANS_REAL = {"N": 0, "T": 1, "C": 1}
+_TRANS_COMPLEX = {"N": 0, "T": 1, "C": 3}
+
+
+def lds(X: np.ndarray) -> tuple[int | None, int | None]:
+    """Leading dimensions under which BLAS can address X in place: (column-major, row-major)."""
+    rows, cols = X.shape
+    if rows == 0 or cols == 0:  # NumPy gives empty arrays zero strides; BLAS touches nothing
+        return max(rows, 1), max(cols, 1)
+    s0, s1 = X.strides[0] // X.itemsize, X.strides[1] // X.itemsize
+    col = (
+        (s1 if cols > 1 else max(rows, 1))
+        if (s0 == 1 or rows <= 1) and (cols <= 1 or s1 >= max(rows, 1))
+        else None
+    )
+    row = (
+        (s0 if rows > 1 else max(cols, 1))
+        if (s1 == 1 or cols <= 1) and (rows <= 1 or s0 >= max(cols, 1))
+        else None
+    )
+    return col, row
+
+
+def flag_code(spec_flag: str, value: str, complex_: bool) -> int:
+    if spec_flag.startswith("trans"):
+        return (_TRANS_COMPLEX if complex_ else _TRANS_REAL)[value]
+    return FLAG_CODES[spec_flag][value]
+
+
+REAL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_Plan = tuple[int, int, int, tuple[int, ...], tuple[int, ...]]
+_PLANS: dict[str, _Plan] = {}  # spec name: _plan(spec)
+
+
+def _plan(spec: Spec) -> _Plan:
+    """(ba_fast_run's index of the routine or -1, the index of a 0-d output that may be None
+    or -1, the index of the array that sets the dtype, the indices of the written arguments,
+    the indices of the scalars read)."""
+    plan = (
+        int(lib.ba_fast_routine(spec.name.encode())),
+        next((i for i, a in enumerate(spec.args) if a.kind == "scalar" and a.out), -1),
+        next(i for i, a in enumerate(spec.args) if a.kind in ("vector", "matrix")),
+        tuple(i for i, a in enumerate(spec.args) if a.out or a.inout),
+        tuple(i for i, a in enumerate(spec.args) if a.kind == "scalar" and not a.out),
+    )
+    _PLANS[spec.name] = plan
+    return plan
+
+
+def fast(spec: Spec, values: tuple[Any, ...], tape: Tape | None, tried: bool = False) -> list[Any] | None:
+    """Run a call through the C fast path (ba_fast_run) when it takes it: the values as run
+    returns them (a reduction's out allocated), or None (nothing written: validate and lower
+    in Python). tried: the public function's own native call already turned these values
+    down, so only the retry with its scalars as floats is left."""
+    rid, out, first, writes, scalars = _PLANS.get(spec.name) or _plan(spec)
+    if rid < 0:
+        return None
+    if tried:  # the C side reads floats: retry with ints and other NumPy scalars as floats
+        retry = tuple(as_float(v) if i in scalars else v for i, v in enumerate(values))
+        return fast(spec, retry, tape) if any(retry[i] is not values[i] for i in scalars) else None
+    if out >= 0 and values[out] is None:  # a reduction's result, allocated as validate would
+        x = values[first]
+        if type(x) is not np.ndarray or x.dtype not in REAL_DTYPES:
+            return None
+        values = (*values[:out], np.zeros((), x.dtype), *values[out + 1 :])
+    ptr = tape._ptr if tape is not None else ffi.NULL
+    rc = lib.ba_fast_run(ptr, rid, id(values))
+    if rc == 2 and tape is not None:  # active, and an output has no shadow yet
+        for i in writes:
+            tape._regions.ensure(values[i])
+        rc = lib.ba_fast_run(ptr, rid, id(values))
+    if rc == 0:  # (the C side appended the arrays to the tape's keep list)
+        return list(values)
+    if rc < 0:
+        raise MemoryError(f"blasad: out of memory while recording {spec.name}; nothing was written")
+    return fast(spec, values, tape, tried=True) if rc == 1 else None
+
+
+def out_of_memory(name: str) -> None:
+    raise MemoryError(f"blasad: out of memory while recording {name}; nothing was written")
+
+
+def give_shadows(values: tuple[Any, ...], writes: tuple[int, ...]) -> None:
+    """Shadows for the written arguments of an active call (ba_fast_call's rc 2)."""
+    tape = current_tape()
+    assert tape is not None, "rc 2 comes only from a recording"
+    for i in writes:
+        tape._regions.ensure(values[i])
+
+
+def run(
+    spec: Spec, values: tuple[Any, ...], keywords: dict[str, Any] | None = None, tried: bool = False
+) -> list[Any]:
+    """Validate a call of spec's routine (its arguments in spec order, and the values of the
+    spec's keyword dims), lower it to BLAS terms and run it (recorded on the active tape).
+    Returns the validated values (outputs allocated). tried: as for `fast`."""
+    tape = current_tape()
+    if FAST and not spec.keywords:
+        done = fast(spec, values, tape, tried)
+        if done is not None:
+            return done
+    dtype, dims, vals = validate(spec, values, keywords)
+    call = Call(tape, DTYPE_CODES[dtype])
+    args = spec.args
+
+    # one CBLAS order for every matrix: the one that needs the fewest staging copies. A matrix
+    # that flips (spec.flips) goes either way: in the other order, read as its transpose.
+    mats = [i for i, a in enumerate(args) if a.kind == "matrix"]
+    lds_of = {i: lds(vals[i]) for i in mats}
+    for i in mats:
+        if args[i].storage == "band":  # BLAS reads band storage column-major only
+            lds_of[i] = (lds_of[i][0], None)
+    order = 0
+    if mats:
+        need = [
+            sum(
+                lds_of[i][o] is None and not (spec.flips(args[i]) and lds_of[i][1 - o] is not None)
+                for i in mats
+            )
+            for o in (0, 1)
+        ]
+        written = [i for i in mats if args[i].out or args[i].inout]
+        native = 1 if written and lds_of[written[0]][0] is None else 0
+        order = native if need[0] == need[1] else int(need[1] < need[0])
+    staged: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # written: (temporary, user array) to copy back
+    flipped: set[str] = set()  # the trans flags of the matrices read as their transposes
+    for i in mats:
+        if lds_of[i][order] is None and spec.flips(args[i]) and lds_of[i][1 - order] is not None:
+            flipped.add(str(args[i].trans))
+            lds_of[i] = (lds_of[i][1], lds_of[i][0])  # its ld in the other order, where `order` looks
+        elif lds_of[i][order] is None:
+            user = vals[i]
+            tmp = np.empty(user.shape, user.dtype, order="F" if order == 0 else "C")
+            call.copy(user, tmp)  # even a written-only output: β C reads it, a triangle update keeps the rest
+            if args[i].out or args[i].inout:
+                staged[i] = (tmp, user)
+            vals[i] = tmp
+            lds_of[i] = lds(tmp)
+    for i, a in enumerate(args):
+        v = vals[i]
+        if a.kind != "vector" or v.shape[0] <= 1:
+            continue
+        if a.storage == "packed" and v.strides[0] != v.itemsize:  # BLAS reads it contiguous
+            tmp = np.empty(v.shape, v.dtype)
+            call.copy(v, tmp)
+            if a.inout:  # written: BLAS updates the copy, copied back after the call
+                staged[i] = (tmp, v)
+            vals[i] = tmp
+        elif v.strides[0] == 0 and not (a.out or a.inout):
+            vals[i] = call.staged(v)
+
+    # activity: every written argument is active when any read argument is
+    read_bars = [
+        call.bar(vals[i])
+        for i, a in enumerate(args)
+        if a.kind in ("scalar", "vector", "matrix") and not a.out
+    ]
+    active = any(read_bars)
+    flat: list[Any] = []
+    for i, a in enumerate(args):
+        v = vals[i]
+        if a.kind == "flag":
+            continue
+        bar = call.out_bar(v, active) if (a.out or a.inout) else call.bar(v)
+        if a.kind == "scalar" and not a.out:
+            re, im, _ = call.scalar(v)
+            flat += [re, im, bar]
+        elif a.kind == "scalar":
+            flat += [address(v), bar]
+        elif a.kind == "vector":
+            flat += [address(v), v.strides[0] // v.itemsize or 1, bar]
+        else:
+            ld = lds_of[i][order]
+            assert ld is not None
+            flat += [address(v), ld, bar]
+    flags = [
+        flag_code(a.name, vals[i], dtype.kind == "c") ^ (a.name in flipped)
+        for i, a in enumerate(args)
+        if a.kind == "flag"
+    ]
+    symbols = [*dict.fromkeys(s for a in args for s in a.dims), *spec.keywords]
+    call.allow(*(v for v in vals if isinstance(v, np.ndarray)))
+    rc = getattr(lib, "ba_" + spec.name)(
+        call.ptr, call.code, order, *flags, *(dims[s] for s in symbols), *flat
+    )
+    call.check(rc, spec.name)
+    call.keep(*(v for v in vals if isinstance(v, np.ndarray)))
+    for i, (tmp, user) in staged.items():
+        call.copy(tmp, user)
+        vals[i] = user
+    return vals
