@@ -36,7 +36,7 @@ from blasad._tape import Tape, address, current_tape, extent
 from blasad._validate import validate
 from blasad.specs import DTYPE_CODES, Spec
 
-Scalar = float | complex | np.ndarray
+ScalarValue = float | complex | np.ndarray  # a scalar argument: a number or a 0-d array
 
 # The fast paths read arrays through CPython object addresses (id); other
 # interpreters, and tests that exercise the validating path alone, turn them off.
@@ -91,7 +91,7 @@ class Call:
             return 0
         return self.regions.ensure(x) if active else self.regions.bar(x)
 
-    def scalar(self, s: Scalar) -> tuple[float, float, int]:
+    def scalar(self, s: ScalarValue) -> tuple[float, float, int]:
         """(real part, imaginary part, shadow address) of a scalar argument."""
         v = complex(s[()]) if isinstance(s, np.ndarray) else complex(s)
         return v.real, v.imag, self.bar(s)

@@ -153,7 +153,7 @@ def _scalar(v: Any, default: Any, want: np.dtype[Any], takes: np.dtype[Any]) -> 
 # -- the one engine ----------------------------------------------------------------------------
 
 
-class _Call:
+class _TwinCall:
     """One call of a twin: SciPy's arguments converted and checked as f2py does, then bound to
     the arguments of blasad's routine (``vals``, by blasad name)."""
 
@@ -389,4 +389,4 @@ class _Call:
 
 def run(fam: Family, dtype: np.dtype[Any], fn: str, values: tuple[Any, ...]) -> Any:
     """Convert SciPy's arguments, check them like f2py, call blasad's routine, return SciPy's result."""
-    return _Call(fam, dtype, fn, values).run()
+    return _TwinCall(fam, dtype, fn, values).run()
