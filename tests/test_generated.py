@@ -1,0 +1,65 @@
+"""What tools/gen/ generates from the spec table: the build compiled the current build-time
+outputs, and the C entries follow the specs."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from _tools import ROOT, generator
+
+import blasad as ba
+import blasad._generic as generic
+from blasad._native_loader import ffi, lib
+
+gen = generator()
+signature = generator("signature")
+pytestmark = pytest.mark.parametrize("dispatch_path", ["fast"], indirect=True)  # once: no routine runs
+
+
+@pytest.fixture(scope="module")
+def build_outputs() -> dict[str, str]:
+    return gen.build_outputs()
+
+
+@pytest.mark.parametrize("name", ["routines.h", "dispatch.inc", "fast_generic.inc", "checked.h"])
+def test_the_build_compiled_the_current_specs(name, build_outputs):
+    """build/generated/ holds what the last build compiled: it must be what the specs make now."""
+    built = gen.BUILD_DIR / name
+    if not built.exists():
+        pytest.skip(f"no {built.relative_to(ROOT)}: built elsewhere")
+    assert built.read_text(encoding="utf-8") == build_outputs[name], (
+        f"{name} was generated from other specs than these: rebuild (pip install .)"
+    )
+
+
+def test_every_routine_has_its_entry_in_the_spec_dtypes_only():
+    """ba_<name> exists for every spec; a generated one takes the rule's parameters and returns
+    -2 (before it reads anything else) for a dtype outside the spec's."""
+    for spec in ba.SPECS.values():
+        fn = getattr(lib, "ba_" + spec.name)
+        if spec.name in signature.HAND_WRITTEN:
+            continue
+        params = ffi.typeof(fn).args
+        assert [p.cname for p in params[3:]] == [ty for ty, _ in signature.params(spec)], spec.name
+        for code, prefix in enumerate("sdcz"):
+            if prefix not in spec.dtypes:
+                assert fn(ffi.NULL, code, *[0] * (len(params) - 2)) == -2, (spec.name, prefix)
+
+
+def test_flag_codes_agree_with_the_python_lowering():
+    for spec in ba.SPECS.values():
+        for a in spec.args:
+            for letter in a.choices:
+                assert signature.flag_code(a.name, letter) == generic._flag_code(a.name, letter, False)
+
+
+def test_the_builder_reads_the_specs_without_importing_blasad(monkeypatch):
+    """spec_table() with no blasad imported: blasad.specs alone, and sys.modules as it was."""
+    for name in [n for n in sys.modules if n == "blasad" or n.startswith("blasad.")]:
+        monkeypatch.delitem(sys.modules, name)
+    specs = gen.spec_table()
+    assert [s.name for s in specs.ROUTINES] == list(ba.SPECS)
+    assert not any(n == "blasad" or n.startswith("blasad.") for n in sys.modules)
+    assert np.dtype(np.float64) in specs.DTYPE_CODES
