@@ -1,8 +1,6 @@
-"""The generators of tools/ as modules for the tests: tools/gen/ (what is made from the spec
-table at build time), and the scripts of the committed documents."""
+"""tools/gen/, the generators of what is made from the spec table, as modules for the tests."""
 
 import importlib
-import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -17,12 +15,3 @@ def generator(name: str = "") -> ModuleType:
         return importlib.import_module("gen." + name if name else "gen")
     finally:
         sys.path.remove(str(ROOT / "tools"))
-
-
-def load_tool(name: str) -> ModuleType:
-    """A script of tools/ as a module."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module

@@ -1,8 +1,9 @@
-"""What tools/gen/ generates from the spec table: the build compiled the current build-time
-outputs, and the C entries follow the specs."""
+"""What tools/gen/ generates from the spec table: the committed documents are up to date, the
+build compiled the current build-time outputs, and the C entries follow the specs."""
 
 from __future__ import annotations
 
+import difflib
 import sys
 
 import numpy as np
@@ -16,6 +17,15 @@ from blasad._native_loader import ffi, lib
 gen = generator()
 signature = generator("signature")
 pytestmark = pytest.mark.parametrize("dispatch_path", ["fast"], indirect=True)  # once: no routine runs
+
+
+@pytest.mark.parametrize("path", sorted(gen.DOCUMENTS))
+def test_committed_document_is_up_to_date(path):
+    on_disk = (ROOT / path).read_text(encoding="utf-8")
+    new = gen.DOCUMENTS[path](on_disk)
+    if new != on_disk:
+        diff = difflib.unified_diff(on_disk.splitlines(True), new.splitlines(True), path, "generated", n=1)
+        pytest.fail(f"{path} is out of date: run python tools/generate.py\n{''.join(list(diff)[:60])}")
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +63,13 @@ def test_flag_codes_agree_with_the_python_lowering():
         for a in spec.args:
             for letter in a.choices:
                 assert signature.flag_code(a.name, letter) == generic._flag_code(a.name, letter, False)
+
+
+def test_every_public_routine_is_in_the_readme_table():
+    table = generator("routine_table").table()
+    for name in ba.SPECS:
+        assert callable(getattr(ba, name)), name
+        assert f"| `{name}` |" in table
 
 
 def test_the_builder_reads_the_specs_without_importing_blasad(monkeypatch):

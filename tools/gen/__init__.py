@@ -1,5 +1,5 @@
 """Everything mechanical, generated from blasad's spec table (``blasad.specs``): one emitter per
-output.
+output, and the two ways the outputs are used.
 
 Build-time outputs, compiled in and never committed: tools/build_native.py writes them into
 build/generated/ on every build (include path; cffi's cdef reads routines.h too):
@@ -9,8 +9,14 @@ build/generated/ on every build (include path; cffi's cdef reads routines.h too)
     fast_generic.inc  the C fast path's table                       (fast.py)
     checked.h         the checked builds' footprint macros          (checked.py, its own table)
 
+Committed documents, rewritten by `python tools/generate.py`; tests/test_generated.py fails
+when one is stale:
+
+    docs/api.md                     the API reference               (api_docs.py)
+    README.md, its routine table    routine × precision × mode      (routine_table.py)
+
 The build reads the spec table without importing blasad/__init__.py, which loads the built
-extension (spec_table()).
+extension (spec_table()); the documents read the imported package.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import importlib
 import sys
 import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +74,30 @@ def write_build(directory: Path = BUILD_DIR) -> list[Path]:
             path.write_text(text, encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def _api_md(_: str) -> str:
+    from gen import api_docs
+
+    return api_docs.render()
+
+
+def _readme(text: str) -> str:
+    from gen import routine_table
+
+    return routine_table.readme(text)
+
+
+# the committed documents: path under the repository -> its new text from its current text
+DOCUMENTS: dict[str, Callable[[str], str]] = {"docs/api.md": _api_md, "README.md": _readme}
+
+
+def stale() -> dict[str, str]:
+    """The committed documents that differ from what the generators make: path -> new text."""
+    out = {}
+    for path, render in DOCUMENTS.items():
+        text = (ROOT / path).read_text(encoding="utf-8")
+        new = render(text)
+        if new != text:
+            out[path] = new
+    return out
