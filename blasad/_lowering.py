@@ -20,7 +20,7 @@ packed vector that is not contiguous and a read vector with a zero stride are st
 recorded copies, so their adjoints still flow back.
 
 The common calls of the real routines never get here in Python: the public functions first
-call ba_fast_call (csrc/fast.c, its table generated from the specs by tools/gen_fast.py),
+call ba_fast_call (csrc/fast.c, its table generated from the specs by tools/gen/fast.py),
 which validates and lowers them in C, and comes back untouched for anything else.
 """
 
@@ -34,13 +34,13 @@ import numpy as np
 from blasad._native_loader import ffi, lib
 from blasad._tape import Tape, address, current_tape, extent
 from blasad._validate import validate
-from blasad.specs import DTYPE_CODES, Spec
+from blasad.specs import DTYPE_CODES, Spec, flag_code
 
 ScalarValue = float | complex | np.ndarray  # a scalar argument: a number or a 0-d array
 
 # The fast paths read arrays through CPython object addresses (id); other
 # interpreters, and tests that exercise the validating path alone, turn them off.
-CHECKED = lib.ba_checked_violations() >= 0  # a checked build: see csrc/checked.h
+CHECKED = lib.ba_checked_violations() >= 0  # a checked build: see tools/gen/checked.py
 FAST = sys.implementation.name == "cpython"
 if FAST:
     lib.ba_fast_init(id(np.ndarray), id(np.dtype(np.float32)), id(np.dtype(np.float64)), id(np.float64))
@@ -124,15 +124,6 @@ class Call:
         return tmp
 
 
-FLAG_CODES: dict[str, dict[str, int]] = {
-    "uplo": {"U": 0, "L": 1},
-    "diag": {"N": 0, "U": 1},
-    "side": {"L": 0, "R": 1},
-}
-_TRANS_REAL = {"N": 0, "T": 1, "C": 1}
-_TRANS_COMPLEX = {"N": 0, "T": 1, "C": 3}
-
-
 def lds(X: np.ndarray) -> tuple[int | None, int | None]:
     """Leading dimensions under which BLAS can address X in place: (column-major, row-major)."""
     rows, cols = X.shape
@@ -150,12 +141,6 @@ def lds(X: np.ndarray) -> tuple[int | None, int | None]:
         else None
     )
     return col, row
-
-
-def flag_code(spec_flag: str, value: str, complex_: bool) -> int:
-    if spec_flag.startswith("trans"):
-        return (_TRANS_COMPLEX if complex_ else _TRANS_REAL)[value]
-    return FLAG_CODES[spec_flag][value]
 
 
 REAL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))

@@ -50,9 +50,9 @@ def _def_line(spec: Spec, default: Callable[[str], str]) -> str:
 
 def signatures() -> str:
     """blasad/_signatures.pyi: the public functions' signatures, for type checkers (blasad's
-    __init__ imports it only under TYPE_CHECKING). tests/test_api_docs.py keeps it current."""
+    __init__ imports it only under TYPE_CHECKING); a committed document of tools/gen."""
     lines = [
-        '"""Generated from the spec table by blasad._routines.signatures(): do not edit."""',
+        '"""Generated from the spec table by tools/generate.py: do not edit."""',
         "",
         "import numpy as np",
         "",

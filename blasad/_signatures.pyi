@@ -1,4 +1,4 @@
-"""Generated from the spec table by blasad._routines.signatures(): do not edit."""
+"""Generated from the spec table by tools/generate.py: do not edit."""
 
 import numpy as np
 

@@ -11,17 +11,14 @@
  * has no shadow yet; the caller gives it one (Python allocates shadows) and calls again.
  *
  * Every routine goes through one function, ba_fast_run, driven by the table that
- * tools/gen_fast.py generates from the specs (fast_generic.inc). */
+ * tools/gen/fast.py generates from the specs at build time (fast_generic.inc). */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
 #include <numpy/ndarraytypes.h>
 
 #include "tape.h"
-#include "level1.h"
-#include "level2.h"
-#include "level2_packed.h"
-#include "level3.h"
+#include "routines.h"
 
 #define BAIL 1
 #define NEEDS_SHADOW 2

@@ -1,5 +1,5 @@
 /* Per-precision instantiation of the rules, and the dtype dispatch behind the
- * public entry points of blasad.h. */
+ * public entry points of blasad.h and routines.h. */
 #include <complex.h>
 
 #include "tape.h"
@@ -80,37 +80,18 @@ static ba_arg ba_extent(intptr_t p, int64_t rows, int64_t rs, int64_t cols, int6
     default: return -2;                     \
     }
 
-int ba_gemm(ba_tape *t, int dtype, int order, int trans_a, int trans_b, int64_t m, int64_t k, int64_t n,
-            double alpha_re, double alpha_im, intptr_t alpha_bar, intptr_t A, int64_t lda, intptr_t A_bar,
-            intptr_t B, int64_t ldb, intptr_t B_bar, double beta_re, double beta_im, intptr_t beta_bar,
-            intptr_t C, int64_t ldc, intptr_t C_bar)
-{
-    DISPATCH(gemm, t, order, trans_a, trans_b, m, k, n, alpha_re, alpha_im, alpha_bar, A, lda, A_bar, B, ldb, B_bar,
-             beta_re, beta_im, beta_bar, C, ldc, C_bar)
-}
-
-int ba_gemv(ba_tape *t, int dtype, int order, int trans, int64_t m, int64_t n, double alpha_re, double alpha_im,
-            intptr_t alpha_bar, intptr_t A, int64_t lda, intptr_t A_bar, intptr_t x, int64_t incx, intptr_t x_bar,
-            double beta_re, double beta_im, intptr_t beta_bar, intptr_t y, int64_t incy, intptr_t y_bar)
-{
-    DISPATCH(gemv, t, order, trans, m, n, alpha_re, alpha_im, alpha_bar, A, lda, A_bar, x, incx, x_bar, beta_re,
-             beta_im, beta_bar, y, incy, y_bar)
-}
-
-int ba_axpy(ba_tape *t, int dtype, int order, int64_t n, double alpha_re, double alpha_im, intptr_t alpha_bar,
-            intptr_t x, int64_t incx, intptr_t x_bar, intptr_t y, int64_t incy, intptr_t y_bar)
-{
-    DISPATCH(axpy, t, order, n, alpha_re, alpha_im, alpha_bar, x, incx, x_bar, y, incy, y_bar)
-}
-
 int ba_copy2d(ba_tape *t, int dtype, int64_t rows, int64_t cols, intptr_t src, int64_t src_rs, int64_t src_cs,
               intptr_t src_bar, intptr_t dst, int64_t dst_rs, int64_t dst_cs, intptr_t dst_bar)
 {
     DISPATCH(copy2d, t, rows, cols, src, src_rs, src_cs, src_bar, dst, dst_rs, dst_cs, dst_bar)
 }
 
-/* The spec-driven routines, one file per BLAS level (signatures: _lowering.py). */
-#include "level1_api.inc"
-#include "level2_api.inc"
-#include "level2_packed_api.inc"
-#include "level3_api.inc"
+int64_t ba_iamax(int dtype, int64_t n, intptr_t x, int64_t incx)
+{
+    DISPATCH(iamax, n, x, incx)
+}
+
+/* The spec routines' entries, generated from the specs at build time (tools/gen/entries.py):
+ * each a switch over the spec's dtypes calling the rule instantiated above. */
+#include "routines.h"
+#include "dispatch.inc"

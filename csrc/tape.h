@@ -88,7 +88,7 @@ void ba_zero_vec(char *p, int64_t n, int64_t inc, int es);
 void ba_zero_mat(char *p, int64_t rows, int64_t cols, int64_t ld, int es);
 
 /* Checked builds (BLASAD_CHECKED=1): the arrays the current call or adjoint may touch,
- * and the footprint checks csrc/checked.h puts around every CBLAS call. */
+ * and the footprint checks around every CBLAS call (checked.h, generated at build time). */
 void ba_chk_allow_range(const void *lo, size_t bytes);
 void ba_chk_allow_arg(const ba_arg *a); /* its primal and its shadow */
 void ba_chk_mat(int row_major, int64_t rows, int64_t cols, const void *p, int64_t ld, int es, const char *what);

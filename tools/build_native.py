@@ -1,6 +1,9 @@
 """cffi out-of-line API-mode builder for blasad's native core (setup.py's cffi_modules).
 
-It lives outside the shipped package: nothing in `blasad/` imports it."""
+It lives outside the shipped package: nothing in `blasad/` imports it. It first writes the
+files generated from the spec table (tools/gen/: the routines' prototypes and entries, the
+fast path's table, the checked builds' macros) into build/generated/, an include directory;
+they are never committed."""
 
 from __future__ import annotations
 
@@ -15,18 +18,25 @@ from cffi import FFI
 ROOT = Path(__file__).resolve().parents[1]
 CSRC = ROOT / "csrc"
 
+sys.path.insert(0, str(ROOT / "tools"))
+try:
+    import gen  # reads blasad.specs without importing blasad (which needs this build)
+finally:
+    sys.path.remove(str(ROOT / "tools"))
+
+GENERATED = gen.write_build()  # build/generated/: routines.h, dispatch.inc, fast_generic.inc, checked.h
 
 # the public headers: cffi's cdef reads them, and the generated module includes them
-HEADERS = ("blasad.h", "level1.h", "level2.h", "level2_packed.h", "level3.h")
+HEADERS = (CSRC / "blasad.h", gen.BUILD_DIR / "routines.h")
 # read by cffi's cdef only: raw CBLAS prototypes, declared to the compiler by OpenBLAS's cblas.h
-CDEF_ONLY = ("cblas_cdef.h",)
+CDEF_ONLY = (CSRC / "cblas_cdef.h",)
 
 
 def _cdef() -> str:
-    """The public header minus comments: cffi's cdef reads plain declarations."""
+    """The public headers minus comments: cffi's cdef reads plain declarations."""
     lines = []
     in_comment = False
-    for line in "\n".join((CSRC / h).read_text() for h in HEADERS + CDEF_ONLY).splitlines():
+    for line in "\n".join(h.read_text() for h in HEADERS + CDEF_ONLY).splitlines():
         stripped = line.strip()
         if in_comment:
             in_comment = "*/" not in stripped
@@ -57,7 +67,7 @@ _SANITIZE_FLAGS = [
 ]
 _EXTRA = ["-O1", "-g", *_SANITIZE_FLAGS] if SANITIZE else []
 # BLASAD_CHECKED=1: every CBLAS call checks that its operands' footprints (from dims, ld
-# and inc) lie inside the arrays the call was given (csrc/checked.h, tools/gen_checked.py).
+# and inc) lie inside the arrays the call was given (checked.h, tools/gen/checked.py).
 CHECKED = os.environ.get("BLASAD_CHECKED", "0") not in ("", "0")
 if CHECKED:
     _EXTRA = [*_EXTRA, "-DBA_CHECKED"]
@@ -66,10 +76,11 @@ ffibuilder = FFI()
 ffibuilder.cdef(_cdef())
 ffibuilder.set_source(
     "blasad._native",
-    "#include <cblas.h>\n" + "".join(f'#include "{h}"\n' for h in HEADERS),
+    "#include <cblas.h>\n" + "".join(f'#include "{h.name}"\n' for h in HEADERS),
     sources=[os.path.relpath(CSRC / f) for f in ("tape.c", "rules.c", "fast.c")],
-    depends=sorted(os.path.relpath(p) for p in CSRC.glob("*.[hi]*")),  # rebuild when a header or .inc changes
-    include_dirs=[str(CSRC), scipy_openblas64.get_include_dir(), numpy.get_include()],
+    # rebuild when a header, an .inc or a generated file changes
+    depends=sorted(os.path.relpath(p) for p in [*CSRC.glob("*.[hi]*"), *GENERATED]),
+    include_dirs=[str(CSRC), str(gen.BUILD_DIR), scipy_openblas64.get_include_dir(), numpy.get_include()],
     library_dirs=[scipy_openblas64.get_lib_dir()],
     libraries=[scipy_openblas64.get_library()],
     extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", *_EXTRA],

@@ -12,13 +12,26 @@ This package imports NumPy only (no native code), so build tools can read it.
 from __future__ import annotations
 
 from blasad.specs import level1, level2, level3, packed_band
-from blasad.specs.core import DIAG, DTYPE_CODES, PREFIX, SIDE, TRANS, UPLO, Arg, Spec, op, real_dtype
+from blasad.specs.core import (
+    DIAG,
+    DTYPE_CODES,
+    FLAG_CODES,
+    PREFIX,
+    SIDE,
+    TRANS,
+    UPLO,
+    Arg,
+    Spec,
+    flag_code,
+    op,
+    real_dtype,
+)  # fmt: skip
 
 # every routine, in the order of the docs: level 1, level 2 (dense, then packed and band), level 3
 ROUTINES: tuple[Spec, ...] = (*level1.ROUTINES, *level2.ROUTINES, *packed_band.ROUTINES, *level3.ROUTINES)
 SPECS: dict[str, Spec] = {s.name: s for s in ROUTINES}
 
 __all__ = [
-    "DIAG", "DTYPE_CODES", "PREFIX", "ROUTINES", "SIDE", "SPECS", "TRANS", "UPLO",
-    "Arg", "Spec", "op", "real_dtype",
+    "DIAG", "DTYPE_CODES", "FLAG_CODES", "PREFIX", "ROUTINES", "SIDE", "SPECS", "TRANS", "UPLO",
+    "Arg", "Spec", "flag_code", "op", "real_dtype",
 ]  # fmt: skip

@@ -22,6 +22,13 @@ DTYPE_CODES: dict[np.dtype[Any], int] = {
 PREFIX: dict[np.dtype[Any], str] = dict(zip(DTYPE_CODES, "sdcz"))
 TRANS = ("N", "T", "C")
 UPLO = ("U", "L")
+# the flags' letters as the C core takes them; trans: bit 0 transposes, bit 1 conjugates
+FLAG_CODES: dict[str, dict[str, int]] = {
+    "trans": {"N": 0, "T": 1, "C": 3},
+    "uplo": {"U": 0, "L": 1},
+    "diag": {"N": 0, "U": 1},
+    "side": {"L": 0, "R": 1},
+}
 DIAG = ("N", "U")
 SIDE = ("L", "R")
 
@@ -133,3 +140,10 @@ def op(X: np.ndarray, flag: str) -> np.ndarray:
 def real_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
     """float32 for complex64, float64 for complex128, dtype itself for real ones."""
     return np.dtype(dtype.char.lower()) if dtype.kind == "c" else dtype
+
+
+def flag_code(flag: str, letter: str, complex_: bool = False) -> int:
+    """The C code of a flag's letter (trans_a and trans_b are trans flags); for real dtypes a
+    conjugate transpose is a transpose (C → 1)."""
+    code = FLAG_CODES["trans" if flag.startswith("trans") else flag][letter]
+    return code if complex_ or not flag.startswith("trans") else code & 1
