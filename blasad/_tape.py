@@ -242,6 +242,11 @@ class Tape:
             raise RuntimeError("backward() was already called on this tape; record a new Tape")
         if self._state == "recording":
             raise RuntimeError("call backward() after the `with tape:` block has ended")
+        if self._state == "new":
+            raise RuntimeError(
+                "backward(): this Tape never recorded; run the program inside `with tape:` "
+                "(watch may be called before or inside it)"
+            )
         outs = [_check_float_array(x, f"outputs[{i}]") for i, x in enumerate(_as_list(outputs, "outputs"))]
         seeds_l = _as_list(seeds, "seeds")
         if len(seeds_l) != len(outs):

@@ -144,6 +144,13 @@ def validate(
             raise TypeError(
                 f"{name}: {a.name} must be a {kind} number or a 0-d {want} array, got {type(v).__name__}"
             )
+        else:
+            try:
+                complex(v)
+            except OverflowError:
+                raise ValueError(
+                    f"{name}: {a.name} is a {type(v).__name__} too large for a double (|{a.name}| > 1.8e308)"
+                ) from None
 
     written = [i for i, a in enumerate(spec.args) if a.out or a.inout]
     for out_i in written:
