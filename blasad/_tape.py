@@ -203,6 +203,8 @@ class Tape:
         self._regions = _Regions(self._ptr)
         self._keep: list[np.ndarray] = []  # inputs the sweep may read by address (C appends too)
         self._state = "new"  # new -> recording -> stopped -> consumed
+        self._owner = 0  # the thread recording on it (its threading.get_ident())
+        self._busy = threading.Lock()  # held by backward: one sweep at a time
 
     # -- recording -----------------------------------------------------------
     def __enter__(self) -> Tape:
@@ -214,6 +216,7 @@ class Tape:
             )
         _local.tape = self
         lib.ba_fast_set_tape(self._ptr, id(self._keep))
+        self._owner = threading.get_ident()
         self._state = "recording"
         return self
 
@@ -222,8 +225,15 @@ class Tape:
         lib.ba_fast_set_tape(ffi.NULL, 0)
         self._state = "stopped"
 
+    def _same_thread(self, what: str) -> None:
+        """While a tape records, only its own thread may touch it (the region table it reads
+        on every call would change under it)."""
+        if self._state == "recording" and threading.get_ident() != self._owner:
+            raise RuntimeError(f"{what}: this Tape is recording on another thread; call it from that thread")
+
     def watch(self, *arrays: np.ndarray) -> None:
         """Mark arrays as active inputs: their adjoints will be available from grad()."""
+        self._same_thread("watch()")
         if self._state == "consumed":
             raise RuntimeError("this tape was consumed by backward()")
         checked = [_check_float_array(x, f"watch argument {i}") for i, x in enumerate(arrays)]
@@ -238,6 +248,17 @@ class Tape:
 
         Consumes the tape: a second call raises RuntimeError.
         """
+        self._same_thread("backward()")
+        if not self._busy.acquire(blocking=False):
+            raise RuntimeError("backward() is running on this tape in another thread")
+        try:
+            self._backward(outputs, seeds)
+        finally:
+            self._busy.release()
+
+    def _backward(
+        self, outputs: np.ndarray | Sequence[np.ndarray], seeds: np.ndarray | Sequence[np.ndarray]
+    ) -> None:
         if self._state == "consumed":
             raise RuntimeError("backward() was already called on this tape; record a new Tape")
         if self._state == "recording":
@@ -292,6 +313,7 @@ class Tape:
 
     def grad(self, x: np.ndarray) -> np.ndarray:
         """Adjoint of x's value at the time it was watched (a new array)."""
+        self._same_thread("grad()")
         if self._state != "consumed":
             raise RuntimeError("grad() is available after backward()")
         _check_float_array(x, "x")
