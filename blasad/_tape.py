@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from blasad._native_loader import ffi, lib
+from blasad._validate import overlaps_itself
 
 
 class _Local(threading.local):
@@ -169,11 +170,18 @@ def _as_list(v: Any, what: str) -> list[Any]:
 _FLOAT_DTYPES = tuple(np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128))
 
 
-def _check_float_array(x: Any, what: str) -> np.ndarray:
+def _check_float_array(x: Any, what: str, distinct: bool = True) -> np.ndarray:
+    """x, a float array; distinct: its elements must not overlap (an active array's shadow
+    holds one adjoint per element, which a seed or an adjoint through aliases would break)."""
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{what} must be a NumPy array, got {type(x).__name__}")
     if x.dtype not in _FLOAT_DTYPES:
         raise TypeError(f"{what} must have dtype float32, float64, complex64 or complex128, got {x.dtype}")
+    if distinct and overlaps_itself(x):
+        raise ValueError(
+            f"{what} has strides {x.strides} under which its elements overlap (a broadcast or "
+            "as_strided view); pass an array of distinct elements (a copy)"
+        )
     return x
 
 
@@ -236,7 +244,9 @@ class Tape:
         self._same_thread("watch()")
         if self._state == "consumed":
             raise RuntimeError("this tape was consumed by backward()")
-        checked = [_check_float_array(x, f"watch argument {i}") for i, x in enumerate(arrays)]
+        # (an input whose elements overlap may be watched: its adjoint is the sum over its
+        # aliases, shown at each of them; it can be neither written nor seeded)
+        checked = [_check_float_array(x, f"watch argument {i}", distinct=False) for i, x in enumerate(arrays)]
         for x in checked:
             self._regions.ensure(x)
 
@@ -316,7 +326,7 @@ class Tape:
         self._same_thread("grad()")
         if self._state != "consumed":
             raise RuntimeError("grad() is available after backward()")
-        _check_float_array(x, "x")
+        _check_float_array(x, "x", distinct=False)
         shadow = self._regions.view(x)
         if shadow is None:
             raise ValueError("x was not watched on this tape (and no watched value reached it)")
@@ -375,15 +385,28 @@ def autodiff(f: Callable[..., Any], *args: Any, check: bool = False) -> Any:
     tape = Tape(check=check)
     primals: list[Any] = []
     hooks: list[Callable[[], None]] = []
-    dups = [a for a in args if isinstance(a, Duplicated)]
-    for i, a in enumerate(dups):
-        for b in dups[:i]:
-            if np.shares_memory(a.x, b.x):
-                raise ValueError(
-                    "autodiff: two Duplicated arguments share memory; pass the base once and take views in f"
-                )
-            if np.shares_memory(a.dx, b.dx):
-                raise ValueError("autodiff: two Duplicated shadows share memory")
+    # every pair of arrays among the arguments: a shadow shares memory with nothing else (another
+    # argument's primal or shadow, a constant's array), and two primals do not overlap
+    arrays = []  # (what, array, is a shadow)
+    for i, a in enumerate(args):
+        if isinstance(a, Duplicated):
+            arrays += [
+                (f"argument {i} (Duplicated x)", a.x, False),
+                (f"argument {i}'s shadow dx", a.dx, True),
+            ]
+        elif isinstance(a, Const | np.ndarray):
+            x = a.x if isinstance(a, Const) else a
+            if isinstance(x, np.ndarray):
+                arrays.append((f"argument {i} (constant)", x, False))
+    for j, (what_b, b, shadow_b) in enumerate(arrays):
+        for what_a, a, shadow_a in arrays[:j]:
+            if (
+                shadow_a
+                or shadow_b
+                or (not what_a.endswith("(constant)") and not what_b.endswith("(constant)"))
+            ) and (np.may_share_memory(a, b) and np.shares_memory(a, b)):
+                hint = "" if shadow_a or shadow_b else ": pass the base once and take views in f"
+                raise ValueError(f"autodiff: {what_b} shares memory with {what_a}{hint}")
     for a in args:
         if isinstance(a, Duplicated):
             hook = tape._regions.attach(a.x, a.dx, "a Duplicated argument")

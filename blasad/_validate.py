@@ -3,6 +3,7 @@ anything is written."""
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -18,6 +19,31 @@ _KIND_WORD = {"vector": "1-D (a vector)", "matrix": "2-D (a matrix)"}
 
 def _label(a: Arg, flags: dict[str, str]) -> str:
     return f"op({a.name})" if a.trans and flags[a.trans] != "N" else a.name
+
+
+def overlaps_itself(x: np.ndarray) -> bool:
+    """Do two elements of x share memory (a broadcast or as_strided view)? Exact for up to two
+    axes with strides in whole elements: elements i·a + j·b (element strides a ≤ b, i < m,
+    j < n) coincide iff b/g < m and a/g < n, g = gcd(a, b). Otherwise a sufficient test for
+    distinct elements (each axis's stride at least the span of the smaller ones) decides."""
+    if x.size <= 1:
+        return False
+    axes = sorted((abs(s), n) for n, s in zip(x.shape, x.strides) if n > 1)
+    es = x.itemsize
+    if len(axes) <= 2 and all(s % es == 0 for s, _ in axes):
+        if axes[0][0] == 0:
+            return True
+        if len(axes) == 1:
+            return False
+        (a, m), (b, n) = ((s // es, k) for s, k in axes)
+        g = math.gcd(a, b)
+        return b // g < m and a // g < n
+    span = es
+    for s, n in axes:
+        if s < span:
+            return True
+        span = s * n
+    return False
 
 
 def validate(
@@ -169,8 +195,11 @@ def validate(
             raise ValueError(
                 f"{name}: {out_arg.name} has shape {out.shape}, expected {shape} from the inputs"
             )
-        if out.size > 1 and any(s == 0 and n > 1 for s, n in zip(out.strides, out.shape)):
-            raise ValueError(f"{name}: {out_arg.name} has a zero stride, so its elements overlap")
+        if overlaps_itself(out):
+            raise ValueError(
+                f"{name}: {out_arg.name} has strides {out.strides} under which its elements overlap "
+                "(a broadcast or as_strided view); it is written: pass an array of distinct elements"
+            )
         for i, a in enumerate(spec.args):
             v = vals[i]
             if (

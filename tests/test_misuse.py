@@ -99,3 +99,65 @@ def test_two_threads_cannot_sweep_one_tape_at_once():
         t.join()
     assert sorted(outcomes) in (["consumed", "swept"], ["running", "swept"]), outcomes
     np.testing.assert_allclose(tape.grad(A), 20 * np.ones_like(C) @ B.T)
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (
+            lambda x, y, dx, dy, c: (ba.Duplicated(x, dx), ba.Duplicated(y, x)),
+            r"argument 1's shadow dx shares memory with argument 0 \(Duplicated x\)",
+        ),
+        (
+            lambda x, y, dx, dy, c: (ba.Duplicated(x, dx), ba.Duplicated(y, dx[::-1].copy()), ba.Const(dx)),
+            r"argument 2 \(constant\) shares memory with argument 0's shadow dx",
+        ),
+        (
+            lambda x, y, dx, dy, c: (ba.Duplicated(x, c[:3]), ba.Duplicated(y, dy), ba.Const(c)),
+            r"argument 2 \(constant\) shares memory with argument 0's shadow dx",
+        ),
+        (
+            lambda x, y, dx, dy, c: (ba.Duplicated(x, dx), ba.Duplicated(y, dy[::-1]), dy),
+            r"argument 2 \(constant\) shares memory with argument 1's shadow dx",
+        ),
+    ],
+    ids=[
+        "shadow is another primal",
+        "constant is a shadow",
+        "shadow inside a constant",
+        "plain array is a shadow",
+    ],
+)
+def test_a_shadow_that_aliases_any_other_argument_is_refused_naming_both(make, match):
+    """Issue 12 item 1: every pair of arguments, not only x against its own dx; nothing runs."""
+    x, y, dx, dy, c = np.ones(3), np.ones(3), np.zeros(3), np.zeros(3), np.arange(6.0)
+    before = [a.copy() for a in (x, y, dx, dy, c)]
+    calls: list[int] = []
+    with pytest.raises(ValueError, match=match):
+        ba.autodiff(lambda *a: calls.append(1), *make(x, y, dx, dy, c))
+    assert calls == []
+    for a, b in zip((x, y, dx, dy, c), before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_elements_that_overlap_cannot_be_written_or_seeded_but_may_be_read_and_watched():
+    """Issue 12 item 2: a broadcast or as_strided view whose elements overlap is refused as an
+    output (every routine), a Duplicated primal or shadow, and a backward output; as a watched
+    input its adjoint is the sum over its aliases."""
+    from numpy.lib.stride_tricks import as_strided
+
+    base = np.arange(1.0, 5.0)
+    over = as_strided(base, shape=(3, 3), strides=(8, 8))  # element (i, j) is base[i + j]
+    with pytest.raises(ValueError, match=r"gemm: C has strides .* its elements overlap"):
+        ba.gemm(1.0, np.eye(3), np.eye(3), 0.0, over)
+    with pytest.raises(ValueError, match=r"Duplicated x has strides .* overlap"):
+        ba.Duplicated(over, np.zeros((3, 3)))
+    x = np.broadcast_to(np.array([2.0]), (3,))
+    y = np.zeros(3)
+    with ba.Tape() as tape:
+        tape.watch(x)
+        ba.axpy(1.0, x, y)
+    with pytest.raises(ValueError, match=r"outputs\[0\] has strides .* overlap"):
+        tape.backward(x, np.ones(3))
+    tape.backward(y, np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(tape.grad(x), [6.0, 6.0, 6.0])  # the one number x holds: 1 + 2 + 3
