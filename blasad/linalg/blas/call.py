@@ -246,10 +246,9 @@ class _TwinCall:
             if sym not in dims:
                 dims[sym] = count if count is not None and not counted else self.default_count(sym)
                 counted = True
-            need = dims[src.check] if isinstance(src, Array) and src.check else dims[sym]
-            if not length - off > (need - 1) * abs(inc):
+            if not length - off > (dims[sym] - 1) * abs(inc):
                 raise self.error(
-                    f"{src.param} (length {length}) is too short for {need} elements "
+                    f"{src.param} (length {length}) is too short for {dims[sym]} elements "
                     f"from offset {off} with increment {inc}"
                 )
         for arg in self.spec.args:

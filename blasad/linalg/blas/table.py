@@ -351,7 +351,7 @@ FAMILIES: dict[str, Family] = {
             {
                 "alpha": Scalar("alpha"),
                 "A": Array("a", loose=("kb",)),
-                "x": Array("x", off="offx", inc="incx", check="ny"),
+                "x": Array("x", off="offx", inc="incx"),
                 "beta": Scalar("beta"),
                 "y": Output("y", overwrite="overwrite_y", off="offy", inc="incy"),
                 "trans": Flag("trans"),

@@ -41,7 +41,6 @@ class Array:
     inc: str | None = None  # scipy's increment parameter (incx), for vectors
     size: int | None = None  # a vector of fixed length (rotm's param: 5)
     loose: tuple[str, ...] = ()  # dims SciPy lets this matrix exceed: BLAS reads the leading block
-    check: str | None = None  # the dim SciPy checks this vector's length against, if not its own
 
 
 @dataclass(frozen=True)
