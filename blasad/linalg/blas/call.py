@@ -242,7 +242,8 @@ class _TwinCall:
                     raise self.error(f"{src.param} must have {src.size} elements, got {length}")
                 dims.setdefault(sym, length)
                 continue
-            self.check_offset(src, off, length)
+            if src.off:  # SciPy's offx < len(x); a vector without offset (ap) may be empty
+                self.check_offset(src, off, length)
             if sym not in dims:
                 dims[sym] = count if count is not None and not counted else self.default_count(sym)
                 counted = True
