@@ -359,6 +359,8 @@ class _TwinCall:
 
     def run(self) -> Any:
         self.flags_and_arrays()
+        if self.fam.blocks is not None:
+            self.fam.blocks(self)
         self.bind_dims()
         for arg in self.spec.args:
             src = self.fam.args[arg.name]
