@@ -17,23 +17,26 @@ then wrong.
 Why ``test_scipy_twin.py`` did not catch ``?gbmv`` checking ``x`` against ``y``'s length (the
 check SciPy had before 1.11, scipy/scipy#18652; issue 12, item 10): its random calls are drawn
 from the twin's own table. ``random_call`` made every vector at least as long as the dim its
-``Array.check`` named, so gbmv's ``x`` always had ``len(y)`` elements or more: exactly the calls
-the wrong check accepts. The calls SciPy answers and the twin rejected, an ``x`` of n elements
-with m > n (or of m elements with trans and n > m), were never drawn. Calls drawn from the
-table under test can only find what the table gets right. The same blind spot hid three more
-rules stricter than SciPy's: a packed ``ap`` was always drawn with at least one element
-(``offset = 0 is outside ap``, though SciPy only asks ``len(ap) >= n(n+1)/2``, so n = 0 with an
-empty ``ap`` is valid), and symm/hemm's ``a`` and trmm's ``a`` were always drawn with the
-spec's square shape (SciPy's symm takes ``a`` of m x p and ``b`` of p x n with p >= m, side
-R alike, and its trmm any ``a`` with ka <= columns <= max(rows, 1); BLAS reads the leading
-blocks). The generators here are written from SciPy's wrappers (``fblas_l1.pyf.src``,
-``fblas_l2.pyf.src``, ``fblas_l3.pyf.src`` of SciPy 1.17) and BLAS's argument checks, one per
-routine, and read nothing of the twin but its list of names.
+``Array.check`` named (a field gone with the fix), so gbmv's ``x`` always had ``len(y)``
+elements or more: exactly the calls the wrong check accepts. The calls SciPy answers and the
+twin rejected, an ``x`` of n elements with m > n (or of m elements with trans and n > m), were
+never drawn. Calls drawn from the table under test can only find what the table gets right.
+The same blind spot hid four more rules stricter than SciPy's: a packed ``ap`` was always
+drawn with at least one element (``offset = 0 is outside ap``, though SciPy only asks
+``len(ap) >= n(n+1)/2``, so n = 0 with an empty ``ap`` is valid), a band matrix with k + 1
+rows or more (SciPy's ld is max(rows, 1), so a 0 x 0 one is valid for n = 0 and one
+diagonal), and symm/hemm's ``a`` and trmm's ``a`` with the spec's square shape (SciPy's symm
+takes ``a`` of m x p and ``b`` of p x n with p >= m, side R alike, and its trmm any ``a`` with
+ka <= columns <= max(rows, 1); BLAS reads the leading blocks). The generators here are written
+from SciPy's wrappers (``fblas_l1.pyf.src``, ``fblas_l2.pyf.src``, ``fblas_l3.pyf.src`` of
+SciPy 1.17) and BLAS's argument checks, one per routine, and read nothing of the twin but its
+list of names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -138,6 +141,13 @@ class Draw:
             return self.values((r + 1) * (c + 2), scale).reshape((r + 1, c + 2), order="F")[1:, 1 : c + 1]
         return self.values(2 * r * c, scale).reshape(2 * r, c)[::2]
 
+    def band(self, rows: int, n: int, scale: float = 1.0) -> np.ndarray:
+        """A band matrix of n columns and `rows` rows (k + 1, kl + ku + 1), sometimes more; one
+        with a row of no columns may also be 0 x 0 (SciPy's ld is max(rows, 1))."""
+        if rows == 1 and n == 0 and self.coin():
+            return self.matrix(0, 0)
+        return self.matrix(rows + self.randint(0, 2) * self.coin(0.3), n, scale)
+
     def stride(self, off: str, inc: str, positive: bool = False) -> tuple[int, int]:
         """A vector's offset and increment (positive: nrm2's), given or left to (0, 1)."""
         o = self.opt(off, self.randint(0, 2), 0)
@@ -187,7 +197,8 @@ def _dense_diagonal(a: np.ndarray) -> None:
 
 
 def _band_diagonal(a: np.ndarray, k: int, lower: int) -> None:
-    a[0 if lower else k, :] += 3
+    if a.size:
+        a[0 if lower else k, :] += 3
 
 
 def _packed_diagonal(ap: np.ndarray, n: int, lower: int) -> None:
@@ -365,7 +376,7 @@ def _spmv(d: Draw) -> None:  # spmv, hpmv, sbmv, hbmv
     d.req("k" if band else "n", k if band else n)
     d.scalar("alpha")
     if band:
-        d.req("a", d.matrix(k + 1 + d.randint(0, 2) * d.coin(0.3), n))
+        d.req("a", d.band(k + 1, n))
     else:
         d.req("ap", d.vector(_packed(n) + d.randint(0, 2) * d.coin(0.3)))
     d.req("x", d.strided(n, "offx", "incx"))
@@ -380,7 +391,7 @@ def _tpmv(d: Draw) -> None:  # tpmv, tpsv, tbmv, tbsv
     lower, diag = d.randint(0, 1), d.randint(0, 1)
     d.req("k" if band else "n", k if band else n)
     if band:
-        a = d.matrix(k + 1 + d.randint(0, 2) * d.coin(0.3), n, scale=0.3)
+        a = d.band(k + 1, n, scale=0.3)
         _band_diagonal(a, k, lower)
     else:
         a = d.vector(_packed(n) + d.randint(0, 2) * d.coin(0.3), scale=0.3)
@@ -415,7 +426,7 @@ def _gbmv(d: Draw) -> None:
     for name, value in (("m", m), ("n", n), ("kl", kl), ("ku", ku)):
         d.req(name, value)
     d.scalar("alpha")
-    d.req("a", d.matrix(kl + ku + 1 + d.randint(0, 2) * d.coin(0.3), n))
+    d.req("a", d.band(kl + ku + 1, n))
     d.req("x", d.strided(nx, "offx", "incx"))
     d.scalar("beta", default=0.0)
     d.output("y", ny, "overwrite_y")
@@ -492,13 +503,14 @@ def _close(got: np.ndarray, want: np.ndarray, dtype: np.dtype[Any], what: str) -
     np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * scale, err_msg=what)
 
 
-def compare(name: str, seed: int) -> bool:
-    """Call SciPy's `name` and the twin's on the draw `seed`; False when both raised."""
+def compare(name: str, make: Callable[[], tuple[list[Any], dict[str, Any]]], label: str = "") -> bool:
+    """Call SciPy's `name` and the twin's, each on a call that make() makes; False when both
+    raised."""
     _, dtype = routine_of(name)
-    a1, k1 = draw_call(name, seed)
-    a2, k2 = draw_call(name, seed)
+    a1, k1 = make()
+    a2, k2 = make()
     shown = [_show(v) for v in a1] + [f"{k}={_show(v)}" for k, v in k1.items()]
-    what = f"{name}({', '.join(shown)}) [seed {seed}]"
+    what = f"{name}({', '.join(shown)}) {label}"
     r1, e1 = _call(getattr(sp, name), a1, k1)
     r2, e2 = _call(getattr(tw, name), a2, k2)
     if e1 is not None or e2 is not None:
@@ -529,8 +541,29 @@ def compare(name: str, seed: int) -> bool:
 @pytest.mark.parametrize("name", sorted(tw.TWINS))
 def test_random_valid_calls_match_scipy(name, rng):
     """DRAWS random valid calls of `name`: the twin answers each as SciPy does."""
-    answered = sum(compare(name, int(seed)) for seed in rng.integers(2**32, size=DRAWS))
+    seeds = [int(seed) for seed in rng.integers(2**32, size=DRAWS)]
+    answered = sum(compare(name, partial(draw_call, name, seed), f"[seed {seed}]") for seed in seeds)
     assert answered == DRAWS, f"SciPy rejected {DRAWS - answered} draws: the generator is wrong"
+
+
+_EMPTY_BAND = {"gbmv": (2, 0, 0, 0, 1.0), "sbmv": (0, 1.0), "hbmv": (0, 1.0), "tbmv": (0,), "tbsv": (0,)}
+
+
+@pytest.mark.parametrize("name", sorted(n for n in tw.TWINS if routine_of(n)[0] in _EMPTY_BAND))
+def test_empty_band_matrix(name):
+    """A 0 x 0 band matrix with n = 0 and one diagonal (kl = ku = 0, k = 0): SciPy's ld is
+    max(rows, 1) = 1 and BLAS reads none of it. The random draws reach it only now and then."""
+    routine, dtype = routine_of(name)
+
+    def make() -> tuple[list[Any], dict[str, Any]]:
+        y = (
+            {"beta": 2.0, "y": np.arange(1.0, 3.0).astype(dtype)}
+            if routine in ("gbmv", "sbmv", "hbmv")
+            else {}
+        )
+        return [*_EMPTY_BAND[routine], np.zeros((0, 0), dtype), np.ones(1, dtype)], y
+
+    assert compare(name, make)
 
 
 def test_every_twin_has_a_generator():

@@ -280,8 +280,12 @@ class _TwinCall:
 
     def bind(self, arg: Arg, where: dict[str, str]) -> None:
         """Bind the dims of a matrix argument (through its trans flag), checking earlier ones.
-        A loose dim larger than the bound one is cut to its leading block, as BLAS reads it."""
+        A loose dim larger than the bound one is cut to its leading block, as BLAS reads it.
+        An empty band matrix without rows has one (f2py's ld = max(rows, 1)), of no elements."""
         src = self.fam.args[arg.name]
+        if arg.storage == "band" and self.shapes[arg.name] == (0, 0):
+            self.inputs[arg.name] = self.inputs[arg.name].reshape(1, 0)
+            self.shapes[arg.name] = (1, 0)
         transposed = bool(arg.trans and self.flags[arg.trans] != "N")
         shape = self.shapes[arg.name][::-1] if transposed else self.shapes[arg.name]
         if isinstance(src, Array) and src.loose:
