@@ -15,7 +15,7 @@ draws are valid by construction, so SciPy rejecting one fails the test too: the 
 then wrong.
 
 Why ``test_scipy_twin.py`` did not catch ``?gbmv`` checking ``x`` against ``y``'s length (the
-check SciPy had before 1.11, scipy/scipy#18652; issue 12, item 10): its random calls are drawn
+check SciPy had before 1.12, scipy/scipy#18652; issue 12, item 10): its random calls are drawn
 from the twin's own table. ``random_call`` made every vector at least as long as the dim its
 ``Array.check`` named (a field gone with the fix), so gbmv's ``x`` always had ``len(y)``
 elements or more: exactly the calls the wrong check accepts. The calls SciPy answers and the
