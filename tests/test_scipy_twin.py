@@ -264,8 +264,6 @@ def random_call(name: str, rng: np.random.Generator, errors: bool = True, nan: b
             note = f"{layout}{shape}"
         else:
             n = dims[arg.dims[0]] if getattr(src, "size", None) is None else src.size
-            if getattr(src, "check", None):  # SciPy checks the length against another dim
-                n = max(n, dims[src.check])
             off = int(rng.integers(0, 3)) if src.off else 0
             inc = int(rng.choice([1, 1, 2, 3, -1, -2])) if src.inc else 1
             step = abs(inc)

@@ -37,9 +37,13 @@ Outputs, overwrite and gradients:
 * BLAS's and SciPy's own conventions stay: gemv with an empty ``a`` leaves ``y`` unscaled (BLAS
   returns at once), scal/asum with ``incx < 0`` do nothing, nrm2 rejects ``incx < 0``, a flag
   value BLAS rejects (csyrk's trans=2, cherk's trans=1) or a matrix without rows where BLAS
-  wants ld >= 1 (syrk with trans and k = 0) leaves the outputs as they are, a band matrix or
-  syr2k's ``b`` may have more rows than BLAS reads (the leading block is used), a packed
-  ``ap`` may be longer than n(n+1)/2.
+  wants ld >= 1 (syrk with trans and k = 0) leaves the outputs as they are.
+* Shapes are checked as SciPy checks them, which allows more than BLAS reads (the leading
+  block is used): a band matrix and syr2k's ``b`` may have more rows, symm's and hemm's ``a``
+  more columns with ``b`` as many more rows (side R: ``a`` more rows, ``b`` more columns),
+  trmm's ``a`` more rows and columns, a packed ``ap`` more than n(n+1)/2 elements. A band
+  matrix of one diagonal and no columns may be 0 x 0 (SciPy's ld is max(rows, 1)), and ``ap``
+  empty for n = 0 (only vectors with an offset parameter need an element at the offset).
 
 Deliberate differences from SciPy, all for calls whose SciPy result is unsafe or undefined:
 a read-only output is never written (SciPy's wrappers write into read-only arrays; the twin

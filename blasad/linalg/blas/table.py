@@ -30,6 +30,40 @@ def _rotm_flag(call: Any) -> None:
         call.vals["param"] = fixed
 
 
+def _leading(call: Any, name: str, rows: int, cols: int) -> None:
+    """Input matrix `name` becomes its leading rows x cols block (a view), as BLAS reads it."""
+    x = call.inputs[name][:rows, :cols]
+    call.inputs[name], call.shapes[name] = x, x.shape
+
+
+def _symm_blocks(call: Any) -> None:
+    """SciPy's symm and hemm take m from a's rows and check only that a's columns equal b's
+    rows, p (side R: n from a's columns, p = a's rows = b's columns); BLAS reads a's leading
+    m x m block with ld p and b's leading m x n block. With p > m the rest is not read. (With
+    p < m BLAS rejects ld = p; the twin's dims then disagree and it raises.)"""
+    (ra, ca), (rb, cb) = call.shapes["A"], call.shapes["B"]
+    left = call.flags["side"] == "L"
+    p, q = (ca, rb) if left else (ra, cb)
+    if p != q:
+        a_side, b_side = ("columns", "rows") if left else ("rows", "columns")
+        raise call.error(f"a has {p} {a_side} but b has {q} {b_side} (SciPy asks them equal)")
+    ka = ra if left else ca
+    if p > ka:
+        _leading(call, "A", ka, ka)
+        _leading(call, "B", *((ka, cb) if left else (rb, ka)))
+
+
+def _trmm_block(call: Any) -> None:
+    """SciPy's trmm takes ka from b (m, side R: n) and checks only ka <= k <= max(lda, 1) for
+    a of lda x k; BLAS reads a's leading ka x ka block with ld lda."""
+    rows, cols = call.shapes["A"]
+    m, n = call.shapes["B"]
+    ka = m if call.flags["side"] == "L" else n
+    if not ka <= cols <= max(rows, 1):
+        raise call.error(f"a has shape {(rows, cols)}; SciPy asks {ka} <= columns <= max(rows, 1)")
+    _leading(call, "A", ka, ka)
+
+
 def packed(dims: Mapping[str, int], flags: Mapping[str, str]) -> int:
     """npk = n(n+1)/2, the length of a packed triangle."""
     return dims["n"] * (dims["n"] + 1) // 2
@@ -247,6 +281,7 @@ FAMILIES: dict[str, Family] = {
                     "uplo": _LOWER,
                 },
                 prefixes=prefixes,
+                blocks=_symm_blocks,
             )
             for name, prefixes in (("symm", "sdcz"), ("hemm", "cz"))
         ),
@@ -284,8 +319,9 @@ FAMILIES: dict[str, Family] = {
                     "trans_a": Flag("trans_a"),
                     "diag": _DIAG,
                 },
+                blocks=blocks,
             )
-            for name, result in (("trmm", "b"), ("trsm", "x"))
+            for name, result, blocks in (("trmm", "b", _trmm_block), ("trsm", "x", None))
         ),
         *(
             Family(
@@ -351,7 +387,7 @@ FAMILIES: dict[str, Family] = {
             {
                 "alpha": Scalar("alpha"),
                 "A": Array("a", loose=("kb",)),
-                "x": Array("x", off="offx", inc="incx", check="ny"),
+                "x": Array("x", off="offx", inc="incx"),
                 "beta": Scalar("beta"),
                 "y": Output("y", overwrite="overwrite_y", off="offy", inc="incy"),
                 "trans": Flag("trans"),

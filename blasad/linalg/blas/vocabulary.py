@@ -41,7 +41,6 @@ class Array:
     inc: str | None = None  # scipy's increment parameter (incx), for vectors
     size: int | None = None  # a vector of fixed length (rotm's param: 5)
     loose: tuple[str, ...] = ()  # dims SciPy lets this matrix exceed: BLAS reads the leading block
-    check: str | None = None  # the dim SciPy checks this vector's length against, if not its own
 
 
 @dataclass(frozen=True)
@@ -110,6 +109,10 @@ class Family:
         had an illegal value"), leaving the outputs as they are (syrk with trans and k = 0).
     adapt: ``adapt(call)`` adjusts ``call.vals`` (blasad's arguments by name) where SciPy
         accepts what blasad does not (rotm's flag).
+    blocks: ``blocks(call)`` checks the input matrices as SciPy does where its shape rules are
+        not blasad's dims, and cuts them (``call.inputs``, ``call.shapes``) to the leading
+        blocks BLAS reads, before the dims are bound (symm's ``a`` of m x p and ``b`` of p x n,
+        trmm's ``a`` larger than ka x ka).
     """
 
     signature: str
@@ -125,6 +128,7 @@ class Family:
     quick_return: tuple[str, ...] = ()
     zero_ld_rejected: tuple[str, ...] = ()
     adapt: Callable[[Any], None] | None = None  # adjusts blasad's arguments before the call
+    blocks: Callable[[Any], None] | None = None  # checks and cuts the input matrices before binding
     dims: Mapping[str, str] = field(default_factory=dict)  # SciPy int parameter -> the dim it gives
     derived: Mapping[str, Callable[[Mapping[str, int], Mapping[str, str]], int]] = field(default_factory=dict)
     kwargs: Mapping[str, str] = field(default_factory=dict)  # blasad keyword argument <- SciPy parameter
