@@ -247,6 +247,14 @@ class Tape:
         # (an input whose elements overlap may be watched: its adjoint is the sum over its
         # aliases, shown at each of them; it can be neither written nor seeded)
         checked = [_check_float_array(x, f"watch argument {i}", distinct=False) for i, x in enumerate(arrays)]
+        for i, x in enumerate(checked):
+            if self._state == "recording" and x.size and lib.ba_tape_written(self._ptr, extent(x)[0]):
+                raise ValueError(
+                    f"watch argument {i} lies in memory that a call recorded on this tape has already "
+                    "written: grad(x) is the adjoint of x's value when it was watched, which the "
+                    "tape cannot separate from the earlier writes; watch it before the first call "
+                    "that writes it"
+                )
         for x in checked:
             self._regions.ensure(x)
 

@@ -62,6 +62,8 @@ int ba_tape_add_region(ba_tape *t, intptr_t lo, intptr_t hi, intptr_t shadow_lo)
 intptr_t ba_tape_shadow(ba_tape *t, intptr_t ptr);
 intptr_t ba_tape_lookup(ba_tape *t, intptr_t p, intptr_t lo, intptr_t hi);
 intptr_t ba_tape_region(ba_tape *t, intptr_t ptr);
+/* Was the region holding byte ptr written by a call recorded on the tape? (1 or 0) */
+int ba_tape_written(ba_tape *t, intptr_t ptr);
 
 /* The spec routines' entries, ba_<name> in the signature blasad/_lowering.py documents, are
  * generated from the specs at build time (routines.h, tools/gen/entries.py). The entries

@@ -48,7 +48,7 @@ struct ba_tape {
     int consumed;
     int check;                 /* checksum saved inputs to catch writes made outside blasad */
     int64_t tampered;          /* saved inputs found changed (check mode) */
-    intptr_t *reg;             /* shadow regions, sorted: lo, hi, shadow_lo per entry */
+    intptr_t *reg;             /* shadow regions, sorted: lo, hi, shadow_lo, written per entry */
     int64_t n_reg, cap_reg;
     void *keep;                /* the front end's list of arrays the sweep reads (a Python list) */
 };
@@ -85,13 +85,15 @@ void ba_tape_free(ba_tape *t)
     free(t);
 }
 
+#define RW 4 /* a region's entry: lo, hi, shadow_lo, written by a recorded call */
+
 /* The index past the last region with reg.lo <= ptr. */
 static int64_t region_after(const ba_tape *t, intptr_t ptr)
 {
     int64_t lo = 0, hi = t->n_reg;
     while (lo < hi) {
         int64_t mid = (lo + hi) / 2;
-        if (t->reg[3 * mid] <= ptr) lo = mid + 1;
+        if (t->reg[RW * mid] <= ptr) lo = mid + 1;
         else hi = mid;
     }
     return lo;
@@ -100,18 +102,19 @@ static int64_t region_after(const ba_tape *t, intptr_t ptr)
 int ba_tape_add_region(ba_tape *t, intptr_t lo, intptr_t hi, intptr_t shadow_lo)
 {
     int64_t i = region_after(t, lo);
-    if ((i > 0 && t->reg[3 * (i - 1) + 1] > lo) || (i < t->n_reg && hi > t->reg[3 * i])) return -2;
+    if ((i > 0 && t->reg[RW * (i - 1) + 1] > lo) || (i < t->n_reg && hi > t->reg[RW * i])) return -2;
     if (t->n_reg == t->cap_reg) {
         int64_t cap = t->cap_reg ? 2 * t->cap_reg : 16;
-        intptr_t *reg = ba_realloc(t->reg, (size_t)cap * 3 * sizeof *reg);
+        intptr_t *reg = ba_realloc(t->reg, (size_t)cap * RW * sizeof *reg);
         if (!reg) return -1;
         t->reg = reg;
         t->cap_reg = cap;
     }
-    memmove(t->reg + 3 * (i + 1), t->reg + 3 * i, (size_t)(t->n_reg - i) * 3 * sizeof *t->reg);
-    t->reg[3 * i] = lo;
-    t->reg[3 * i + 1] = hi;
-    t->reg[3 * i + 2] = shadow_lo;
+    memmove(t->reg + RW * (i + 1), t->reg + RW * i, (size_t)(t->n_reg - i) * RW * sizeof *t->reg);
+    t->reg[RW * i] = lo;
+    t->reg[RW * i + 1] = hi;
+    t->reg[RW * i + 2] = shadow_lo;
+    t->reg[RW * i + 3] = 0; /* not written yet */
     t->n_reg++;
     return 0;
 }
@@ -120,7 +123,7 @@ int ba_tape_add_region(ba_tape *t, intptr_t lo, intptr_t hi, intptr_t shadow_lo)
 static const intptr_t *region_of(const ba_tape *t, intptr_t ptr)
 {
     int64_t i = region_after(t, ptr);
-    return i > 0 && ptr < t->reg[3 * (i - 1) + 1] ? t->reg + 3 * (i - 1) : NULL;
+    return i > 0 && ptr < t->reg[RW * (i - 1) + 1] ? t->reg + RW * (i - 1) : NULL;
 }
 
 intptr_t ba_tape_shadow(ba_tape *t, intptr_t ptr)
@@ -137,9 +140,9 @@ intptr_t ba_tape_lookup(ba_tape *t, intptr_t p, intptr_t lo, intptr_t hi)
 {
     if (hi <= lo) return ba_tape_shadow(t, p);
     const int64_t i = region_after(t, lo);
-    const intptr_t *r = i > 0 && lo < t->reg[3 * (i - 1) + 1] ? t->reg + 3 * (i - 1) : NULL;
+    const intptr_t *r = i > 0 && lo < t->reg[RW * (i - 1) + 1] ? t->reg + RW * (i - 1) : NULL;
     if (r) return hi <= r[1] ? p - r[0] + r[2] : -1;
-    return i < t->n_reg && t->reg[3 * i] < hi ? -1 : 0; /* a region starting inside the span */
+    return i < t->n_reg && t->reg[RW * i] < hi ? -1 : 0; /* a region starting inside the span */
 }
 
 intptr_t ba_tape_region(ba_tape *t, intptr_t ptr)
@@ -369,10 +372,25 @@ static int64_t span(const ba_arg *a)
     return (f.n0 - 1) * f.s0 + (f.n1 - 1) * f.s1 + f.es;
 }
 
+/* The region holding byte ptr, writable (NULL: none). */
+static intptr_t *region_rw(ba_tape *t, intptr_t ptr)
+{
+    int64_t i = region_after(t, ptr);
+    return i > 0 && ptr < t->reg[RW * (i - 1) + 1] ? t->reg + RW * (i - 1) : NULL;
+}
+
+int ba_tape_written(ba_tape *t, intptr_t ptr)
+{
+    const intptr_t *r = region_rw(t, ptr);
+    return r ? (int)r[3] : 0;
+}
+
 int ba_cow(ba_tape *t, const ba_arg *w)
 {
     fp_t fw = footprint(w);
     const int64_t wspan = span(w);
+    intptr_t *r = wspan ? region_rw(t, (intptr_t)fw.lo) : NULL;
+    if (r) r[3] = 1; /* a recorded call writes it: watch may no longer start its adjoint here */
     if (!wspan || !t->n_live) return 0;
     /* candidates start at most max_span bytes below the write */
     const uintptr_t wlo = (uintptr_t)fw.lo, from = wlo > (uintptr_t)t->max_span ? wlo - (uintptr_t)t->max_span : 0;

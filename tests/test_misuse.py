@@ -161,3 +161,18 @@ def test_elements_that_overlap_cannot_be_written_or_seeded_but_may_be_read_and_w
         tape.backward(x, np.ones(3))
     tape.backward(y, np.array([1.0, 2.0, 3.0]))
     np.testing.assert_array_equal(tape.grad(x), [6.0, 6.0, 6.0])  # the one number x holds: 1 + 2 + 3
+
+
+def test_watch_after_a_recorded_write_is_refused():
+    """Issue 12 item 5: grad(x) is the adjoint of x's value when it was watched. After a
+    recorded call wrote x that value's adjoint cannot be told apart from the earlier one's (it
+    used to come back as zero), so watch refuses; watching before the write works."""
+    A, x, y = np.eye(2), np.ones(2), np.zeros(2)
+    with ba.Tape() as tape:
+        tape.watch(A, x)
+        ba.gemv(1.0, A, x, 0.0, y)  # writes y (active)
+        with pytest.raises(ValueError, match="watch argument 0 lies in memory that a call recorded"):
+            tape.watch(y)
+        tape.watch(x)  # read, never written: fine to watch again
+    tape.backward(y, np.array([1.0, 2.0]))
+    np.testing.assert_array_equal(tape.grad(x), [1.0, 2.0])
