@@ -176,3 +176,37 @@ def test_watch_after_a_recorded_write_is_refused():
         tape.watch(x)  # read, never written: fine to watch again
     tape.backward(y, np.array([1.0, 2.0]))
     np.testing.assert_array_equal(tape.grad(x), [1.0, 2.0])
+
+
+def test_an_empty_call_with_a_huge_other_dim_is_immediate():
+    """Issue 12 item 7: k = 2**40 with m = n = 0 (and the like) must not loop over the empty
+    extents, forward or reverse, on either path. Run in a subprocess so that a regression fails
+    (timeout) instead of hanging the suite."""
+    import subprocess
+    import sys
+
+    code = """
+import numpy as np, blasad as ba
+import blasad._lowering as L
+big = 2**40
+def e(shape, order="C"):
+    return np.empty(shape, order=order)
+for fast in (True, False):
+    L.FAST = fast
+    for order in "CF":
+        A, B, C = e((0, big), order), e((big, 0), order), np.zeros((0, 0))
+        ba.gemm(1.0, A, B, 0.0, C)
+        ba.gemm(1.0, B, B, 0.0, C, "T", "N")
+        ba.syrk(1.0, A, 0.0, C)
+        ba.trmm(1.0, np.eye(0), e((0, big), order))
+        ba.symm(1.0, np.eye(0), e((0, big), order), 0.0, e((0, big), order))
+        with ba.Tape() as tape:
+            tape.watch(A, B)
+            ba.gemm(1.0, A, B, 0.0, C)
+            ba.syrk(1.0, A, 0.0, C)
+        tape.backward(C, np.zeros((0, 0)))
+        assert tape.grad(A).shape == (0, big)
+print("done")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "done", out.stderr
