@@ -8,9 +8,11 @@ share their base's adjoint and the C side can use the primal's ld/inc for both.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -185,6 +187,73 @@ def _check_float_array(x: Any, what: str, distinct: bool = True) -> np.ndarray:
     return x
 
 
+def _debug_step(step: str) -> None:
+    """Tests: blasad._tape.DEBUG_HOOK(step) runs at each step of backward (to inject interrupts)."""
+    if DEBUG_HOOK is not None:
+        DEBUG_HOOK(step)
+
+
+DEBUG_HOOK: Callable[[str], None] | None = None
+# a sweep of at least this many records reading at least this many bytes runs on a helper thread
+# (Ctrl-C stops it between records); a shorter one is over before Ctrl-C would matter
+_LONG_SWEEP = (256, 4 << 20)
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold back SIGINT (Ctrl-C, _thread.interrupt_main) for the block, then raise it: the block
+    is not cut in two. In threads other than the main one there is nothing to hold back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            if callable(previous):
+                previous(signal.SIGINT, None)
+            else:
+                raise KeyboardInterrupt
+
+
+def _run_sweep(ptr: Any) -> int:
+    """ba_tape_sweep; a long sweep from the main thread runs on a helper thread, and an
+    exception in the waiting one (KeyboardInterrupt) cancels it between two records. The
+    helper's end is an Event it sets (Thread.join interrupted by a signal is not reliable)."""
+    long = lib.ba_tape_ncalls(ptr) >= _LONG_SWEEP[0] and lib.ba_tape_bytes_referenced(ptr) >= _LONG_SWEEP[1]
+    if not long or threading.current_thread() is not threading.main_thread():
+        return int(lib.ba_tape_sweep(ptr))
+    result: list[int] = []
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            result.append(lib.ba_tape_sweep(ptr))
+        finally:
+            done.set()
+
+    launched = False
+    try:
+        with _interrupts_deferred():  # started and known to be started, together
+            threading.Thread(target=work, daemon=True).start()
+            launched = True
+        while not done.wait(0.02):
+            pass
+    except BaseException:
+        if launched:
+            lib.ba_tape_cancel(ptr)
+            while not done.is_set():  # it stops before its next record; wait for that, come what may
+                try:
+                    done.wait()
+                except BaseException:
+                    continue
+        raise
+    return result[0]
+
+
 class Tape:
     """Records the BLAS calls made inside ``with tape:`` on this thread, for one reverse sweep.
 
@@ -213,6 +282,7 @@ class Tape:
         self._state = "new"  # new -> recording -> stopped -> consumed
         self._owner = 0  # the thread recording on it (its threading.get_ident())
         self._busy = threading.Lock()  # held by backward: one sweep at a time
+        self._seeded: tuple[list[np.ndarray], list[np.ndarray]] | None = None  # the seeds in the shadows
 
     # -- recording -----------------------------------------------------------
     def __enter__(self) -> Tape:
@@ -300,19 +370,41 @@ class Tape:
             if seed.dtype != out.dtype and not np.can_cast(seed.dtype, out.dtype, "same_kind"):
                 raise TypeError(f"seeds[{i}] has dtype {seed.dtype}, expected one castable to {out.dtype}")
             checked.append((out, seed))
+        if self._seeded is not None:  # a retry after an interrupt: the seeds are in already
+            outs0, seeds0 = self._seeded
+            if len(outs0) != len(checked) or any(
+                o is not out or not np.array_equal(s, seed)
+                for o, s, (out, seed) in zip(outs0, seeds0, checked)
+            ):
+                raise ValueError(
+                    "backward(): an interrupted backward is continued with the outputs and seeds it was "
+                    "given; call it again with those"
+                )
+            self._sweep(0)
+            return
         shadows = [self._regions.view(out) for out, _ in checked]
         # all that can fail comes first: out of memory (-1) adds no seed, and backward can be retried
         rc = lib.ba_tape_prepare(self._ptr)
-        if rc != -1:
-            for shadow, (_, seed) in zip(shadows, checked):
-                if shadow is not None:  # an output no active value reached has a zero gradient
-                    shadow += seed
+        _debug_step("prepared")
+        if rc == 0:
+            with _interrupts_deferred():  # the seeds and the record that they are in, together
+                for shadow, (_, seed) in zip(shadows, checked):
+                    if shadow is not None:  # an output no active value reached has a zero gradient
+                        shadow += seed
+                self._seeded = ([out for out, _ in checked], [seed for _, seed in checked])
+                _debug_step("seeded")
         self._sweep(rc)
 
     def _sweep(self, rc: int) -> None:
-        """The reverse sweep, once ba_tape_prepare returned rc (and the seeds are in)."""
+        """The reverse sweep, once ba_tape_prepare returned rc (and the seeds are in). A long one
+        runs on a helper thread while this one waits in short steps, so Ctrl-C stops it between
+        two records (KeyboardInterrupt); backward called again continues it."""
         if rc == 0:
-            rc = lib.ba_tape_sweep(self._ptr)  # cannot fail after a successful prepare
+            rc = _run_sweep(self._ptr)
+        if rc == -2 and lib.ba_tape_swept(self._ptr):  # it finished just before an interrupt
+            rc = 0
+        if rc == -4:  # cancelled between two records: backward continues it
+            raise KeyboardInterrupt
         if rc == -3:
             self._state = "consumed"
             raise RuntimeError(
@@ -328,10 +420,13 @@ class Tape:
             raise RuntimeError("this tape was already consumed by backward()")
         self._state = "consumed"
         self._keep.clear()
+        _debug_step("swept")
 
     def grad(self, x: np.ndarray) -> np.ndarray:
         """Adjoint of x's value at the time it was watched (a new array)."""
         self._same_thread("grad()")
+        if self._state != "consumed" and self._seeded is not None and lib.ba_tape_swept(self._ptr):
+            self._state = "consumed"  # the sweep ended, and an interrupt came before backward returned
         if self._state != "consumed":
             raise RuntimeError("grad() is available after backward()")
         _check_float_array(x, "x", distinct=False)

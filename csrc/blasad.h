@@ -29,6 +29,10 @@ void ba_tape_free(ba_tape *t);
  * (-2: the tape is consumed or was not prepared). */
 int ba_tape_prepare(ba_tape *t);
 int ba_tape_sweep(ba_tape *t);
+/* Stop a running sweep (from another thread) before its next record: ba_tape_sweep returns -4
+ * and, called again, continues where it stopped. swept: 1 once a sweep ran to the end. */
+void ba_tape_cancel(ba_tape *t);
+int ba_tape_swept(ba_tape *t);
 int ba_tape_backward(ba_tape *t);
 int64_t ba_tape_ncalls(ba_tape *t);
 int64_t ba_tape_bytes_copied(ba_tape *t);

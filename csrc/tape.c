@@ -3,6 +3,7 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -45,7 +46,8 @@ struct ba_tape {
     size_t scratch;            /* largest temporary any adjoint needs */
     char *buf;                 /* the sweep's scratch, once ba_tape_prepare allocated it */
     size_t nbuf;
-    int consumed;
+    int consumed;              /* swept to the end (or released) */
+    atomic_int cancel;         /* ba_tape_cancel: stop the running sweep before its next record */
     int check;                 /* checksum saved inputs to catch writes made outside blasad */
     int64_t tampered;          /* saved inputs found changed (check mode) */
     intptr_t *reg;             /* shadow regions, sorted: lo, hi, shadow_lo, written per entry */
@@ -181,15 +183,20 @@ int ba_tape_prepare(ba_tape *t)
     return 0;
 }
 
-/* The whole reverse sweep: newest record first. */
+/* The reverse sweep, newest record first. Each record is popped once its adjoint has run (its
+ * snapshots freed with it), so a sweep stopped by ba_tape_cancel (-4) continues where it
+ * stopped when called again, and the finished sweep is the uninterrupted one. */
 int ba_tape_sweep(ba_tape *t)
 {
     if (t->consumed || t->nbuf < (t->scratch ? t->scratch : 16)) return -2;
     char *scratch = t->buf;
-    t->consumed = 1;
-    for (ba_chunk *c = t->head; c; c = c->prev)
-        for (int i = c->n - 1; i >= 0; i--) {
-            ba_rec *r = &c->recs[i];
+    atomic_store(&t->cancel, 0);
+    t->n_live = 0; /* prepare verified them; the records they point into go away below */
+    while (t->head) {
+        ba_chunk *c = t->head;
+        while (c->n > 0) {
+            if (atomic_load_explicit(&t->cancel, memory_order_relaxed)) return -4;
+            ba_rec *r = &c->recs[c->n - 1];
 #ifdef BA_CHECKED
             ba_checked_reset();
             for (int j = 0; j < 4; j++) ba_chk_allow_arg(&r->a[j]);
@@ -198,10 +205,19 @@ int ba_tape_sweep(ba_tape *t)
             ba_chk_allow_range(r->beta_bar, 16);
 #endif
             r->adjoint(r, scratch);
+            for (int j = 0; j < 4; j++) free(r->a[j].snap);
+            c->n--;
         }
+        t->head = c->prev;
+        free(c);
+    }
+    t->consumed = 1;
     release(t);
     return 0;
 }
+
+void ba_tape_cancel(ba_tape *t) { atomic_store(&t->cancel, 1); }
+int ba_tape_swept(ba_tape *t) { return t->consumed; }
 
 int ba_tape_backward(ba_tape *t)
 {
