@@ -48,6 +48,8 @@ struct ba_tape {
     size_t nbuf;
     int consumed;              /* swept to the end (or released) */
     atomic_int cancel;         /* ba_tape_cancel: stop the running sweep before its next record */
+    ba_chunk *sc;              /* the sweep's place: the next record is sc->recs[si - 1] */
+    int si, started;
     int check;                 /* checksum saved inputs to catch writes made outside blasad */
     int64_t tampered;          /* saved inputs found changed (check mode) */
     intptr_t *reg;             /* shadow regions, sorted: lo, hi, shadow_lo, written per entry */
@@ -183,20 +185,24 @@ int ba_tape_prepare(ba_tape *t)
     return 0;
 }
 
-/* The reverse sweep, newest record first. Each record is popped once its adjoint has run (its
- * snapshots freed with it), so a sweep stopped by ba_tape_cancel (-4) continues where it
- * stopped when called again, and the finished sweep is the uninterrupted one. */
+/* The reverse sweep, newest record first. It keeps its place, so a sweep stopped by
+ * ba_tape_cancel (-4) continues where it stopped when called again, and the finished sweep is
+ * the uninterrupted one. (Records and their snapshots, which records may share, are freed at
+ * the end.) */
 int ba_tape_sweep(ba_tape *t)
 {
     if (t->consumed || t->nbuf < (t->scratch ? t->scratch : 16)) return -2;
     char *scratch = t->buf;
     atomic_store(&t->cancel, 0);
-    t->n_live = 0; /* prepare verified them; the records they point into go away below */
-    while (t->head) {
-        ba_chunk *c = t->head;
-        while (c->n > 0) {
+    if (!t->started) {
+        t->started = 1;
+        t->sc = t->head;
+        t->si = t->sc ? t->sc->n : 0;
+    }
+    while (t->sc) {
+        while (t->si > 0) {
             if (atomic_load_explicit(&t->cancel, memory_order_relaxed)) return -4;
-            ba_rec *r = &c->recs[c->n - 1];
+            ba_rec *r = &t->sc->recs[t->si - 1];
 #ifdef BA_CHECKED
             ba_checked_reset();
             for (int j = 0; j < 4; j++) ba_chk_allow_arg(&r->a[j]);
@@ -205,11 +211,10 @@ int ba_tape_sweep(ba_tape *t)
             ba_chk_allow_range(r->beta_bar, 16);
 #endif
             r->adjoint(r, scratch);
-            for (int j = 0; j < 4; j++) free(r->a[j].snap);
-            c->n--;
+            t->si--;
         }
-        t->head = c->prev;
-        free(c);
+        t->sc = t->sc->prev;
+        t->si = t->sc ? t->sc->n : 0;
     }
     t->consumed = 1;
     release(t);
