@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from blasad._native_loader import ffi, lib
-from blasad._tape import Tape, address, current_tape, extent
+from blasad._tape import Tape, address, current_tape, extent, thread_local
 from blasad._validate import validate
 from blasad.specs import DTYPE_CODES, Spec, flag_code
 
@@ -172,6 +172,8 @@ def fast(spec: Spec, values: tuple[Any, ...], tape: Tape | None, tried: bool = F
     if rid < 0:
         return None
     if tried:  # the C side reads floats: retry with ints and other NumPy scalars as floats
+        if all(type(values[i]) is float for i in scalars):  # (nothing to convert: the usual case)
+            return None
         retry = tuple(as_float(v) if i in scalars else v for i, v in enumerate(values))
         return fast(spec, retry, tape) if any(retry[i] is not values[i] for i in scalars) else None
     if out >= 0 and values[out] is None:  # a reduction's result, allocated as validate would
@@ -210,7 +212,7 @@ def run(
     """Validate a call of spec's routine (its arguments in spec order, and the values of the
     spec's keyword dims), lower it to BLAS terms and run it (recorded on the active tape).
     Returns the validated values (outputs allocated). tried: as for `fast`."""
-    tape = current_tape()
+    tape = thread_local.tape
     if FAST and not spec.keywords:
         done = fast(spec, values, tape, tried)
         if done is not None:

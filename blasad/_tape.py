@@ -25,12 +25,12 @@ class _Local(threading.local):
     tape: Tape | None = None  # the tape recording on this thread
 
 
-_local = _Local()
+thread_local = _Local()
 
 
 def current_tape() -> Tape | None:
     """The tape recording on this thread, or None."""
-    return _local.tape
+    return thread_local.tape
 
 
 def address(x: np.ndarray) -> int:
@@ -292,14 +292,14 @@ class Tape:
             raise RuntimeError(
                 "another Tape is already recording on this thread; nested tapes are not supported"
             )
-        _local.tape = self
+        thread_local.tape = self
         lib.ba_fast_set_tape(self._ptr, id(self._keep))
         self._owner = threading.get_ident()
         self._state = "recording"
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _local.tape = None
+        thread_local.tape = None
         lib.ba_fast_set_tape(ffi.NULL, 0)
         self._state = "stopped"
 

@@ -28,8 +28,10 @@ def overlaps_itself(x: np.ndarray) -> bool:
     distinct elements (each axis's stride at least the span of the smaller ones) decides."""
     if x.size <= 1:
         return False
-    axes = sorted((abs(s), n) for n, s in zip(x.shape, x.strides) if n > 1)
     es = x.itemsize
+    if x.ndim == 1:  # (the common cases first, without the general machinery)
+        return abs(x.strides[0]) < es
+    axes = sorted((abs(s), n) for n, s in zip(x.shape, x.strides) if n > 1)
     if len(axes) <= 2 and all(s % es == 0 for s, _ in axes):
         if axes[0][0] == 0:
             return True
