@@ -95,7 +95,7 @@ class _Regions:
 
     def bar(self, x: np.ndarray) -> int:
         """Shadow address of x's first element, or 0 when x is inactive."""
-        bar: int = lib.ba_tape_lookup(self._tape_ptr, address(x), *extent(x))
+        bar: int = lib.ba_tape_lookup_array(self._tape_ptr, id(x), x.itemsize)
         if bar < 0:
             raise ValueError(_STRADDLES)
         return bar
@@ -317,8 +317,9 @@ class Tape:
         # (an input whose elements overlap may be watched: its adjoint is the sum over its
         # aliases, shown at each of them; it can be neither written nor seeded)
         checked = [_check_float_array(x, f"watch argument {i}", distinct=False) for i, x in enumerate(arrays)]
+        written = self._state == "recording" and lib.ba_tape_ncalls(self._ptr) > 0  # (else none can be)
         for i, x in enumerate(checked):
-            if self._state == "recording" and x.size and lib.ba_tape_written(self._ptr, extent(x)[0]):
+            if written and x.size and lib.ba_tape_written(self._ptr, extent(x)[0]):
                 raise ValueError(
                     f"watch argument {i} lies in memory that a call recorded on this tape has already "
                     "written: grad(x) is the adjoint of x's value when it was watched, which the "

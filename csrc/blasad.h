@@ -113,3 +113,5 @@ int ba_fast_call(int routine, intptr_t args);
 intptr_t ba_array_data(intptr_t array);
 intptr_t ba_array_lo(intptr_t array);
 intptr_t ba_array_hi(intptr_t array);
+/* ba_tape_lookup for a numpy.ndarray given by id (its elements of itemsize bytes): one call. */
+intptr_t ba_tape_lookup_array(ba_tape *t, intptr_t array, int64_t itemsize);

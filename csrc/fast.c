@@ -407,4 +407,13 @@ static intptr_t locked_bound(intptr_t o, int upper)
 }
 
 intptr_t ba_array_lo(intptr_t o) { return locked_bound(o, 0); }
+
+intptr_t ba_tape_lookup_array(ba_tape *t, intptr_t o, int64_t itemsize)
+{
+    const PyGILState_STATE g = PyGILState_Ensure();
+    const intptr_t p = (intptr_t)PyArray_DATA((PyArrayObject *)o), lo = array_bound(o, 0);
+    const intptr_t top = array_bound(o, 1); /* lo - 1 for an empty array */
+    PyGILState_Release(g);
+    return ba_tape_lookup(t, p, lo, top < lo ? lo : top + itemsize);
+}
 intptr_t ba_array_hi(intptr_t o) { return locked_bound(o, 1); }
