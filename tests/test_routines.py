@@ -684,8 +684,12 @@ ORACLES.update(
 )  # fmt: skip
 
 
+NOT_IN_SCIPY = {"geadd"}  # BLAS extensions SciPy does not wrap: checked against their reference only
+
+
 def test_every_spec_has_a_scipy_oracle():
-    assert set(SPECS) <= set(ORACLES), f"add SciPy oracles for {sorted(set(SPECS) - set(ORACLES))}"
+    missing = set(SPECS) - NOT_IN_SCIPY - set(ORACLES)
+    assert not missing, f"add SciPy oracles for {sorted(missing)}"
 
 
 def test_every_spec_is_public():
@@ -775,8 +779,9 @@ def check_forward(case):
         case.views[n](after)[...] = old[i]
         assert after.tobytes() == before[n].tobytes(), f"{n} was written outside its elements; {case}"
 
-    if all(v.size > 0 for v in old if isinstance(v, np.ndarray) and v.ndim):  # SciPy rejects empty ones
-        expected = ORACLES[spec.name](case.dtype, *old, **case.kw)
+    oracle = ORACLES.get(spec.name)  # (SciPy lacks some: geadd is checked against its reference only)
+    if oracle is not None and all(v.size > 0 for v in old if isinstance(v, np.ndarray) and v.ndim):
+        expected = oracle(case.dtype, *old, **case.kw)
         expected = expected if isinstance(expected, tuple) else (expected,)
         for j, i in enumerate(case.written_index):
             name = spec.args[i].name

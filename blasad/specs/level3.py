@@ -320,4 +320,31 @@ TRSM = _tr_spec(
 triangle; diag U: unit diagonal, not read); returns B.""",
 )
 
-ROUTINES: tuple[Spec, ...] = (GEMM, SYMM, HEMM, SYRK, HERK, SYR2K, HER2K, TRMM, TRSM)
+
+GEADD = Spec(
+    name="geadd",
+    formula="C ← α op(A) + β C",
+    args=(
+        Arg("alpha", "scalar"),
+        Arg("A", "matrix", ("m", "n"), trans="trans"),
+        Arg("beta", "scalar"),
+        Arg("C", "matrix", ("m", "n"), out=True),
+        Arg("trans", "flag", choices=TRANS),
+    ),
+    reference=lambda alpha, A, beta, C, trans: alpha * op(A, trans) + scaled(beta, C),
+    adjoint=(
+        "Ā += conj(α) C̄ through op (α conj(C̄) where op conjugates)",
+        "ᾱ += ⟨op(A), C̄⟩",
+        "β̄ += ⟨C_old, C̄⟩",
+        "C̄ ← conj(β) C̄  (exactly 0 when β = 0)",
+    ),
+    saves="A if α is active; C_old if β is active",
+    seed_scaled=True,
+    defaults={"trans": "N"},
+    doc="""C ← α op(A) + β C, in place, for matrices of any layout; returns C.
+
+A matrix copy of any layout is ``geadd(1.0, A, 0.0, C)``; with β = 0, C is not read (NaN in it
+does not propagate). Recorded like every routine: Ā, ᾱ, β̄ and C̄ ← conj(β) C̄ in the sweep.""",
+)
+
+ROUTINES: tuple[Spec, ...] = (GEMM, SYMM, HEMM, SYRK, HERK, SYR2K, HER2K, TRMM, TRSM, GEADD)
