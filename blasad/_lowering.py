@@ -98,7 +98,7 @@ class Call:
 
     def check(self, rc: int, name: str) -> None:
         if rc == -1:
-            raise MemoryError(f"blasad: out of memory while recording {name}; nothing was written")
+            out_of_memory(name)
         if rc != 0:
             raise RuntimeError(f"blasad: {name} failed in the native core (code {rc})")
 
@@ -144,18 +144,15 @@ def lds(X: np.ndarray) -> tuple[int | None, int | None]:
 
 
 REAL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-_Plan = tuple[int, int, int, tuple[int, ...], tuple[int, ...]]
+_Plan = tuple[int, tuple[int, ...], tuple[int, ...]]
 _PLANS: dict[str, _Plan] = {}  # spec name: _plan(spec)
 
 
 def _plan(spec: Spec) -> _Plan:
-    """(ba_fast_run's index of the routine or -1, the index of a 0-d output that may be None
-    or -1, the index of the array that sets the dtype, the indices of the written arguments,
-    the indices of the scalars read)."""
+    """(ba_fast_call's index of the routine or -1, the indices of the written arguments, the
+    indices of the scalars read)."""
     plan = (
         int(lib.ba_fast_routine(spec.name.encode())),
-        next((i for i, a in enumerate(spec.args) if a.kind == "scalar" and a.out), -1),
-        next(i for i, a in enumerate(spec.args) if a.kind in ("vector", "matrix")),
         tuple(i for i, a in enumerate(spec.args) if a.out or a.inout),
         tuple(i for i, a in enumerate(spec.args) if a.kind == "scalar" and not a.out),
     )
@@ -163,35 +160,23 @@ def _plan(spec: Spec) -> _Plan:
     return plan
 
 
-def fast(spec: Spec, values: tuple[Any, ...], tape: Tape | None, tried: bool = False) -> list[Any] | None:
-    """Run a call through the C fast path (ba_fast_run) when it takes it: the values as run
-    returns them (a reduction's out allocated), or None (nothing written: validate and lower
-    in Python). tried: the public function's own native call already turned these values
-    down, so only the retry with its scalars as floats is left."""
-    rid, out, first, writes, scalars = _PLANS.get(spec.name) or _plan(spec)
-    if rid < 0:
+def retry_as_floats(spec: Spec, values: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The public function's native call turned these values down; the C side reads float
+    scalars only, so try once more with ints and other NumPy scalars as floats (as the
+    generated function does: rc 2 gives the outputs shadows). The values it ran, or None."""
+    rid, writes, scalars = _PLANS.get(spec.name) or _plan(spec)
+    if rid < 0 or all(type(values[i]) is float for i in scalars):  # (nothing to convert: the usual case)
         return None
-    if tried:  # the C side reads floats: retry with ints and other NumPy scalars as floats
-        if all(type(values[i]) is float for i in scalars):  # (nothing to convert: the usual case)
-            return None
-        retry = tuple(as_float(v) if i in scalars else v for i, v in enumerate(values))
-        return fast(spec, retry, tape) if any(retry[i] is not values[i] for i in scalars) else None
-    if out >= 0 and values[out] is None:  # a reduction's result, allocated as validate would
-        x = values[first]
-        if type(x) is not np.ndarray or x.dtype not in REAL_DTYPES:
-            return None
-        values = (*values[:out], np.zeros((), x.dtype), *values[out + 1 :])
-    ptr = tape._ptr if tape is not None else ffi.NULL
-    rc = lib.ba_fast_run(ptr, rid, id(values))
-    if rc == 2 and tape is not None:  # active, and an output has no shadow yet
-        for i in writes:
-            tape._regions.ensure(values[i])
-        rc = lib.ba_fast_run(ptr, rid, id(values))
-    if rc == 0:  # (the C side appended the arrays to the tape's keep list)
-        return list(values)
+    retry = tuple(as_float(v) if i in scalars else v for i, v in enumerate(values))
+    if all(retry[i] is values[i] for i in scalars):
+        return None
+    rc = lib.ba_fast_call(rid, id(retry))
+    if rc == 2:  # active, and an output has no shadow yet
+        give_shadows(retry, writes)
+        rc = lib.ba_fast_call(rid, id(retry))
     if rc < 0:
-        raise MemoryError(f"blasad: out of memory while recording {spec.name}; nothing was written")
-    return fast(spec, values, tape, tried=True) if rc == 1 else None
+        out_of_memory(spec.name)
+    return retry if rc == 0 else None
 
 
 def out_of_memory(name: str) -> None:
@@ -211,12 +196,14 @@ def run(
 ) -> list[Any]:
     """Validate a call of spec's routine (its arguments in spec order, and the values of the
     spec's keyword dims), lower it to BLAS terms and run it (recorded on the active tape).
-    Returns the validated values (outputs allocated). tried: as for `fast`."""
+    Returns the validated values (outputs allocated). tried: the public function's native
+    call (ba_fast_call) turned these values down; it may take them with its scalars as floats.
+    (Untried values it could not take: their outputs are left None, or FAST is off.)"""
     tape = thread_local.tape
-    if FAST and not spec.keywords:
-        done = fast(spec, values, tape, tried)
+    if FAST and tried:
+        done = retry_as_floats(spec, values)
         if done is not None:
-            return done
+            return list(done)
     dtype, dims, vals = validate(spec, values, keywords)
     call = Call(tape, DTYPE_CODES[dtype])
     args = spec.args
