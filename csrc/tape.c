@@ -123,8 +123,8 @@ int ba_tape_add_region(ba_tape *t, intptr_t lo, intptr_t hi, intptr_t shadow_lo)
     return 0;
 }
 
-/* The region holding byte ptr, or NULL. */
-static const intptr_t *region_of(const ba_tape *t, intptr_t ptr)
+/* The region holding byte ptr (its entry: lo, hi, shadow_lo, written), or NULL. */
+static intptr_t *region_of(ba_tape *t, intptr_t ptr)
 {
     int64_t i = region_after(t, ptr);
     return i > 0 && ptr < t->reg[RW * (i - 1) + 1] ? t->reg + RW * (i - 1) : NULL;
@@ -393,16 +393,9 @@ static int64_t span(const ba_arg *a)
     return (f.n0 - 1) * f.s0 + (f.n1 - 1) * f.s1 + f.es;
 }
 
-/* The region holding byte ptr, writable (NULL: none). */
-static intptr_t *region_rw(ba_tape *t, intptr_t ptr)
-{
-    int64_t i = region_after(t, ptr);
-    return i > 0 && ptr < t->reg[RW * (i - 1) + 1] ? t->reg + RW * (i - 1) : NULL;
-}
-
 int ba_tape_written(ba_tape *t, intptr_t ptr)
 {
-    const intptr_t *r = region_rw(t, ptr);
+    const intptr_t *r = region_of(t, ptr);
     return r ? (int)r[3] : 0;
 }
 
@@ -410,7 +403,7 @@ int ba_cow(ba_tape *t, const ba_arg *w)
 {
     fp_t fw = footprint(w);
     const int64_t wspan = span(w);
-    intptr_t *r = wspan ? region_rw(t, (intptr_t)fw.lo) : NULL;
+    intptr_t *r = wspan ? region_of(t, (intptr_t)fw.lo) : NULL;
     if (r) r[3] = 1; /* a recorded call writes it: watch may no longer start its adjoint here */
     if (!wspan || !t->n_live) return 0;
     /* candidates start at most max_span bytes below the write */
