@@ -16,16 +16,23 @@ instantiation) dispatches to the twin's rule.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
 
 
-def flag_code(flag: str, letter: str) -> int:
-    """The C code of a flag's letter for real dtypes (the spec table's flag_code)."""
+@functools.cache
+def _specs() -> Any:
+    """blasad.specs, read once (each read without blasad imported imports it anew)."""
     from gen import spec_table
 
-    return int(spec_table().flag_code(flag, letter))
+    return spec_table()
+
+
+def flag_code(flag: str, letter: str) -> int:
+    """The C code of a flag's letter for real dtypes (the spec table's flag_code)."""
+    return int(_specs().flag_code(flag, letter))
 
 
 def dims(spec: Any) -> list[str]:
