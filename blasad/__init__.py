@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 
 from blasad._check import GradCheck, gradcheck
 from blasad._routines import FUNCTIONS, iamax
+from blasad._scalar import GradientLostWarning, Scalar
 from blasad._tape import Const, Duplicated, Tape, autodiff
 from blasad.specs import SPECS
 
@@ -17,6 +18,8 @@ __all__ = [
     "Const",
     "Duplicated",
     "GradCheck",
+    "GradientLostWarning",
+    "Scalar",
     "Tape",
     "autodiff",
     "gradcheck",

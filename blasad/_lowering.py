@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from blasad._native_loader import ffi, lib
+from blasad._scalar import Scalar
 from blasad._tape import Tape, address, current_tape, extent, thread_local
 from blasad._validate import validate
 from blasad.specs import DTYPE_CODES, Spec, flag_code
@@ -200,6 +201,7 @@ def run(
     call (ba_fast_call) turned these values down; it may take them with its scalars as floats.
     (Untried values it could not take: their outputs are left None, or FAST is off.)"""
     tape = thread_local.tape
+    values = tuple(v._a if type(v) is Scalar else v for v in values)  # an active scalar: its buffer
     if FAST and tried:
         done = retry_as_floats(spec, values)
         if done is not None:

@@ -19,19 +19,24 @@ import numpy as np
 from blasad import _lowering
 from blasad._lowering import REAL_DTYPES, Call, give_shadows, out_of_memory, run
 from blasad._native_loader import lib
+from blasad._scalar import Scalar, result_buffer, wrap
 from blasad._tape import address
 from blasad.specs import DTYPE_CODES, ROUTINES, Arg, Spec
 
-_SCALAR = "float | complex | np.ndarray"
-_REAL_SCALAR = "float | np.ndarray"
+_SCALAR = "float | complex | np.ndarray | Scalar"
+_REAL_SCALAR = "float | np.ndarray | Scalar"
 
 
 def _annotation(spec: Spec, a: Arg) -> str:
     if a.kind == "flag":
         return "str"
-    if a.kind == "scalar" and not a.out:
+    if a.kind == "scalar" and not (a.out or a.inout):
         return _REAL_SCALAR if a.real or spec.dtypes in ("s", "d", "sd") else _SCALAR
     return "np.ndarray | None" if spec.defaults.get(a.name, 0) is None else "np.ndarray"
+
+
+def _result(a: Arg) -> str:
+    return "Scalar" if a.kind == "scalar" else "np.ndarray"
 
 
 def _def_line(spec: Spec, default: Callable[[str], str]) -> str:
@@ -43,8 +48,8 @@ def _def_line(spec: Spec, default: Callable[[str], str]) -> str:
     if spec.keywords:
         params += ["*", *(f"{k}: int" for k in spec.keywords if k not in spec.defaults)]
         params += [f"{k}: int | None = {default(k)}" for k in spec.keywords if k in spec.defaults]
-    written = [a for a in spec.args if a.out or a.inout]
-    annotation = "np.ndarray" if len(written) == 1 else "tuple[np.ndarray, np.ndarray]"
+    written = [_result(a) for a in spec.args if a.out or a.inout]
+    annotation = written[0] if len(written) == 1 else f"tuple[{', '.join(written)}]"
     return f"def {spec.name}({', '.join(params)}) -> {annotation}:"
 
 
@@ -56,6 +61,8 @@ def signatures() -> str:
         "",
         "import numpy as np",
         "",
+        "from blasad._scalar import Scalar",
+        "",
     ]
     lines += [_def_line(spec, lambda name: "...") + " ..." for spec in ROUTINES]
     return "\n".join(lines) + "\n"
@@ -65,7 +72,9 @@ def source(spec: Spec) -> str:
     """The Python source of spec's public function (what `function` executes)."""
     names = [a.name for a in spec.args]
     written = [a.name for a in spec.args if a.out or a.inout]
-    returns = written[0] if len(written) == 1 else f"({', '.join(written)})"
+    # a written scalar comes back as an active scalar (blasad.Scalar) over its 0-d buffer
+    results = [f"_wrap({a.name})" if a.kind == "scalar" else a.name for a in spec.args if a.out or a.inout]
+    returns = results[0] if len(results) == 1 else f"({', '.join(results)})"
     lines = [_def_line(spec, lambda name: f"_defaults[{name!r}]")]
     rid = int(lib.ba_fast_routine(spec.name.encode()))
     first = next(a.name for a in spec.args if a.kind in ("vector", "matrix"))
@@ -73,7 +82,7 @@ def source(spec: Spec) -> str:
         if rid >= 0 and a.kind == "scalar" and a.out and spec.defaults.get(a.name, 0) is None:
             lines += [
                 f"    if {a.name} is None and type({first}) is _ndarray and {first}.dtype in _REAL:",
-                f"        {a.name} = _zeros((), {first}.dtype)",
+                f"        {a.name} = _result_buffer({first}.dtype)",
             ]
     lines += [f"    args = ({', '.join(names)},)", "    rc = 0  # not tried"]
     if rid >= 0:  # the fast path first; an output left None is the validating path's
@@ -100,7 +109,11 @@ def source(spec: Spec) -> str:
         ]
     else:
         lines.append(f"    keywords = {keywords}")
-    out = [f"vals[{names.index(n)}]" for n in written]
+    out = [
+        f"_wrap(vals[{i}])" if a.kind == "scalar" else f"vals[{i}]"
+        for i, a in enumerate(spec.args)
+        if a.out or a.inout
+    ]
     lines.append("    vals = _run(_spec, args, keywords, rc == 1)  # rc 1: the fast path turned it down")
     lines.append(f"    return {out[0] if len(out) == 1 else '(' + ', '.join(out) + ')'}")
     return "\n".join(lines) + "\n"
@@ -109,9 +122,10 @@ def source(spec: Spec) -> str:
 def function(spec: Spec) -> Callable[..., Any]:
     """spec's public function."""
     namespace: dict[str, Any] = {
-        "np": np, "_lowering": _lowering, "_fast_call": lib.ba_fast_call, "_give_shadows": give_shadows,
+        "np": np, "Scalar": Scalar, "_lowering": _lowering, "_fast_call": lib.ba_fast_call,
+        "_give_shadows": give_shadows,
         "_out_of_memory": out_of_memory, "_run": run, "_spec": spec, "_defaults": spec.defaults,
-        "_ndarray": np.ndarray, "_REAL": REAL_DTYPES, "_zeros": np.zeros,
+        "_ndarray": np.ndarray, "_REAL": REAL_DTYPES, "_result_buffer": result_buffer, "_wrap": wrap,
     }  # fmt: skip
     exec(source(spec), namespace)
     fn = namespace[spec.name]

@@ -162,7 +162,7 @@ class _Regions:
 
 
 def _as_list(v: Any, what: str) -> list[Any]:
-    if isinstance(v, np.ndarray):
+    if isinstance(v, np.ndarray) or type(v).__name__ == "Scalar":
         return [v]
     if isinstance(v, (list, tuple)):
         return list(v)
@@ -173,8 +173,13 @@ _FLOAT_DTYPES = tuple(np.dtype(t) for t in (np.float32, np.float64, np.complex64
 
 
 def _check_float_array(x: Any, what: str, distinct: bool = True) -> np.ndarray:
-    """x, a float array; distinct: its elements must not overlap (an active array's shadow
-    holds one adjoint per element, which a seed or an adjoint through aliases would break)."""
+    """x, a float array (an active scalar: its 0-d buffer); distinct: its elements must not
+    overlap (an active array's shadow holds one adjoint per element, which a seed or an adjoint
+    through aliases would break)."""
+    from blasad._scalar import Scalar
+
+    if isinstance(x, Scalar):
+        return x._a
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{what} must be a NumPy array, got {type(x).__name__}")
     if x.dtype not in _FLOAT_DTYPES:
@@ -283,6 +288,7 @@ class Tape:
         self._owner = 0  # the thread recording on it (its threading.get_ident())
         self._busy = threading.Lock()  # held by backward: one sweep at a time
         self._seeded: tuple[list[np.ndarray], list[np.ndarray]] | None = None  # the seeds in the shadows
+        self._check = check  # also: an active scalar turned into a plain number raises (blasad._scalar)
 
     # -- recording -----------------------------------------------------------
     def __enter__(self) -> Tape:
@@ -430,7 +436,7 @@ class Tape:
             self._state = "consumed"  # the sweep ended, and an interrupt came before backward returned
         if self._state != "consumed":
             raise RuntimeError("grad() is available after backward()")
-        _check_float_array(x, "x", distinct=False)
+        x = _check_float_array(x, "x", distinct=False)
         shadow = self._regions.view(x)
         if shadow is None:
             raise ValueError("x was not watched on this tape (and no watched value reached it)")

@@ -108,6 +108,17 @@ int ba_fast_run(ba_tape *t, int routine, intptr_t args);
 void ba_fast_set_tape(ba_tape *t, intptr_t keep);
 int ba_fast_call(int routine, intptr_t args);
 
+/* Active scalars (blasad/_scalar.py; the operations: blasad/specs/scalar.py, their rules:
+ * csrc/scalar.c). scalar_init imports NumPy's C API, registers blasad.Scalar (its one slot,
+ * the 0-d buffer `_a`, read by offset), the complex dtypes and numpy.complex128, and appends
+ * to the list box (by id) the two CPython functions the Python side calls (csrc/fast.c):
+ * op(op, x, y, out, dtype) and slot(dtype). op_index: an op's index by name (-1: none).
+ * set_pool: the tape's current chunk of scalar slots (nslots of 16 bytes at p, one tracked
+ * region; owner: the chunk's array, which the tape keeps alive). */
+int ba_scalar_init(intptr_t scalar_type, intptr_t c64, intptr_t c128, intptr_t complex128_scalar, intptr_t box);
+int ba_scalar_op_index(const char *name);
+void ba_tape_set_pool(ba_tape *t, intptr_t p, int64_t nslots, intptr_t owner);
+
 /* Byte addresses of a numpy.ndarray (any subclass) given by id: its first element,
  * its lowest element and its highest element (lowest - 1 when it is empty). */
 intptr_t ba_array_data(intptr_t array);

@@ -15,7 +15,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
-#include <numpy/ndarraytypes.h>
+#define PY_ARRAY_UNIQUE_SYMBOL blasad_ARRAY_API /* NumPy's C API: active scalars make 0-d arrays */
+#include <numpy/arrayobject.h>
 
 #include "tape.h"
 #include "routines.h"
@@ -28,6 +29,10 @@
 static PyTypeObject *nd_type;
 static PyObject *dtypes[2];
 static PyTypeObject *float_scalar; /* numpy.float64: a float subclass, its value the float's */
+static PyTypeObject *scalar_type, *complex_scalar; /* blasad.Scalar, numpy.complex128 */
+static Py_ssize_t scalar_slot = -1;                 /* the offset of Scalar's `_a` */
+static PyObject *cdtypes[2];                        /* complex64, complex128 */
+
 
 int ba_fast_init(intptr_t ndarray_type, intptr_t f32, intptr_t f64, intptr_t float64_scalar)
 {
@@ -127,6 +132,10 @@ static int as_scalar(intptr_t o, int dt, ba_tape *t, scalar_t *s)
 {
     PyObject *obj = (PyObject *)o;
     memset(s, 0, sizeof *s);
+    if (scalar_slot >= 0 && Py_TYPE(obj) == scalar_type) { /* a blasad.Scalar: its 0-d buffer */
+        obj = *(PyObject **)((char *)obj + scalar_slot);
+        o = (intptr_t)obj;
+    }
     if (Py_TYPE(obj) == &PyFloat_Type || Py_TYPE(obj) == float_scalar) {
         s->v = PyFloat_AS_DOUBLE(obj);
         return 1;
@@ -417,3 +426,236 @@ intptr_t ba_tape_lookup_array(ba_tape *t, intptr_t o, int64_t itemsize)
     return ba_tape_lookup(t, p, lo, top < lo ? lo : top + itemsize);
 }
 intptr_t ba_array_hi(intptr_t o) { return locked_bound(o, 1); }
+
+/* ---- active scalars: one native call per operation (blasad/_scalar.py) ---------------- */
+
+#include <complex.h>
+#include <structmember.h>
+
+/* The active scalars' entry points are CPython functions (METH_FASTCALL), not cffi calls:
+ * an operation is a few hundred nanoseconds of Python around it, and a cffi call would add
+ * its argument conversions and a GIL release and retake. They run with the GIL held, create
+ * the result (a 0-d array over a pool slot, and the Scalar holding it) with NumPy's C API, and
+ * return a new reference, or an int status for the Python side to act on (see scalar_call). */
+static PyObject *py_op(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+static PyObject *py_slot(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+static PyMethodDef scalar_methods[] = {
+    {"op", (PyCFunction)(void (*)(void))py_op, METH_FASTCALL,
+     "op(op, x, y, out, dtype): z <- op(x, y) recorded; a Scalar, or an int status"},
+    {"slot", (PyCFunction)(void (*)(void))py_slot, METH_FASTCALL,
+     "slot(dtype): a 0-d array over a fresh slot of the recording tape's pool, or None"},
+};
+
+int ba_scalar_init(intptr_t type, intptr_t c64, intptr_t c128, intptr_t complex128_scalar, intptr_t box)
+{
+    const PyGILState_STATE g = PyGILState_Ensure();
+    int rc = -1;
+    PyObject *d = NULL;
+    if (_import_array() < 0) goto done;
+    d = PyObject_GetAttrString((PyObject *)type, "_a");
+    if (!d || Py_TYPE(d) != &PyMemberDescr_Type) goto done;
+    scalar_slot = ((PyMemberDescrObject *)d)->d_member->offset;
+    scalar_type = (PyTypeObject *)type;
+    cdtypes[0] = (PyObject *)c64;
+    cdtypes[1] = (PyObject *)c128;
+    complex_scalar = (PyTypeObject *)complex128_scalar;
+    for (int i = 0; i < 2; i++) {
+        PyObject *f = PyCFunction_NewEx(&scalar_methods[i], NULL, NULL);
+        if (!f || PyList_Append((PyObject *)box, f) < 0) {
+            Py_XDECREF(f);
+            goto done;
+        }
+        Py_DECREF(f);
+    }
+    rc = 0;
+done:
+    Py_XDECREF(d);
+    PyErr_Clear();
+    PyGILState_Release(g);
+    return rc;
+}
+typedef struct {
+    double complex v;
+    int dt;   /* dtype code; for a weak number: 1 (real) or 3 (complex) */
+    int weak; /* a Python int, float or complex: it takes the other operand's precision */
+    char *p;  /* a buffer's element (NULL: a number) */
+    intptr_t bar;
+} sopnd;
+
+/* 1: read; 0: not a kind read here; -1: straddles a tracked region */
+static int s_operand(ba_tape *t, PyObject *o, sopnd *s)
+{
+    memset(s, 0, sizeof *s);
+    if (scalar_slot >= 0 && Py_TYPE(o) == scalar_type) o = *(PyObject **)((char *)o + scalar_slot);
+    if (!o) return 0;
+    PyTypeObject *type = Py_TYPE(o);
+    if (type == nd_type) {
+        PyArrayObject *arr = (PyArrayObject *)o;
+        if (PyArray_NDIM(arr) != 0) return 0;
+        PyObject *d = (PyObject *)PyArray_DESCR(arr);
+        s->dt = d == dtypes[0] ? 0 : d == dtypes[1] ? 1 : d == cdtypes[0] ? 2 : d == cdtypes[1] ? 3 : -1;
+        if (s->dt < 0) return 0;
+        s->p = PyArray_DATA(arr);
+        s->v = ba_scalar_load(s->p, s->dt);
+        if (t) {
+            const int es = s->dt < 2 ? 4 << s->dt : 8 << (s->dt - 2);
+            s->bar = ba_tape_lookup(t, (intptr_t)s->p, (intptr_t)s->p, (intptr_t)s->p + es);
+        }
+        return s->bar < 0 ? -1 : 1;
+    }
+    if (type == &PyFloat_Type || type == float_scalar) {
+        s->v = PyFloat_AS_DOUBLE(o);
+        s->dt = 1;
+        s->weak = type == &PyFloat_Type;
+        return 1;
+    }
+    if (type == &PyComplex_Type || type == complex_scalar) {
+        const Py_complex c = PyComplex_AsCComplex(o);
+        s->v = CMPLX(c.real, c.imag);
+        s->dt = 3;
+        s->weak = type == &PyComplex_Type;
+        return 1;
+    }
+    if (type == &PyLong_Type) {
+        int overflow = 0;
+        const long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+        if (overflow || v > ((long long)1 << 53) || v < -((long long)1 << 53)) {
+            PyErr_Clear();
+            return 0;
+        }
+        s->v = (double)v;
+        s->dt = 1;
+        s->weak = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* NumPy's promotion of the two operands (NEP 50: a Python number takes the other's precision) */
+static int s_promote(const sopnd *x, const sopnd *y, int arity)
+{
+    if (arity == 1) return x->dt;
+    if (x->weak && y->weak) return -1;
+    if (x->weak || y->weak) {
+        const sopnd *s = x->weak ? y : x, *w = x->weak ? x : y;
+        return w->dt == 3 ? (s->dt | 2) : s->dt;
+    }
+    return ((x->dt | y->dt) & 2) | ((x->dt | y->dt) & 1);
+}
+
+/* z <- op(x, y) on tape t: z's dtype code (>= 0), with *slot the pool slot it took (NULL: out),
+ * or a status: -1 out of memory; -2 nothing recording, or no active operand and no out (the
+ * caller computes the constant); -3 an operand or dtype not read here (the caller converts
+ * and calls again with dz set, or lets NumPy raise); -4 the pool is used up (the caller adds
+ * a chunk); -5 active and out has no shadow (the caller gives it one); -6 an array straddles a
+ * tracked region. Nothing is written unless it returns >= 0. */
+static int scalar_call(ba_tape *t, int op, intptr_t xo, intptr_t yo, intptr_t out, int dz, char **slot)
+{
+    const int arity = ba_scalar_op_arity(op);
+    if (arity < 0) return -3;
+    if (!t) return -2;
+    sopnd x, y;
+    memset(&y, 0, sizeof y);
+    int rc = s_operand(t, (PyObject *)xo, &x);
+    if (rc > 0 && arity == 2) rc = s_operand(t, (PyObject *)yo, &y);
+    if (rc < 0) return -6;
+    if (rc == 0) return -3;
+    if (!x.bar && !y.bar && !out) return -2;
+    if (dz < 0) {
+        dz = s_promote(&x, &y, arity);
+        if (dz < 0) return -3;
+    }
+    const int kind = ba_scalar_op_kind(op);
+    if (kind == 2 && ((dz | x.dt | (arity == 2 ? y.dt : 0)) & 2)) return -3; /* hypot: NumPy's TypeError */
+    if (kind == 1) dz &= 1;
+    char *z;
+    intptr_t z_bar;
+    int64_t k = -1;
+    *slot = NULL;
+    if (out) {
+        sopnd o;
+        PyObject *obj = (PyObject *)out;
+        if (Py_TYPE(obj) != nd_type || s_operand(t, obj, &o) <= 0 || !writeable(out)) return -3;
+        if ((dz & 2) && !(o.dt & 2)) return -3; /* complex into a real out: NumPy's error */
+        dz = o.dt;
+        z = o.p;
+        z_bar = o.bar;
+        if ((x.bar || y.bar) && !z_bar) return -5;
+    } else {
+        z = ba_tape_pool_take(t, &k);
+        if (!z) return -4;
+        z_bar = ba_tape_shadow(t, (intptr_t)z);
+        *slot = z;
+    }
+    (void)k;
+    if (ba_scalar_rec(t, op, dz, z, (char *)z_bar, x.v, x.dt, (char *)x.bar, y.v, y.dt, (char *)y.bar)) return -1;
+    return dz;
+}
+
+static const int npy_types[4] = {NPY_FLOAT32, NPY_FLOAT64, NPY_COMPLEX64, NPY_COMPLEX128};
+
+/* A new 0-d array of dtype dt over pool slot p of tape t (its base: the pool's chunk). */
+static PyObject *slot_array(ba_tape *t, char *p, int dt)
+{
+    PyObject *a = PyArray_NewFromDescr(&PyArray_Type, PyArray_DescrFromType(npy_types[dt]), 0, NULL, NULL, p,
+                                       NPY_ARRAY_CARRAY, NULL);
+    PyObject *owner = ba_tape_pool_owner(t);
+    if (!a) return NULL;
+    Py_INCREF(owner);
+    if (PyArray_SetBaseObject((PyArrayObject *)a, owner) < 0) {
+        Py_DECREF(a);
+        return NULL;
+    }
+    return a;
+}
+
+/* A new blasad.Scalar holding a (a reference it takes over) */
+static PyObject *new_scalar(PyObject *a)
+{
+    if (!a) return NULL;
+    PyObject *s = scalar_type->tp_alloc(scalar_type, 0);
+    if (!s) {
+        Py_DECREF(a);
+        return NULL;
+    }
+    *(PyObject **)((char *)s + scalar_slot) = a;
+    return s;
+}
+
+/* op(op, x, y, out, dtype): out None or a 0-d array; dtype -1 to promote as NumPy */
+static PyObject *py_op(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "op(op, x, y, out, dtype)");
+        return NULL;
+    }
+    const long op = PyLong_AsLong(args[0]), dtype = PyLong_AsLong(args[4]);
+    if ((op == -1 || dtype == -1) && PyErr_Occurred()) return NULL;
+    PyObject *out = args[3] == Py_None ? NULL : args[3];
+    char *slot = NULL;
+    const int rc = recording ? scalar_call(recording, (int)op, (intptr_t)args[1], (intptr_t)args[2], (intptr_t)out,
+                                           (int)dtype, &slot)
+                             : -2;
+    if (rc < 0) return PyLong_FromLong(rc);
+    if (!slot) {
+        Py_INCREF(out);
+        return new_scalar(out);
+    }
+    return new_scalar(slot_array(recording, slot, rc));
+}
+
+/* slot(dtype): a reduction's result buffer while a tape records */
+static PyObject *py_slot(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    const long dt = nargs == 1 ? PyLong_AsLong(args[0]) : -1;
+    if (dt < 0 || dt > 3) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "slot(dtype code)");
+        return NULL;
+    }
+    int64_t k;
+    char *p = recording ? ba_tape_pool_take(recording, &k) : NULL;
+    if (!p) Py_RETURN_NONE;
+    return slot_array(recording, p, (int)dt);
+}

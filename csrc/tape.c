@@ -55,9 +55,29 @@ struct ba_tape {
     intptr_t *reg;             /* shadow regions, sorted: lo, hi, shadow_lo, written per entry */
     int64_t n_reg, cap_reg;
     void *keep;                /* the front end's list of arrays the sweep reads (a Python list) */
+    char *pool;                /* active scalars' slots: pool_k of pool_n taken (16 bytes each) */
+    int64_t pool_n, pool_k;
+    void *pool_owner;          /* the chunk's array (a Python object the front end keeps alive) */
 };
 
 void ba_tape_set_keep(ba_tape *t, void *list) { t->keep = list; }
+
+void ba_tape_set_pool(ba_tape *t, intptr_t p, int64_t nslots, intptr_t owner)
+{
+    t->pool_owner = (void *)owner;
+    t->pool = (char *)p;
+    t->pool_n = nslots;
+    t->pool_k = 0;
+}
+
+void *ba_tape_pool_owner(ba_tape *t) { return t->pool_owner; }
+
+char *ba_tape_pool_take(ba_tape *t, int64_t *k)
+{
+    if (t->pool_k >= t->pool_n) return NULL;
+    *k = t->pool_k++;
+    return t->pool + 16 * *k;
+}
 void *ba_tape_keep(ba_tape *t) { return t->keep; }
 
 ba_tape *ba_tape_new(void) { return calloc(1, sizeof(ba_tape)); }

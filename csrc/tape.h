@@ -43,6 +43,7 @@ struct ba_rec {
     ba_arg a[4];
     int64_t s[4]; /* routine-specific integers (copy2d: strides) */
     char *q[2];   /* routine-specific addresses (copy2d: the shadows' first elements) */
+    double w[2];  /* a scalar op's result (scalar.c) */
 };
 
 /* The front end's list that keeps alive the arrays a recorded call reads by address (a
@@ -86,6 +87,19 @@ static inline ba_arg ba_mat_o(int o, intptr_t p, int64_t ld, intptr_t bar, int64
  * routine, and scal by 0 keeps NaN on some builds). */
 void ba_zero_vec(char *p, int64_t n, int64_t inc, int es);
 void ba_zero_mat(char *p, int64_t rows, int64_t cols, int64_t ld, int es);
+
+/* Active scalars (scalar.c): z ← op(x, y) on values carried as double complex, z stored in
+ * dtype dz at z and recorded when z has a shadow; x, y of dtypes dx, dy, shadows 0 when
+ * constant. 0, or -1 out of memory (nothing written). */
+int ba_scalar_rec(ba_tape *t, int op, int dz, char *z, char *z_bar, double _Complex x, int dx, char *x_bar,
+                  double _Complex y, int dy, char *y_bar);
+double _Complex ba_scalar_load(const char *p, int dt);
+int ba_scalar_op_arity(int op); /* 1 or 2; -1: no such op */
+int ba_scalar_op_kind(int op); /* 1: a real result (abs, real, imag); 2: real operands only (hypot) */
+/* The tape's pool of scalar slots (16 bytes each, in one tracked region): the address of a
+ * fresh slot, or 0 when the pool is used up (the front end adds a chunk: ba_tape_set_pool). */
+char *ba_tape_pool_take(ba_tape *t, int64_t *k); /* k: the slot's index in the chunk */
+void *ba_tape_pool_owner(ba_tape *t);            /* the chunk's array (a Python object) */
 
 /* Checked builds (BLASAD_CHECKED=1): the arrays the current call or adjoint may touch,
  * and the footprint checks around every CBLAS call (checked.h, generated at build time). */

@@ -277,7 +277,7 @@ def test_forward(name: str, dt: np.dtype, flag: float, rng: np.random.Generator)
                     keep = mask[i] if i in outs else np.ones(b.shape, bool)
                     assert b[keep].tobytes() == b0[keep].tobytes(), f"{case}: argument {i} changed outside"
                 if name in ("dot", "dotu", "dotc", "nrm2", "asum"):
-                    assert res is args[-1], "out= is returned"
+                    assert isinstance(res, ba.Scalar) and res.buffer is args[-1], "out= is returned"
                 elif name in ("swap", "rot", "rotm"):
                     assert res[0] is args[0] and res[1] is args[1]
                 else:
@@ -291,7 +291,7 @@ def test_reductions_allocate_a_0d_output(name: str, dt: np.dtype, rng: np.random
         return
     x, y = rand(rng, 4, dt), rand(rng, 4, dt)
     r = getattr(ba, name)(x, y) if name.startswith("dot") else getattr(ba, name)(x)
-    assert isinstance(r, np.ndarray) and r.shape == ()
+    assert isinstance(r, ba.Scalar) and r.shape == () and r.buffer.shape == ()
     assert r.dtype == (real_of(dt) if name in ("nrm2", "asum") else dt)
     expected = {
         "dot": np.sum(x * y),

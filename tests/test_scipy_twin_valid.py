@@ -43,6 +43,7 @@ import numpy as np
 import pytest
 from scipy.linalg import blas as sp
 
+import blasad as ba
 from blasad.linalg import blas as tw
 from blasad.linalg.blas import BlasError
 
@@ -523,8 +524,9 @@ def compare(name: str, make: Callable[[], tuple[list[Any], dict[str, Any]]], lab
     assert len(r1) == len(r2), what
     every1, every2 = [*a1, *k1.values()], [*a2, *k2.values()]
     for x1, x2 in zip(r1, r2):
-        if not isinstance(x1, np.ndarray):  # SciPy's Python number is the twin's 0-d array
-            assert isinstance(x2, np.ndarray) and x2.shape == (), f"{what}: {x2!r} for {x1!r}"
+        if not isinstance(x1, np.ndarray):  # SciPy's Python number is the twin's active scalar
+            assert isinstance(x2, ba.Scalar) and x2.shape == (), f"{what}: {x2!r} for {x1!r}"
+            x2 = x2.buffer
             assert x2.dtype in (dtype, np.empty(0, dtype).real.dtype), f"{what}: {x2.dtype}"
             assert type(x1) is (complex if x2.dtype.kind == "c" else float), f"{what}: {x1!r}, {x2.dtype}"
         else:

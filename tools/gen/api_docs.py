@@ -18,6 +18,7 @@ import blasad as ba
 from blasad.linalg import blas as twin
 
 FRONT_END = ("Tape", "autodiff", "Duplicated", "Const")
+SCALARS = ("Scalar", "GradientLostWarning")
 CHECKING = ("gradcheck", "GradCheck")
 
 
@@ -139,7 +140,11 @@ def _function_section(name: str, obj: Any, prefix: str = "ba.") -> list[str]:
 
 
 def _class_section(name: str, cls: type) -> list[str]:
-    lines = [f"### `{name}`", "", *_code(f"class {signature(name, cls)}"), *_doc_block(cls)]
+    try:
+        head = signature(name, cls)
+    except ValueError:  # an exception class: no signature of its own
+        head = f"{name}({', '.join(b.__name__ for b in cls.__bases__)})"
+    lines = [f"### `{name}`", "", *_code(f"class {head}"), *_doc_block(cls)]
     if dataclasses.is_dataclass(cls):
         lines += ["| field | type |", "| --- | --- |"]
         lines += [f"| `{f.name}` | `{_cell(_annotation(f.type))}` |" for f in dataclasses.fields(cls)]
@@ -218,6 +223,30 @@ def _default(f: dataclasses.Field[Any]) -> Any:
 # -- the page -------------------------------------------------------------------------------------
 
 
+def _scalars_section() -> list[str]:
+    """Active scalars: the rules (blasad._scalar's docstring), the class, and one row per op
+    of blasad/specs/scalar.py."""
+    from blasad import _scalar
+    from blasad.specs.scalar import OPS
+
+    lines = ["## Active scalars", "", docstring(_scalar), ""]
+    for name in _names(SCALARS):
+        lines += _class_section(name, getattr(ba, name))
+    lines += [
+        "### The recorded operations",
+        "",
+        "| op | written as | formula | adjoint |",
+        "| --- | --- | --- | --- |",
+    ]
+    for op in OPS:
+        written = [f"`{op.operator}`"] if op.operator else []
+        if op.ufunc is not None:
+            written.append(f"`np.{op.ufunc.__name__}`")
+        cells = (f"`{op.name}`", ", ".join(written), op.formula, "; ".join(op.adjoint))
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return [*lines, ""]
+
+
 def _names(names: Iterable[str]) -> list[str]:
     return [n for n in names if n in ba.__all__]
 
@@ -232,7 +261,7 @@ def render() -> str:
         and inspect.isfunction(getattr(ba, n))
         and getattr(ba, n).__module__ == "blasad._routines"
     )
-    grouped = {"SPECS", *specs, *other_routines, *FRONT_END, *CHECKING}
+    grouped = {"SPECS", *specs, *other_routines, *FRONT_END, *SCALARS, *CHECKING}
     rest = [n for n in public if n not in grouped]
 
     lines = [
@@ -263,6 +292,7 @@ def render() -> str:
     for name in _names(FRONT_END):
         obj = getattr(ba, name)
         lines += _class_section(name, obj) if inspect.isclass(obj) else _function_section(name, obj)
+    lines += _scalars_section()
     lines += ["## Checking gradients", ""]
     for name in _names(CHECKING):
         obj = getattr(ba, name)

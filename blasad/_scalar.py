@@ -1,0 +1,396 @@
+"""Active scalars: the numbers between BLAS calls, recorded like the calls themselves.
+
+A reduction (dot, dotu, dotc, nrm2, asum) returns a ``Scalar``: a 0-d buffer that behaves
+like a NumPy scalar (prints, formats, compares, works as α or β of every routine and in
+NumPy expressions) and whose arithmetic is recorded on the tape recording on this thread:
+``+ - * / **``, unary ``-`` and ``+``, ``abs``, ``.real``, ``.imag``, ``.conj()``, and the
+ufuncs ``np.sqrt exp log sin cos conj hypot reciprocal`` (the ops of blasad/specs/scalar.py,
+their rules in csrc/scalar.c). Each operation is one native call, which computes z, takes a
+slot for it in the tape's scalar pool (one tracked region per 1024 slots) and records the op
+with its operands' values. An operation whose operands are all constants records nothing and
+gives a NumPy scalar, as NumPy would; outside a recording every operation is NumPy's.
+
+Never silent: inside a recording, turning an active scalar into a plain number (``float(r)``,
+``complex(r)``, ``int(r)``, ``r.item()``, ``np.asarray(r)``, a NumPy store ``A[j, j] = r``, an
+operation with an n-d array) warns ``GradientLostWarning`` at the user's line, and raises it
+under ``Tape(check=True)``. Comparisons, ``bool(r)``, formatting and rounding do not warn (a
+branch is piecewise constant). A result is stored into a tracked array, recorded, with
+``out=``: ``np.sqrt(r, out=A[j, j, ...])``, ``np.subtract(a, r, out=a)``, or an in-place
+operator on a 0-d view, ``A[j, j, ...] -= r``; these return the written buffer as a Scalar.
+"""
+
+from __future__ import annotations
+
+import operator
+import os
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from blasad._native_loader import lib
+from blasad._tape import Tape, thread_local
+from blasad.specs import DTYPE_CODES
+from blasad.specs.scalar import OPS
+
+
+class GradientLostWarning(UserWarning):
+    """An active scalar became a plain number inside a recording: no gradient flows through
+    that number. Raised instead of warned under ``Tape(check=True)``."""
+
+
+_INDEX = {op.name: int(lib.ba_scalar_op_index(op.name.encode())) for op in OPS}
+assert all(i >= 0 for i in _INDEX.values()), "an op of blasad/specs/scalar.py has no rule in csrc/scalar.c"
+_REFERENCE = {_INDEX[op.name]: op.reference for op in OPS}
+_UFUNCS = {op.ufunc: _INDEX[op.name] for op in OPS if op.ufunc is not None}
+# an operation that records nothing, on plain values: Python's operators where they are the op
+# (NumPy scalars' own arithmetic, faster than calling the ufunc)
+_OPERATORS: dict[str, Callable[..., Any]] = {
+    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv,
+    "pow": operator.pow, "neg": operator.neg, "pos": operator.pos, "abs": operator.abs,
+}  # fmt: skip
+_CONSTANT: dict[int, Callable[..., Any]] = {
+    _INDEX[op.name]: _OPERATORS.get(op.name, op.reference) for op in OPS
+}
+_ADD, _SUB, _MUL, _DIV, _POW = (_INDEX[n] for n in ("add", "sub", "mul", "div", "pow"))
+_NEG, _POS, _ABS, _CONJ, _REAL, _IMAG = (_INDEX[n] for n in ("neg", "pos", "abs", "conj", "real", "imag"))
+# ufuncs whose result is piecewise constant in an active operand: they lose no gradient
+_PIECEWISE = {
+    np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal, np.isfinite,
+    np.isnan, np.isinf, np.signbit, np.sign, np.floor, np.ceil, np.trunc, np.rint,
+    np.logical_and, np.logical_or, np.logical_not, np.logical_xor,
+}  # fmt: skip
+_POOL_SLOTS = 1024  # slots (16 bytes each) per chunk of a tape's scalar pool
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+class Scalar:
+    """An active scalar: a 0-d buffer (``ba.Scalar(np.array(2.0))`` wraps one, no copy) whose
+    arithmetic is recorded on the tape; see the module's documentation for the rules."""
+
+    __slots__ = ("_a",)
+    __hash__ = None  # type: ignore[assignment]  # a buffer, as a 0-d ndarray
+
+    _a: np.ndarray
+
+    def __init__(self, a: np.ndarray | Scalar) -> None:
+        if isinstance(a, Scalar):
+            a = a._a
+        if not isinstance(a, np.ndarray) or a.ndim != 0 or a.dtype not in DTYPE_CODES:
+            raise TypeError(
+                "Scalar(a): a must be a 0-d NumPy array of dtype float32, float64, complex64 or "
+                f"complex128 (its buffer), got {_describe(a)}"
+            )
+        self._a = a if type(a) is np.ndarray else a.view(np.ndarray)
+
+    # -- what it is ------------------------------------------------------------------
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self._a.dtype
+
+    shape: tuple[int, ...] = ()
+    ndim = 0
+    size = 1
+
+    @property
+    def buffer(self) -> np.ndarray:
+        """The 0-d array holding the value (tracked by the tape: pass it to tape.watch/grad)."""
+        return self._a
+
+    def __repr__(self) -> str:
+        dtype = "" if self._a.dtype == np.float64 else f", dtype={self._a.dtype}"
+        return f"Scalar({self._a[()]!s}{dtype})"
+
+    def __str__(self) -> str:
+        return str(self._a[()])
+
+    def __format__(self, spec: str) -> str:
+        return format(self._a[()], spec)
+
+    # -- arithmetic: recorded --------------------------------------------------------
+    def __add__(self, other: Any) -> Any:
+        return apply(_ADD, self, other)
+
+    def __radd__(self, other: Any) -> Any:
+        return apply(_ADD, other, self)
+
+    def __sub__(self, other: Any) -> Any:
+        return apply(_SUB, self, other)
+
+    def __rsub__(self, other: Any) -> Any:
+        return apply(_SUB, other, self)
+
+    def __mul__(self, other: Any) -> Any:
+        return apply(_MUL, self, other)
+
+    def __rmul__(self, other: Any) -> Any:
+        return apply(_MUL, other, self)
+
+    def __truediv__(self, other: Any) -> Any:
+        return apply(_DIV, self, other)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return apply(_DIV, other, self)
+
+    def __pow__(self, other: Any) -> Any:
+        return apply(_POW, self, other)
+
+    def __rpow__(self, other: Any) -> Any:
+        return apply(_POW, other, self)
+
+    def __neg__(self) -> Any:
+        return apply(_NEG, self)
+
+    def __pos__(self) -> Any:
+        return self
+
+    def __abs__(self) -> Any:
+        return apply(_ABS, self)
+
+    def conj(self) -> Any:
+        return apply(_CONJ, self)
+
+    conjugate = conj
+
+    @property
+    def real(self) -> Any:
+        return apply(_REAL, self)
+
+    @property
+    def imag(self) -> Any:
+        return apply(_IMAG, self)
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        op = _UFUNCS.get(ufunc)
+        if op is not None and not kwargs and method == "__call__":  # np.sqrt(r), a + r, ...
+            return apply(op, *inputs)  # type: ignore[misc]
+        out = kwargs.get("out")
+        if op is not None and method == "__call__" and kwargs.keys() <= {"out"}:
+            if out is not None:
+                out = out[0] if isinstance(out, tuple) and len(out) == 1 else out
+                out = out._a if isinstance(out, Scalar) else out
+            if out is None or (isinstance(out, np.ndarray) and out.ndim == 0):
+                return apply(op, inputs[0], inputs[1] if len(inputs) > 1 else None, out)
+        return _numpy(ufunc, method, inputs, kwargs, lose=ufunc not in _PIECEWISE)
+
+    # -- comparisons: plain (piecewise constant) ---------------------------------------
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        return self._a[()] == _value(other)
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        return self._a[()] != _value(other)
+
+    def __lt__(self, other: Any) -> Any:
+        return self._a[()] < _value(other)
+
+    def __le__(self, other: Any) -> Any:
+        return self._a[()] <= _value(other)
+
+    def __gt__(self, other: Any) -> Any:
+        return self._a[()] > _value(other)
+
+    def __ge__(self, other: Any) -> Any:
+        return self._a[()] >= _value(other)
+
+    def __bool__(self) -> bool:
+        return bool(self._a)
+
+    def __round__(self, ndigits: int | None = None) -> Any:
+        return round(self._a[()], ndigits)  # type: ignore[call-overload]
+
+    def __floor__(self) -> int:
+        return int(np.floor(self._a[()]))
+
+    def __ceil__(self) -> int:
+        return int(np.ceil(self._a[()]))
+
+    def __trunc__(self) -> int:
+        return int(np.trunc(self._a[()]))
+
+    # -- conversions to plain numbers: the gradient stops here ---------------------------
+    def __float__(self) -> float:
+        lost(self, "float()")
+        return float(self._a)
+
+    def __complex__(self) -> complex:
+        lost(self, "complex()")
+        return complex(self._a[()])
+
+    def __int__(self) -> int:
+        lost(self, "int()")
+        return int(self._a)
+
+    def item(self) -> Any:
+        lost(self, ".item()")
+        return self._a.item()
+
+    def __getitem__(self, key: Any) -> Any:
+        """r[()]: the value as a NumPy scalar (as a NumPy scalar's [()]): a plain number."""
+        if key != ():
+            raise IndexError("an active scalar takes only the index () (its value as a NumPy scalar)")
+        lost(self, "r[()]")
+        return self._a[()]
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        lost(self, "conversion to a NumPy array (np.asarray, a NumPy store such as A[j, j] = r)")
+        if copy or (dtype is not None and np.dtype(dtype) != self._a.dtype):
+            return np.array(self._a, dtype=dtype, copy=True)
+        return self._a
+
+
+def _describe(v: Any) -> str:
+    return f"{v.dtype} array of shape {v.shape}" if isinstance(v, np.ndarray) else type(v).__name__
+
+
+def _value(v: Any) -> Any:
+    """v as a plain value (a Scalar's NumPy scalar)."""
+    return v._a[()] if type(v) is Scalar else v
+
+
+def wrap(a: np.ndarray) -> Scalar:
+    """A Scalar over the 0-d array a (no checks: a is a 0-d array of a float dtype)."""
+    s = object.__new__(Scalar)
+    s._a = a
+    return s
+
+
+def lost(s: Scalar, what: str) -> None:
+    """Warn (raise, under check=True) when s is active on the recording tape: `what` turns it
+    into a plain number, and its gradient stops there."""
+    tape = thread_local.tape
+    if tape is None or not tape._regions.bar(s._a):
+        return
+    msg = (
+        f"{what} turned an active scalar into a plain number inside a recording: no gradient flows "
+        "through it. Keep it a blasad.Scalar (its arithmetic and np.sqrt & co. are recorded; store "
+        "it with out=, e.g. np.sqrt(r, out=A[j, j, ...])), or compute it outside the tape if it is "
+        "meant to be a constant"
+    )
+    if tape._check:
+        raise GradientLostWarning(msg)
+    level, f = 1, sys._getframe()
+    while f is not None and f.f_code.co_filename.startswith(_PACKAGE):  # the user's line
+        f = f.f_back  # type: ignore[assignment]
+        level += 1
+    warnings.warn(msg, GradientLostWarning, stacklevel=level)
+
+
+def _numpy(ufunc: np.ufunc, method: str, inputs: Any, kwargs: dict[str, Any], lose: bool) -> Any:
+    """The ufunc on plain values: what NumPy does with Scalars replaced by their buffers
+    (warning, when lose, for every active one: its gradient stops here)."""
+    for v in (*inputs, *(kwargs.get("out") or ())):
+        if lose and type(v) is Scalar:
+            lost(v, f"np.{ufunc.__name__} (an operation blasad does not record on an active scalar)")
+    inputs = tuple(v._a if type(v) is Scalar else v for v in inputs)
+    if "out" in kwargs:
+        kwargs["out"] = tuple(v._a if type(v) is Scalar else v for v in kwargs["out"])
+    return getattr(ufunc, method)(*inputs, **kwargs)
+
+
+def _add_chunk(tape: Tape) -> None:
+    """A new chunk of scalar slots for tape: one tracked region, 16-byte aligned."""
+    raw = np.zeros(16 * _POOL_SLOTS + 16, np.uint8)
+    shift = -raw.ctypes.data % 16
+    chunk = raw[shift : shift + 16 * _POOL_SLOTS]
+    tape._regions.ensure(chunk)  # (it keeps raw alive as long as the tape)
+    lib.ba_tape_set_pool(tape._ptr, chunk.ctypes.data, _POOL_SLOTS, id(raw))
+
+
+def result_buffer(dtype: np.dtype[Any]) -> np.ndarray:
+    """A reduction's result buffer: while a tape records, a 0-d array over a fresh slot of its
+    scalar pool (tracked already, so the call needs no new region); else a new 0-d array."""
+    a = _slot(DTYPE_CODES[dtype])
+    if a is None and thread_local.tape is not None:
+        _add_chunk(thread_local.tape)
+        a = _slot(DTYPE_CODES[dtype])
+    return np.zeros((), dtype) if a is None else a
+
+
+def apply(op: int, x: Any, y: Any = None, out: np.ndarray | None = None) -> Any:
+    """z ← op(x, y) (y None for a unary op), recorded when an operand is active; into out (a
+    0-d array) when given, returned as a Scalar; else a new Scalar, or a NumPy scalar when
+    nothing is recorded."""
+    z = _op(op, x, y, out, -1)
+    if type(z) is Scalar:
+        return z
+    if z == -2 and out is None:  # nothing recorded: NumPy's scalar arithmetic
+        return _CONSTANT[op](_value(x)) if y is None else _CONSTANT[op](_value(x), _value(y))
+    return _apply_slow(op, x, y, out, z)
+
+
+def _apply_slow(op: int, x: Any, y: Any, out: np.ndarray | None, rc: int, dtype: int = -1) -> Any:
+    """apply, once the native call returned the status rc (see scalar_call in csrc/fast.c)."""
+    args = (x,) if y is None else (x, y)
+    tape = thread_local.tape
+    for _ in range(4):  # each cause below is handled once, then the call is made again
+        if rc == -2:  # nothing recording, or constants only: NumPy's result
+            vals = tuple(_value(v) for v in args)
+            if out is None:
+                return _REFERENCE[op](*vals)
+            _REFERENCE[op](*vals, out=out)
+            return wrap(out)
+        if rc == -1:
+            raise MemoryError("blasad: out of memory while recording a scalar operation; nothing was written")
+        assert tape is not None
+        if rc == -4:
+            _add_chunk(tape)
+        elif rc == -5:
+            assert out is not None
+            tape._regions.ensure(out)
+        elif rc == -6:
+            for v in (*args, out):  # the lookup raises the error naming the problem
+                if isinstance(v, Scalar | np.ndarray):
+                    tape._regions.bar(v._a if isinstance(v, Scalar) else v)
+            raise AssertionError("unreachable")
+        elif rc == -3 and dtype < 0:
+            return _convert_and_apply(op, args, out)
+        elif rc == -3:  # an array of a dtype the native call does not read (a subclass, say)
+            reference = _REFERENCE[op]
+            ufunc = reference if isinstance(reference, np.ufunc) else np.positive
+            return _numpy(ufunc, "__call__", args, {} if out is None else {"out": (out,)}, lose=True)
+        z = _op(op, x, y, out, dtype)
+        if type(z) is Scalar:
+            return z
+        rc = z
+    raise RuntimeError(f"blasad: a scalar operation failed in the native core (code {rc})")
+
+
+def _convert_and_apply(op: int, args: tuple[Any, ...], out: np.ndarray | None) -> Any:
+    """Operands the native call does not read: NumPy scalars other than float64/complex128,
+    bools, ints beyond 2⁵³, 0-d arrays of other dtypes (constants, given as Python numbers with
+    NumPy's result dtype), or something that is not a scalar at all (NumPy's operation, and a
+    warning for each active operand)."""
+    reference = _REFERENCE[op]
+    plain = tuple(v._a if type(v) is Scalar else v for v in args)
+    scalar_like = all(
+        isinstance(v, int | float | complex | np.generic) or (isinstance(v, np.ndarray) and v.ndim == 0)
+        for v in plain
+    )
+    if not scalar_like or (out is not None and not isinstance(out, np.ndarray)):
+        ufunc = reference if isinstance(reference, np.ufunc) else np.positive
+        return _numpy(ufunc, "__call__", args, {} if out is None else {"out": (out,)}, lose=True)
+    want = np.asarray(reference(*plain)).dtype  # NumPy's result dtype (and its errors: hypot of complex)
+    if want not in DTYPE_CODES:
+        raise TypeError(f"a scalar operation with result dtype {want}; blasad records float and complex only")
+    if out is not None:
+        reference(*plain, out=np.empty((), out.dtype))  # NumPy's casting error, before anything is written
+    converted = tuple(
+        v
+        if type(v) is Scalar or (type(v) is np.ndarray and v.dtype in DTYPE_CODES)
+        else (complex(v) if np.iscomplexobj(v) else float(v))
+        for v in args
+    )
+    x, y = converted if len(converted) == 2 else (converted[0], None)
+    code = DTYPE_CODES[want]
+    z = _op(op, x, y, out, code)
+    return z if type(z) is Scalar else _apply_slow(op, x, y, out, z, code)
+
+
+_box: list[Any] = []
+if lib.ba_scalar_init(
+    id(Scalar), id(np.dtype(np.complex64)), id(np.dtype(np.complex128)), id(np.complex128), id(_box)
+):
+    raise ImportError("blasad: the native core could not set up active scalars (NumPy's C API)")
+_op, _slot = _box
