@@ -78,12 +78,17 @@ def source(spec: Spec) -> str:
     lines = [_def_line(spec, lambda name: f"_defaults[{name!r}]")]
     rid = int(lib.ba_fast_routine(spec.name.encode()))
     first = next(a.name for a in spec.args if a.kind in ("vector", "matrix"))
-    for a in spec.args:  # a reduction's result left None: a 0-d array, as the validator makes it
-        if rid >= 0 and a.kind == "scalar" and a.out and spec.defaults.get(a.name, 0) is None:
-            lines += [
-                f"    if {a.name} is None and type({first}) is _ndarray and {first}.dtype in _REAL:",
-                f"        {a.name} = _result_buffer({first}.dtype)",
-            ]
+    fresh = [  # a reduction's result left None: a 0-d array, as the validator makes it
+        a.name
+        for a in spec.args
+        if rid >= 0 and a.kind == "scalar" and a.out and spec.defaults.get(a.name, 0) is None
+    ]
+    for name in fresh:
+        lines += [
+            f"    fresh_{name} = None",
+            f"    if {name} is None and type({first}) is _ndarray and {first}.dtype in _REAL:",
+            f"        {name} = fresh_{name} = _zeros((), {first}.dtype)",
+        ]
     lines += [f"    args = ({', '.join(names)},)", "    rc = 0  # not tried"]
     if rid >= 0:  # the fast path first; an output left None is the validating path's
         unset = "".join(f"{n} is not None and " for n in written if spec.defaults.get(n, 0) is None)
@@ -92,7 +97,18 @@ def source(spec: Spec) -> str:
             f"    if {unset}_lowering.FAST:",
             f"        rc = _fast_call({rid}, id(args))",
             "        if rc == 2:  # active, and an output has no shadow yet",
-            f"            _give_shadows(args, {writes})",
+            *(
+                [  # allocated here: a slot of the tape's scalar pool instead, tracked already (a
+                    # new tracked region per result would cost microseconds)
+                    f"            if {fresh[0]} is fresh_{fresh[0]}:",
+                    f"                {fresh[0]} = _result_buffer({first}.dtype)",
+                    f"                args = ({', '.join(names)},)",
+                    "            else:",
+                    f"                _give_shadows(args, {writes})",
+                ]
+                if fresh and written == fresh
+                else [f"            _give_shadows(args, {writes})"]
+            ),
             f"            rc = _fast_call({rid}, id(args))",
             "        if rc == 0:",
             f"            return {returns}",
@@ -102,6 +118,8 @@ def source(spec: Spec) -> str:
     keywords = "{" + ", ".join(f"{k!r}: {k}" for k in spec.keywords) + "}"
     if spec.prepare is not None:  # routine-specific conversion of the arguments, by name
         lines += [
+            "    given = args  # a written array comes back as given (prepare may view it as a matrix)",
+            "    args = tuple(a._a if type(a) is Scalar else a for a in args)  # active scalars: buffers",
             f"    bound = dict(zip({tuple(names)!r}, args), **{keywords})",
             "    _spec.prepare(bound)",
             f"    args = tuple(bound[n] for n in {tuple(names)!r})",
@@ -110,7 +128,11 @@ def source(spec: Spec) -> str:
     else:
         lines.append(f"    keywords = {keywords}")
     out = [
-        f"_wrap(vals[{i}])" if a.kind == "scalar" else f"vals[{i}]"
+        f"_wrap(vals[{i}])"
+        if a.kind == "scalar"
+        else f"(given[{i}] if type(given[{i}]) is _ndarray else vals[{i}])"
+        if spec.prepare is not None
+        else f"vals[{i}]"
         for i, a in enumerate(spec.args)
         if a.out or a.inout
     ]
@@ -126,6 +148,7 @@ def function(spec: Spec) -> Callable[..., Any]:
         "_give_shadows": give_shadows,
         "_out_of_memory": out_of_memory, "_run": run, "_spec": spec, "_defaults": spec.defaults,
         "_ndarray": np.ndarray, "_REAL": REAL_DTYPES, "_result_buffer": result_buffer, "_wrap": wrap,
+        "_zeros": np.zeros,
     }  # fmt: skip
     exec(source(spec), namespace)
     fn = namespace[spec.name]

@@ -226,13 +226,6 @@ class Scalar:
         lost(self, ".item()")
         return self._a.item()
 
-    def __getitem__(self, key: Any) -> Any:
-        """r[()]: the value as a NumPy scalar (as a NumPy scalar's [()]): a plain number."""
-        if key != ():
-            raise IndexError("an active scalar takes only the index () (its value as a NumPy scalar)")
-        lost(self, "r[()]")
-        return self._a[()]
-
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         lost(self, "conversion to a NumPy array (np.asarray, a NumPy store such as A[j, j] = r)")
         if copy or (dtype is not None and np.dtype(dtype) != self._a.dtype):

@@ -310,8 +310,8 @@ def test_specs_declare_the_blas_precisions() -> None:
 
 def test_asum_is_blas_asum_not_the_modulus_sum() -> None:
     x = np.array([3 + 4j, -1 - 2j])
-    assert ba.asum(x)[()] == 10.0
-    assert ba.nrm2(x)[()] == pytest.approx(np.sqrt(30.0), rel=1e-15)
+    assert ba.asum(x) == 10.0
+    assert float(ba.nrm2(x)) == pytest.approx(np.sqrt(30.0), rel=1e-15)
 
 
 # -- iamax ---------------------------------------------------------------------------------------------

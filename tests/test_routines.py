@@ -1142,15 +1142,18 @@ def _autodiff(case, seeds, bases=None):
 
 
 def _out_coefficient(case):
-    """c in out_new = c · out_old + (terms without out_old), from spec.reference."""
-    probe = []
-    for a, v in zip(case.spec.args, case.args()):
-        if isinstance(v, np.ndarray):
-            probe.append(np.ones(v.shape, v.dtype) if a.out else np.zeros(v.shape, v.dtype))
-        else:
-            probe.append(v)
-    (ref,) = case.reference(*probe)
-    ref = np.asarray(ref)
+    """c in out_new = c · out_old + (terms without out_old), from spec.reference: the difference of
+    the new values for out_old = 2 and out_old = 1, every other array 0 (fill's α stays, and cancels)."""
+    refs = []
+    for old in (2, 1):
+        probe = []
+        for a, v in zip(case.spec.args, case.args()):
+            if isinstance(v, np.ndarray):
+                probe.append(np.full(v.shape, old, v.dtype) if a.out else np.zeros(v.shape, v.dtype))
+            else:
+                probe.append(v)
+        refs.append(np.asarray(case.reference(*probe)[0]))
+    ref = refs[0] - refs[1]
     if ref.size == 0:
         return case.dtype.type(0)
     assert np.all(ref == ref.flat[0]), "the output's old value should enter through one scalar"

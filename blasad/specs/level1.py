@@ -46,6 +46,13 @@ SCAL = Spec(
     doc="""x ← α x, in place; returns x.""",
 )
 
+def _copy_prepare(args: dict[str, Any]) -> None:
+    """0-d x and y (scalars): copied as vectors of one element."""
+    x, y = args["x"], args["y"]
+    if isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.ndim == 0 and y.ndim == 0:
+        args["x"], args["y"] = x.reshape(1), y.reshape(1)
+
+
 COPY = Spec(
     name="copy",
     formula="y ← x",
@@ -54,7 +61,11 @@ COPY = Spec(
     adjoint=("x̄ += ȳ", "ȳ ← 0  (exactly: y's old value reaches nothing)"),
     saves="nothing",
     seed_scaled=True,
-    doc="""y ← x, in place; returns y. y's old value is overwritten: its adjoint goes to x and ȳ ← 0.""",
+    prepare=_copy_prepare,
+    doc="""y ← x, in place; returns y. y's old value is overwritten: its adjoint goes to x and ȳ ← 0.
+
+x and y may also both be 0-d arrays (or x an active scalar): a scalar stored into a tracked
+element, ``ba.copy(r, A[j, j, ...])``.""",
 )
 
 SWAP = Spec(

@@ -347,4 +347,33 @@ A matrix copy of any layout is ``geadd(1.0, A, 0.0, C)``; with β = 0, C is not 
 does not propagate). Recorded like every routine: Ā, ᾱ, β̄ and C̄ ← conj(β) C̄ in the sweep.""",
 )
 
-ROUTINES: tuple[Spec, ...] = (GEMM, SYMM, HEMM, SYRK, HERK, SYR2K, HER2K, TRMM, TRSM, GEADD)
+
+
+def _fill_prepare(args: dict[str, Any]) -> None:
+    """X of any ndim up to 2: a vector or a 0-d array is set through a matrix view of it."""
+    X = args["X"]
+    if isinstance(X, np.ndarray) and X.ndim < 2:
+        args["X"] = X.reshape(1, -1) if X.ndim == 1 else X.reshape(1, 1)
+    elif isinstance(X, np.ndarray) and X.ndim > 2:
+        raise ValueError(
+            f"fill: X must have at most 2 dimensions (a 0-d array, a vector or a matrix), got {X.ndim}"
+        )
+
+
+FILL = Spec(
+    name="fill",
+    formula="X ← α  (every element)",
+    args=(Arg("alpha", "scalar"), Arg("X", "matrix", ("m", "n"), out=True)),
+    reference=lambda alpha, X: np.full(X.shape, alpha, dtype=X.dtype),
+    adjoint=("ᾱ += Σ X̄", "X̄ ← 0  (exactly: X's old value reaches nothing)"),
+    saves="nothing",
+    seed_scaled=True,
+    prepare=_fill_prepare,
+    doc="""X ← α for every element of X (a 0-d array, a vector or a matrix of any layout), in place;
+returns X.
+
+A constant written into a tracked array, recorded: X's old value gets a zero adjoint, and an
+active α (a 0-d array or a blasad.Scalar) gets Σ X̄.""",
+)
+
+ROUTINES: tuple[Spec, ...] = (GEMM, SYMM, HEMM, SYRK, HERK, SYR2K, HER2K, TRMM, TRSM, GEADD, FILL)
