@@ -46,6 +46,7 @@ SCAL = Spec(
     doc="""x ← α x, in place; returns x.""",
 )
 
+
 def _copy_prepare(args: dict[str, Any]) -> None:
     """0-d x and y (scalars): copied as vectors of one element."""
     x, y = args["x"], args["y"]

@@ -348,7 +348,6 @@ does not propagate). Recorded like every routine: Ā, ᾱ, β̄ and C̄ ← conj
 )
 
 
-
 def _fill_prepare(args: dict[str, Any]) -> None:
     """X of any ndim up to 2: a vector or a 0-d array is set through a matrix view of it."""
     X = args["X"]
