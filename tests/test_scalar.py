@@ -285,3 +285,21 @@ def test_numpy_scalar_and_int_operands_follow_numpy_promotion(a: type, b: type) 
             assert isinstance(got, ba.Scalar) and got.dtype == want, (a, b, other, got.dtype, want)
     tape.backward(got, np.array(1.0, got.dtype))
     assert tape.grad(x)[()] == 2.0
+
+
+def test_twin_takes_an_active_scalar_of_another_dtype_through_a_recorded_cast() -> None:
+    """blas.sscal(1 / blas.dnrm2(x64), x32): the float64 scale reaches sscal as a float32 buffer
+    through a recorded cast, so x64 still gets its gradient (SciPy would convert it silently)."""
+    from blasad.linalg import blas
+
+    x64, x32 = np.array([3.0, 4.0, 1.0]), np.array([1.0, -2.0, 0.5], np.float32)
+    seed = np.array([1.0, 2.0, 3.0], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with ba.Tape() as tape:
+            tape.watch(x64, x32)
+            y = blas.sscal(1.0 / blas.dnrm2(x64), x32)
+    tape.backward(y, seed)
+    n, x0 = np.linalg.norm(x64), np.array([1.0, -2.0, 0.5])
+    assert np.allclose(tape.grad(x32), seed / n, rtol=1e-6)
+    assert np.allclose(tape.grad(x64), -x64 * float(seed @ x0) / n**3, rtol=1e-6)

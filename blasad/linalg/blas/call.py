@@ -136,6 +136,13 @@ def _scalar(v: Any, default: Any, want: np.dtype[Any], takes: np.dtype[Any]) -> 
         v = default
     if v is None:  # NumPy would make it NaN; f2py refuses it
         raise TypeError(f"a required scalar can't be None (expected a {want} number)")
+    if isinstance(v, ba.Scalar):  # an active scalar (a reduction's result): its buffer, or a recorded cast
+        if v.dtype == takes:
+            return v.buffer
+        if np.can_cast(v.dtype, takes, "same_kind"):
+            cast = np.empty((), takes)
+            np.positive(v, out=cast)  # recorded: cast is a differentiable buffer of the routine's dtype
+            return cast
     if isinstance(v, np.ndarray) and v.size == 1 and v.dtype == takes:
         return v.reshape(())
     if want.kind == "f" and isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype.kind == "c":
