@@ -35,7 +35,7 @@ from blasad._native_loader import ffi, lib
 from blasad._scalar import Scalar
 from blasad._tape import Tape, address, current_tape, extent, thread_local
 from blasad._validate import validate
-from blasad.specs import DTYPE_CODES, Spec, flag_code
+from blasad.specs import DTYPE_CODES, Spec, flag_code, real_dtype
 
 ScalarValue = float | complex | np.ndarray  # a scalar argument: a number or a 0-d array
 
@@ -192,6 +192,30 @@ def give_shadows(values: tuple[Any, ...], writes: tuple[int, ...]) -> None:
         tape._regions.ensure(values[i])
 
 
+def _scalar_buffers(spec: Spec, values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Active scalars (blasad.Scalar) as their 0-d buffers; one of another dtype than the argument
+    takes (a real ‖z‖ as α of a complex routine, a float32 scale for a float64 one) through a
+    recorded cast into a new 0-d buffer of that dtype, so that its gradient still flows."""
+    if not any(type(v) is Scalar for v in values):
+        return values
+    arrays = (
+        v for v, a in zip(values, spec.args) if a.kind in ("vector", "matrix") and isinstance(v, np.ndarray)
+    )
+    dtype = next((v.dtype for v in arrays), None)
+    out = []
+    for v, a in zip(values, spec.args):
+        if type(v) is Scalar:
+            want = None if dtype is None or a.out or a.inout else real_dtype(dtype) if a.real else dtype
+            if want in DTYPE_CODES and v.dtype != want and np.can_cast(v.dtype, want, "same_kind"):
+                cast = np.empty((), want)
+                np.positive(v, out=cast)  # recorded: the cast's adjoint reaches v
+                v = cast
+            else:
+                v = v._a
+        out.append(v)
+    return tuple(out)
+
+
 def run(
     spec: Spec, values: tuple[Any, ...], keywords: dict[str, Any] | None = None, tried: bool = False
 ) -> list[Any]:
@@ -201,7 +225,7 @@ def run(
     call (ba_fast_call) turned these values down; it may take them with its scalars as floats.
     (Untried values it could not take: their outputs are left None, or FAST is off.)"""
     tape = thread_local.tape
-    values = tuple(v._a if type(v) is Scalar else v for v in values)  # an active scalar: its buffer
+    values = _scalar_buffers(spec, values)
     if FAST and tried:
         done = retry_as_floats(spec, values)
         if done is not None:

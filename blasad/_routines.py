@@ -144,8 +144,8 @@ def source(spec: Spec) -> str:
 def function(spec: Spec) -> Callable[..., Any]:
     """spec's public function."""
     namespace: dict[str, Any] = {
-        "np": np, "Scalar": Scalar, "_lowering": _lowering, "_fast_call": lib.ba_fast_call,
-        "_give_shadows": give_shadows,
+        "__name__": __name__, "np": np, "Scalar": Scalar, "_lowering": _lowering,
+        "_fast_call": lib.ba_fast_call, "_give_shadows": give_shadows,
         "_out_of_memory": out_of_memory, "_run": run, "_spec": spec, "_defaults": spec.defaults,
         "_ndarray": np.ndarray, "_REAL": REAL_DTYPES, "_result_buffer": result_buffer, "_wrap": wrap,
         "_zeros": np.zeros,

@@ -211,7 +211,7 @@ class Scalar:
 
     # -- conversions to plain numbers: the gradient stops here ---------------------------
     def __float__(self) -> float:
-        lost(self, "float()")
+        lost(self, "float() (or a NumPy store such as A[j, j] = r, which calls it)")
         return float(self._a)
 
     def __complex__(self) -> complex:
@@ -264,10 +264,18 @@ def lost(s: Scalar, what: str) -> None:
     if tape._check:
         raise GradientLostWarning(msg)
     level, f = 1, sys._getframe()
-    while f is not None and f.f_code.co_filename.startswith(_PACKAGE):  # the user's line
+    while f is not None and _in_blasad(f):  # the user's line
         f = f.f_back  # type: ignore[assignment]
         level += 1
     warnings.warn(msg, GradientLostWarning, stacklevel=level)
+
+
+def _in_blasad(frame: Any) -> bool:
+    """A frame of blasad's code: a file of the package, or a function it generated with exec
+    (the routines, the twins), whose globals name a blasad module."""
+    name = frame.f_globals.get("__name__", "")
+    in_package = frame.f_code.co_filename.startswith(_PACKAGE)
+    return bool(in_package or name == "blasad" or name.startswith("blasad."))
 
 
 def _numpy(ufunc: np.ufunc, method: str, inputs: Any, kwargs: dict[str, Any], lose: bool) -> Any:

@@ -52,7 +52,21 @@ static void a_mul(dc x, dc y, dc z, dc g, int real, dc *xb, dc *yb)
     *yb = g * conj(x); /* ȳ += conj(x) z̄ */
 }
 
-static dc f_div(dc x, dc y, int real) { return real ? creal(x) / creal(y) : x / y; }
+/* x / y by Smith's algorithm, as NumPy divides complex numbers (so a recorded division gives
+ * NumPy's value to the last bit) */
+static dc smith_div(dc x, dc y)
+{
+    const double a = creal(x), b = cimag(x), c = creal(y), d = cimag(y);
+    if (fabs(c) >= fabs(d)) {
+        if (c == 0 && d == 0) return CMPLX(a / fabs(c), b / fabs(d));
+        const double rat = d / c, scl = 1.0 / (c + d * rat);
+        return CMPLX((a + b * rat) * scl, (b - a * rat) * scl);
+    }
+    const double rat = c / d, scl = 1.0 / (d + c * rat);
+    return CMPLX((a * rat + b) * scl, (b * rat - a) * scl);
+}
+
+static dc f_div(dc x, dc y, int real) { return real ? creal(x) / creal(y) : smith_div(x, y); }
 static void a_div(dc x, dc y, dc z, dc g, int real, dc *xb, dc *yb)
 {
     (void)x, (void)real;
@@ -164,7 +178,7 @@ static void a_hypot(dc x, dc y, dc z, dc g, int real, dc *xb, dc *yb)
     *yb = creal(z) == 0 ? 0 : creal(g) * creal(y) / creal(z); /* ȳ += z̄ y / z */
 }
 
-static dc f_reciprocal(dc x, dc y, int real) { (void)y; return real ? 1 / creal(x) : 1 / x; }
+static dc f_reciprocal(dc x, dc y, int real) { (void)y; return real ? 1 / creal(x) : smith_div(1, x); }
 static void a_reciprocal(dc x, dc y, dc z, dc g, int real, dc *xb, dc *yb)
 {
     (void)x, (void)y, (void)real, (void)yb;

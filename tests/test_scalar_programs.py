@@ -333,12 +333,6 @@ def test_twin_normalisation_forward(rng: np.random.Generator, name: str) -> None
     np.testing.assert_allclose(x, scipy_scal(1.0 / scipy_nrm2(x0), x0.copy()), rtol=1e-14)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the twin's scalar conversion (blasad/linalg/blas/call.py _scalar) turns a "
-    "ba.Scalar alpha into a plain number: the gradient through 1/dnrm2(x) is dropped "
-    "(GradientLostWarning at '<string>:2', the twin's generated wrapper, not the user's line)",
-)
 @pytest.mark.parametrize("name", TWIN_NORMALISATIONS)
 def test_twin_normalisation_gradient(rng: np.random.Generator, name: str) -> None:
     program, _, _, cplx = TWIN_NORMALISATIONS[name]
@@ -351,7 +345,7 @@ def test_twin_normalisation_gradient(rng: np.random.Generator, name: str) -> Non
 
 
 def test_normalisation_with_blasad_routines(rng: np.random.Generator) -> None:
-    """The same normalisation through ba.scal and ba.nrm2 (the twin's bug is in its own layer)."""
+    """The same normalisation through ba.scal and ba.nrm2 (no twin layer in between)."""
     x0 = vector(rng, 5)
     x = x0.copy()
     ba.scal(1.0 / ba.nrm2(x), x)
@@ -359,12 +353,6 @@ def test_normalisation_with_blasad_routines(rng: np.random.Generator) -> None:
     assert_gradient(ba.gradcheck(lambda x: ba.scal(1.0 / ba.nrm2(x), x), x0))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: inside a recording a real (float64) ba.Scalar is refused as alpha of a complex "
-    "routine (TypeError: scal: alpha is a 0-d array of dtype float64; expected complex128), though "
-    "nrm2 of a complex vector is real and a Python float or np.float64 is accepted",
-)
 def test_complex_normalisation_with_a_real_scalar(rng: np.random.Generator) -> None:
     x0 = vector(rng, 5, cplx=True)
     assert_gradient(ba.gradcheck(lambda x: ba.scal(1.0 / ba.nrm2(x), x), x0))
@@ -490,16 +478,7 @@ def test_lost_gradient_is_loud(rng: np.random.Generator, program: Any, marker: s
     "program, what",
     [
         (potf2_float, "float()"),
-        pytest.param(
-            potf2_store,
-            "float()",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="bug: under check=True a NumPy element store A[j, j] = r raises ValueError "
-                "('setting an array element with a sequence.', NumPy's, with the GradientLostWarning "
-                "only as its __cause__), not GradientLostWarning",
-            ),
-        ),
+        (potf2_store, "A[j, j] = r"),
     ],
     ids=["float", "store"],
 )
@@ -513,12 +492,6 @@ def test_lost_gradient_raises_under_check(rng: np.random.Generator, program: Any
     np.testing.assert_array_equal(A[1:], A0[1:])  # it stopped at the first lost number (column 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a recorded complex division (csrc/scalar.c f_div: C's x / y) differs in the last "
-    "bit from NumPy's (Smith's algorithm), which computes it outside a recording: recording "
-    "changes a program's forward values",
-)
 def test_recorded_complex_division_is_numpys(rng: np.random.Generator) -> None:
     x, y = vector(rng, 200, cplx=True), vector(rng, 200, cplx=True)
     a, b = x.copy(), y.copy()

@@ -112,7 +112,7 @@ def _make(fam: Family, prefix: str) -> BlasFunction:
     params = [(p, _default(next((s for s in fam.args.values() if s.param == p), None), d, dtype))
               for p, d in fam.params]  # fmt: skip
     names = ", ".join(p for p, _ in params)
-    namespace: dict[str, Any] = {"_run": partial(run, fam, dtype, fn)}
+    namespace: dict[str, Any] = {"_run": partial(run, fam, dtype, fn), "__name__": __name__}
     exec(f"def {fn}({parameter_list(params)}):\n    return _run(({names},))\n", namespace)
     f = namespace[fn]
     f.__module__ = __name__.rpartition(".")[0]  # blasad.linalg.blas, where the twins live
