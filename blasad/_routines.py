@@ -29,7 +29,7 @@ _REAL_SCALAR = "float | np.ndarray"
 def _annotation(spec: Spec, a: Arg) -> str:
     if a.kind == "flag":
         return "str"
-    if a.kind == "scalar" and not a.out:
+    if a.kind == "scalar" and not (a.out or a.inout):
         return _REAL_SCALAR if a.real or spec.dtypes in ("s", "d", "sd") else _SCALAR
     return "np.ndarray | None" if spec.defaults.get(a.name, 0) is None else "np.ndarray"
 
@@ -44,7 +44,7 @@ def _def_line(spec: Spec, default: Callable[[str], str]) -> str:
         params += ["*", *(f"{k}: int" for k in spec.keywords if k not in spec.defaults)]
         params += [f"{k}: int | None = {default(k)}" for k in spec.keywords if k in spec.defaults]
     written = [a for a in spec.args if a.out or a.inout]
-    annotation = "np.ndarray" if len(written) == 1 else "tuple[np.ndarray, np.ndarray]"
+    annotation = "np.ndarray" if len(written) == 1 else f"tuple[{', '.join(['np.ndarray'] * len(written))}]"
     return f"def {spec.name}({', '.join(params)}) -> {annotation}:"
 
 
@@ -68,9 +68,9 @@ def source(spec: Spec) -> str:
     returns = written[0] if len(written) == 1 else f"({', '.join(written)})"
     lines = [_def_line(spec, lambda name: f"_defaults[{name!r}]")]
     rid = int(lib.ba_fast_routine(spec.name.encode()))
-    first = next(a.name for a in spec.args if a.kind in ("vector", "matrix"))
+    first = next((a.name for a in spec.args if a.kind in ("vector", "matrix")), None)
     for a in spec.args:  # a reduction's result left None: a 0-d array, as the validator makes it
-        if rid >= 0 and a.kind == "scalar" and a.out and spec.defaults.get(a.name, 0) is None:
+        if rid >= 0 and first and a.kind == "scalar" and a.out and spec.defaults.get(a.name, 0) is None:
             lines += [
                 f"    if {a.name} is None and type({first}) is _ndarray and {first}.dtype in _REAL:",
                 f"        {a.name} = _zeros((), {first}.dtype)",

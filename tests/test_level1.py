@@ -748,7 +748,7 @@ BAD: list[tuple[str, Callable[[], Any], type, str]] = [
         "asum out shape",
         lambda: ba.asum(_x(3), np.zeros(1)),
         ValueError,
-        "asum: out must be a number or a 0-d array",
+        r"asum: out must be a 0-d array \(it is written\), got a 1-D array",
     ),
     ("dot out number", lambda: ba.dot(_x(3), _x(3), 0.0), TypeError, "dot: out must be a 0-d float64 array"),
     (

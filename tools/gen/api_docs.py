@@ -94,8 +94,10 @@ def _arg_notes(arg: Any) -> str:
             notes.append("of the real dtype (for complex routines)")
         else:
             notes.append(f"{f.name}: {value}")
-    if arg.kind == "scalar" and not arg.out:
+    if arg.kind == "scalar" and not (arg.out or arg.inout):
         notes.append("a number (constant) or a 0-d array (differentiated when active)")
+    elif arg.kind == "scalar" and arg.inout:
+        notes.append("a 0-d array (a number cannot be written)")
     return "; ".join(notes)
 
 
