@@ -797,7 +797,9 @@ def test_aliasing_and_read_only_outputs_are_rejected_before_writing() -> None:
 
 def test_specs_document_every_routine() -> None:
     names = [s.name for s in level1.ROUTINES]
-    assert names == ["axpy", "scal", "copy", "swap", "dot", "dotu", "dotc", "nrm2", "asum", "rot", "rotm"]
+    assert names == [
+        "axpy", "scal", "copy", "swap", "dot", "dotu", "dotc", "nrm2", "asum", "rot", "rotm", "rotg"
+    ]  # fmt: skip
     for s in level1.ROUTINES:
         assert s.adjoint and s.saves and s.formula
         fn = getattr(ba, s.name)

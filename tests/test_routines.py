@@ -527,6 +527,13 @@ def _scipy_norm(name):
     return oracle
 
 
+def _scipy_rotg(dtype, a, b):
+    """SciPy's ?rotg returns c and s only (not r, z: None). Its complex c has an imaginary part
+    that BLAS never sets (crotg's c is real): its real part is c."""
+    c, s = _blas1("rotg", dtype)(_num(dtype, a), _num(dtype, b))
+    return None, None, np.array(np.real(c), real_dtype(np.dtype(dtype))), np.array(s, dtype)
+
+
 ORACLES = {
     "gemm": _scipy_gemm,
     "gemv": _scipy_gemv,
@@ -543,6 +550,7 @@ ORACLES = {
         _blas1("rot", dt, {"c": "cs", "z": "zd"})(x.copy(), y.copy(), _rnum(c), _rnum(s))
     ),
     "rotm": lambda dt, x, y, param: tuple(_blas1("rotm", dt)(x.copy(), y.copy(), np.array(param))),
+    "rotg": lambda dt, a, b, c, s: _scipy_rotg(dt, a, b),
 }
 
 

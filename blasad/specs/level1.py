@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from blasad.specs.core import Arg, Spec
+from blasad.specs.core import Arg, Spec, real_dtype
 
 
 def _pair(new_x: np.ndarray, new_y: np.ndarray) -> Any:
@@ -235,4 +235,82 @@ x's dtype is a buffer: differentiable (the entries its flag uses; never the flag
 any other sequence is converted and is a constant.""",
 )
 
-ROUTINES: tuple[Spec, ...] = (AXPY, SCAL, COPY, SWAP, DOT, DOTU, DOTC, NRM2, ASUM, ROT, ROTM)
+
+def _value(v: Any) -> Any:
+    """A scalar argument (a 0-d array or a number) as a NumPy scalar, or the number itself."""
+    return v[()] if isinstance(v, np.ndarray) else v
+
+
+def _rotg_ref(a: Any, b: Any, c: Any, s: Any) -> Any:
+    """(a, b, c, s) after ?rotg, computed as OpenBLAS computes it, in the arrays' dtype."""
+    a, b = _value(a), _value(b)
+    dt = np.asarray(a).dtype
+    rdt = real_dtype(dt)
+    if dt.kind == "c":  # b is left as it is
+        if b == 0:
+            r, cv, sv = a, 1, 0
+        elif a == 0:
+            r, cv, sv = abs(b), 0, np.conj(b) / abs(b)
+        else:
+            rho = np.hypot(abs(a), abs(b))
+            u = a / abs(a)
+            r, cv, sv = u * rho, abs(a) / rho, u * np.conj(b) / rho
+        z = b
+    elif b == 0:
+        r, z, cv, sv = a, 0, 1, 0
+    elif a == 0:
+        r, z, cv, sv = b, 1, 0, 1
+    else:
+        r = np.copysign(1, a if abs(a) > abs(b) else b) * np.hypot(a, b)
+        cv, sv = a / r, b / r
+        z = sv if abs(a) > abs(b) else 1 / cv
+    return np.array(r, dt), np.array(z, dt), np.array(cv, rdt), np.array(sv, dt)
+
+
+def _rotg_domain(a: Any, b: Any, c: Any, s: Any) -> bool:
+    """a and b away from 0 and, for real ones, |a| away from |b| (relative 1e-3): where rotg's
+    branches meet (a = 0: z jumps; a = b = 0: no derivative; |a| = |b|: the sign of r and z's
+    formula change)."""
+    fa, fb = abs(complex(_value(a))), abs(complex(_value(b)))
+    m = 1e-3 * max(fa, fb)
+    return fa > m and fb > m and (np.iscomplexobj(a) or abs(fa - fb) > m)
+
+
+ROTG = Spec(
+    name="rotg",
+    formula="a ← r, b ← z (complex: b kept), c, s ← the rotation with [c s; −s̄ c] [a; b] = [r; 0], c real",
+    args=(
+        Arg("a", "scalar", inout=True),
+        Arg("b", "scalar", inout=True),
+        Arg("c", "scalar", out=True, real=True),
+        Arg("s", "scalar", out=True),
+    ),
+    reference=_rotg_ref,
+    adjoint=(
+        "real, from the saved a, b: r = σ √(a² + b²) (σ the sign of the larger of a, b), c = a/r, "
+        "s = b/r, z = s (|a| > |b|) or 1/c: z̄ joins s̄, or c̄ as −z̄/c²; "
+        "g = r̄ − (c c̄ + s s̄)/r; ā ← c̄/r + g c, b̄ ← s̄/r + g s",
+        "complex: with u = a/|a|, ρ = √(|a|² + |b|²), r = u ρ, c = |a|/ρ, s = u conj(b)/ρ: "
+        "ρ̄ = Re(conj(r̄) u) − (c̄ c + Re(conj(s̄) s))/ρ; the modulus of a gets m̄ = c̄/ρ + c ρ̄, its phase "
+        "φ̄ = −ρ Im(conj(r̄) u) − Im(conj(s̄) s); ā ← u (m̄ + i φ̄/|a|), b̄ += ρ̄ b/ρ + conj(s̄) u/ρ (b is kept)",
+        "c̄ ← 0, s̄ ← 0 (their old values reach nothing)",
+        "a = 0 (complex) or a = b = 0: no derivative; the branch BLAS takes (a = 0: r = |b| and ā ← 0; "
+        "a = b = 0: r = a, so ā ← r̄ and b̄ gets nothing)",
+    ),
+    saves="a and b by value",
+    defaults={"c": None, "s": None},
+    domain=_rotg_domain,
+    doc="""a ← r, b ← z, c, s ← the Givens rotation with [c s; −s̄ c] [a; b] = [r; 0] (BLAS rotg), in
+place on 0-d arrays; returns (a, b, c, s).
+
+For real dtypes b ← z (s if |a| > |b|, 1/c if not and c ≠ 0, 1 if c = 0), and r takes
+the sign of the larger of a and b; for complex ones r = (a/|a|) √(|a|² + |b|²) and b is left as
+it is (OpenBLAS's crotg/zrotg). c is real (a 0-d array of the real dtype), s of the dtype.
+a and b must be 0-d arrays of one float or complex dtype (they are written); c and s are 0-d
+arrays too, or None to allocate them. The adjoints are exact where rotg is differentiable
+(a ≠ 0; real: |a| ≠ |b|, where z's formula and r's sign change); at a = 0 they follow the
+branch BLAS takes (see the spec).""",
+)
+
+
+ROUTINES: tuple[Spec, ...] = (AXPY, SCAL, COPY, SWAP, DOT, DOTU, DOTC, NRM2, ASUM, ROT, ROTM, ROTG)

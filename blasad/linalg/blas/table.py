@@ -7,7 +7,7 @@ quirks (rotm's flag).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,31 @@ def _rotm_flag(call: Any) -> None:
         copy_into(param, fixed)
         fixed[0] = canon
         call.vals["param"] = fixed
+
+
+def _own_scalars(*names: str) -> Callable[[Any], None]:
+    """blasad's rotg writes these scalars, SciPy's leaves them as they are: each becomes a new
+    0-d array, a recorded copy of a 0-d array of the dtype (so its adjoint flows back) or the
+    converted number (a constant)."""
+
+    def adapt(call: Any) -> None:
+        for name in names:
+            value, new = call.vals[name], np.full((), -0.0, call.dtype)
+            if isinstance(value, np.ndarray):
+                copy_into(value, new)
+            else:
+                new[()] = value
+            call.vals[name] = new
+
+    return adapt
+
+
+def _returned(call: Any, out: Any) -> Any:
+    """SciPy's results among blasad's written arguments (rotg returns (a, b, c, s), SciPy c, s):
+    those that are Results in the table."""
+    written = [a for a in call.spec.args if a.out or a.inout]
+    picked = [v for a, v in zip(written, out) if isinstance(call.fam.args[a.name], Result)]
+    return picked[0] if len(picked) == 1 else tuple(picked)
 
 
 def _leading(call: Any, name: str, rows: int, cols: int) -> None:
@@ -194,6 +219,12 @@ FAMILIES: dict[str, Family] = {
             count="n",
             count_rule="ceil",
             names={"c": "csrot", "z": "zdrot"},
+        ),
+        Family(
+            "c, s = rotg(a, b)",
+            {"a": Scalar("a"), "b": Scalar("b"), "c": Result(), "s": Result()},
+            adapt=_own_scalars("a", "b"),
+            result=_returned,
         ),
         Family(
             "x, y = rotm(x, y, param, n=None, offx=0, incx=1, offy=0, incy=1, overwrite_x=0, overwrite_y=0)",

@@ -109,6 +109,9 @@ class Family:
         had an illegal value"), leaving the outputs as they are (syrk with trans and k = 0).
     adapt: ``adapt(call)`` adjusts ``call.vals`` (blasad's arguments by name) where SciPy
         accepts what blasad does not (rotm's flag).
+    result: ``result(call, out)`` is SciPy's result from what blasad's routine returned where
+        that is not the outputs or blasad's return value (rotg's c and s of its four written
+        arguments).
     blocks: ``blocks(call)`` checks the input matrices as SciPy does where its shape rules are
         not blasad's dims, and cuts them (``call.inputs``, ``call.shapes``) to the leading
         blocks BLAS reads, before the dims are bound (symm's ``a`` of m x p and ``b`` of p x n,
@@ -129,6 +132,7 @@ class Family:
     zero_ld_rejected: tuple[str, ...] = ()
     adapt: Callable[[Any], None] | None = None  # adjusts blasad's arguments before the call
     blocks: Callable[[Any], None] | None = None  # checks and cuts the input matrices before binding
+    result: Callable[[Any, Any], Any] | None = None  # SciPy's result from blasad's return value
     dims: Mapping[str, str] = field(default_factory=dict)  # SciPy int parameter -> the dim it gives
     derived: Mapping[str, Callable[[Mapping[str, int], Mapping[str, str]], int]] = field(default_factory=dict)
     kwargs: Mapping[str, str] = field(default_factory=dict)  # blasad keyword argument <- SciPy parameter
