@@ -87,7 +87,7 @@ ARGS: dict[str, tuple[tuple[str, str], ...]] = {
     "rot": (("x", "inout"), ("y", "inout"), ("c", "real"), ("s", "real")),
     "rotm": (("x", "inout"), ("y", "inout"), ("param", "param")),
 }
-DTYPES = {"dot": REAL, "rotm": REAL, "dotu": CPLX, "dotc": CPLX}  # as BLAS: Spec.dtypes
+DTYPES = {"dot": REAL, "rotm": REAL, "rotmg": REAL, "dotu": CPLX, "dotc": CPLX}  # as BLAS: Spec.dtypes
 ROUTINES = tuple(ARGS)
 
 
@@ -798,7 +798,7 @@ def test_aliasing_and_read_only_outputs_are_rejected_before_writing() -> None:
 def test_specs_document_every_routine() -> None:
     names = [s.name for s in level1.ROUTINES]
     assert names == [
-        "axpy", "scal", "copy", "swap", "dot", "dotu", "dotc", "nrm2", "asum", "rot", "rotm", "rotg"
+        "axpy", "scal", "copy", "swap", "dot", "dotu", "dotc", "nrm2", "asum", "rot", "rotm", "rotg", "rotmg"
     ]  # fmt: skip
     for s in level1.ROUTINES:
         assert s.adjoint and s.saves and s.formula

@@ -1,14 +1,16 @@
-"""rotg: BLAS's construction of a plane rotation, on 0-d arrays, differentiable.
+"""rotg and rotmg: BLAS's constructions of plane rotations, on 0-d arrays, differentiable.
 
-tests/test_routines.py checks it from its spec at random points inside Spec.domain (away from
-the boundaries between its branches). This file checks every branch at points chosen to reach
-it:
+tests/test_routines.py checks both from their specs at random points inside Spec.domain (away
+from the boundaries between their branches). This file checks every branch at points chosen to
+reach it:
 
-  1. forward == SciPy's ?rotg (c and s) and == spec.reference (all written arguments), in every
-     precision; the rotation does what it promises ([c s; −s̄ c] [a; b] = [r; 0]); a and b are
-     written in place and returned, complex b is kept.
-  2. adjoints == central differences with steps relative to |a| + |b|, and the exact adjoints at
-     the points where BLAS picks a branch by an equality (a = 0, b = 0).
+  1. forward == SciPy's ?rotg / ?rotmg (c and s; param) and == spec.reference (all written
+     arguments), in every precision; the rotation does what it promises ([c s; −s̄ c] [a; b] =
+     [r; 0], H (√d1 x1, √d2 y1) = (√d1' x1', 0)); a and b (d1, d2, x1) are written in place and
+     returned, complex b is kept.
+  2. adjoints == central differences with steps relative to each input (rotmg's inputs span
+     many orders of magnitude: its rescalings by 4096² included), and the exact adjoints at the
+     points where BLAS picks a branch by an equality (a = 0, b = 0, d2 = 0, ...).
   3. validation: a written argument that is a number, or of another dtype, or shares memory with
      another, raises naming it, and nothing is written.
   4. rotg feeding rot on a tape: a Givens step, differentiated end to end.
@@ -175,6 +177,159 @@ def test_rotg_adjoint_at_complex_a_zero() -> None:
     assert (a_bar, c_bar, s_bar) == (0, 0, 0)
 
 
+# -- rotmg --------------------------------------------------------------------------------------
+
+GAM2 = 4096.0**2
+# (d1, d2, x1, y1): each of OpenBLAS's branches, and its rescalings by GAM² = 2²⁴
+ROTMG_POINTS = {
+    "keep-d2": (1.5, 0.0, 0.7, 2.0),  # d2 = 0: flag −2
+    "keep-y1": (1.5, 0.3, 0.7, 0.0),  # y1 = 0: flag −2
+    "zero-d1": (-1.0, 2.0, 0.5, 3.0),  # d1 < 0: flag −1, all zero
+    "zero-q2": (0.2, -3.0, 0.5, 3.0),  # |d1 x1²| <= |d2 y1²|, d2 < 0: flag −1, all zero
+    "swap-d1": (0.0, 2.0, 0.5, 3.0),  # d1 = 0, d2 > 0: flag 1, H = [0 1; −1 0]
+    "swap-x1": (1.5, 2.0, 0.0, 3.0),  # x1 = 0, d2 > 0
+    "h0": (1.0, 2.0, 3.0, 0.5),  # |d1 x1²| > |d2 y1²|: flag 0
+    "h0-neg": (1.0, -2.0, -3.0, 0.5),
+    "h1": (1.0, 2.0, 0.5, 3.0),  # otherwise: flag 1
+    "d1-up": (3e-9, 1.0, 1e5, 0.5),  # h0, then d1 ← d1 GAM² (new d1 = d1/u tiny): flag −1
+    "d2-up": (1.0, 3e-9, 0.5, 3.0),  # h0, new d2 = d2/u tiny
+    "d1-down": (3e8, 1.0, 3.0, 0.5),  # h0, new d1 = d1/u huge
+    "d2-down": (1.0, -5e7, 3.0, 1e-4),  # h0, new d2 = d2/u huge (and negative)
+    "h1-d2-up": (2e-9, 1.0, 0.5, 3.0),  # h1, new d2 = d1/u tiny
+    "h1-d1-down": (1.0, 4e8, 0.5, 3.0),  # h1, new d1 = d2/u huge
+    "twice": (1e-20, 1.0, 0.5, 3.0),  # h1, new d2 rescaled twice
+}
+
+
+def _rotmg(point, dt, param=None):
+    d1, d2, x1 = (np.array(v, dt) for v in point[:3])
+    p = np.arange(10.0, 15.0).astype(dt) if param is None else param
+    return ba.rotmg(d1, d2, x1, dt.type(point[3]), p)
+
+
+@pytest.mark.parametrize("dt", [F32, F64], ids=lambda d: d.name)
+@pytest.mark.parametrize("name", ROTMG_POINTS)
+def test_rotmg_forward(name: str, dt: np.dtype) -> None:
+    point = ROTMG_POINTS[name]
+    old = np.arange(10.0, 15.0).astype(dt)
+    d1, d2, x1, param = _rotmg(point, dt)
+    ref = SPECS["rotmg"].reference(*(np.array(v, dt) for v in point[:3]), dt.type(point[3]), old)
+    for what, got, want in zip(("d1", "d2", "x1", "param"), (d1, d2, x1, param), ref):
+        close(got, want, dt, f"{what} vs spec.reference")
+    flag = param[0]
+    sp = getattr(sblas, PREFIX[dt] + "rotmg")(*point)  # SciPy: param only, 0 where not written
+    written = {-2: [0], -1: [0, 1, 2, 3, 4], 0: [0, 2, 3], 1: [0, 1, 4]}[int(flag)]
+    close(param[written], sp[written], dt, "param vs SciPy")
+    kept = [i for i in range(5) if i not in written]
+    assert param[kept].tobytes() == old[kept].tobytes(), "entries the flag does not use are kept"
+    if name.startswith(("d1", "d2", "h1-", "twice")):
+        assert flag == -1 and all(1 / GAM2 <= abs(v) <= GAM2 for v in (d1, d2)), "rescaled"
+    # H (x1, y1) = (x1', ·) and √d2' times its second entry is 0: H zeros the second entry of
+    # (√d1 x1, √d2 y1), keeping d1 x1² + d2 y1² = d1' x1'²
+    h11, h21, h12, h22 = _h(param)
+    if flag != -2 and not name.startswith("zero"):
+        x, y = dt.type(point[2]), dt.type(point[3])
+        close(h11 * x + h12 * y, x1, dt, "x1' = h11 x1 + h12 y1", scale=abs(h11 * x) + abs(h12 * y))
+        second = d2 * (h21 * x + h22 * y) ** 2
+        close(second, 0, dt, "d2' (h21 x1 + h22 y1)² = 0", scale=abs(d2) * (abs(h21 * x) + abs(h22 * y)) ** 2)
+        q = point[0] * x * x + point[1] * y * y
+        close(
+            d1 * x1 * x1,
+            q,
+            dt,
+            "d1' x1'² = d1 x1² + d2 y1²",
+            scale=abs(point[0] * x * x) + abs(point[1] * y * y),
+        )
+
+
+def _h(param):
+    flag, h11, h21, h12, h22 = param
+    if flag == 0:
+        return 1.0, h21, h12, 1.0
+    if flag == 1:
+        return h11, -1.0, 1.0, h22
+    return (1.0, 0.0, 0.0, 1.0) if flag == -2 else (h11, h21, h12, h22)
+
+
+def _steps(point):
+    """The central differences' steps: 1e-6 of each input."""
+    return 1e-6 * np.array([abs(v) or 1.0 for v in point])
+
+
+def _rotmg_jacobian_fd(point, param):
+    """∂(d1, d2, x1, param)/∂(d1, d2, x1, y1) by central differences, each step 1e-6 of |input|."""
+    base = np.array(point, float)
+    cols = []
+    for j, h in enumerate(_steps(point)):
+        outs = []
+        for sign in (1, -1):
+            v = base.copy()
+            v[j] += sign * h
+            d1, d2, x1, p = _rotmg(v, F64, param.copy())
+            outs.append(np.concatenate([[d1, d2, x1], p]))
+        cols.append((outs[0] - outs[1]) / (2 * h))
+    return np.array(cols).T  # 8 x 4
+
+
+@pytest.mark.parametrize("name", [n for n in ROTMG_POINTS if not n.startswith(("keep", "swap"))])
+def test_rotmg_adjoint_vs_central_differences(name: str) -> None:
+    """Inside each branch (steps relative to each input stay in it): d̄1, d̄2, x̄1, ȳ1 = Jᵀ seed
+    for the outputs d1, d2, x1 and the param entries the flag writes."""
+    rng = np.random.default_rng(len(name))
+    point = ROTMG_POINTS[name]
+    param = rng.standard_normal(5)
+    J = _rotmg_jacobian_fd(point, param)
+    seed = rng.standard_normal(8)
+    prim = [np.array(v) for v in point] + [param.copy()]
+    shadows = [np.array(seed[0]), np.array(seed[1]), np.array(seed[2]), np.array(0.0), seed[3:].copy()]
+    ba.autodiff(ba.rotmg, *(ba.Duplicated(p, s) for p, s in zip(prim, shadows)))
+    written = {-2: [], -1: [1, 2, 3, 4], 0: [2, 3], 1: [1, 4]}[int(prim[4][0])]
+    rows = [0, 1, 2] + [3 + i for i in written]
+    want = J[rows].T @ seed[rows]
+    got = np.array([shadows[k][()] for k in range(4)])
+    # the differences' rounding: 1 ulp of each output over the step, and truncation: 1e-6
+    out = np.concatenate([[prim[0], prim[1], prim[2]], prim[4]])
+    rounding = 4 * np.finfo(float).eps * float(np.abs(seed[rows]) @ np.abs(out[rows])) / _steps(point)
+    assert np.all(np.abs(got - want) <= 1e-6 * np.abs(want) + rounding), (got, want)
+    assert shadows[4][0] == 0 and all(shadows[4][i] == 0 for i in written), "written entries consumed"
+    kept = [i for i in range(1, 5) if i not in written]
+    assert np.array_equal(shadows[4][kept], seed[3:][kept]), "entries rotmg leaves keep their adjoints"
+
+
+@pytest.mark.parametrize("name", [n for n in ROTMG_POINTS if n.startswith(("keep", "swap"))])
+def test_rotmg_adjoint_at_its_equality_branches(name: str) -> None:
+    """d2 = 0 or y1 = 0: H = I and nothing else changes (seeds pass through, the flag's is
+    consumed); d1 = 0 or x1 = 0: d1 ↔ d2 and x1 ← y1 (the seeds swap; y1 gets x1's)."""
+    point = ROTMG_POINTS[name]
+    seed = np.array([0.5, -1.5, 2.5, 0.25, 1.0, 2.0, 3.0, 4.0, 5.0])  # d1 d2 x1 y1, param
+    prim = [np.array(v) for v in point] + [np.full(5, 7.0)]
+    shadows = [np.array(v) for v in seed[:4]] + [seed[4:].copy()]
+    ba.autodiff(ba.rotmg, *(ba.Duplicated(p, s) for p, s in zip(prim, shadows)))
+    got = [s[()] for s in shadows[:4]]
+    if name.startswith("keep"):
+        assert got == [0.5, -1.5, 2.5, 0.25] and shadows[4].tolist() == [0, 2, 3, 4, 5]
+    else:  # flag 1: h11 = h22 = 0 written
+        assert got == [-1.5, 0.5, 0.0, 0.25 + 2.5] and shadows[4].tolist() == [0, 0, 3, 4, 0]
+
+
+def test_rotmg_param_layouts_and_allocation() -> None:
+    """param may be any vector of 5 (strided, reversed) or None (zeros, as SciPy's)."""
+    point = ROTMG_POINTS["d1-up"]
+    want = _rotmg(point, F64)[3]
+    for view in (lambda b: b[::2], lambda b: b[::-2], lambda b: b[1::2][::-1]):
+        base = np.arange(20.0, 30.0)
+        p = view(base)
+        before = base.copy()
+        _rotmg(point, F64, p)
+        assert np.array_equal(p, want)
+        untouched = np.ones(10, bool)
+        view(untouched)[...] = False
+        assert np.array_equal(base[untouched], before[untouched])
+    d1, d2, x1 = (np.array(v) for v in point[:3])
+    _, _, _, p = ba.rotmg(d1, d2, x1, point[3])
+    assert np.array_equal(p, want) and p.dtype == F64
+
+
 # -- validation ---------------------------------------------------------------------------------
 
 
@@ -218,6 +373,50 @@ def _bad_calls():
         ValueError,
         "rotg: output a shares elements with output b",
     )
+    yield (
+        "rotmg complex",
+        lambda: ba.rotmg(np.array(1j), np.array(1j), np.array(1j), 1.0),
+        TypeError,
+        r"rotmg: real dtypes only \(float32, float64\), got complex128",
+    )
+    yield (
+        "rotmg d2 number",
+        lambda: ba.rotmg(f64(1.0), 2.0, f64(1.0), 1.0),
+        TypeError,
+        r"rotmg: d2 must be a 0-d float64 array \(it is written\)",
+    )
+    yield (
+        "rotmg y1 complex",
+        lambda: ba.rotmg(f64(1.0), f64(2.0), f64(1.0), 1j),
+        TypeError,
+        "rotmg: y1 must be a real number",
+    )
+    yield (
+        "rotmg param length",
+        lambda: ba.rotmg(f64(1.0), f64(2.0), f64(1.0), 1.0, np.zeros(4)),
+        ValueError,
+        "rotmg: param has shape",
+    )
+    yield (
+        "rotmg param dtype",
+        lambda: ba.rotmg(f64(1.0), f64(2.0), f64(1.0), 1.0, np.zeros(5, np.float32)),
+        TypeError,
+        "rotmg: .*float32",
+    )
+    yield (
+        "rotmg param in d1",
+        lambda: (lambda p: ba.rotmg(p[0, ...], f64(2.0), f64(1.0), 1.0, p))(np.ones(5)),
+        ValueError,
+        "rotmg: output d1 shares elements with output param",
+    )
+    ro = np.array(1.0)
+    ro.flags.writeable = False
+    yield (
+        "rotmg read-only",
+        lambda: ba.rotmg(f64(1.0), f64(2.0), ro, 1.0),
+        ValueError,
+        "rotmg: x1 is read-only",
+    )
 
 
 @pytest.mark.parametrize(
@@ -233,6 +432,10 @@ def test_nothing_is_written_before_validation_passes() -> None:
     with pytest.raises(TypeError):
         ba.rotg(a, b, c, np.array(1.0, np.float32))
     assert (a[()], b[()], c[()]) == (3.0, 4.0, 9.0)
+    d1, d2, x1, p = np.array(1.0), np.array(2.0), np.array(3.0), np.full(6, 5.0)
+    with pytest.raises(ValueError):
+        ba.rotmg(d1, d2, x1, 0.5, p)
+    assert (d1[()], d2[()], x1[()]) == (1.0, 2.0, 3.0) and (p == 5).all()
 
 
 # -- on a tape: a Givens step -------------------------------------------------------------------

@@ -534,6 +534,15 @@ def _scipy_rotg(dtype, a, b):
     return None, None, np.array(np.real(c), real_dtype(np.dtype(dtype))), np.array(s, dtype)
 
 
+def _scipy_rotmg(dtype, d1, d2, x1, y1, param):
+    """SciPy's ?rotmg returns param only (zeros where the flag writes nothing: those entries keep
+    their old values in blasad's param, as BLAS leaves them)."""
+    new = _blas1("rotmg", dtype)(*(_rnum(v) for v in (d1, d2, x1, y1)))
+    kept = {-2: (1, 2, 3, 4), -1: (), 0: (1, 4), 1: (2, 3)}[int(new[0])]
+    new[list(kept)] = np.asarray(param)[list(kept)]
+    return None, None, None, new
+
+
 ORACLES = {
     "gemm": _scipy_gemm,
     "gemv": _scipy_gemv,
@@ -551,6 +560,7 @@ ORACLES = {
     ),
     "rotm": lambda dt, x, y, param: tuple(_blas1("rotm", dt)(x.copy(), y.copy(), np.array(param))),
     "rotg": lambda dt, a, b, c, s: _scipy_rotg(dt, a, b),
+    "rotmg": lambda dt, d1, d2, x1, y1, param: _scipy_rotmg(dt, d1, d2, x1, y1, param),
 }
 
 

@@ -271,6 +271,14 @@ def _rotg(d: Draw) -> None:
     d.req("b", d.number())
 
 
+def _rotmg(d: Draw) -> None:
+    """param = rotmg(d1, d2, x1, y1): real numbers, zero at times, d1 and d2 of either sign, and
+    scales that reach rotmg's rescaling by 4096² (|d| below 4096⁻² or above 4096² afterwards)."""
+    for name in ("d1", "d2", "x1", "y1"):
+        scale = d.pick((1.0, 1.0, 1e-9, 1e9)) if name in ("d1", "d2") else 1.0
+        d.req(name, d.number(real=True) * scale)
+
+
 def _symv(d: Draw) -> None:  # symv, hemv
     n = d.size(1)
     d.scalar("alpha")
@@ -458,6 +466,7 @@ GENERATORS: dict[str, Callable[[Draw], None]] = {
     "rot": _level1("ceil", ("x", "y"), scalar="cs"),
     "rotm": _level1("floor", ("x", "y"), scalar="param"),
     "rotg": _rotg,
+    "rotmg": _rotmg,
     **dict.fromkeys(("symv", "hemv"), _symv),
     **dict.fromkeys(("trmv", "trsv"), _trmv),
     **dict.fromkeys(("ger", "geru", "gerc"), _ger),

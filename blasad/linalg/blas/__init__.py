@@ -28,10 +28,10 @@ Outputs, overwrite and gradients:
   copied otherwise, as SciPy does. Strided outputs (gemv's ``y``) are returned whole, with only
   ``y[offy::incy]`` updated.
 * Reductions (dot, nrm2, asum) return blasad's 0-d array where SciPy returns a Python number:
-  equal in value and in arithmetic, and differentiable. So does ``c, s = drotg(a, b)`` (c of the
-  real dtype): blasad's rotg runs on new 0-d arrays holding a and b, recorded copies where those
-  are 0-d arrays of the dtype (so their gradients flow back), and SciPy's a and b are left as
-  they are.
+  equal in value and in arithmetic, and differentiable. So do ``c, s = drotg(a, b)`` (c of the
+  real dtype) and ``param = drotmg(d1, d2, x1, y1)`` (a vector): blasad's rotg and rotmg run on
+  new 0-d arrays holding a, b (d1, d2, x1), recorded copies where those are 0-d arrays of the
+  dtype (so their gradients flow back), and SciPy's arguments are left as they are.
 * Scalars: α and β given as 0-d (or size-1) arrays of the routine's dtype are buffers and are
   differentiated when active; every other scalar is converted like SciPy does and is constant.
 * Arguments SciPy would convert (a list, an int array, float32 passed to a ``d`` routine, a

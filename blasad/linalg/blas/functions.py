@@ -82,7 +82,9 @@ def _doc(fam: Family, prefix: str, fn: str, call: str) -> str:
         elif isinstance(src, Array):
             what = arg.kind + (f" {src.param}[{src.off}::{src.inc}]" if src.off else "")
         elif isinstance(src, Result):
-            lines.append(f"    returned: {arg.name}, a 0-d {real_dtype(dtype) if arg.real else dtype} array")
+            shape = "a 0-d" if arg.kind == "scalar" else f"a {arg.kind} of"
+            of = real_dtype(dtype) if arg.real else dtype
+            lines.append(f"    returned: {arg.name}, {shape} {of} array")
             continue
         else:
             what = (

@@ -31,8 +31,8 @@ def _rotm_flag(call: Any) -> None:
 
 
 def _own_scalars(*names: str) -> Callable[[Any], None]:
-    """blasad's rotg writes these scalars, SciPy's leaves them as they are: each becomes a new
-    0-d array, a recorded copy of a 0-d array of the dtype (so its adjoint flows back) or the
+    """blasad's rotg and rotmg write these scalars, SciPy's leave them as they are: each becomes a
+    new 0-d array, a recorded copy of a 0-d array of the dtype (so its adjoint flows back) or the
     converted number (a constant)."""
 
     def adapt(call: Any) -> None:
@@ -48,8 +48,8 @@ def _own_scalars(*names: str) -> Callable[[Any], None]:
 
 
 def _returned(call: Any, out: Any) -> Any:
-    """SciPy's results among blasad's written arguments (rotg returns (a, b, c, s), SciPy c, s):
-    those that are Results in the table."""
+    """SciPy's results among blasad's written arguments (rotg returns (a, b, c, s), SciPy c, s;
+    rotmg (d1, d2, x1, param), SciPy param): those that are Results in the table."""
     written = [a for a in call.spec.args if a.out or a.inout]
     picked = [v for a, v in zip(written, out) if isinstance(call.fam.args[a.name], Result)]
     return picked[0] if len(picked) == 1 else tuple(picked)
@@ -224,6 +224,19 @@ FAMILIES: dict[str, Family] = {
             "c, s = rotg(a, b)",
             {"a": Scalar("a"), "b": Scalar("b"), "c": Result(), "s": Result()},
             adapt=_own_scalars("a", "b"),
+            result=_returned,
+        ),
+        Family(
+            "param = rotmg(d1, d2, x1, y1)",
+            {
+                "d1": Scalar("d1"),
+                "d2": Scalar("d2"),
+                "x1": Scalar("x1"),
+                "y1": Scalar("y1"),
+                "param": Result(),
+            },
+            prefixes="sd",
+            adapt=_own_scalars("d1", "d2", "x1"),
             result=_returned,
         ),
         Family(

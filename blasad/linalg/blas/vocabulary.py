@@ -111,7 +111,7 @@ class Family:
         accepts what blasad does not (rotm's flag).
     result: ``result(call, out)`` is SciPy's result from what blasad's routine returned where
         that is not the outputs or blasad's return value (rotg's c and s of its four written
-        arguments).
+        arguments, rotmg's param).
     blocks: ``blocks(call)`` checks the input matrices as SciPy does where its shape rules are
         not blasad's dims, and cuts them (``call.inputs``, ``call.shapes``) to the leading
         blocks BLAS reads, before the dims are bound (symm's ``a`` of m x p and ``b`` of p x n,
