@@ -59,6 +59,7 @@ _SPECIAL = {
     "dznrm2": ("nrm2", "z"),
     "csrot": ("rot", "c"),
     "zdrot": ("rot", "z"),
+    **{f"i{p}amax": ("iamax", p) for p in "sdcz"},
 }
 # SciPy's c of crotg/zrotg is complex, but BLAS writes only its real part (c is real): the
 # imaginary part SciPy returns is whatever its buffer held. The twin returns the real c.
@@ -279,6 +280,11 @@ def _rotmg(d: Draw) -> None:
         d.req(name, d.number(real=True) * scale)
 
 
+def _iamax(d: Draw) -> None:
+    """k = i?amax(x, n, offx, incx): n from x, or given (0 included); incx < 0 gives -1."""
+    d.counted(d.size(), ("x",))
+
+
 def _symv(d: Draw) -> None:  # symv, hemv
     n = d.size(1)
     d.scalar("alpha")
@@ -467,6 +473,7 @@ GENERATORS: dict[str, Callable[[Draw], None]] = {
     "rotm": _level1("floor", ("x", "y"), scalar="param"),
     "rotg": _rotg,
     "rotmg": _rotmg,
+    "iamax": _iamax,
     **dict.fromkeys(("symv", "hemv"), _symv),
     **dict.fromkeys(("trmv", "trsv"), _trmv),
     **dict.fromkeys(("ger", "geru", "gerc"), _ger),
@@ -544,6 +551,9 @@ def compare(name: str, make: Callable[[], tuple[list[Any], dict[str, Any]]], lab
         r1[i] = r1[i].real
     every1, every2 = [*a1, *k1.values()], [*a2, *k2.values()]
     for x1, x2 in zip(r1, r2):
+        if type(x1) is int:  # i?amax: an index, as SciPy's
+            assert type(x2) is int and x2 == x1, f"{what}: {x2!r} for {x1!r}"
+            continue
         if not isinstance(x1, np.ndarray):  # SciPy's Python number is the twin's 0-d array
             assert isinstance(x2, np.ndarray) and x2.shape == (), f"{what}: {x2!r} for {x1!r}"
             assert x2.dtype in (dtype, np.empty(0, dtype).real.dtype), f"{what}: {x2.dtype}"

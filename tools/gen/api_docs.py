@@ -16,6 +16,7 @@ from typing import Any
 
 import blasad as ba
 from blasad.linalg import blas as twin
+from blasad.specs import Spec
 
 FRONT_END = ("Tape", "autodiff", "Duplicated", "Const")
 CHECKING = ("gradcheck", "GradCheck")
@@ -206,6 +207,8 @@ def _value(v: Any) -> str:
     """repr, but a function by its name (a repr with an address would change every run)."""
     if isinstance(v, dict):
         return "{" + ", ".join(f"{k!r}: {_value(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, Spec):  # (a routine outside ba.SPECS: iamax)
+        return f"the spec of {v.name}({', '.join(a.name for a in v.args)})"
     return v.__name__ if callable(v) and hasattr(v, "__name__") else repr(v)
 
 

@@ -32,6 +32,8 @@ Outputs, overwrite and gradients:
   real dtype) and ``param = drotmg(d1, d2, x1, y1)`` (a vector): blasad's rotg and rotmg run on
   new 0-d arrays holding a, b (d1, d2, x1), recorded copies where those are 0-d arrays of the
   dtype (so their gradients flow back), and SciPy's arguments are left as they are.
+* ``isamax``, ``idamax``, ``icamax``, ``izamax`` return SciPy's 0-based index as an int (-1
+  where BLAS does not search: n <= 0 or incx < 0); an index is not differentiable.
 * Scalars: α and β given as 0-d (or size-1) arrays of the routine's dtype are buffers and are
   differentiated when active; every other scalar is converted like SciPy does and is constant.
 * Arguments SciPy would convert (a list, an int array, float32 passed to a ``d`` routine, a

@@ -12,8 +12,10 @@ from typing import Any
 
 import numpy as np
 
+import blasad as ba
 from blasad.linalg.blas.call import copy_into
 from blasad.linalg.blas.vocabulary import Array, BlasError, Family, Flag, Output, Result, Scalar, Source
+from blasad.specs import Arg, Spec
 
 
 def _rotm_flag(call: Any) -> None:
@@ -53,6 +55,28 @@ def _returned(call: Any, out: Any) -> Any:
     written = [a for a in call.spec.args if a.out or a.inout]
     picked = [v for a, v in zip(written, out) if isinstance(call.fam.args[a.name], Result)]
     return picked[0] if len(picked) == 1 else tuple(picked)
+
+
+# i?amax is not differentiable, so not in ba.SPECS: the spec of its argument, for the conversions
+IAMAX = Spec(
+    name="iamax",
+    formula="k ← the 0-based index of the first largest |Re x_i| + |Im x_i|",
+    args=(Arg("x", "vector", ("n",)),),
+    reference=lambda x: np.array(np.argmax(np.abs(x.real) + np.abs(x.imag))),
+    adjoint=(),
+    saves="nothing (never recorded)",
+    doc=str(ba.iamax.__doc__),
+)
+
+
+def _iamax_noop(call: Any) -> None:
+    """BLAS's i?amax returns 0 (SciPy's -1) without searching for n <= 0 or incx < 0."""
+    call.rejected |= call.dims["n"] <= 0 or call.strides["x"][1] < 0
+
+
+def _iamax_result(call: Any, out: Any) -> int:
+    """ba.iamax's 0-based index, or -1 where BLAS did not search (as SciPy returns)."""
+    return -1 if out is None else int(out)
 
 
 def _leading(call: Any, name: str, rows: int, cols: int) -> None:
@@ -238,6 +262,15 @@ FAMILIES: dict[str, Family] = {
             prefixes="sd",
             adapt=_own_scalars("d1", "d2", "x1"),
             result=_returned,
+        ),
+        Family(
+            "k = iamax(x, n=None, offx=0, incx=1)",
+            {"x": Array("x", off="offx", inc="incx")},
+            count="n",
+            names={"s": "isamax", "d": "idamax", "c": "icamax", "z": "izamax"},
+            adapt=_iamax_noop,
+            result=_iamax_result,
+            routine_spec=IAMAX,
         ),
         Family(
             "x, y = rotm(x, y, param, n=None, offx=0, incx=1, offy=0, incy=1, overwrite_x=0, overwrite_y=0)",
