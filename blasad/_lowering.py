@@ -10,7 +10,7 @@ of first appearance, then the spec's keywords (gbmv's m, kl, ku), as an int64; a
 array or scalar argument as
 
     scalar read     -> double re, double im, intptr_t bar
-    scalar written  -> intptr_t p, intptr_t bar          (a 0-d array)
+    scalar written  -> intptr_t p, intptr_t bar          (a 0-d array; also one read and written)
     vector          -> intptr_t p, int64_t inc, intptr_t bar   (p: logical element 0)
     matrix          -> intptr_t p, int64_t ld, intptr_t bar    (in `order`)
 
@@ -293,7 +293,7 @@ def run(
         if a.kind == "flag":
             continue
         bar = call.out_bar(v, active) if (a.out or a.inout) else call.bar(v)
-        if a.kind == "scalar" and not a.out:
+        if a.kind == "scalar" and not (a.out or a.inout):  # (a written scalar: a 0-d array)
             re, im, _ = call.scalar(v)
             flat += [re, im, bar]
         elif a.kind == "scalar":

@@ -77,11 +77,11 @@ def source(spec: Spec) -> str:
     returns = results[0] if len(results) == 1 else f"({', '.join(results)})"
     lines = [_def_line(spec, lambda name: f"_defaults[{name!r}]")]
     rid = int(lib.ba_fast_routine(spec.name.encode()))
-    first = next(a.name for a in spec.args if a.kind in ("vector", "matrix"))
+    first = next((a.name for a in spec.args if a.kind in ("vector", "matrix")), None)
     fresh = [  # a reduction's result left None: a 0-d array, as the validator makes it
         a.name
         for a in spec.args
-        if rid >= 0 and a.kind == "scalar" and a.out and spec.defaults.get(a.name, 0) is None
+        if rid >= 0 and first and a.kind == "scalar" and a.out and spec.defaults.get(a.name, 0) is None
     ]
     for name in fresh:
         lines += [

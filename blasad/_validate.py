@@ -48,6 +48,26 @@ def overlaps_itself(x: np.ndarray) -> bool:
     return False
 
 
+def _scalar_dtype(spec: Spec, vals: list[Any]) -> np.dtype[Any]:
+    """The dtype of a call whose arguments are all scalars: that of the first 0-d array of a
+    float or complex dtype among the scalars of the routine's dtype (not the real ones, such as
+    rotg's c). Raises TypeError naming the first written one when there is none (a number
+    cannot be written)."""
+    candidates = [(a, v) for a, v in zip(spec.args, vals) if a.kind == "scalar" and not a.real]
+    for _, v in candidates:
+        if isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype in DTYPE_CODES:
+            return v.dtype
+    a, v = next(((a, v) for a, v in candidates if a.out or a.inout), candidates[0])
+    if isinstance(v, np.ndarray):
+        got = f"a 0-d array of dtype {v.dtype}" if v.ndim == 0 else f"a {v.ndim}-D array"
+    else:
+        got = type(v).__name__
+    raise TypeError(
+        f"{spec.name}: {a.name} must be a 0-d array of float32, float64, complex64 or complex128 "
+        f"(it is written), got {got}"
+    )
+
+
 def validate(
     spec: Spec, values: tuple[Any, ...], keywords: dict[str, Any] | None = None
 ) -> tuple[np.dtype[Any], dict[str, int], list[Any]]:
@@ -90,7 +110,8 @@ def validate(
                 raise ValueError(
                     f"{name}: {a.name} has strides {v.strides} that are not multiples of its itemsize"
                 )
-    assert dtype is not None, "every spec has an array input"
+    if dtype is None:  # a routine of scalars only (rotg): the dtype of its 0-d arrays
+        dtype = _scalar_dtype(spec, vals)
     if PREFIX[dtype] not in spec.dtypes:
         names = ", ".join(str(d) for d, p in PREFIX.items() if p in spec.dtypes)
         kind = {"sd": "real dtypes only", "cz": "complex dtypes only"}.get(spec.dtypes, "dtypes")
@@ -160,10 +181,11 @@ def validate(
         want = real_dtype(dtype) if a.real else dtype
         if isinstance(v, np.ndarray):
             if v.ndim != 0:
-                raise ValueError(f"{name}: {a.name} must be a number or a 0-d array, got a {v.ndim}-D array")
+                what = "a 0-d array (it is written)" if a.out or a.inout else "a number or a 0-d array"
+                raise ValueError(f"{name}: {a.name} must be {what}, got a {v.ndim}-D array")
             if v.dtype != want:
                 raise TypeError(f"{name}: {a.name} is a 0-d array of dtype {v.dtype}; expected {want}")
-        elif a.out:
+        elif a.out or a.inout:
             raise TypeError(
                 f"{name}: {a.name} must be a 0-d {want} array (it is written), got {type(v).__name__}"
             )

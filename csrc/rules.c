@@ -1,6 +1,8 @@
 /* Per-precision instantiation of the rules, and the dtype dispatch behind the
  * public entry points of blasad.h and routines.h. */
 #include <complex.h>
+#include <float.h>
+#include <math.h>
 
 #include "tape.h"
 

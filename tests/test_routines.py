@@ -7,9 +7,12 @@ strides, doubly strided, zero-stride broadcast inputs), flags take every value i
 (Arg.flag_choices: N, T and C = conjugate transpose), discrete vector entries (rotm's flag) every
 value they may take, and scalars are 0, 1, -0.7, 0.7-0.3j (complex dtypes) or a 0-d array
 (active under AD; complex-valued for complex dtypes, real for a real argument such as her's α).
+A scalar the routine writes (a reduction's result, rotg's a and b) is a random 0-d array.
 A triangular matrix gets its order added to its diagonal (in its storage: dense, packed or band)
-so that solves are well conditioned. A new spec is covered with no new test code; only the SciPy
-oracle needs one entry in ORACLES.
+so that solves are well conditioned. A piecewise routine's Spec.domain keeps the random arguments
+away from the boundaries between its branches (rotg's |a| = |b|, rotmg's tests): a case is drawn
+again until it holds. A new spec is covered with no new test code; only the SciPy oracle needs
+one entry in ORACLES (an oracle returns None for a written argument SciPy does not return).
 
 Dtypes: those of Spec.dtypes among float32, float64, complex64, complex128 (the others must raise
 TypeError). A complex x's adjoint is x̄ = ∂L/∂Re x + i ∂L/∂Im x for L = Re Σ ⟨seed, x_final⟩ (so
@@ -311,16 +314,28 @@ class Case:
         )
 
 
+DOMAIN_TRIES = 200  # draws of a case until the arguments lie in the spec's domain
+
+
 def make_case(spec, dtype, free, flags, scalars, scheme, rng):
     """A call with the free dims `free`, the flags (and discrete entries) `flags`, a tag per read
-    scalar in `scalars`, and the array layouts of `scheme`."""
+    scalar in `scalars`, and the array layouts of `scheme`; drawn again until its arguments lie in
+    Spec.domain (away from the boundaries between a piecewise routine's branches)."""
+    for _ in range(DOMAIN_TRIES):
+        case = _draw_case(spec, dtype, free, flags, scalars, scheme, rng)
+        if spec.domain is None or spec.domain(*(_copy(v) for v in case.args())):
+            return case
+    raise AssertionError(f"{spec.name}: no draw in its domain in {DOMAIN_TRIES} tries; {case}")
+
+
+def _draw_case(spec, dtype, free, flags, scalars, scheme, rng):
     dtype = np.dtype(dtype)
     flag_values = {a.name: flags[a.name] for a in spec.args if a.kind == "flag"}
     dims = spec.dims_for(free, flag_values)
     numbers, bases, views, layouts = {}, {}, {}, {}
     for a in spec.args:
         adt = real_dtype(dtype) if a.real else dtype
-        if a.kind == "scalar" and a.out:  # a 0-d result (reductions): overwritten
+        if a.kind == "scalar" and _written(a):  # a 0-d result (reductions) or a 0-d array rotg updates
             bases[a.name], views[a.name] = _random(rng, (), adt), _identity
         elif a.kind == "scalar":
             v = _scalar(scalars[a.name], adt, rng)
@@ -358,7 +373,9 @@ def _flag_sets(spec, dt):
 
 
 def _read_scalars(spec):
-    return [a.name for a in spec.args if a.kind == "scalar" and not a.out]
+    """The scalars the routine only reads (α, β, c, s): a number or a 0-d array each. Written ones
+    (a reduction's result, rotg's a and b) are random 0-d arrays."""
+    return [a.name for a in spec.args if a.kind == "scalar" and not _written(a)]
 
 
 def _combos(spec, dt, scalar_tags):
@@ -396,10 +413,13 @@ def _abs(v):
 
 def _bound_args(case, args):
     """|arguments| for the error bound: the formula on them bounds |terms|; discrete entries
-    (rotm's flag) keep their values."""
+    (rotm's flag) keep their values; a NaN (an output's old value the call does not read, which a
+    piecewise formula such as rotmg's may read on |arguments|) counts as 0."""
     out = []
     for a, v in zip(case.spec.args, args):
         w = _abs(v)
+        if isinstance(w, np.ndarray | np.generic):  # (np.abs of a 0-d array is a NumPy scalar)
+            w = np.nan_to_num(w, nan=0.0, posinf=np.inf, neginf=-np.inf)
         for i, _ in a.discrete:
             w[i] = v[i]
         out.append(w)
@@ -433,7 +453,9 @@ def _check_returned(case, res, args):
         assert res is written[0], f"{case.spec.name} must return its written argument itself; {case}"
     else:
         assert isinstance(res, tuple) and len(res) == len(written), f"returns {type(res)}; {case}"
-        assert all(r is w for r, w in zip(res, written)), f"must return its written arguments; {case}"
+        assert all(  # a written scalar comes back as an active scalar over it
+            (r.buffer if isinstance(r, ba.Scalar) and w.ndim == 0 else r) is w for r, w in zip(res, written)
+        ), f"must return its written arguments; {case}"
 
 
 # -- the SciPy oracles: new values of the written arguments (a tuple for several) ---------------------
@@ -511,6 +533,22 @@ def _scipy_norm(name):
     return oracle
 
 
+def _scipy_rotg(dtype, a, b):
+    """SciPy's ?rotg returns c and s only (not r, z: None). Its complex c has an imaginary part
+    that BLAS never sets (crotg's c is real): its real part is c."""
+    c, s = _blas1("rotg", dtype)(_num(dtype, a), _num(dtype, b))
+    return None, None, np.array(np.real(c), real_dtype(np.dtype(dtype))), np.array(s, dtype)
+
+
+def _scipy_rotmg(dtype, d1, d2, x1, y1, param):
+    """SciPy's ?rotmg returns param only (zeros where the flag writes nothing: those entries keep
+    their old values in blasad's param, as BLAS leaves them)."""
+    new = _blas1("rotmg", dtype)(*(_rnum(v) for v in (d1, d2, x1, y1)))
+    kept = {-2: (1, 2, 3, 4), -1: (), 0: (1, 4), 1: (2, 3)}[int(new[0])]
+    new[list(kept)] = np.asarray(param)[list(kept)]
+    return None, None, None, new
+
+
 ORACLES = {
     "gemm": _scipy_gemm,
     "gemv": _scipy_gemv,
@@ -527,6 +565,8 @@ ORACLES = {
         _blas1("rot", dt, {"c": "cs", "z": "zd"})(x.copy(), y.copy(), _rnum(c), _rnum(s))
     ),
     "rotm": lambda dt, x, y, param: tuple(_blas1("rotm", dt)(x.copy(), y.copy(), np.array(param))),
+    "rotg": lambda dt, a, b, c, s: _scipy_rotg(dt, a, b),
+    "rotmg": lambda dt, d1, d2, x1, y1, param: _scipy_rotmg(dt, d1, d2, x1, y1, param),
 }
 
 
@@ -789,6 +829,8 @@ def check_forward(case):
         expected = oracle(case.dtype, *old, **case.kw)
         expected = expected if isinstance(expected, tuple) else (expected,)
         for j, i in enumerate(case.written_index):
+            if expected[j] is None:  # a value SciPy does not return (rotg's r and z)
+                continue
             name = spec.args[i].name
             _assert_close(
                 args[i], expected[j], bounds[j], tol, f"forward vs scipy.linalg.blas ({name})", case
@@ -1032,7 +1074,10 @@ def _adjoint_params():
             if not _fast(name):  # one case per flag combination: rotating scalars and schemes
                 sets = _flag_sets(spec, dt)
                 for i in range(max(2 * len(sets), ADJ_MIN_CASES)):
-                    flags, scalars = sets[i % len(sets)], _rotation(spec, tags, i + i // len(sets))
+                    # every scalar takes every tag: shifted once per pass over the flags (with one
+                    # flag combination, or none, case i rotates by i alone)
+                    k = i + i // len(sets) if len(sets) > 1 else i
+                    flags, scalars = sets[i % len(sets)], _rotation(spec, tags, k)
                     scheme = SCHEMES[(3 * i + i // len(sets) + len(name)) % len(SCHEMES)]
                     yield from _param(
                         name, flags, scalars, scheme, dt, id=_id(name, flags, scalars, scheme, dt)

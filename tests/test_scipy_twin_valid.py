@@ -60,7 +60,11 @@ _SPECIAL = {
     "dznrm2": ("nrm2", "z"),
     "csrot": ("rot", "c"),
     "zdrot": ("rot", "z"),
+    **{f"i{p}amax": ("iamax", p) for p in "sdcz"},
 }
+# SciPy's c of crotg/zrotg is complex, but BLAS writes only its real part (c is real): the
+# imaginary part SciPy returns is whatever its buffer held. The twin returns the real c.
+_UNSET_IMAG = {"crotg": (0,), "zrotg": (0,)}
 _DTYPES = {"s": np.float32, "d": np.float64, "c": np.complex64, "z": np.complex128}
 
 
@@ -263,6 +267,25 @@ def _level1(rule: str, names: tuple[str, ...], scalar: str = "") -> Callable[[Dr
     return draw
 
 
+def _rotg(d: Draw) -> None:
+    """c, s = rotg(a, b): numbers, zero at times (rotg's branches a = 0, b = 0)."""
+    d.req("a", d.number())
+    d.req("b", d.number())
+
+
+def _rotmg(d: Draw) -> None:
+    """param = rotmg(d1, d2, x1, y1): real numbers, zero at times, d1 and d2 of either sign, and
+    scales that reach rotmg's rescaling by 4096² (|d| below 4096⁻² or above 4096² afterwards)."""
+    for name in ("d1", "d2", "x1", "y1"):
+        scale = d.pick((1.0, 1.0, 1e-9, 1e9)) if name in ("d1", "d2") else 1.0
+        d.req(name, d.number(real=True) * scale)
+
+
+def _iamax(d: Draw) -> None:
+    """k = i?amax(x, n, offx, incx): n from x, or given (0 included); incx < 0 gives -1."""
+    d.counted(d.size(), ("x",))
+
+
 def _symv(d: Draw) -> None:  # symv, hemv
     n = d.size(1)
     d.scalar("alpha")
@@ -449,6 +472,9 @@ GENERATORS: dict[str, Callable[[Draw], None]] = {
     "rscal": _level1("floor", ("x",), scalar="a_first"),
     "rot": _level1("ceil", ("x", "y"), scalar="cs"),
     "rotm": _level1("floor", ("x", "y"), scalar="param"),
+    "rotg": _rotg,
+    "rotmg": _rotmg,
+    "iamax": _iamax,
     **dict.fromkeys(("symv", "hemv"), _symv),
     **dict.fromkeys(("trmv", "trsv"), _trmv),
     **dict.fromkeys(("ger", "geru", "gerc"), _ger),
@@ -522,8 +548,13 @@ def compare(name: str, make: Callable[[], tuple[list[Any], dict[str, Any]]], lab
         return False
     r1, r2 = (list(r) if isinstance(r, tuple) else [r] for r in (r1, r2))
     assert len(r1) == len(r2), what
+    for i in _UNSET_IMAG.get(name, ()):
+        r1[i] = r1[i].real
     every1, every2 = [*a1, *k1.values()], [*a2, *k2.values()]
     for x1, x2 in zip(r1, r2):
+        if type(x1) is int:  # i?amax: an index, as SciPy's
+            assert type(x2) is int and x2 == x1, f"{what}: {x2!r} for {x1!r}"
+            continue
         if not isinstance(x1, np.ndarray):  # SciPy's Python number is the twin's active scalar
             assert isinstance(x2, ba.Scalar) and x2.shape == (), f"{what}: {x2!r} for {x1!r}"
             x2 = x2.buffer

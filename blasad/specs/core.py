@@ -43,7 +43,7 @@ class Arg:
     trans: str | None = None  # the flag applied to this matrix
     out: bool = False  # written by the routine (None allocates it; a scalar output is a 0-d array)
     choices: tuple[str, ...] = ()  # flag values
-    inout: bool = False  # read and then written in place (required)
+    inout: bool = False  # read and then written in place (required; a scalar: a 0-d array)
     real: bool = False  # of the real dtype of a complex routine (nrm2's result, rot's c)
     structure: str = "general"  # matrices: general, symmetric, hermitian, triangular
     # how a structured matrix is stored: "dense" (an n × n array), "packed" (a vector of its
@@ -85,6 +85,11 @@ class Spec:
     # routine-specific conversion of the arguments (by name) before validation: rotm's param
     # given as a sequence, gbmv's m taken from x or y
     prepare: Callable[[dict[str, Any]], None] | None = field(default=None, compare=False)
+    # where the routine is differentiable, for the tests: domain(*arguments in spec order) is
+    # False near the boundaries between the branches of a piecewise routine (rotg's |a| = |b|,
+    # rotmg's tests), where finite differences would straddle two branches; the test harness
+    # draws random arguments until it holds. None: differentiable everywhere it is tested.
+    domain: Callable[..., bool] | None = field(default=None, compare=False)
     by_name: dict[str, Arg] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

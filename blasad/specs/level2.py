@@ -203,8 +203,7 @@ _R_ADJOINT = (
 
 SYR = Spec(
     name="syr",
-    dtypes="sd",
-    formula="A ← α x xᵀ + A  (on A's uplo triangle)",
+    formula="A ← α x xᵀ + A  (on A's uplo triangle; unconjugated for complex)",
     args=(
         Arg("alpha", "scalar"),
         Arg("x", "vector", ("n",)),
@@ -212,12 +211,16 @@ SYR = Spec(
         Arg("uplo", "flag", choices=UPLO),
     ),
     reference=lambda alpha, x, A, uplo: _update(A, alpha * np.outer(x, x), uplo, False, alpha),
-    adjoint=_R_ADJOINT,
+    adjoint=(
+        "x̄ += conj(α) K conj(x), K = S + D: S the symmetric matrix of Ā's triangle, D its diagonal",
+        "ᾱ += ½ ⟨x, K conj(x)⟩",
+        "Ā unchanged on the triangle; the other triangle untouched",
+    ),
     saves="x if x or α is active",
     defaults={"uplo": "U"},
-    other="her",
     doc="""A ← α x xᵀ + A on A's uplo triangle (the other is untouched), in place; returns A.
-Real dtypes.""",
+For complex dtypes the update is symmetric, not conjugated (LAPACK's csyr, zsyr; her is the
+Hermitian one); α is complex.""",
 )
 
 HER = Spec(

@@ -16,6 +16,7 @@ from typing import Any
 
 import blasad as ba
 from blasad.linalg import blas as twin
+from blasad.specs import Spec
 
 FRONT_END = ("Tape", "autodiff", "Duplicated", "Const")
 SCALARS = ("Scalar", "GradientLostWarning")
@@ -95,8 +96,10 @@ def _arg_notes(arg: Any) -> str:
             notes.append("of the real dtype (for complex routines)")
         else:
             notes.append(f"{f.name}: {value}")
-    if arg.kind == "scalar" and not arg.out:
+    if arg.kind == "scalar" and not (arg.out or arg.inout):
         notes.append("a number (constant) or a 0-d array (differentiated when active)")
+    elif arg.kind == "scalar" and arg.inout:
+        notes.append("a 0-d array (a number cannot be written)")
     return "; ".join(notes)
 
 
@@ -209,6 +212,8 @@ def _value(v: Any) -> str:
     """repr, but a function by its name (a repr with an address would change every run)."""
     if isinstance(v, dict):
         return "{" + ", ".join(f"{k!r}: {_value(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, Spec):  # (a routine outside ba.SPECS: iamax)
+        return f"the spec of {v.name}({', '.join(a.name for a in v.args)})"
     return v.__name__ if callable(v) and hasattr(v, "__name__") else repr(v)
 
 

@@ -40,6 +40,9 @@ TABLE: list[tuple[tuple[tuple[str, str], ...], list[str], list[tuple[str, ...]]]
         ["n", "x", "incx", "y", "incy", "p"],
         [("vec", "x", "n", "incx"), ("vec", "y", "n", "incy")],
     ),
+    # rotg and rotmg work on the rule's own copies of their scalars (and param): no user memory
+    ((("rotg", "sdcz"),), ["a", "b", "c", "s"], []),
+    ((("rotmg", "sd"),), ["d1", "d2", "b1", "b2", "p"], []),
     (
         (("gemv", "sdcz"),),
         ["o", "t", "m", "n", "a", "A", "lda", "x", "incx", "b", "y", "incy"],

@@ -28,7 +28,12 @@ Outputs, overwrite and gradients:
   copied otherwise, as SciPy does. Strided outputs (gemv's ``y``) are returned whole, with only
   ``y[offy::incy]`` updated.
 * Reductions (dot, nrm2, asum) return blasad's 0-d array where SciPy returns a Python number:
-  equal in value and in arithmetic, and differentiable.
+  equal in value and in arithmetic, and differentiable. So do ``c, s = drotg(a, b)`` (c of the
+  real dtype) and ``param = drotmg(d1, d2, x1, y1)`` (a vector): blasad's rotg and rotmg run on
+  new 0-d arrays holding a, b (d1, d2, x1), recorded copies where those are 0-d arrays of the
+  dtype (so their gradients flow back), and SciPy's arguments are left as they are.
+* ``isamax``, ``idamax``, ``icamax``, ``izamax`` return SciPy's 0-based index as an int (-1
+  where BLAS does not search: n <= 0 or incx < 0); an index is not differentiable.
 * Scalars: α and β given as 0-d (or size-1) arrays of the routine's dtype are buffers and are
   differentiated when active; every other scalar is converted like SciPy does and is constant.
 * Arguments SciPy would convert (a list, an int array, float32 passed to a ``d`` routine, a
@@ -49,6 +54,9 @@ Deliberate differences from SciPy, all for calls whose SciPy result is unsafe or
 a read-only output is never written (SciPy's wrappers write into read-only arrays; the twin
 returns a new array), and an output that shares memory with an input of the same call is
 computed into a new array (BLAS's result would be undefined; blasad rejects such aliasing).
+``crotg``/``zrotg`` return c as a real 0-d array: SciPy returns a complex number whose
+imaginary part BLAS never sets (c is real in BLAS), and, for a or b tiny or huge or |a| far
+below |b|, a wrong s from OpenBLAS's scaled branches, which the twin does not reproduce.
 Errors SciPy's wrappers raise as ``_fblas.error`` are raised as :class:`BlasError`, a
 ``ValueError``; conversion errors are the same ``TypeError``/``ValueError``.
 

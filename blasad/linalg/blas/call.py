@@ -395,6 +395,8 @@ class _TwinCall:
         if not self.rejected and not any(self.dims[d] == 0 for d in self.fam.quick_return):
             kwargs = {k: _int(self.fn, p, self.kw[p], None) for k, p in self.fam.kwargs.items()}
             out = getattr(ba, self.fam.routine)(*(self.vals[a.name] for a in self.spec.args), **kwargs)
+        if self.fam.result is not None:  # SciPy's result made from blasad's (rotg's c, s; iamax's -1)
+            return self.fam.result(self, out)
         if not results:
             return out
         return results[0] if len(results) == 1 else tuple(results)

@@ -64,8 +64,9 @@ def _default(src: Source | None, default: Any, dtype: np.dtype[Any]) -> Any:
 
 def _doc(fam: Family, prefix: str, fn: str, call: str) -> str:
     spec, dtype = fam.spec, _PREFIX_DTYPE[prefix]
+    how = "differentiable" if fam.routine in ba.SPECS else "not differentiable"
     lines = [
-        f"{spec.formula}  ({dtype} twin of scipy.linalg.blas.{fn}, differentiable).",
+        f"{spec.formula}  ({dtype} twin of scipy.linalg.blas.{fn}, {how}).",
         "",
         f"    {call}",
         "",
@@ -82,7 +83,9 @@ def _doc(fam: Family, prefix: str, fn: str, call: str) -> str:
         elif isinstance(src, Array):
             what = arg.kind + (f" {src.param}[{src.off}::{src.inc}]" if src.off else "")
         elif isinstance(src, Result):
-            lines.append(f"    returned: {arg.name}, a 0-d {real_dtype(dtype) if arg.real else dtype} array")
+            shape = "a 0-d" if arg.kind == "scalar" else f"a {arg.kind} of"
+            of = real_dtype(dtype) if arg.real else dtype
+            lines.append(f"    returned: {arg.name}, {shape} {of} array")
             continue
         else:
             what = (
@@ -132,7 +135,7 @@ for _fam in FAMILIES.values():
     for _p in _fam.prefixes:
         if (
             _p in SUPPORTED_PREFIXES
-            and _fam.routine in ba.SPECS
+            and (_fam.routine in ba.SPECS or _fam.routine_spec is not None)
             and _p in getattr(_fam.spec, "dtypes", "sdcz")
         ):
             _f = _make(_fam, _p)

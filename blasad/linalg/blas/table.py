@@ -7,13 +7,15 @@ quirks (rotm's flag).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
+import blasad as ba
 from blasad.linalg.blas.call import copy_into
 from blasad.linalg.blas.vocabulary import Array, BlasError, Family, Flag, Output, Result, Scalar, Source
+from blasad.specs import Arg, Spec
 
 
 def _rotm_flag(call: Any) -> None:
@@ -28,6 +30,53 @@ def _rotm_flag(call: Any) -> None:
         copy_into(param, fixed)
         fixed[0] = canon
         call.vals["param"] = fixed
+
+
+def _own_scalars(*names: str) -> Callable[[Any], None]:
+    """blasad's rotg and rotmg write these scalars, SciPy's leave them as they are: each becomes a
+    new 0-d array, a recorded copy of a 0-d array of the dtype (so its adjoint flows back) or the
+    converted number (a constant)."""
+
+    def adapt(call: Any) -> None:
+        for name in names:
+            value, new = call.vals[name], np.full((), -0.0, call.dtype)
+            if isinstance(value, np.ndarray):
+                copy_into(value, new)
+            else:
+                new[()] = value
+            call.vals[name] = new
+
+    return adapt
+
+
+def _returned(call: Any, out: Any) -> Any:
+    """SciPy's results among blasad's written arguments (rotg returns (a, b, c, s), SciPy c, s;
+    rotmg (d1, d2, x1, param), SciPy param): those that are Results in the table."""
+    written = [a for a in call.spec.args if a.out or a.inout]
+    picked = [v for a, v in zip(written, out) if isinstance(call.fam.args[a.name], Result)]
+    return picked[0] if len(picked) == 1 else tuple(picked)
+
+
+# i?amax is not differentiable, so not in ba.SPECS: the spec of its argument, for the conversions
+IAMAX = Spec(
+    name="iamax",
+    formula="k ← the 0-based index of the first largest |Re x_i| + |Im x_i|",
+    args=(Arg("x", "vector", ("n",)),),
+    reference=lambda x: np.array(np.argmax(np.abs(x.real) + np.abs(x.imag))),
+    adjoint=(),
+    saves="nothing (never recorded)",
+    doc=str(ba.iamax.__doc__),
+)
+
+
+def _iamax_noop(call: Any) -> None:
+    """BLAS's i?amax returns 0 (SciPy's -1) without searching for n <= 0 or incx < 0."""
+    call.rejected |= call.dims["n"] <= 0 or call.strides["x"][1] < 0
+
+
+def _iamax_result(call: Any, out: Any) -> int:
+    """ba.iamax's 0-based index, or -1 where BLAS did not search (as SciPy returns)."""
+    return -1 if out is None else int(out)
 
 
 def _leading(call: Any, name: str, rows: int, cols: int) -> None:
@@ -194,6 +243,34 @@ FAMILIES: dict[str, Family] = {
             count="n",
             count_rule="ceil",
             names={"c": "csrot", "z": "zdrot"},
+        ),
+        Family(
+            "c, s = rotg(a, b)",
+            {"a": Scalar("a"), "b": Scalar("b"), "c": Result(), "s": Result()},
+            adapt=_own_scalars("a", "b"),
+            result=_returned,
+        ),
+        Family(
+            "param = rotmg(d1, d2, x1, y1)",
+            {
+                "d1": Scalar("d1"),
+                "d2": Scalar("d2"),
+                "x1": Scalar("x1"),
+                "y1": Scalar("y1"),
+                "param": Result(),
+            },
+            prefixes="sd",
+            adapt=_own_scalars("d1", "d2", "x1"),
+            result=_returned,
+        ),
+        Family(
+            "k = iamax(x, n=None, offx=0, incx=1)",
+            {"x": Array("x", off="offx", inc="incx")},
+            count="n",
+            names={"s": "isamax", "d": "idamax", "c": "icamax", "z": "izamax"},
+            adapt=_iamax_noop,
+            result=_iamax_result,
+            routine_spec=IAMAX,
         ),
         Family(
             "x, y = rotm(x, y, param, n=None, offx=0, incx=1, offy=0, incy=1, overwrite_x=0, overwrite_y=0)",

@@ -108,7 +108,13 @@ class Family:
         ld = rows: one without rows makes BLAS reject the call (it prints "On entry to ...
         had an illegal value"), leaving the outputs as they are (syrk with trans and k = 0).
     adapt: ``adapt(call)`` adjusts ``call.vals`` (blasad's arguments by name) where SciPy
-        accepts what blasad does not (rotm's flag).
+        accepts what blasad does not (rotm's flag), or marks a call BLAS returns from at once
+        (``call.rejected``: iamax with n <= 0).
+    result: ``result(call, out)`` is SciPy's result from what blasad's routine returned (None
+        when it was not called) where that is not the outputs or blasad's return value: rotg's
+        c and s of its four written arguments, iamax's -1 for a call BLAS does not search.
+    routine_spec: blasad's spec of the arguments where the routine has none in ``ba.SPECS``
+        (iamax: not differentiable).
     blocks: ``blocks(call)`` checks the input matrices as SciPy does where its shape rules are
         not blasad's dims, and cuts them (``call.inputs``, ``call.shapes``) to the leading
         blocks BLAS reads, before the dims are bound (symm's ``a`` of m x p and ``b`` of p x n,
@@ -129,6 +135,8 @@ class Family:
     zero_ld_rejected: tuple[str, ...] = ()
     adapt: Callable[[Any], None] | None = None  # adjusts blasad's arguments before the call
     blocks: Callable[[Any], None] | None = None  # checks and cuts the input matrices before binding
+    result: Callable[[Any, Any], Any] | None = None  # SciPy's result from blasad's return value
+    routine_spec: Spec | None = None  # the spec of a routine outside ba.SPECS (iamax)
     dims: Mapping[str, str] = field(default_factory=dict)  # SciPy int parameter -> the dim it gives
     derived: Mapping[str, Callable[[Mapping[str, int], Mapping[str, str]], int]] = field(default_factory=dict)
     kwargs: Mapping[str, str] = field(default_factory=dict)  # blasad keyword argument <- SciPy parameter
@@ -154,7 +162,7 @@ class Family:
     @property
     def spec(self) -> Spec:
         """blasad's spec of the routine (KeyError while blasad does not have it)."""
-        return ba.SPECS[self.routine]
+        return self.routine_spec if self.routine_spec is not None else ba.SPECS[self.routine]
 
     def scipy_call(self, name: str = "", params: Sequence[tuple[str, Any]] = ()) -> str:
         """SciPy's call line: ``c = gemm(alpha, a, b, beta=0.0, ...)``; a twin's with its own name
