@@ -238,10 +238,12 @@ def test_conjugate_gradient_n_steps_has_the_gradient_of_the_solve(rng: np.random
 # ---- 4. GMRES: k steps of Arnoldi (modified Gram-Schmidt) and Givens rotations ------------------
 
 
-def gmres(A: np.ndarray, b: np.ndarray, x: np.ndarray, k: int) -> None:
+def gmres(A: np.ndarray, b: np.ndarray, x: np.ndarray, k: int, givens: str = "hypot") -> None:
     """x ← the k-th GMRES iterate for A x = b from 0 (no restart): the x in the Krylov space
-    span(b, A b, ..., A^(k-1) b) that minimises ‖b - A x‖."""
+    span(b, A b, ..., A^(k-1) b) that minimises ‖b - A x‖. givens: each rotation from Scalar
+    arithmetic ("hypot") or from BLAS's rotg on the two entries ("rotg")."""
     n = b.shape[0]
+    cs = np.zeros((k, 2))  # rotg's c and s
     V = np.zeros((n, k + 1))  # the Arnoldi basis
     H = np.zeros((k + 1, k))  # the Hessenberg matrix, made upper triangular by the rotations
     g = np.zeros(k + 1)  # ‖b‖ e_1, rotated alike
@@ -259,22 +261,26 @@ def gmres(A: np.ndarray, b: np.ndarray, x: np.ndarray, k: int) -> None:
         ba.scal(1.0 / hn, w)
         for i, (c, s) in enumerate(rotations):  # the earlier rotations, on the new column
             ba.rot(H[i, j : j + 1], H[i + 1, j : j + 1], c, s)
-        a, bb = ba.Scalar(H[j, j, ...]), ba.Scalar(H[j + 1, j, ...])
-        r = np.hypot(a, bb)
-        c, s = a / r, bb / r  # the rotation that zeroes H[j+1, j]
+        if givens == "rotg":  # H[j, j] ← r; H[j+1, j] ← BLAS's z (below the triangle trsv reads)
+            _, _, c, s = ba.rotg(H[j, j, ...], H[j + 1, j, ...], cs[j, 0, ...], cs[j, 1, ...])
+        else:
+            a, bb = ba.Scalar(H[j, j, ...]), ba.Scalar(H[j + 1, j, ...])
+            r = np.hypot(a, bb)
+            c, s = a / r, bb / r  # the rotation that zeroes H[j+1, j]
+            ba.rot(H[j, j : j + 1], H[j + 1, j : j + 1], c, s)
         rotations.append((c, s))
-        ba.rot(H[j, j : j + 1], H[j + 1, j : j + 1], c, s)
         ba.rot(g[j : j + 1], g[j + 1 : j + 2], c, s)
     ba.trsv(H[:k, :k], g[:k], uplo="U")  # y = R⁻¹ g
     ba.gemv(1.0, V[:, :k], g[:k], 0.0, x)  # x = V y
 
 
-def test_gmres(rng: np.random.Generator) -> None:
+@pytest.mark.parametrize("givens", ["hypot", "rotg"])
+def test_gmres(rng: np.random.Generator, givens: str) -> None:
     n, k = 6, 4
     A0 = rng.standard_normal((n, n)) + n * np.eye(n)
     b0 = rng.standard_normal(n)
     x = np.full(n, np.nan)  # overwritten
-    gmres(A0, b0, x, k)
+    gmres(A0, b0, x, k, givens)
     # the oracle: least squares over an orthonormal basis of the Krylov space, by numpy.linalg
     K = np.column_stack([np.linalg.matrix_power(A0, i) @ b0 for i in range(k)])
     Q, _ = np.linalg.qr(K)
@@ -282,9 +288,9 @@ def test_gmres(rng: np.random.Generator) -> None:
     np.testing.assert_allclose(x, Q @ y, rtol=1e-10, atol=1e-12)
     assert np.linalg.norm(b0 - A0 @ x) > 1e-6  # not converged yet
     x = np.zeros(n)
-    gmres(A0, b0, x, n)
+    gmres(A0, b0, x, n, givens)
     np.testing.assert_allclose(x, np.linalg.solve(A0, b0), rtol=1e-11, atol=1e-12)
-    assert_gradient(ba.gradcheck(lambda A, b, x: gmres(A, b, x, k), A0, b0, np.zeros(n)))
+    assert_gradient(ba.gradcheck(lambda A, b, x: gmres(A, b, x, k, givens), A0, b0, np.zeros(n)))
 
 
 def test_gmres_n_steps_has_the_gradient_of_the_solve(rng: np.random.Generator) -> None:
