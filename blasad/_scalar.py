@@ -21,11 +21,9 @@ operator on a 0-d view, ``A[j, j, ...] -= r``; these return the written buffer a
 
 from __future__ import annotations
 
-import operator
 import os
 import sys
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -45,15 +43,6 @@ _INDEX = {op.name: int(lib.ba_scalar_op_index(op.name.encode())) for op in OPS}
 assert all(i >= 0 for i in _INDEX.values()), "an op of blasad/specs/scalar.py has no rule in csrc/scalar.c"
 _REFERENCE = {_INDEX[op.name]: op.reference for op in OPS}
 _UFUNCS = {op.ufunc: _INDEX[op.name] for op in OPS if op.ufunc is not None}
-# an operation that records nothing, on plain values: Python's operators where they are the op
-# (NumPy scalars' own arithmetic, faster than calling the ufunc)
-_OPERATORS: dict[str, Callable[..., Any]] = {
-    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv,
-    "pow": operator.pow, "neg": operator.neg, "pos": operator.pos, "abs": operator.abs,
-}  # fmt: skip
-_CONSTANT: dict[int, Callable[..., Any]] = {
-    _INDEX[op.name]: _OPERATORS.get(op.name, op.reference) for op in OPS
-}
 _ADD, _SUB, _MUL, _DIV, _POW = (_INDEX[n] for n in ("add", "sub", "mul", "div", "pow"))
 _NEG, _POS, _ABS, _CONJ, _REAL, _IMAG = (_INDEX[n] for n in ("neg", "pos", "abs", "conj", "real", "imag"))
 # ufuncs whose result is piecewise constant in an active operand: they lose no gradient
@@ -313,12 +302,8 @@ def apply(op: int, x: Any, y: Any = None, out: np.ndarray | None = None) -> Any:
     """z ← op(x, y) (y None for a unary op), recorded when an operand is active; into out (a
     0-d array) when given, returned as a Scalar; else a new Scalar, or a NumPy scalar when
     nothing is recorded."""
-    z = _op(op, x, y, out, -1)
-    if type(z) is Scalar:
-        return z
-    if z == -2 and out is None:  # nothing recorded: NumPy's scalar arithmetic
-        return _CONSTANT[op](_value(x)) if y is None else _CONSTANT[op](_value(x), _value(y))
-    return _apply_slow(op, x, y, out, z)
+    z = _op(op, x, y, out, -1)  # a Scalar, a NumPy scalar (nothing recorded), or a status (an int)
+    return _apply_slow(op, x, y, out, z) if type(z) is int else z
 
 
 def _apply_slow(op: int, x: Any, y: Any, out: np.ndarray | None, rc: int, dtype: int = -1) -> Any:
@@ -326,15 +311,19 @@ def _apply_slow(op: int, x: Any, y: Any, out: np.ndarray | None, rc: int, dtype:
     args = (x,) if y is None else (x, y)
     tape = thread_local.tape
     for _ in range(4):  # each cause below is handled once, then the call is made again
-        if rc == -2:  # nothing recording, or constants only: NumPy's result
-            vals = tuple(_value(v) for v in args)
-            if out is None:
-                return _REFERENCE[op](*vals)
-            _REFERENCE[op](*vals, out=out)
+        if rc == -2:  # nothing recording, into out: NumPy's operation
+            assert out is not None
+            _REFERENCE[op](*(_value(v) for v in args), out=out)
             return wrap(out)
         if rc == -1:
             raise MemoryError("blasad: out of memory while recording a scalar operation; nothing was written")
-        assert tape is not None
+        if rc == -3 and dtype < 0:
+            return _convert_and_apply(op, args, out)
+        if rc == -3:  # an array of a dtype the native call does not read (a subclass, say)
+            reference = _REFERENCE[op]
+            ufunc = reference if isinstance(reference, np.ufunc) else np.positive
+            return _numpy(ufunc, "__call__", args, {} if out is None else {"out": (out,)}, lose=True)
+        assert tape is not None, f"status {rc} comes only from a recording"
         if rc == -4:
             _add_chunk(tape)
         elif rc == -5:
@@ -345,14 +334,8 @@ def _apply_slow(op: int, x: Any, y: Any, out: np.ndarray | None, rc: int, dtype:
                 if isinstance(v, Scalar | np.ndarray):
                     tape._regions.bar(v._a if isinstance(v, Scalar) else v)
             raise AssertionError("unreachable")
-        elif rc == -3 and dtype < 0:
-            return _convert_and_apply(op, args, out)
-        elif rc == -3:  # an array of a dtype the native call does not read (a subclass, say)
-            reference = _REFERENCE[op]
-            ufunc = reference if isinstance(reference, np.ufunc) else np.positive
-            return _numpy(ufunc, "__call__", args, {} if out is None else {"out": (out,)}, lose=True)
         z = _op(op, x, y, out, dtype)
-        if type(z) is Scalar:
+        if type(z) is not int:
             return z
         rc = z
     raise RuntimeError(f"blasad: a scalar operation failed in the native core (code {rc})")
@@ -386,7 +369,7 @@ def _convert_and_apply(op: int, args: tuple[Any, ...], out: np.ndarray | None) -
     x, y = converted if len(converted) == 2 else (converted[0], None)
     code = DTYPE_CODES[want]
     z = _op(op, x, y, out, code)
-    return z if type(z) is Scalar else _apply_slow(op, x, y, out, z, code)
+    return _apply_slow(op, x, y, out, z, code) if type(z) is int else z
 
 
 _box: list[Any] = []

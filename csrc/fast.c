@@ -543,24 +543,25 @@ static int s_promote(const sopnd *x, const sopnd *y, int arity)
     return ((x->dt | y->dt) & 2) | ((x->dt | y->dt) & 1);
 }
 
-/* z <- op(x, y) on tape t: z's dtype code (>= 0), with *slot the pool slot it took (NULL: out),
- * or a status: -1 out of memory; -2 nothing recording, or no active operand and no out (the
- * caller computes the constant); -3 an operand or dtype not read here (the caller converts
+/* z <- op(x, y) on tape t (NULL: none recording): z's dtype code (>= 0), with *slot the pool
+ * slot it took (NULL: out); dtype code + 4 when nothing is recorded (no tape, or constants only)
+ * and there is no out: the value is in constant (16 bytes); or a status: -1 out of memory; -2 nothing recording and an out (the caller computes it with
+ * NumPy); -3 an operand or dtype not read here (the caller converts
  * and calls again with dz set, or lets NumPy raise); -4 the pool is used up (the caller adds
  * a chunk); -5 active and out has no shadow (the caller gives it one); -6 an array straddles a
  * tracked region. Nothing is written unless it returns >= 0. */
-static int scalar_call(ba_tape *t, int op, intptr_t xo, intptr_t yo, intptr_t out, int dz, char **slot)
+static int scalar_call(ba_tape *t, int op, intptr_t xo, intptr_t yo, intptr_t out, int dz, char **slot,
+                       char *constant)
 {
     const int arity = ba_scalar_op_arity(op);
     if (arity < 0) return -3;
-    if (!t) return -2;
+    if (!t && out) return -2;
     sopnd x, y;
     memset(&y, 0, sizeof y);
     int rc = s_operand(t, (PyObject *)xo, &x);
     if (rc > 0 && arity == 2) rc = s_operand(t, (PyObject *)yo, &y);
     if (rc < 0) return -6;
     if (rc == 0) return -3;
-    if (!x.bar && !y.bar && !out) return -2;
     if (dz < 0) {
         dz = s_promote(&x, &y, arity);
         if (dz < 0) return -3;
@@ -572,6 +573,10 @@ static int scalar_call(ba_tape *t, int op, intptr_t xo, intptr_t yo, intptr_t ou
     intptr_t z_bar;
     int64_t k = -1;
     *slot = NULL;
+    if (!x.bar && !y.bar && !out) { /* nothing to record: the value, into constant */
+        ba_scalar_rec(NULL, op, dz, constant, NULL, x.v, x.dt, NULL, y.v, y.dt, NULL);
+        return dz + 4;
+    }
     if (out) {
         sopnd o;
         PyObject *obj = (PyObject *)out;
@@ -634,10 +639,12 @@ static PyObject *py_op(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if ((op == -1 || dtype == -1) && PyErr_Occurred()) return NULL;
     PyObject *out = args[3] == Py_None ? NULL : args[3];
     char *slot = NULL;
-    const int rc = recording ? scalar_call(recording, (int)op, (intptr_t)args[1], (intptr_t)args[2], (intptr_t)out,
-                                           (int)dtype, &slot)
-                             : -2;
+    double constant[2]; /* 16 bytes, aligned for any of the four dtypes */
+    const int rc = scalar_call(recording, (int)op, (intptr_t)args[1], (intptr_t)args[2], (intptr_t)out, (int)dtype,
+                               &slot, (char *)constant);
     if (rc < 0) return PyLong_FromLong(rc);
+    if (rc >= 4) /* recorded nothing: a NumPy scalar, as NumPy's own operation gives */
+        return PyArray_Scalar(constant, (PyArray_Descr *)(rc - 4 < 2 ? dtypes[rc - 4] : cdtypes[rc - 6]), NULL);
     if (!slot) {
         Py_INCREF(out);
         return new_scalar(out);

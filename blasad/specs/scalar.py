@@ -60,7 +60,7 @@ OPS: tuple[ScalarOp, ...] = (
         operator="**",
     ),
     ScalarOp("neg", np.negative, "z ← −x", ("x̄ −= z̄",), operator="unary -"),
-    ScalarOp("pos", np.positive, "z ← x  (a recorded copy)", ("x̄ += z̄",), operator="unary +"),
+    ScalarOp("pos", np.positive, "z ← x  (a recorded copy; +r is r itself)", ("x̄ += z̄",)),
     ScalarOp("abs", np.absolute, "z ← |x|  (real)", ("x̄ += Re(z̄) x / |x|  (0 at x = 0)",), operator="abs()"),
     ScalarOp("sqrt", np.sqrt, "z ← √x", ("x̄ += z̄ / (2 conj(z))",), "positive"),
     ScalarOp("exp", np.exp, "z ← exp x", ("x̄ += conj(z) z̄",)),
