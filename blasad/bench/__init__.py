@@ -1,12 +1,21 @@
 """The benchmark report: blasad against the ideal adjoint and against other AD frameworks.
 
-Run it as ``python -m blasad.bench`` (``--help`` lists the options). It measures, in one run
-and for each BLAS thread count asked for:
+Run it as ``python -m blasad.bench`` (``--help`` lists the options; ``--cases`` picks some of
+what follows). It measures, in one run and for each BLAS thread count asked for (the active
+scalars, which call no BLAS, under the first only):
 
 - one gemm, gemv and axpy per size n (axpy on vectors of length n², the data volume of the
   n × n gemv): forward, reverse sweep, total, reverse/forward, total/ideal;
 - chains of 1000 tiny dependent calls (4 × 4 gemm X ← W X, 8-vector gemv + axpy), in µs per step;
 - memory: the bytes the tape copied against the bytes of the inputs;
+- active scalars (what reductions return), per operation (``r * 2.0``, ``r * s``, ``2.0 / r``,
+  ``-r``, ``np.sqrt(r)``, ``r ** 2``): recorded on a tape (a chain of 1000, record and reverse,
+  Tape API and autodiff, against PyTorch's 0-d tensors), and outside any recording against
+  NumPy's np.float64 and 0-d array, PyTorch's 0-d tensor (with and without requires_grad), and
+  one operation per Tape or autodiff call;
+- conjugate gradient (gemv, dot, axpy, scal and active-scalar α, β), per iteration, forward and
+  reverse, for a small and a medium system, against PyTorch and the plain NumPy forward, its
+  gradient checked once against autodiff's, PyTorch's and a central difference;
 
 for these frameworks:
 
@@ -29,7 +38,7 @@ in which a drift of the machine's speed cancels. Targets are checked and printed
 the exit status does not depend on them.
 
 The package, by role: ``timing`` (the one timing harness: samples, warm-up, rounds, medians),
-``problems`` (the calls every framework runs), ``ideal`` (the hand-written adjoints),
+``problems`` (the calls and programs every framework runs), ``ideal`` (the hand-written adjoints),
 ``frameworks`` (blasad's and the AD peers' samples), ``cases`` (the single calls, chains and
 memory programs), ``report`` (rows, targets, tables, plot, environment) and ``cli`` (the
 options and ``main``).

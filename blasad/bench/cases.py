@@ -1,8 +1,10 @@
 """The cases of the report: one gemm, gemv and axpy per size, the chains of tiny dependent
-calls, and the memory programs; each measures every framework and returns its rows."""
+calls, the memory programs, the active-scalar operations and conjugate gradient; each
+measures every framework and returns its rows."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,11 +21,32 @@ from blasad.bench.frameworks import (
     blasad_tape,
     jax_eager_sample,
     jax_jit_sample,
+    numpy_sample,
     peer_samples,
+    program_sample,
+    scalar_autodiff_chain,
+    scalar_autodiff_single,
+    scalar_plain,
+    scalar_tape_chain,
+    scalar_tape_single,
+    scalar_torch_chain,
+    scalar_torch_grad,
+    tape_program_sample,
     torch_sample,
 )
 from blasad.bench.ideal import ideal_calls, ideal_chain_gemm, ideal_chain_gemv_axpy
-from blasad.bench.problems import CHAIN_STEPS, make_problem
+from blasad.bench.problems import (
+    CHAIN_STEPS,
+    EMPTY_OP,
+    SCALAR_OPS,
+    ScalarCase,
+    cg_blasad,
+    cg_functional,
+    cg_numpy,
+    make_problem,
+    scalar_loop,
+    spd_matrix,
+)
 from blasad.bench.report import MemoryResult, Row
 from blasad.bench.timing import Config, Sample, measure, measure_each, now, two_phase
 
@@ -180,6 +203,177 @@ def case_chain_gemv_axpy(threads: int, cfg: Config, peers: Peers) -> list[Row]:
     if peers.autograd is not None:
         samples["autograd"] = autograd_sample(peers.autograd, _loop(steps, step), [A0, x0], seed)
     return _chain_rows("chain-gemv-axpy", 8, threads, cfg, samples)
+
+
+# ---------------------------------------------------------------------------------------------
+# active scalars: one operation, recorded and not
+# ---------------------------------------------------------------------------------------------
+
+SCALAR_STEPS = CHAIN_STEPS  # operations per repetition; the report gives the time per operation
+SCALAR_SINGLE_STEPS = 100  # operations per repetition where each has a Tape or autodiff of its own
+F64 = "float64"
+
+
+def _scalar_row(case: str, op: str, fw: str, threads: int, t: dict[str, float], k: int, **kw: Any) -> Row:
+    nan = math.nan
+    fwd, bwd, total = t.get("forward", nan), t.get("backward", nan), t.get("total", nan)
+    return Row(case, fw, F64, 0, threads, fwd, bwd, total, steps=k, op=op, **kw)
+
+
+def scalar_chain_gradients(op: ScalarCase, k: int, torch: Any = None) -> dict[str, float]:
+    """r̄ and s̄ of the chain z ← op(z) of k operations through the Tape API, autodiff and, when
+    given, PyTorch: the largest relative difference of autodiff's and PyTorch's from the
+    Tape's ("autodiff", "torch"), so that the timings compare one computation."""
+    r, s, one = ba.Scalar(np.array(op.start)), ba.Scalar(np.array(1.0)), np.array(1.0)
+    with ba.Tape() as tape:
+        tape.watch(r.buffer, s.buffer)
+        z = scalar_loop(op, chain=True)(r, s, np.sqrt, k)
+    tape.backward(z, one)
+    want = np.array([tape.grad(r.buffer)[()], tape.grad(s.buffer)[()]])
+    out = {}
+    peers = {"autodiff": lambda g: scalar_autodiff_chain(op, k, g)}
+    if torch is not None:
+        peers["torch"] = lambda g: scalar_torch_chain(torch, op, k, g)
+    for name, make in peers.items():
+        got: list[float] = []
+        make(got)()
+        out[name] = float(np.max(np.abs(np.array(got) - want) / np.maximum(np.abs(want), 1e-300)))
+    return out
+
+
+def case_scalar(threads: int, cfg: Config, peers: Peers) -> list[Row]:
+    """Per operation of SCALAR_OPS, SCALAR_STEPS times: (a) recorded: a chain z ← op(z) from
+    active r (and s) through the Tape API, autodiff and PyTorch, forward and reverse; (b)
+    outside any recording: z ← op(r) on a ba.Scalar, an np.float64, a 0-d ndarray, a 0-d
+    tensor (with and without requires_grad; with: forward, and forward + backward per
+    operation), and, SCALAR_SINGLE_STEPS times, one operation per Tape and per autodiff call
+    (their fixed costs)."""
+    k, k1, torch, rows = SCALAR_STEPS, SCALAR_SINGLE_STEPS, peers.torch, []
+    for op in SCALAR_OPS:
+        checks = scalar_chain_gradients(op, k, torch)
+        m = measure({"blasad-tape": scalar_tape_chain(op, k), "blasad": scalar_autodiff_chain(op, k)}, cfg)
+        if torch is not None:
+            m |= measure_each({"torch": scalar_torch_chain(torch, op, k)}, cfg)
+        for name, t in m.items():
+            rows.append(_scalar_row("scalar-recorded", op.label, name, threads, t, k,
+                                    checks=checks if name == "blasad" else {}))  # fmt: skip
+
+        ours = {
+            "blasad": scalar_plain(op, ba.Scalar(np.array(1.5)), ba.Scalar(np.array(1.2)), np.sqrt, k),
+            "numpy-float64": scalar_plain(op, np.float64(1.5), np.float64(1.2), np.sqrt, k),
+            "numpy-0d": scalar_plain(op, np.array(1.5), np.array(1.2), np.sqrt, k),
+        }
+        m = measure(ours, cfg)  # these take turns: the targets compare them
+        single = {"blasad-tape-1": scalar_tape_single(op, k1), "blasad-1": scalar_autodiff_single(op, k1)}
+        m |= measure_each(single, cfg)  # a Tape per operation allocates: alone
+        if torch is not None:
+            r, s = torch.tensor(1.5, dtype=torch.float64), torch.tensor(1.2, dtype=torch.float64)
+            m |= measure_each({"torch": scalar_plain(op, r, s, torch.sqrt, k),
+                               "torch-grad": scalar_torch_grad(torch, op, k)}, cfg)  # fmt: skip
+        for name, t in m.items():
+            if name == "torch-grad":  # forward: the operation alone; total: with its backward()
+                t = {"forward": t["forward"], "backward": t["fwd+bwd"] - t["forward"], "total": t["fwd+bwd"]}
+            steps = k1 if name in single else k
+            rows.append(_scalar_row("scalar-plain", op.label, name, threads, t, steps))
+    empty = measure({"python": scalar_plain(EMPTY_OP, np.float64(1.5), np.float64(1.2), np.sqrt, k)}, cfg)
+    rows.append(_scalar_row("scalar-plain", EMPTY_OP.label, "python", threads, empty["python"], k))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# conjugate gradient
+# ---------------------------------------------------------------------------------------------
+
+CG_SIZES = ((32, 10), (1000, 10))  # (n, k): a small and a medium system, k iterations each
+CG_QUICK_SIZES = ((32, 10), (512, 10))
+
+
+def _rel(got: np.ndarray, want: np.ndarray) -> float:
+    """The largest difference relative to the largest entry of want."""
+    return float(np.max(np.abs(got - want)) / max(float(np.max(np.abs(want))), 1e-300))
+
+
+def cg_checks(A: np.ndarray, b: np.ndarray, seed: np.ndarray, k: int, torch: Any = None) -> dict[str, float]:
+    """blasad's gradient of ⟨seed, x_k⟩ (A and b active) through the Tape API against
+    autodiff's ("autodiff"), PyTorch's on the out-of-place program ("torch", when torch is
+    given), both as the largest difference relative to the largest entry, and against a
+    central difference of the NumPy program along a random symmetric direction ("fd",
+    relative error of the directional derivative)."""
+    n = b.size
+    x, r, p, Ap = (np.zeros(n) for _ in range(4))
+    with ba.Tape() as tape:
+        tape.watch(A, b)
+        cg_blasad(A, b, x, r, p, Ap, k)
+    tape.backward(x, seed)
+    gA, gb = tape.grad(A), tape.grad(b)
+    arrays = [A, b, x, r, p, Ap]
+    shadows = [np.zeros_like(v) for v in arrays]
+    shadows[2][:] = seed
+
+    def f(A: np.ndarray, b: np.ndarray, x: np.ndarray, r: np.ndarray, p: np.ndarray, Ap: np.ndarray) -> None:
+        cg_blasad(A, b, x, r, p, Ap, k)
+
+    ba.autodiff(f, *(ba.Duplicated(v, s) for v, s in zip(arrays, shadows)))
+    out = {"autodiff": max(_rel(shadows[0], gA), _rel(shadows[1], gb))}
+    if torch is not None:
+        At, bt = (torch.from_numpy(v.copy()).requires_grad_(True) for v in (A, b))
+        cg_functional(At, bt, k, torch.zeros_like).backward(torch.from_numpy(seed.copy()))
+        out["torch"] = max(_rel(gA, At.grad.numpy()), _rel(gb, bt.grad.numpy()))
+    rng = np.random.default_rng(1)
+    V, v = rng.standard_normal((n, n)), rng.standard_normal(n)
+    V = (V + V.T) / np.linalg.norm(V + V.T)  # ‖V‖_F = 1, symmetric: A + h V stays SPD
+    v /= np.linalg.norm(v)
+    h = 1e-5
+
+    def loss(t: float) -> float:
+        return float(seed @ cg_numpy(A + t * V, b + t * v, k))
+
+    fd = (loss(h) - loss(-h)) / (2 * h)
+    ad = float(np.sum(gA * V) + gb @ v)
+    out["fd"] = abs(fd - ad) / max(abs(ad), 1e-300)
+    return out
+
+
+def case_cg(n: int, k: int, threads: int, cfg: Config, peers: Peers) -> list[Row]:
+    """k iterations of conjugate gradient on an n × n SPD system (cg_blasad; loss ⟨seed, x_k⟩,
+    A and b active): blasad through autodiff (preallocated shadows; its plain forward, no
+    tape, in the same repetition) and the Tape API, plain NumPy (forward only, the floor) and
+    PyTorch autograd on the out-of-place program. Its gradient is checked once first."""
+    rng = np.random.default_rng(n)
+    A, b, seed = spd_matrix(n, rng), rng.standard_normal(n), rng.standard_normal(n)
+    x, r, p, Ap = (np.zeros(n) for _ in range(4))
+    arrays = [A, b, x, r, p, Ap]
+    checks = cg_checks(A, b, seed, k, peers.torch)
+
+    def f(A: np.ndarray, b: np.ndarray, x: np.ndarray, r: np.ndarray, p: np.ndarray, Ap: np.ndarray) -> None:
+        cg_blasad(A, b, x, r, p, Ap, k)
+
+    shadows = [np.zeros_like(a) for a in arrays]
+    ours = {
+        "blasad": program_sample(f, arrays, shadows, {2: seed}),
+        "numpy": numpy_sample(lambda: cg_numpy(A, b, k)),
+    }
+    m = measure(ours, cfg)  # blasad and the floor take turns
+    tape = tape_program_sample(f, arrays, [A, b], x, seed)
+    m |= measure_each({"blasad-tape": tape}, cfg)  # each Tape allocates its shadows: alone
+    if peers.torch is not None:
+        torch = peers.torch
+
+        def expr(A: Any, b: Any) -> Any:
+            return cg_functional(A, b, k, torch.zeros_like)
+
+        m |= measure_each({"torch": torch_sample(torch, expr, [A, b], seed)}, cfg)
+    rows = []
+    for name, t in m.items():
+        extra: dict[str, Any] = (
+            {"plain": t["plain"], "fwd_plain": t["fwd/plain"], "checks": checks} if name == "blasad" else {}
+        )
+        note = "forward only" if name == "numpy" else ""
+        bwd = t.get("backward", math.nan)
+        rows.append(
+            Row("cg", name, F64, n, threads, t["forward"], bwd, t["total"], steps=k, note=note, **extra)
+        )
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------

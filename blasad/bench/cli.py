@@ -12,12 +12,16 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from blasad.bench.cases import (
+    CG_QUICK_SIZES,
+    CG_SIZES,
     case_axpy,
+    case_cg,
     case_chain_gemm,
     case_chain_gemv_axpy,
     case_gemm,
     case_gemv,
     case_memory,
+    case_scalar,
 )
 from blasad.bench.frameworks import Peers
 from blasad.bench.report import (
@@ -25,14 +29,16 @@ from blasad.bench.report import (
     Row,
     check_targets,
     environment_lines,
+    print_cg_table,
     print_chain_table,
     print_memory_table,
     print_op_tables,
+    print_scalar_tables,
     print_targets,
     threads_label,
     write_plot,
 )
-from blasad.bench.timing import Config, now
+from blasad.bench.timing import CASES, Config, now
 
 SIZES = (4, 16, 64, 256, 1024, 2048)
 QUICK_SIZES = (4, 16, 64, 256)
@@ -40,14 +46,14 @@ QUICK_SIZES = (4, 16, 64, 256)
 
 def make_config(args: argparse.Namespace) -> Config:
     """--quick: sizes up to 256 and about 10 ms of repetitions per measurement; else 1.5 s."""
-    threads, peers, plot = tuple(args.threads), not args.no_peers, args.plot
+    threads, peers, plot, cases = tuple(args.threads), not args.no_peers, args.plot, tuple(args.cases)
     if args.quick:
         sizes = tuple(args.sizes or QUICK_SIZES)
         return Config(sizes, threads, peers, plot, quick=True, budget=0.01, min_reps=3, min_reps_slow=1,
-                      slow=0.05, max_reps=50)  # fmt: skip
+                      slow=0.05, max_reps=50, cases=cases)  # fmt: skip
     sizes = tuple(args.sizes or SIZES)
     return Config(sizes, threads, peers, plot, quick=False, budget=1.5, min_reps=24, min_reps_slow=15,
-                  slow=0.25, max_reps=2000)  # fmt: skip
+                  slow=0.25, max_reps=2000, cases=cases)  # fmt: skip
 
 
 class Progress:
@@ -101,13 +107,23 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
+def _cases(text: str) -> list[str]:
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    unknown = sorted(set(values) - set(CASES))
+    if not values or unknown:
+        raise argparse.ArgumentTypeError(f"expected some of {','.join(CASES)}, got {text!r}")
+    return [c for c in CASES if c in values]
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m blasad.bench",
         description="blasad's benchmark report: blasad against the hand-written ideal adjoint and other AD "
         f"frameworks. For reportable numbers run on a quiet machine as: {README_COMMAND}",
     )
-    parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (well under 30 s)")
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes and few repeats (about a minute with PyTorch)"
+    )
     parser.add_argument("--threads", type=_int_list, default=[1, 2], help="BLAS thread counts (default 1,2)")
     parser.add_argument("--no-peers", action="store_true", help="skip PyTorch, JAX and HIPS autograd")
     parser.add_argument("--plot", default="bench_report.png", help="PNG to write (default bench_report.png)")
@@ -116,6 +132,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=_int_list,
         default=None,
         help=f"sizes n of gemm, gemv and axpy (default {','.join(map(str, SIZES))})",
+    )
+    parser.add_argument(
+        "--cases",
+        type=_cases,
+        default=list(CASES),
+        help="what to measure, comma-separated (default all): ops (gemm, gemv, axpy per size), chains "
+        "(1000 tiny dependent calls), memory (bytes the tape copies), scalar (active-scalar operations, "
+        "recorded and not), cg (conjugate gradient per iteration)",
     )
     return parser.parse_args(argv)
 
@@ -138,26 +162,45 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     op_cases = (("gemm", case_gemm), ("gemv", case_gemv), ("axpy", case_axpy))
     dtypes = (np.float64, np.float32)
-    progress = Progress(len(threads) * (len(op_cases) * len(dtypes) * len(cfg.sizes) + 2) + 1)
+    cases = cfg.cases
+    cg_sizes = CG_QUICK_SIZES if cfg.quick else CG_SIZES
+    per_thread = (len(op_cases) * len(dtypes) * len(cfg.sizes) if "ops" in cases else 0) + (
+        2 * ("chains" in cases) + len(cg_sizes) * ("cg" in cases)
+    )
+    progress = Progress(len(threads) * per_thread + ("memory" in cases) + ("scalar" in cases))
     rows: list[Row] = []
     for t in threads:
         with blas_threads(t, peers):
-            for n in cfg.sizes:
+            for n in cfg.sizes if "ops" in cases else ():
                 for dtype in dtypes:
                     for name, case in op_cases:
                         progress.step(f"{name} {np.dtype(dtype).name} n={n} threads={threads_label(t)}")
                         rows += case(n, dtype, t, cfg, peers)
-            progress.step(f"chain-gemm threads={threads_label(t)}")
-            rows += case_chain_gemm(t, cfg, peers)
-            progress.step(f"chain-gemv-axpy threads={threads_label(t)}")
-            rows += case_chain_gemv_axpy(t, cfg, peers)
-    progress.step("memory")
-    memory = case_memory()
+            if "chains" in cases:
+                progress.step(f"chain-gemm threads={threads_label(t)}")
+                rows += case_chain_gemm(t, cfg, peers)
+                progress.step(f"chain-gemv-axpy threads={threads_label(t)}")
+                rows += case_chain_gemv_axpy(t, cfg, peers)
+            for n, k in cg_sizes if "cg" in cases else ():
+                progress.step(f"cg n={n} k={k} threads={threads_label(t)}")
+                rows += case_cg(n, k, t, cfg, peers)
+    if "scalar" in cases:  # no BLAS: under the first thread count only
+        progress.step("active scalars")
+        with blas_threads(threads[0], peers):
+            rows += case_scalar(threads[0], cfg, peers)
+    memory = []
+    if "memory" in cases:
+        progress.step("memory")
+        memory = case_memory()
     progress.close()
 
     print_op_tables(rows)
     print_chain_table(rows)
-    print_memory_table(memory)
+    print_scalar_tables(rows)
+    print_cg_table(rows)
+    if "memory" in cases:
+        print_memory_table(memory)
     print_targets(check_targets(rows, memory, cfg))
-    print("\n" + write_plot(rows, cfg.plot))
+    if "ops" in cases:
+        print("\n" + write_plot(rows, cfg.plot))
     return 0

@@ -1,5 +1,6 @@
 """A timed sample per AD framework: blasad (autodiff, and the Tape API) and the peers found
-installed (PyTorch, JAX jit and eager, HIPS autograd)."""
+installed (PyTorch, JAX jit and eager, HIPS autograd); for whole programs (CG) and for the
+active-scalar operations (recorded, and not, against NumPy's and PyTorch's scalars)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from typing import Any
 import numpy as np
 
 import blasad as ba
-from blasad.bench.problems import OpProblem
+from blasad.bench.problems import (
+    OpProblem,
+    ScalarCase,
+    scalar_loop,
+    scalar_loop_autodiff,
+    scalar_loop_backward,
+    scalar_loop_out,
+    scalar_loop_tape,
+)
 from blasad.bench.timing import Sample, now, phases
 
 PEERS = ("torch", "jax-jit", "jax-eager", "autograd")
@@ -108,6 +117,217 @@ def autodiff_sample(
         ba.autodiff(f, *(ba.Duplicated(a, s) for a, s in zip(arrays, shadows)))
         t2 = now()
         return phases(t0, marks[0], t2)
+
+    return sample
+
+
+def program_sample(
+    f: Callable[..., None],
+    arrays: Sequence[np.ndarray],
+    shadows: Sequence[np.ndarray],
+    seeds: dict[int, np.ndarray],
+) -> Sample:
+    """A program f(*arrays) that sets up its own state from its inputs (it writes only its
+    outputs and work arrays, so that it can be repeated as is). One repetition: f without a
+    tape ("plain"), then ``ba.autodiff`` over Duplicated(arrays[i], shadows[i]), its forward
+    timed inside the differentiated function, its reverse everything after it. Before
+    autodiff (untimed) the shadows get their seeds (zero where none is given); fwd/plain is
+    taken within the repetition."""
+    marks = [0.0, 0.0]
+
+    def timed(*a: np.ndarray) -> None:
+        marks[0] = now()
+        f(*a)
+        marks[1] = now()
+
+    def sample() -> dict[str, float]:
+        t0 = now()
+        f(*arrays)
+        plain = now() - t0
+        for i, s in enumerate(shadows):
+            if i in seeds:
+                np.copyto(s, seeds[i])
+            else:
+                s.fill(0)
+        t0 = now()
+        ba.autodiff(timed, *(ba.Duplicated(a, s) for a, s in zip(arrays, shadows)))
+        t3 = now()
+        fwd = marks[1] - marks[0]
+        return {"plain": plain, "forward": fwd, "backward": t3 - marks[1], "total": t3 - t0,
+                "fwd/plain": fwd / plain}  # fmt: skip
+
+    return sample
+
+
+def tape_program_sample(
+    f: Callable[..., None],
+    arrays: Sequence[np.ndarray],
+    watched: Sequence[np.ndarray],
+    output: np.ndarray,
+    seed: np.ndarray,
+) -> Sample:
+    """The Tape API on the program of program_sample: watch, f(*arrays), backward(output,
+    seed), grad of every watched array (the shadows allocated by the tape)."""
+
+    def sample() -> dict[str, float]:
+        t0 = now()
+        with ba.Tape() as tape:
+            tape.watch(*watched)
+            t1 = now()
+            f(*arrays)
+            t2 = now()
+        tape.backward(output, seed)
+        for x in watched:
+            tape.grad(x)
+        t3 = now()
+        return {"forward": t2 - t1, "backward": t3 - t2, "total": t3 - t0}
+
+    return sample
+
+
+def numpy_sample(f: Callable[[], Any]) -> Sample:
+    """A forward-only program (no AD): its time is the forward and the total."""
+
+    def sample() -> dict[str, float]:
+        t0 = now()
+        f()
+        t = now() - t0
+        return {"forward": t, "total": t}
+
+    return sample
+
+
+# ---------------------------------------------------------------------------------------------
+# active scalars
+# ---------------------------------------------------------------------------------------------
+
+
+def scalar_tape_chain(op: ScalarCase, k: int) -> Sample:
+    """The Tape API: r and s watched (0-d buffers wrapped as ba.Scalar), the chain z ← op(z)
+    of k recorded operations, then backward(z, 1) and grad(r), grad(s)."""
+    loop = scalar_loop(op, chain=True)
+    r0, s0, one = np.array(op.start), np.array(1.0), np.array(1.0)
+
+    def sample() -> dict[str, float]:
+        r, s = ba.Scalar(r0), ba.Scalar(s0)
+        t0 = now()
+        with ba.Tape() as tape:
+            tape.watch(r.buffer, s.buffer)
+            t1 = now()
+            z = loop(r, s, np.sqrt, k)
+            t2 = now()
+        tape.backward(z, one)
+        tape.grad(r.buffer)
+        tape.grad(s.buffer)
+        t3 = now()
+        return {"forward": t2 - t1, "backward": t3 - t2, "total": t3 - t0}
+
+    return sample
+
+
+def scalar_autodiff_chain(op: ScalarCase, k: int, grads: list[float] | None = None) -> Sample:
+    """ba.autodiff over Duplicated 0-d arrays r, s and out: the differentiated function wraps r
+    and s as ba.Scalar and runs the chain, its last operation stored into out with ``out=``
+    (seeded 1); its forward is timed inside the function. `grads` receives r̄ and s̄."""
+    loop = scalar_loop_out(op)
+    r0, s0, out = np.array(op.start), np.array(1.0), np.zeros(())
+    dr, ds, dout = np.zeros(()), np.zeros(()), np.zeros(())
+    marks = [0.0, 0.0]
+
+    def f(r0: np.ndarray, s0: np.ndarray, out: np.ndarray) -> None:
+        r, s = ba.Scalar(r0), ba.Scalar(s0)
+        marks[0] = now()
+        loop(r, s, np.sqrt, k, out)
+        marks[1] = now()
+
+    def sample() -> dict[str, float]:
+        dr[()], ds[()], dout[()] = 0.0, 0.0, 1.0
+        t0 = now()
+        ba.autodiff(f, ba.Duplicated(r0, dr), ba.Duplicated(s0, ds), ba.Duplicated(out, dout))
+        t3 = now()
+        if grads is not None:
+            grads[:] = [float(dr), float(ds)]
+        return {"forward": marks[1] - marks[0], "backward": t3 - marks[1], "total": t3 - t0}
+
+    return sample
+
+
+def scalar_torch_chain(torch: Any, op: ScalarCase, k: int, grads: list[float] | None = None) -> Sample:
+    """PyTorch autograd: 0-d float64 leaf tensors r, s (requires_grad), the chain of k
+    operations, then z.backward(). `grads` receives r.grad and s.grad."""
+    loop = scalar_loop(op, chain=True)
+    r = torch.tensor(op.start, dtype=torch.float64, requires_grad=True)
+    s = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+
+    def sample() -> dict[str, float]:
+        r.grad = s.grad = None
+        t0 = now()
+        z = loop(r, s, torch.sqrt, k)
+        t1 = now()
+        z.backward()
+        t2 = now()
+        if grads is not None:
+            grads[:] = [float(r.grad), 0.0 if s.grad is None else float(s.grad)]
+        return phases(t0, t1, t2)
+
+    return sample
+
+
+def scalar_plain(op: ScalarCase, r: Any, s: Any, sqrt: Callable[..., Any], k: int) -> Sample:
+    """z ← op(r), k independent operations on the same operands, outside any recording."""
+    loop = scalar_loop(op, chain=False)
+
+    def sample() -> dict[str, float]:
+        t0 = now()
+        loop(r, s, sqrt, k)
+        t = now() - t0
+        return {"forward": t, "total": t}
+
+    return sample
+
+
+def scalar_torch_grad(torch: Any, op: ScalarCase, k: int) -> Sample:
+    """PyTorch, 0-d leaf tensors with requires_grad: k operations z ← op(r) (each builds its
+    graph), then k operations each followed by its backward()."""
+    loop, loop_backward = scalar_loop(op, chain=False), scalar_loop_backward(op)
+    r = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
+    s = torch.tensor(1.2, dtype=torch.float64, requires_grad=True)
+
+    def sample() -> dict[str, float]:
+        r.grad = s.grad = None
+        t0 = now()
+        loop(r, s, torch.sqrt, k)
+        t1 = now()
+        loop_backward(r, s, torch.sqrt, k)
+        t2 = now()
+        return {"forward": t1 - t0, "fwd+bwd": t2 - t1, "total": t2 - t0}
+
+    return sample
+
+
+def scalar_tape_single(op: ScalarCase, k: int) -> Sample:
+    """k times one operation under its own Tape (watch, op, backward, grad(r))."""
+    loop = scalar_loop_tape(op)
+    r, s, one = ba.Scalar(np.array(1.5)), ba.Scalar(np.array(1.2)), np.array(1.0)
+
+    def sample() -> dict[str, float]:
+        t0 = now()
+        loop(r, s, np.sqrt, k, one)
+        return {"total": now() - t0}
+
+    return sample
+
+
+def scalar_autodiff_single(op: ScalarCase, k: int) -> Sample:
+    """k times ``ba.autodiff`` of one operation (stored with out=, dout re-seeded each time)."""
+    loop = scalar_loop_autodiff(op)
+    r0, s0, out = np.array(1.5), np.array(1.2), np.zeros(())
+    dr, ds, dout = np.zeros(()), np.zeros(()), np.zeros(())
+
+    def sample() -> dict[str, float]:
+        t0 = now()
+        loop(r0, s0, out, dr, ds, dout, k)
+        return {"total": now() - t0}
 
     return sample
 

@@ -31,7 +31,7 @@ FRAMEWORKS = ("blasad", "blasad-tape", "ideal", "torch", "jax-jit", "jax-eager",
 class Row:
     """One measurement. Times in seconds for the whole case (a chain: all of its steps)."""
 
-    case: str  # gemm, gemv, axpy, chain-gemm, chain-gemv-axpy
+    case: str  # gemm, gemv, axpy, chain-gemm, chain-gemv-axpy, scalar-recorded, scalar-plain, cg
     framework: str
     dtype: str  # float32 / float64
     n: int
@@ -43,8 +43,10 @@ class Row:
     fwd_plain: float | None = None  # median over repetitions of forward / plain (blasad)
     rev_plain: float | None = None  # median over repetitions of backward / plain (blasad)
     rev_ideal: float | None = None  # median over repetitions of backward / the ideal's (blasad)
-    steps: int = 1
+    steps: int = 1  # repetitions of the step the row times (chain steps, operations, CG iterations)
     note: str = ""
+    op: str = ""  # the active-scalar operation ("r * 2.0") of a scalar-* row
+    checks: dict[str, float] = dataclasses.field(default_factory=dict)  # gradient checks: rel. difference
 
 
 def find(rows: Sequence[Row], **key: Any) -> Row | None:
@@ -97,11 +99,12 @@ def _target(name: str, where: str, value: float | None, limit: float, fmt: str =
 
 
 def check_targets(rows: Sequence[Row], memory: Sequence[MemoryResult], cfg: Config) -> list[Target]:
-    """Every target of the report, per dtype, size and thread count measured."""
+    """Every target of the report, per dtype, size and thread count measured (of the cases
+    run: cfg.cases)."""
     out: list[Target] = []
     big = [n for n in cfg.sizes if n >= 1024]
     for t in cfg.threads:
-        for dtype in ("float64", "float32"):
+        for dtype in ("float64", "float32") if "ops" in cfg.cases else ():
             if not big:
                 why = "n ≥ 1024 not measured (--quick or --sizes)"
                 out.append(
@@ -144,7 +147,12 @@ def check_targets(rows: Sequence[Row], memory: Sequence[MemoryResult], cfg: Conf
                         1.05,
                     )
                 )
-        out += _chain_targets(rows, t)
+        if "chains" in cfg.cases:
+            out += _chain_targets(rows, t)
+        if "cg" in cfg.cases:
+            out += _cg_targets(rows, t)
+    if "scalar" in cfg.cases:
+        out += _scalar_targets(rows)
     for m in memory:
         measured = f"{m.copied} B (expected {m.expected} B)"
         status = "PASS" if m.copied == m.expected else "FAIL"
@@ -180,6 +188,71 @@ def _chain_targets(rows: Sequence[Row], t: int) -> list[Target]:
             us,
         ),
     ]
+
+
+SCALAR_RECORDED_LIMIT = 1e-6  # s per recorded operation, record + reverse (issue 13)
+SCALAR_PLAIN_LIMIT = 2.0  # × NumPy's np.float64 operation, outside a recording ("about" as fast)
+GRAD_CHECK_LIMIT = {"autodiff": 1e-12, "torch": 1e-10, "fd": 1e-6}
+
+
+def _scalar_targets(rows: Sequence[Row]) -> list[Target]:
+    out: list[Target] = []
+    labels = list(dict.fromkeys(r.op for r in rows if r.case == "scalar-recorded"))
+    for label in labels:
+        tape = find(rows, case="scalar-recorded", op=label, framework="blasad-tape")
+        ad = find(rows, case="scalar-recorded", op=label, framework="blasad")
+        per_op = {
+            api: (r.forward + r.backward) / r.steps for api, r in (("Tape", tape), ("autodiff", ad)) if r
+        }
+        where = label + " (" + ", ".join(f"{api} {t * 1e6:.3f}" for api, t in per_op.items()) + ")"
+        out.append(
+            _target(
+                "active scalar recorded: record + reverse ≤ 1 µs/op",
+                where,
+                max(per_op.values()) * 1e6 if per_op else None,
+                SCALAR_RECORDED_LIMIT * 1e6,
+                "{:.3f} µs/op",
+            )
+        )
+    for label in labels:
+        b = find(rows, case="scalar-plain", op=label, framework="blasad")
+        f = find(rows, case="scalar-plain", op=label, framework="numpy-float64")
+        out.append(
+            _target(
+                f"active scalar, no recording ≤ {SCALAR_PLAIN_LIMIT:g} × NumPy np.float64",
+                label,
+                _ratio(_get(b, "total"), _get(f, "total")),
+                SCALAR_PLAIN_LIMIT,
+            )
+        )
+    out += _check_targets(
+        "active-scalar chain: the Tape's gradient",
+        "every operation above, r̄ and s̄",
+        [r for r in rows if r.case == "scalar-recorded" and r.framework == "blasad"],
+    )
+    return out
+
+
+def _check_targets(subject: str, where: str, rows: Sequence[Row]) -> list[Target]:
+    """A target per kind of gradient check in rows' checks: the largest relative difference."""
+    out = []
+    for key, limit in GRAD_CHECK_LIMIT.items():
+        values = [r.checks[key] for r in rows if key in r.checks]
+        if values:
+            what = {"autodiff": "autodiff's", "torch": "PyTorch's", "fd": "a central difference's"}[key]
+            out.append(
+                _target(f"{subject} = {what} (rel. diff ≤ {limit:g})", where, max(values), limit, "{:.1e}")
+            )
+    return out
+
+
+def _cg_targets(rows: Sequence[Row], t: int) -> list[Target]:
+    out: list[Target] = []
+    for r in rows:
+        if r.case == "cg" and r.framework == "blasad" and r.threads == t:
+            where = f"n={r.n} k={r.steps} threads={threads_label(t)}"
+            out += _check_targets("CG: the Tape's gradient", where, [r])
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,6 +298,8 @@ OP_WHAT = {"gemm": "C ← A B, n × n", "gemv": "y ← A x, A n × n", "axpy": "
 
 def print_op_tables(rows: Sequence[Row]) -> None:
     """A table per routine: every framework, size, dtype and thread count."""
+    if not any(r.case in OP_WHAT for r in rows):
+        return
     for op, what in OP_WHAT.items():
         ideal = {(r.dtype, r.n, r.threads): r for r in rows if r.case == op and r.framework == "ideal"}
         body = []
@@ -269,6 +344,114 @@ def print_chain_table(rows: Sequence[Row]) -> None:
         print_table(title, headers, body, "lllrrrrl")
 
 
+def _per_step(r: Row | None, field: str = "total") -> float | None:
+    v = _get(r, field)
+    return None if r is None or v is None or math.isnan(v) else v / r.steps
+
+
+SCALAR_RECORDED = ("blasad-tape", "blasad", "torch")
+SCALAR_PLAIN = (
+    ("blasad", "forward", "blasad"),
+    ("np.float64", "forward", "numpy-float64"),
+    ("0-d array", "forward", "numpy-0d"),
+    ("torch", "forward", "torch"),
+    ("torch grad", "forward", "torch-grad"),
+    ("+backward()", "total", "torch-grad"),
+    ("Tape, 1 op", "total", "blasad-tape-1"),
+    ("autodiff, 1 op", "total", "blasad-1"),
+)
+
+
+def print_scalar_tables(rows: Sequence[Row]) -> None:
+    """Time per active-scalar operation: recorded (a chain, forward and reverse, against
+    PyTorch's), and outside any recording (against NumPy's and PyTorch's scalar operations)."""
+    recorded = [r for r in rows if r.case == "scalar-recorded"]
+    labels = list(dict.fromkeys(r.op for r in recorded))
+    body = []
+    for label in labels:
+        torch = find(recorded, op=label, framework="torch")
+        for fw in SCALAR_RECORDED:
+            r = find(recorded, op=label, framework=fw)
+            if r is None:
+                continue
+            vs_torch = f"{torch.total / r.total:.1f}×" if torch is not None else "-"
+            body.append([label, fw, fmt_time(_per_step(r, "forward")), fmt_time(_per_step(r, "backward")),
+                         fmt_time(_per_step(r)), vs_torch])  # fmt: skip
+    if body:
+        steps = recorded[0].steps
+        title = (
+            f"active scalars recorded on a tape: a chain z ← op(z) of {steps} operations from an active "
+            "r (s = 1, active too), float64; time per operation (median)"
+        )
+        print_table(title, ("op", "framework", "record", "reverse", "total", "vs torch"), body, "llrrrr")
+        print(
+            "  blasad-tape: Tape, watch(r, s), the chain, backward(z, 1), grad(r), grad(s); blasad:\n"
+            "  ba.autodiff over Duplicated 0-d arrays r, s, out (wrapped as ba.Scalar; the last operation\n"
+            "  stores into out with out=); torch: 0-d float64 leaf tensors with requires_grad,\n"
+            "  z.backward(). total includes the set-up (Tape, autodiff) spread over the chain; each\n"
+            "  operation is written inline in the loop's body."
+        )
+    plain = [r for r in rows if r.case == "scalar-plain"]
+    labels = list(dict.fromkeys(r.op for r in plain if r.framework != "python"))
+    body = []
+    for label in labels:
+        cells = [label]
+        for _, field, fw in SCALAR_PLAIN:
+            cells.append(fmt_time(_per_step(find(plain, op=label, framework=fw), field)))
+        b, f = find(plain, op=label, framework="blasad"), find(plain, op=label, framework="numpy-float64")
+        ratio = _ratio(_get(b, "total"), _get(f, "total"))
+        cells.insert(3, "-" if ratio is None else f"{ratio:.1f}×")
+        body.append(cells)
+    if body:
+        headers = ["op"] + [h for h, _, _ in SCALAR_PLAIN]
+        headers.insert(3, "blasad/f64")
+        loop = find(plain, framework="python")
+        steps = plain[0].steps
+        title = f"active scalars outside any recording: z ← op(r), {steps} times, float64; time per operation"
+        print_table(title, headers, body)
+        print(
+            "  blasad: r a ba.Scalar (what a reduction returns) with no tape recording; np.float64 and\n"
+            "  0-d array: NumPy's own; torch: 0-d float64 tensors, plain and with requires_grad (forward,\n"
+            "  and forward + backward() per operation); Tape, 1 op: a Tape per operation (watch(r, s), op,\n"
+            "  backward, grad(r)); autodiff, 1 op: ba.autodiff of one operation stored with out=. Every\n"
+            f"  figure includes the loop's own cost: {fmt_time(_per_step(loop))} per iteration for z = r."
+        )
+
+
+CG_FRAMEWORKS = ("blasad", "blasad-tape", "numpy", "torch")
+
+
+def print_cg_table(rows: Sequence[Row]) -> None:
+    """Time per CG iteration, forward and reverse, per size, thread count and framework."""
+    cg = [r for r in rows if r.case == "cg"]
+    body = []
+    order = {fw: i for i, fw in enumerate(CG_FRAMEWORKS)}
+    for r in sorted(cg, key=lambda r: (r.threads, r.n, order.get(r.framework, 99))):
+        floor = find(cg, framework="numpy", n=r.n, threads=r.threads)
+        torch = find(cg, framework="torch", n=r.n, threads=r.threads)
+        vs_floor = _ratio(r.total, _get(floor, "total"))
+        body.append([str(r.n), str(r.steps), threads_label(r.threads), r.framework,
+                     fmt_time(_per_step(r, "plain")), fmt_time(_per_step(r, "forward")),
+                     fmt_time(_per_step(r, "backward")), fmt_time(_per_step(r)),
+                     "-" if vs_floor is None else f"{vs_floor:.2f}",
+                     f"{torch.total / r.total:.2f}×" if torch is not None else "-", r.note])  # fmt: skip
+    if body:
+        title = (
+            "conjugate gradient, k iterations from x = 0 on an n × n SPD system (gemv, dot, axpy, scal "
+            "and active-scalar α, β), loss ⟨seed, x_k⟩, A and b active, float64; time per iteration (median)"
+        )
+        headers = ("n", "k", "threads", "framework", "fwd plain", "fwd AD", "reverse", "total", "total/numpy",
+                   "vs torch", "note")  # fmt: skip
+        print_table(title, headers, body, "rrrlrrrrrrl")
+        print(
+            "  blasad: ba.autodiff with preallocated shadows (fwd plain: the same program with no tape, in\n"
+            "  the same repetition); blasad-tape: Tape, watch(A, b), backward(x, seed), grad(A), grad(b)\n"
+            "  (each Tape allocates its shadows); numpy: the program in plain NumPy, forward only (the\n"
+            "  floor); torch: the program out of place (as autograd requires), x.backward(seed).\n"
+            "  total/numpy: total over NumPy's forward. The gradients are checked once per case (targets)."
+        )
+
+
 def print_memory_table(memory: Sequence[MemoryResult]) -> None:
     """Bytes copied by the tape per program, against the inputs and the expected count."""
     body = []
@@ -287,12 +470,19 @@ def print_targets(targets: Sequence[Target]) -> None:
     counts = {s: sum(t.status == s for t in targets) for s in ("PASS", "FAIL", "SKIP")}
     summary = ", ".join(f"{counts[s]} {s}" for s in ("PASS", "FAIL", "SKIP"))
     print(f"  {summary} (informational: the exit status does not depend on them)")
-    print(
-        "  blasad's reverse / forward, forward under tape / plain and reverse / ideal (gemv, axpy):\n"
-        "  medians over repetitions of the ratio within one repetition, which times the plain call,\n"
-        "  the hand-written reverse and autodiff back to back on the same buffers; total / ideal:\n"
-        "  blasad's median total over the ideal's, measured in turns."
-    )
+    if any(t.name.startswith(("gemm", "gemv", "axpy")) for t in targets):
+        print(
+            "  blasad's reverse / forward, forward under tape / plain and reverse / ideal (gemv, axpy):\n"
+            "  medians over repetitions of the ratio within one repetition, which times the plain call,\n"
+            "  the hand-written reverse and autodiff back to back on the same buffers; total / ideal:\n"
+            "  blasad's median total over the ideal's, measured in turns."
+        )
+    if any(t.name.startswith("active scalar") for t in targets):
+        print(
+            "  active scalar recorded: (record + reverse) / operations of the chain, the Tape's or\n"
+            "  autodiff's set-up left out (the table's total has it); no recording: medians measured in\n"
+            "  turns, each with the loop's own cost."
+        )
 
 
 def write_plot(rows: Sequence[Row], path: str) -> str:

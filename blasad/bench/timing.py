@@ -13,6 +13,7 @@ from typing import Any
 
 ROUNDS = 8  # the samples of a case take turns this many times
 WARM_TIME = 0.08  # seconds of untimed repetitions at the start of a sample's turn
+CASES = ("ops", "chains", "memory", "scalar", "cg")  # what a report can measure (--cases)
 Sample = Callable[[], dict[str, float]]  # one timed repetition: segment name -> seconds
 now = time.perf_counter
 
@@ -37,6 +38,7 @@ class Config:
     min_reps_slow: int  # ... or this many when one repetition costs more than `slow` seconds
     slow: float
     max_reps: int
+    cases: tuple[str, ...] = CASES  # the cases to run
 
 
 def _warm_up(sample: Sample, cfg: Config) -> tuple[int, int]:
