@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -55,11 +55,22 @@ _POOL_SLOTS = 1024  # slots (16 bytes each) per chunk of a tape's scalar pool
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
-class Scalar:
+_base: list[Any] = []
+if lib.ba_scalar_base(id(_base)):
+    raise ImportError("blasad: the native core could not create the active scalars' type")
+
+
+_ScalarBase: Any = _base[0]  # blasad._native.ScalarBase: the field `_a` and the arithmetic
+
+
+class Scalar(_ScalarBase):  # type: ignore[misc]
     """An active scalar: a 0-d buffer (``ba.Scalar(np.array(2.0))`` wraps one, no copy) whose
     arithmetic is recorded on the tape; see the module's documentation for the rules."""
 
-    __slots__ = ("_a",)
+    if TYPE_CHECKING:
+        __slots__ = ("_a",)  # (the native base's field)
+    else:
+        __slots__ = ()
     __hash__ = None  # type: ignore[assignment]  # a buffer, as a 0-d ndarray
 
     _a: np.ndarray
@@ -99,44 +110,23 @@ class Scalar:
         return format(self._a[()], spec)
 
     # -- arithmetic: recorded --------------------------------------------------------
-    def __add__(self, other: Any) -> Any:
-        return apply(_ADD, self, other)
+    # + - * / ** (and reflected), unary - + and abs() are the native base's number slots
+    # (csrc/fast.c): no Python runs for them. Their signatures, for type checkers:
+    if TYPE_CHECKING:
 
-    def __radd__(self, other: Any) -> Any:
-        return apply(_ADD, other, self)
-
-    def __sub__(self, other: Any) -> Any:
-        return apply(_SUB, self, other)
-
-    def __rsub__(self, other: Any) -> Any:
-        return apply(_SUB, other, self)
-
-    def __mul__(self, other: Any) -> Any:
-        return apply(_MUL, self, other)
-
-    def __rmul__(self, other: Any) -> Any:
-        return apply(_MUL, other, self)
-
-    def __truediv__(self, other: Any) -> Any:
-        return apply(_DIV, self, other)
-
-    def __rtruediv__(self, other: Any) -> Any:
-        return apply(_DIV, other, self)
-
-    def __pow__(self, other: Any) -> Any:
-        return apply(_POW, self, other)
-
-    def __rpow__(self, other: Any) -> Any:
-        return apply(_POW, other, self)
-
-    def __neg__(self) -> Any:
-        return apply(_NEG, self)
-
-    def __pos__(self) -> Any:
-        return self
-
-    def __abs__(self) -> Any:
-        return apply(_ABS, self)
+        def __add__(self, other: Any) -> Any: ...
+        def __radd__(self, other: Any) -> Any: ...
+        def __sub__(self, other: Any) -> Any: ...
+        def __rsub__(self, other: Any) -> Any: ...
+        def __mul__(self, other: Any) -> Any: ...
+        def __rmul__(self, other: Any) -> Any: ...
+        def __truediv__(self, other: Any) -> Any: ...
+        def __rtruediv__(self, other: Any) -> Any: ...
+        def __pow__(self, other: Any) -> Any: ...
+        def __rpow__(self, other: Any) -> Any: ...
+        def __neg__(self) -> Any: ...
+        def __pos__(self) -> Any: ...
+        def __abs__(self) -> Any: ...
 
     def conj(self) -> Any:
         return apply(_CONJ, self)
@@ -352,6 +342,8 @@ def _convert_and_apply(op: int, args: tuple[Any, ...], out: np.ndarray | None) -
         isinstance(v, int | float | complex | np.generic) or (isinstance(v, np.ndarray) and v.ndim == 0)
         for v in plain
     )
+    if not all(isinstance(v, int | float | complex | np.generic | np.ndarray | list | tuple) for v in plain):
+        return NotImplemented  # another type's operator may know (its __radd__, ...)
     if not scalar_like or (out is not None and not isinstance(out, np.ndarray)):
         ufunc = reference if isinstance(reference, np.ufunc) else np.positive
         return _numpy(ufunc, "__call__", args, {} if out is None else {"out": (out,)}, lose=True)
@@ -372,9 +364,14 @@ def _convert_and_apply(op: int, args: tuple[Any, ...], out: np.ndarray | None) -
     return _apply_slow(op, x, y, out, z, code) if type(z) is int else z
 
 
-_box: list[Any] = []
+def _from_c(op: int, x: Any, y: Any, rc: int) -> Any:
+    """The native number slots' slow path: what ba_scalar_call left to Python (status rc)."""
+    return _apply_slow(op, x, y, None, rc)
+
+
+_box: list[Any] = [_from_c]
 if lib.ba_scalar_init(
     id(Scalar), id(np.dtype(np.complex64)), id(np.dtype(np.complex128)), id(np.complex128), id(_box)
 ):
     raise ImportError("blasad: the native core could not set up active scalars (NumPy's C API)")
-_op, _slot = _box
+_, _op, _slot = _box

@@ -17,6 +17,7 @@
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
 #define PY_ARRAY_UNIQUE_SYMBOL blasad_ARRAY_API /* NumPy's C API: active scalars make 0-d arrays */
 #include <numpy/arrayobject.h>
+#include <structmember.h>
 
 #include "tape.h"
 #include "routines.h"
@@ -430,7 +431,6 @@ intptr_t ba_array_hi(intptr_t o) { return locked_bound(o, 1); }
 /* ---- active scalars: one native call per operation (blasad/_scalar.py) ---------------- */
 
 #include <complex.h>
-#include <structmember.h>
 
 /* The active scalars' entry points are CPython functions (METH_FASTCALL), not cffi calls:
  * an operation is a few hundred nanoseconds of Python around it, and a cffi call would add
@@ -446,6 +446,90 @@ static PyMethodDef scalar_methods[] = {
      "slot(dtype): a 0-d array over a fresh slot of the recording tape's pool, or None"},
 };
 
+/* blasad.Scalar's base, a C type: its one field (`_a`, the 0-d buffer) and its arithmetic as
+ * number slots, so that `r * 2.0` runs no Python code at all (blasad/_scalar.py subclasses it,
+ * adding the conversions, ufuncs and comparisons in Python). Each slot is scalar_call: a Scalar
+ * when recorded, a NumPy scalar when not; any other outcome goes to the Python side's slow path. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *a;
+} ScalarObject;
+
+static PyObject *slow_path; /* blasad._scalar._from_c(op, x, y, status) */
+static int op_add = -1, op_sub, op_mul, op_div, op_pow, op_neg, op_abs;
+static PyObject *slot_array(ba_tape *t, char *p, int dt);
+static PyObject *new_scalar(PyObject *a);
+static int scalar_call(ba_tape *t, int op, intptr_t xo, intptr_t yo, intptr_t out, int dz, char **slot,
+                       char *constant);
+
+static PyObject *scalar_result(int op, PyObject *x, PyObject *y)
+{
+    char *slot = NULL;
+    double constant[2];
+    const int rc = scalar_call(recording, op, (intptr_t)x, (intptr_t)y, 0, -1, &slot, (char *)constant);
+    if (rc >= 4) return PyArray_Scalar(constant, (PyArray_Descr *)(rc - 4 < 2 ? dtypes[rc - 4] : cdtypes[rc - 6]), NULL);
+    if (rc >= 0) return new_scalar(slot_array(recording, slot, rc));
+    if (!slow_path) Py_RETURN_NOTIMPLEMENTED;
+    return PyObject_CallFunction(slow_path, "iOOi", op, x, y ? y : Py_None, rc);
+}
+
+static PyObject *sb_add(PyObject *x, PyObject *y) { return scalar_result(op_add, x, y); }
+static PyObject *sb_sub(PyObject *x, PyObject *y) { return scalar_result(op_sub, x, y); }
+static PyObject *sb_mul(PyObject *x, PyObject *y) { return scalar_result(op_mul, x, y); }
+static PyObject *sb_div(PyObject *x, PyObject *y) { return scalar_result(op_div, x, y); }
+static PyObject *sb_pow(PyObject *x, PyObject *y, PyObject *mod)
+{
+    if (mod != Py_None) Py_RETURN_NOTIMPLEMENTED;
+    return scalar_result(op_pow, x, y);
+}
+static PyObject *sb_neg(PyObject *x) { return scalar_result(op_neg, x, NULL); }
+static PyObject *sb_abs(PyObject *x) { return scalar_result(op_abs, x, NULL); }
+static PyObject *sb_pos(PyObject *x) { return Py_NewRef(x); }
+
+static void sb_dealloc(PyObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    Py_CLEAR(((ScalarObject *)self)->a);
+    type->tp_free(self);
+    Py_DECREF(type); /* a heap type's instances hold a reference to it */
+}
+
+static PyMemberDef sb_members[] = {
+    {"_a", T_OBJECT_EX, offsetof(ScalarObject, a), 0, "the 0-d array holding the value"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot sb_slots[] = {
+    {Py_tp_dealloc, (void *)sb_dealloc},
+    {Py_tp_members, sb_members},
+    {Py_nb_add, (void *)sb_add},
+    {Py_nb_subtract, (void *)sb_sub},
+    {Py_nb_multiply, (void *)sb_mul},
+    {Py_nb_true_divide, (void *)sb_div},
+    {Py_nb_power, (void *)sb_pow},
+    {Py_nb_negative, (void *)sb_neg},
+    {Py_nb_absolute, (void *)sb_abs},
+    {Py_nb_positive, (void *)sb_pos},
+    {Py_tp_doc, (void *)"blasad.Scalar's native base: the buffer and the recorded arithmetic"},
+    {0, NULL},
+};
+
+static PyType_Spec sb_spec = {
+    "blasad._native.ScalarBase", sizeof(ScalarObject), 0, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, sb_slots,
+};
+
+int ba_scalar_base(intptr_t box)
+{
+    const PyGILState_STATE g = PyGILState_Ensure();
+    int rc = -1;
+    PyObject *type = PyType_FromSpec(&sb_spec);
+    if (type && PyList_Append((PyObject *)box, type) == 0) rc = 0;
+    Py_XDECREF(type);
+    PyErr_Clear();
+    PyGILState_Release(g);
+    return rc;
+}
+
 int ba_scalar_init(intptr_t type, intptr_t c64, intptr_t c128, intptr_t complex128_scalar, intptr_t box)
 {
     const PyGILState_STATE g = PyGILState_Ensure();
@@ -459,6 +543,12 @@ int ba_scalar_init(intptr_t type, intptr_t c64, intptr_t c128, intptr_t complex1
     cdtypes[0] = (PyObject *)c64;
     cdtypes[1] = (PyObject *)c128;
     complex_scalar = (PyTypeObject *)complex128_scalar;
+    if (PyList_GET_SIZE((PyObject *)box) != 1) goto done;
+    slow_path = Py_NewRef(PyList_GET_ITEM((PyObject *)box, 0)); /* kept for the process's life */
+    op_add = ba_scalar_op_index("add"), op_sub = ba_scalar_op_index("sub");
+    op_mul = ba_scalar_op_index("mul"), op_div = ba_scalar_op_index("div");
+    op_pow = ba_scalar_op_index("pow"), op_neg = ba_scalar_op_index("neg");
+    op_abs = ba_scalar_op_index("abs");
     for (int i = 0; i < 2; i++) {
         PyObject *f = PyCFunction_NewEx(&scalar_methods[i], NULL, NULL);
         if (!f || PyList_Append((PyObject *)box, f) < 0) {
