@@ -99,6 +99,10 @@ class Scalar(_ScalarBase):  # type: ignore[misc]
         """The 0-d array holding the value (tracked by the tape: pass it to tape.watch/grad)."""
         return self._a
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """copy and pickle: a Scalar over a copy of the buffer (a constant: it is recorded nowhere)."""
+        return (Scalar, (np.array(self._a, copy=True),))
+
     def __repr__(self) -> str:
         dtype = "" if self._a.dtype == np.float64 else f", dtype={self._a.dtype}"
         return f"Scalar({self._a[()]!s}{dtype})"

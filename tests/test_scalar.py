@@ -303,3 +303,13 @@ def test_twin_takes_an_active_scalar_of_another_dtype_through_a_recorded_cast() 
     n, x0 = np.linalg.norm(x64), np.array([1.0, -2.0, 0.5])
     assert np.allclose(tape.grad(x32), seed / n, rtol=1e-6)
     assert np.allclose(tape.grad(x64), -x64 * float(seed @ x0) / n**3, rtol=1e-6)
+
+
+def test_copy_and_pickle_give_a_scalar_over_a_copy() -> None:
+    import copy
+    import pickle
+
+    r = ba.dot(np.arange(3.0), np.arange(3.0))
+    for c in (copy.copy(r), copy.deepcopy(r), pickle.loads(pickle.dumps(r))):
+        assert isinstance(c, ba.Scalar) and c == 5.0 and c.dtype == np.float64
+        assert not np.shares_memory(c.buffer, r.buffer)
