@@ -114,8 +114,9 @@ class Scalar(_ScalarBase):  # type: ignore[misc]
         return format(self._a[()], spec)
 
     # -- arithmetic: recorded --------------------------------------------------------
-    # + - * / ** (and reflected), unary - + and abs() are the native base's number slots
-    # (csrc/fast.c): no Python runs for them. Their signatures, for type checkers:
+    # + - * / ** (and reflected), unary - + and abs() are the native base's number slots, and
+    # __array_ufunc__ its method (csrc/fast.c): no Python runs for them (out= and the ufuncs that
+    # are not ops go to _ufunc_slow). Their signatures, for type checkers:
     if TYPE_CHECKING:
 
         def __add__(self, other: Any) -> Any: ...
@@ -131,6 +132,7 @@ class Scalar(_ScalarBase):  # type: ignore[misc]
         def __neg__(self) -> Any: ...
         def __pos__(self) -> Any: ...
         def __abs__(self) -> Any: ...
+        def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any: ...
 
     def conj(self) -> Any:
         return apply(_CONJ, self)
@@ -144,19 +146,6 @@ class Scalar(_ScalarBase):  # type: ignore[misc]
     @property
     def imag(self) -> Any:
         return apply(_IMAG, self)
-
-    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        op = _UFUNCS.get(ufunc)
-        if op is not None and not kwargs and method == "__call__":  # np.sqrt(r), a + r, ...
-            return apply(op, *inputs)  # type: ignore[misc]
-        out = kwargs.get("out")
-        if op is not None and method == "__call__" and kwargs.keys() <= {"out"}:
-            if out is not None:
-                out = out[0] if isinstance(out, tuple) and len(out) == 1 else out
-                out = out._a if isinstance(out, Scalar) else out
-            if out is None or (isinstance(out, np.ndarray) and out.ndim == 0):
-                return apply(op, inputs[0], inputs[1] if len(inputs) > 1 else None, out)
-        return _numpy(ufunc, method, inputs, kwargs, lose=ufunc not in _PIECEWISE)
 
     # -- comparisons: plain (piecewise constant) ---------------------------------------
     def __eq__(self, other: Any) -> Any:  # type: ignore[override]
@@ -368,14 +357,31 @@ def _convert_and_apply(op: int, args: tuple[Any, ...], out: np.ndarray | None) -
     return _apply_slow(op, x, y, out, z, code) if type(z) is int else z
 
 
+def _ufunc_slow(self: Scalar, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+    """Scalar.__array_ufunc__ for what the native one does not do itself: out= (recorded into a
+    0-d array, returned as a Scalar over it), and every other ufunc or method (NumPy's, with a
+    warning for each active operand unless the ufunc is piecewise constant)."""
+    op = _UFUNCS.get(ufunc)
+    out = kwargs.get("out")
+    if op is not None and method == "__call__" and kwargs.keys() <= {"out"}:
+        if out is not None:
+            out = out[0] if isinstance(out, tuple) and len(out) == 1 else out
+            out = out._a if isinstance(out, Scalar) else out
+        if out is None or (isinstance(out, np.ndarray) and out.ndim == 0):
+            return apply(op, inputs[0], inputs[1] if len(inputs) > 1 else None, out)
+    return _numpy(ufunc, method, inputs, kwargs, lose=ufunc not in _PIECEWISE)
+
+
 def _from_c(op: int, x: Any, y: Any, rc: int) -> Any:
     """The native number slots' slow path: what ba_scalar_call left to Python (status rc)."""
     return _apply_slow(op, x, y, None, rc)
 
 
-_box: list[Any] = [_from_c]
+_box: list[Any] = [_from_c, _ufunc_slow]
 if lib.ba_scalar_init(
     id(Scalar), id(np.dtype(np.complex64)), id(np.dtype(np.complex128)), id(np.complex128), id(_box)
 ):
     raise ImportError("blasad: the native core could not set up active scalars (NumPy's C API)")
-_, _op, _slot = _box
+_, _, _op, _slot = _box
+for _ufunc, _index in _UFUNCS.items():
+    lib.ba_scalar_ufunc(id(_ufunc), _index)

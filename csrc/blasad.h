@@ -112,12 +112,14 @@ int ba_fast_call(int routine, intptr_t args);
  * csrc/scalar.c). scalar_base appends blasad.Scalar's native base type (its buffer field `_a`
  * and its arithmetic as number slots) to the list box (by id). scalar_init imports NumPy's C
  * API, registers blasad.Scalar (the subclass), the complex dtypes and numpy.complex128, takes
- * box[0] of its list as the Python function the slots call for what they do not do themselves
- * (blasad._scalar._from_c), and appends the two CPython functions the Python side calls:
+ * box[0] and box[1] of its list as the Python functions the slots and __array_ufunc__ call for
+ * what they do not do themselves (blasad._scalar._from_c, _ufunc_slow), and appends the two CPython functions the Python side calls:
  * op(op, x, y, out, dtype) and slot(dtype). op_index: an op's index by name (-1: none).
  * set_pool: the tape's current chunk of scalar slots (nslots of 16 bytes at p, one tracked
  * region; owner: the chunk's array, which the tape keeps alive). */
 int ba_scalar_base(intptr_t box);
+/* ufunc (a numpy.ufunc by id) applied to an active scalar is op: __array_ufunc__ runs it natively */
+int ba_scalar_ufunc(intptr_t ufunc, int op);
 int ba_scalar_init(intptr_t scalar_type, intptr_t c64, intptr_t c128, intptr_t complex128_scalar, intptr_t box);
 int ba_scalar_op_index(const char *name);
 void ba_tape_set_pool(ba_tape *t, intptr_t p, int64_t nslots, intptr_t owner);

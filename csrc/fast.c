@@ -486,6 +486,47 @@ static PyObject *sb_neg(PyObject *x) { return scalar_result(op_neg, x, NULL); }
 static PyObject *sb_abs(PyObject *x) { return scalar_result(op_abs, x, NULL); }
 static PyObject *sb_pos(PyObject *x) { return Py_NewRef(x); }
 
+/* __array_ufunc__: np.sqrt(r), np.hypot(r, s), ... called plainly (no out=, no other method)
+ * on an op of the table is scalar_result; anything else is the Python side's (ufunc_slow). */
+#define MAX_UFUNCS 32
+static PyObject *ufuncs[MAX_UFUNCS]; /* numpy's ufunc objects (they live as long as numpy) */
+static int ufunc_op[MAX_UFUNCS], n_ufuncs;
+static PyObject *ufunc_slow; /* blasad._scalar._ufunc_slow(self, ufunc, method, *inputs, **kwargs) */
+
+int ba_scalar_ufunc(intptr_t ufunc, int op)
+{
+    if (n_ufuncs == MAX_UFUNCS || ba_scalar_op_arity(op) < 0) return -1;
+    ufuncs[n_ufuncs] = (PyObject *)ufunc;
+    ufunc_op[n_ufuncs++] = op;
+    return 0;
+}
+
+static PyObject *sb_array_ufunc(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    const Py_ssize_t n = PyTuple_GET_SIZE(args);
+    if (n >= 3 && n <= 4 && (!kwargs || PyDict_GET_SIZE(kwargs) == 0)) {
+        PyObject *uf = PyTuple_GET_ITEM(args, 0), *method = PyTuple_GET_ITEM(args, 1);
+        for (int i = 0; i < n_ufuncs; i++)
+            if (ufuncs[i] == uf && PyUnicode_Check(method) && PyUnicode_CompareWithASCIIString(method, "__call__") == 0 &&
+                ba_scalar_op_arity(ufunc_op[i]) == n - 2)
+                return scalar_result(ufunc_op[i], PyTuple_GET_ITEM(args, 2), n == 4 ? PyTuple_GET_ITEM(args, 3) : NULL);
+    }
+    if (!ufunc_slow) Py_RETURN_NOTIMPLEMENTED;
+    PyObject *full = PyTuple_New(n + 1);
+    if (!full) return NULL;
+    PyTuple_SET_ITEM(full, 0, Py_NewRef(self));
+    for (Py_ssize_t i = 0; i < n; i++) PyTuple_SET_ITEM(full, i + 1, Py_NewRef(PyTuple_GET_ITEM(args, i)));
+    PyObject *res = PyObject_Call(ufunc_slow, full, kwargs);
+    Py_DECREF(full);
+    return res;
+}
+
+static PyMethodDef sb_methods[] = {
+    {"__array_ufunc__", (PyCFunction)(void (*)(void))sb_array_ufunc, METH_VARARGS | METH_KEYWORDS,
+     "NumPy's ufuncs on an active scalar: recorded (blasad/specs/scalar.py's ops), or NumPy's"},
+    {NULL, NULL, 0, NULL},
+};
+
 static void sb_dealloc(PyObject *self)
 {
     PyTypeObject *type = Py_TYPE(self);
@@ -502,6 +543,7 @@ static PyMemberDef sb_members[] = {
 static PyType_Slot sb_slots[] = {
     {Py_tp_dealloc, (void *)sb_dealloc},
     {Py_tp_members, sb_members},
+    {Py_tp_methods, sb_methods},
     {Py_nb_add, (void *)sb_add},
     {Py_nb_subtract, (void *)sb_sub},
     {Py_nb_multiply, (void *)sb_mul},
@@ -543,8 +585,9 @@ int ba_scalar_init(intptr_t type, intptr_t c64, intptr_t c128, intptr_t complex1
     cdtypes[0] = (PyObject *)c64;
     cdtypes[1] = (PyObject *)c128;
     complex_scalar = (PyTypeObject *)complex128_scalar;
-    if (PyList_GET_SIZE((PyObject *)box) != 1) goto done;
-    slow_path = Py_NewRef(PyList_GET_ITEM((PyObject *)box, 0)); /* kept for the process's life */
+    if (PyList_GET_SIZE((PyObject *)box) != 2) goto done;
+    slow_path = Py_NewRef(PyList_GET_ITEM((PyObject *)box, 0)); /* both kept for the process's life */
+    ufunc_slow = Py_NewRef(PyList_GET_ITEM((PyObject *)box, 1));
     op_add = ba_scalar_op_index("add"), op_sub = ba_scalar_op_index("sub");
     op_mul = ba_scalar_op_index("mul"), op_div = ba_scalar_op_index("div");
     op_pow = ba_scalar_op_index("pow"), op_neg = ba_scalar_op_index("neg");
