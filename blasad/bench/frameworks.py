@@ -91,6 +91,15 @@ def blasad_tape(p: OpProblem) -> Sample:
     return sample
 
 
+def _seed(shadows: Sequence[np.ndarray], seeds: dict[int, np.ndarray]) -> None:
+    """Each shadow its seed (autodiff reads it on entry), zero where none is given."""
+    for i, s in enumerate(shadows):
+        if i in seeds:
+            np.copyto(s, seeds[i])
+        else:
+            s.fill(0)
+
+
 def autodiff_sample(
     f: Callable[..., None],
     arrays: Sequence[np.ndarray],
@@ -108,11 +117,7 @@ def autodiff_sample(
     def sample() -> dict[str, float]:
         for a, a0 in zip(arrays, initial):
             np.copyto(a, a0)
-        for i, s in enumerate(shadows):
-            if i in seeds:
-                np.copyto(s, seeds[i])
-            else:
-                s.fill(0)
+        _seed(shadows, seeds)
         t0 = now()
         ba.autodiff(f, *(ba.Duplicated(a, s) for a, s in zip(arrays, shadows)))
         t2 = now()
@@ -144,11 +149,7 @@ def program_sample(
         t0 = now()
         f(*arrays)
         plain = now() - t0
-        for i, s in enumerate(shadows):
-            if i in seeds:
-                np.copyto(s, seeds[i])
-            else:
-                s.fill(0)
+        _seed(shadows, seeds)
         t0 = now()
         ba.autodiff(timed, *(ba.Duplicated(a, s) for a, s in zip(arrays, shadows)))
         t3 = now()
