@@ -3,12 +3,14 @@
 A reduction (dot, dotu, dotc, nrm2, asum) returns a ``Scalar``: a 0-d buffer that behaves
 like a NumPy scalar (prints, formats, compares, works as α or β of every routine and in
 NumPy expressions) and whose arithmetic is recorded on the tape recording on this thread:
-``+ - * / **``, unary ``-`` and ``+``, ``abs``, ``.real``, ``.imag``, ``.conj()``, and the
-ufuncs ``np.sqrt exp log sin cos conj hypot reciprocal`` (the ops of blasad/specs/scalar.py,
-their rules in csrc/scalar.c). Each operation is one native call, which computes z, takes a
-slot for it in the tape's scalar pool (one tracked region per 1024 slots) and records the op
-with its operands' values. An operation whose operands are all constants records nothing and
-gives a NumPy scalar, as NumPy would; outside a recording every operation is NumPy's.
+``+ - * / **``, unary ``-``, ``abs``, ``.real``, ``.imag``, ``.conj()``, and the ufuncs
+``np.sqrt exp log sin cos conj hypot reciprocal positive`` (the ops of blasad/specs/scalar.py,
+their rules in csrc/scalar.c; ``+r`` is r itself). Each operation is one native call (the
+arithmetic: the number slots of Scalar's C base; ufuncs: its ``__array_ufunc__``), which
+computes z, takes a slot for it in the tape's scalar pool (one tracked region per 1024 slots)
+and records the op with its operands' values. An operation whose operands are all constants,
+or any operation outside a recording, records nothing and gives the NumPy scalar NumPy would
+(computed by the same native code, so recorded and unrecorded values agree).
 
 Never silent: inside a recording, turning an active scalar into a plain number (``float(r)``,
 ``complex(r)``, ``int(r)``, ``r.item()``, ``np.asarray(r)``, a NumPy store ``A[j, j] = r``, an
@@ -373,7 +375,8 @@ def _ufunc_slow(self: Scalar, ufunc: np.ufunc, method: str, *inputs: Any, **kwar
 
 
 def _from_c(op: int, x: Any, y: Any, rc: int) -> Any:
-    """The native number slots' slow path: what ba_scalar_call left to Python (status rc)."""
+    """The native number slots' slow path: what scalar_call (csrc/fast.c) left to Python, its
+    status rc."""
     return _apply_slow(op, x, y, None, rc)
 
 
