@@ -30,10 +30,14 @@
 static PyTypeObject *nd_type;
 static PyObject *dtypes[2];
 static PyTypeObject *float_scalar; /* numpy.float64: a float subclass, its value the float's */
-static PyTypeObject *scalar_type, *complex_scalar; /* blasad.Scalar, numpy.complex128 */
-static Py_ssize_t scalar_slot = -1;                 /* the offset of Scalar's `_a` */
+static PyTypeObject *scalar_type, *complex_scalar; /* blasad.Scalar (once registered), numpy.complex128 */
 static PyObject *cdtypes[2];                        /* complex64, complex128 */
 
+/* blasad.Scalar's native base (ScalarBase, below): its one field, the 0-d buffer `_a` */
+typedef struct {
+    PyObject_HEAD
+    PyObject *a;
+} ScalarObject;
 
 int ba_fast_init(intptr_t ndarray_type, intptr_t f32, intptr_t f64, intptr_t float64_scalar)
 {
@@ -133,8 +137,8 @@ static int as_scalar(intptr_t o, int dt, ba_tape *t, scalar_t *s)
 {
     PyObject *obj = (PyObject *)o;
     memset(s, 0, sizeof *s);
-    if (scalar_slot >= 0 && Py_TYPE(obj) == scalar_type) { /* a blasad.Scalar: its 0-d buffer */
-        obj = *(PyObject **)((char *)obj + scalar_slot);
+    if (scalar_type && Py_TYPE(obj) == scalar_type) { /* a blasad.Scalar: its 0-d buffer */
+        obj = ((ScalarObject *)obj)->a;
         o = (intptr_t)obj;
     }
     if (Py_TYPE(obj) == &PyFloat_Type || Py_TYPE(obj) == float_scalar) {
@@ -450,15 +454,9 @@ static PyMethodDef scalar_methods[] = {
  * number slots, so that `r * 2.0` runs no Python code at all (blasad/_scalar.py subclasses it,
  * adding the conversions, ufuncs and comparisons in Python). Each slot is scalar_call: a Scalar
  * when recorded, a NumPy scalar when not; any other outcome goes to the Python side's slow path. */
-typedef struct {
-    PyObject_HEAD
-    PyObject *a;
-} ScalarObject;
-
 static PyObject *slow_path; /* blasad._scalar._from_c(op, x, y, status) */
 static int op_add = -1, op_sub, op_mul, op_div, op_pow, op_neg, op_abs;
-static PyObject *slot_array(ba_tape *t, char *p, int dt);
-static PyObject *new_scalar(PyObject *a);
+static PyObject *scalar_object(int rc, char *slot, const double *constant, PyObject *out);
 static int scalar_call(ba_tape *t, int op, intptr_t xo, intptr_t yo, intptr_t out, int dz, char **slot,
                        char *constant);
 
@@ -467,8 +465,7 @@ static PyObject *scalar_result(int op, PyObject *x, PyObject *y)
     char *slot = NULL;
     double constant[2];
     const int rc = scalar_call(recording, op, (intptr_t)x, (intptr_t)y, 0, -1, &slot, (char *)constant);
-    if (rc >= 4) return PyArray_Scalar(constant, (PyArray_Descr *)(rc - 4 < 2 ? dtypes[rc - 4] : cdtypes[rc - 6]), NULL);
-    if (rc >= 0) return new_scalar(slot_array(recording, slot, rc));
+    if (rc >= 0) return scalar_object(rc, slot, constant, NULL);
     if (!slow_path) Py_RETURN_NOTIMPLEMENTED;
     return PyObject_CallFunction(slow_path, "iOOi", op, x, y ? y : Py_None, rc);
 }
@@ -576,12 +573,8 @@ int ba_scalar_init(intptr_t type, intptr_t c64, intptr_t c128, intptr_t complex1
 {
     const PyGILState_STATE g = PyGILState_Ensure();
     int rc = -1;
-    PyObject *d = NULL;
     if (_import_array() < 0) goto done;
-    d = PyObject_GetAttrString((PyObject *)type, "_a");
-    if (!d || Py_TYPE(d) != &PyMemberDescr_Type) goto done;
-    scalar_slot = ((PyMemberDescrObject *)d)->d_member->offset;
-    scalar_type = (PyTypeObject *)type;
+    scalar_type = (PyTypeObject *)type; /* a subclass of ScalarBase: its field is ScalarObject's */
     cdtypes[0] = (PyObject *)c64;
     cdtypes[1] = (PyObject *)c128;
     complex_scalar = (PyTypeObject *)complex128_scalar;
@@ -602,11 +595,11 @@ int ba_scalar_init(intptr_t type, intptr_t c64, intptr_t c128, intptr_t complex1
     }
     rc = 0;
 done:
-    Py_XDECREF(d);
     PyErr_Clear();
     PyGILState_Release(g);
     return rc;
 }
+
 typedef struct {
     double complex v;
     int dt;   /* dtype code; for a weak number: 1 (real) or 3 (complex) */
@@ -619,7 +612,7 @@ typedef struct {
 static int s_operand(ba_tape *t, PyObject *o, sopnd *s)
 {
     memset(s, 0, sizeof *s);
-    if (scalar_slot >= 0 && Py_TYPE(o) == scalar_type) o = *(PyObject **)((char *)o + scalar_slot);
+    if (scalar_type && Py_TYPE(o) == scalar_type) o = ((ScalarObject *)o)->a;
     if (!o) return 0;
     PyTypeObject *type = Py_TYPE(o);
     if (type == nd_type) {
@@ -678,11 +671,11 @@ static int s_promote(const sopnd *x, const sopnd *y, int arity)
 
 /* z <- op(x, y) on tape t (NULL: none recording): z's dtype code (>= 0), with *slot the pool
  * slot it took (NULL: out); dtype code + 4 when nothing is recorded (no tape, or constants only)
- * and there is no out: the value is in constant (16 bytes); or a status: -1 out of memory; -2 nothing recording and an out (the caller computes it with
- * NumPy); -3 an operand or dtype not read here (the caller converts
- * and calls again with dz set, or lets NumPy raise); -4 the pool is used up (the caller adds
- * a chunk); -5 active and out has no shadow (the caller gives it one); -6 an array straddles a
- * tracked region. Nothing is written unless it returns >= 0. */
+ * and there is no out: the value is in constant (16 bytes); or a status: -1 out of memory;
+ * -2 nothing recording and an out (the caller computes it with NumPy); -3 an operand or dtype
+ * not read here (the caller converts and calls again with dz set, or lets NumPy raise); -4 the
+ * pool is used up (the caller adds a chunk); -5 active and out has no shadow (the caller gives
+ * it one); -6 an array straddles a tracked region. Nothing is written unless it returns >= 0. */
 static int scalar_call(ba_tape *t, int op, intptr_t xo, intptr_t yo, intptr_t out, int dz, char **slot,
                        char *constant)
 {
@@ -704,7 +697,6 @@ static int scalar_call(ba_tape *t, int op, intptr_t xo, intptr_t yo, intptr_t ou
     if (kind == 1) dz &= 1;
     char *z;
     intptr_t z_bar;
-    int64_t k = -1;
     *slot = NULL;
     if (!x.bar && !y.bar && !out) { /* nothing to record: the value, into constant */
         ba_scalar_rec(NULL, op, dz, constant, NULL, x.v, x.dt, NULL, y.v, y.dt, NULL);
@@ -720,12 +712,11 @@ static int scalar_call(ba_tape *t, int op, intptr_t xo, intptr_t yo, intptr_t ou
         z_bar = o.bar;
         if ((x.bar || y.bar) && !z_bar) return -5;
     } else {
-        z = ba_tape_pool_take(t, &k);
+        z = ba_tape_pool_take(t);
         if (!z) return -4;
         z_bar = ba_tape_shadow(t, (intptr_t)z);
         *slot = z;
     }
-    (void)k;
     if (ba_scalar_rec(t, op, dz, z, (char *)z_bar, x.v, x.dt, (char *)x.bar, y.v, y.dt, (char *)y.bar)) return -1;
     return dz;
 }
@@ -756,8 +747,17 @@ static PyObject *new_scalar(PyObject *a)
         Py_DECREF(a);
         return NULL;
     }
-    *(PyObject **)((char *)s + scalar_slot) = a;
+    ((ScalarObject *)s)->a = a;
     return s;
+}
+
+/* scalar_call's result rc >= 0 as a new reference: a NumPy scalar of the value in constant when
+ * nothing was recorded, else a Scalar over the pool slot it took, or over out. */
+static PyObject *scalar_object(int rc, char *slot, const double *constant, PyObject *out)
+{
+    if (rc >= 4) /* recorded nothing: a NumPy scalar, as NumPy's own operation gives */
+        return PyArray_Scalar((void *)constant, (PyArray_Descr *)(rc - 4 < 2 ? dtypes[rc - 4] : cdtypes[rc - 6]), NULL);
+    return new_scalar(slot ? slot_array(recording, slot, rc) : Py_NewRef(out));
 }
 
 /* op(op, x, y, out, dtype): out None or a 0-d array; dtype -1 to promote as NumPy */
@@ -775,14 +775,7 @@ static PyObject *py_op(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     double constant[2]; /* 16 bytes, aligned for any of the four dtypes */
     const int rc = scalar_call(recording, (int)op, (intptr_t)args[1], (intptr_t)args[2], (intptr_t)out, (int)dtype,
                                &slot, (char *)constant);
-    if (rc < 0) return PyLong_FromLong(rc);
-    if (rc >= 4) /* recorded nothing: a NumPy scalar, as NumPy's own operation gives */
-        return PyArray_Scalar(constant, (PyArray_Descr *)(rc - 4 < 2 ? dtypes[rc - 4] : cdtypes[rc - 6]), NULL);
-    if (!slot) {
-        Py_INCREF(out);
-        return new_scalar(out);
-    }
-    return new_scalar(slot_array(recording, slot, rc));
+    return rc < 0 ? PyLong_FromLong(rc) : scalar_object(rc, slot, constant, out);
 }
 
 /* slot(dtype): a reduction's result buffer while a tape records */
@@ -794,8 +787,7 @@ static PyObject *py_slot(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "slot(dtype code)");
         return NULL;
     }
-    int64_t k;
-    char *p = recording ? ba_tape_pool_take(recording, &k) : NULL;
+    char *p = recording ? ba_tape_pool_take(recording) : NULL;
     if (!p) Py_RETURN_NONE;
     return slot_array(recording, p, (int)dt);
 }

@@ -72,12 +72,7 @@ void ba_tape_set_pool(ba_tape *t, intptr_t p, int64_t nslots, intptr_t owner)
 
 void *ba_tape_pool_owner(ba_tape *t) { return t->pool_owner; }
 
-char *ba_tape_pool_take(ba_tape *t, int64_t *k)
-{
-    if (t->pool_k >= t->pool_n) return NULL;
-    *k = t->pool_k++;
-    return t->pool + 16 * *k;
-}
+char *ba_tape_pool_take(ba_tape *t) { return t->pool_k < t->pool_n ? t->pool + 16 * t->pool_k++ : NULL; }
 void *ba_tape_keep(ba_tape *t) { return t->keep; }
 
 ba_tape *ba_tape_new(void) { return calloc(1, sizeof(ba_tape)); }

@@ -98,7 +98,7 @@ int ba_scalar_op_arity(int op); /* 1 or 2; -1: no such op */
 int ba_scalar_op_kind(int op); /* 1: a real result (abs, real, imag); 2: real operands only (hypot) */
 /* The tape's pool of scalar slots (16 bytes each, in one tracked region): the address of a
  * fresh slot, or 0 when the pool is used up (the front end adds a chunk: ba_tape_set_pool). */
-char *ba_tape_pool_take(ba_tape *t, int64_t *k); /* k: the slot's index in the chunk */
+char *ba_tape_pool_take(ba_tape *t);
 void *ba_tape_pool_owner(ba_tape *t);            /* the chunk's array (a Python object) */
 
 /* Checked builds (BLASAD_CHECKED=1): the arrays the current call or adjoint may touch,
