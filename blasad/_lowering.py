@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from blasad._native_loader import ffi, lib
-from blasad._scalar import Scalar
+from blasad._scalar import Scalar, buffer_as
 from blasad._tape import Tape, address, current_tape, extent, thread_local
 from blasad._validate import validate
 from blasad.specs import DTYPE_CODES, Spec, flag_code, real_dtype
@@ -206,12 +206,8 @@ def _scalar_buffers(spec: Spec, values: tuple[Any, ...]) -> tuple[Any, ...]:
     for v, a in zip(values, spec.args):
         if type(v) is Scalar:
             want = None if dtype is None or a.out or a.inout else real_dtype(dtype) if a.real else dtype
-            if want in DTYPE_CODES and v.dtype != want and np.can_cast(v.dtype, want, "same_kind"):
-                cast = np.empty((), want)
-                np.positive(v, out=cast)  # recorded: the cast's adjoint reaches v
-                v = cast
-            else:
-                v = v._a
+            buffer = buffer_as(v, want) if want in DTYPE_CODES else None
+            v = v._a if buffer is None else buffer  # (a dtype it cannot take: validate names it)
         out.append(v)
     return tuple(out)
 

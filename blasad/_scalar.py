@@ -273,6 +273,19 @@ def _add_chunk(tape: Tape) -> None:
     lib.ba_tape_set_pool(tape._ptr, chunk.ctypes.data, _POOL_SLOTS, id(raw))
 
 
+def buffer_as(s: Scalar, dtype: np.dtype[Any]) -> np.ndarray | None:
+    """s's value as a 0-d buffer of dtype, differentiable: s's own buffer when it has that dtype,
+    else a recorded cast into a new one (a real ‖z‖ as α of a complex routine, a float64 scale for
+    sscal); None when NumPy would not cast it same-kind (complex into real)."""
+    if s.dtype == dtype:
+        return s._a
+    if not np.can_cast(s.dtype, dtype, "same_kind"):
+        return None
+    cast = np.empty((), dtype)
+    np.positive(s, out=cast)  # recorded: the cast's adjoint reaches s
+    return cast
+
+
 def result_buffer(dtype: np.dtype[Any]) -> np.ndarray:
     """A reduction's result buffer: while a tape records, a 0-d array over a fresh slot of its
     scalar pool (tracked already, so the call needs no new region); else a new 0-d array."""

@@ -161,8 +161,15 @@ class _Regions:
         return np.ndarray(x.shape, x.dtype, buffer=data, offset=ptr - lo, strides=x.strides)
 
 
+def _is_scalar(v: Any) -> bool:
+    """v is an active scalar (blasad.Scalar, which imports this module: imported late)."""
+    from blasad._scalar import Scalar
+
+    return isinstance(v, Scalar)
+
+
 def _as_list(v: Any, what: str) -> list[Any]:
-    if isinstance(v, np.ndarray) or type(v).__name__ == "Scalar":
+    if isinstance(v, np.ndarray) or _is_scalar(v):
         return [v]
     if isinstance(v, (list, tuple)):
         return list(v)
@@ -176,9 +183,7 @@ def _check_float_array(x: Any, what: str, distinct: bool = True) -> np.ndarray:
     """x, a float array (an active scalar: its 0-d buffer); distinct: its elements must not
     overlap (an active array's shadow holds one adjoint per element, which a seed or an adjoint
     through aliases would break)."""
-    from blasad._scalar import Scalar
-
-    if isinstance(x, Scalar):
+    if _is_scalar(x):
         return x._a
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{what} must be a NumPy array, got {type(x).__name__}")

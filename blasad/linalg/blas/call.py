@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 import blasad as ba
+from blasad._scalar import buffer_as
 from blasad.linalg.blas.vocabulary import REQUIRED, Array, BlasError, Family, Flag, Output, Result, Scalar
 from blasad.specs import Arg, real_dtype
 
@@ -137,12 +138,9 @@ def _scalar(v: Any, default: Any, want: np.dtype[Any], takes: np.dtype[Any]) -> 
     if v is None:  # NumPy would make it NaN; f2py refuses it
         raise TypeError(f"a required scalar can't be None (expected a {want} number)")
     if isinstance(v, ba.Scalar):  # an active scalar (a reduction's result): its buffer, or a recorded cast
-        if v.dtype == takes:
-            return v.buffer
-        if np.can_cast(v.dtype, takes, "same_kind"):
-            cast = np.empty((), takes)
-            np.positive(v, out=cast)  # recorded: cast is a differentiable buffer of the routine's dtype
-            return cast
+        buffer = buffer_as(v, takes)
+        if buffer is not None:
+            return buffer
     if isinstance(v, np.ndarray) and v.size == 1 and v.dtype == takes:
         return v.reshape(())
     if want.kind == "f" and isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype.kind == "c":
