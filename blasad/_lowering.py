@@ -13,6 +13,12 @@ array or scalar argument as
     scalar written  -> intptr_t p, intptr_t bar          (a 0-d array; also one read and written)
     vector          -> intptr_t p, int64_t inc, intptr_t bar   (p: logical element 0)
     matrix          -> intptr_t p, int64_t ld, intptr_t bar    (in `order`)
+    pivots          -> intptr_t p, int64_t inc                 (int64 row indices, 0-based)
+
+A LAPACK rule returns BA_INFO + info when LAPACK reports info > 0 (a singular pivot, a
+minor that is not positive definite): the call raises numpy.linalg.LinAlgError with the
+spec's failure message, and the tape holds no record of it that a gradient could flow
+through (csrc/lapack.inc). A Spec.column_major routine gets every matrix column-major.
 
 order is 0 (column-major) or 1 (row-major): CBLAS's order, shared by every matrix of
 the call; a matrix BLAS cannot address in that order (band storage: column-major only), a
@@ -235,7 +241,7 @@ def run(
     mats = [i for i, a in enumerate(args) if a.kind == "matrix"]
     lds_of = {i: lds(vals[i]) for i in mats}
     for i in mats:
-        if args[i].storage == "band":  # BLAS reads band storage column-major only
+        if args[i].storage == "band" or spec.column_major:  # read column-major only
             lds_of[i] = (lds_of[i][0], None)
     order = 0
     if mats:
@@ -288,6 +294,9 @@ def run(
         v = vals[i]
         if a.kind == "flag":
             continue
+        if a.kind == "pivots":  # int64, contiguous (validate made sure), never differentiated
+            flat += [address(v), 1]
+            continue
         bar = call.out_bar(v, active) if (a.out or a.inout) else call.bar(v)
         if a.kind == "scalar" and not (a.out or a.inout):  # (a written scalar: a 0-d array)
             re, im, _ = call.scalar(v)
@@ -310,9 +319,28 @@ def run(
     rc = getattr(lib, "ba_" + spec.name)(
         call.ptr, call.code, order, *flags, *(dims[s] for s in symbols), *flat
     )
-    call.check(rc, spec.name)
+    info = rc - INFO if rc >= INFO else 0
+    call.check(0 if info else rc, spec.name)
     call.keep(*(v for v in vals if isinstance(v, np.ndarray)))
-    for i, (tmp, user) in staged.items():
+    for i, (tmp, user) in staged.items():  # (after a failure too: A holds what LAPACK left)
         call.copy(tmp, user)
         vals[i] = user
+    if info:
+        failed(spec, info)
     return vals
+
+
+INFO = 1000  # a LAPACK rule's return for info > 0 is INFO + info (BA_INFO in csrc/lapack.inc)
+
+
+class LinAlgError(np.linalg.LinAlgError):
+    """numpy.linalg.LinAlgError from a LAPACK routine, with LAPACK's info (> 0) as `info`."""
+
+    def __init__(self, message: str, info: int) -> None:
+        super().__init__(message)
+        self.info = info
+
+
+def failed(spec: Spec, info: int) -> None:
+    """Raise the LinAlgError of spec's routine for LAPACK's info > 0."""
+    raise LinAlgError(f"{spec.name}: " + spec.failure.format(info=info), info)

@@ -30,6 +30,8 @@ _REAL_SCALAR = "float | np.ndarray | Scalar"
 def _annotation(spec: Spec, a: Arg) -> str:
     if a.kind == "flag":
         return "str"
+    if a.kind == "pivots" and spec.defaults.get(a.name, 0) is None:
+        return "np.ndarray | None"
     if a.kind == "scalar" and not (a.out or a.inout):
         return _REAL_SCALAR if a.real or spec.dtypes in ("s", "d", "sd") else _SCALAR
     return "np.ndarray | None" if spec.defaults.get(a.name, 0) is None else "np.ndarray"

@@ -432,6 +432,11 @@ class Tape:
             raise RuntimeError("this tape was already consumed by backward()")
         self._state = "consumed"
         self._keep.clear()
+        if lib.ba_tape_failed_reads(self._ptr):
+            raise np.linalg.LinAlgError(
+                "the gradient reached the output of a LAPACK call that failed (it raised "
+                "LinAlgError when it ran): those values have no derivative, so the adjoints are invalid"
+            )
         _debug_step("swept")
 
     def grad(self, x: np.ndarray) -> np.ndarray:

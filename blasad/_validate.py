@@ -12,6 +12,7 @@ import numpy as np
 from blasad.specs.core import DTYPE_CODES, PREFIX, Arg, Spec, real_dtype
 
 _NDIM = {"vector": 1, "matrix": 2}
+_SHAPED = ("vector", "matrix", "pivots")  # arguments whose shapes bind dims
 
 
 _KIND_WORD = {"vector": "1-D (a vector)", "matrix": "2-D (a matrix)"}
@@ -92,6 +93,15 @@ def validate(
                     f"{name}: {a.name} must be one of {', '.join(map(repr, a.choices))}, got {v!r}"
                 )
             vals[i] = flags[a.name] = v.upper()
+        elif a.kind == "pivots" and not (a.out and v is None):
+            if not isinstance(v, np.ndarray) or v.dtype.kind not in "iu" or v.ndim != 1:
+                got = f"a {v.ndim}-D array of {v.dtype}" if isinstance(v, np.ndarray) else type(v).__name__
+                raise TypeError(f"{name}: {a.name} must be a 1-D array of integers (pivots), got {got}")
+            if (a.out or a.inout) and (v.dtype != np.int64 or (v.shape[0] > 1 and v.strides[0] != 8)):
+                raise TypeError(
+                    f"{name}: {a.name} is written: it must be a contiguous int64 array, got "
+                    f"{v.dtype} with strides {v.strides}"
+                )
         elif a.kind in _NDIM and not (a.out and v is None):
             if not isinstance(v, np.ndarray):
                 raise TypeError(f"{name}: {a.name} must be a NumPy array, got {type(v).__name__}")
@@ -134,7 +144,7 @@ def validate(
         dims[k], source[k] = int(v), f"{k}={int(v)}"
     for i, a in enumerate(spec.args):
         v = vals[i]
-        if a.kind not in _NDIM or v is None:
+        if a.kind not in _SHAPED or v is None:
             continue
         shape = v.shape[::-1] if a.trans and flags[a.trans] != "N" else v.shape
         label = _label(a, flags)
@@ -202,6 +212,16 @@ def validate(
                     f"{name}: {a.name} is a {type(v).__name__} too large for a double (|{a.name}| > 1.8e308)"
                 ) from None
 
+    for i, a in enumerate(spec.args):  # pivots read: valid row indices, handed over as int64
+        v = vals[i]
+        if a.kind != "pivots" or a.out or a.inout:
+            continue
+        bound = dims[a.bound] if a.bound else v.shape[0]
+        if v.size and (int(v.min()) < 0 or int(v.max()) >= bound):
+            bad = int(v.min()) if int(v.min()) < 0 else int(v.max())
+            raise ValueError(f"{name}: {a.name} holds {bad}; pivots are 0-based row indices in [0, {bound})")
+        vals[i] = np.ascontiguousarray(v, np.int64)
+
     written = [i for i, a in enumerate(spec.args) if a.out or a.inout]
     for out_i in written:
         out_arg = spec.args[out_i]
@@ -240,5 +260,6 @@ def validate(
     for out_i in written:
         if vals[out_i] is None:
             a = spec.args[out_i]
-            vals[out_i] = np.zeros(tuple(dims[s] for s in a.dims), real_dtype(dtype) if a.real else dtype)
+            want = np.dtype(np.int64) if a.kind == "pivots" else real_dtype(dtype) if a.real else dtype
+            vals[out_i] = np.zeros(tuple(dims[s] for s in a.dims), want)
     return dtype, dims, vals

@@ -43,6 +43,9 @@ int64_t ba_tape_bytes_referenced(ba_tape *t);
  * sweeps nothing) when a value changed outside blasad. */
 void ba_tape_set_check(ba_tape *t, int on);
 int64_t ba_tape_tampered(ba_tape *t);
+/* How many times the reverse sweep found a nonzero adjoint on the output of a LAPACK call that
+ * failed (info > 0): the gradient would flow through values no rule differentiates. */
+int64_t ba_tape_failed_reads(ba_tape *t);
 
 /* Checked builds (BLASAD_CHECKED=1 at build time): every CBLAS call checks that its
  * operands' footprints lie inside the arrays allowed for the current call (reset, then

@@ -6,12 +6,20 @@
 
 #include "tape.h"
 
+/* LAPACK's prototypes, mangled to scipy-openblas64's symbols (scipy_dpotrf_64_, int64 ints) */
+#define LAPACK_ILP64
+#define LAPACK_GLOBAL(lcname, UCNAME) scipy_##lcname##_64_
+#include <lapack.h>
+
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 #define CAT3_(a, b, c) a##b##c
 #define CAT3(a, b, c) CAT3_(a, b, c)
 #define F(name) CAT(name, SUF)
 #define CB(name) CAT3(scipy_cblas_, PFX, CAT(name, 64_))
+/* LAPACK's Fortran routines as lapack.h declares them (scipy-openblas64's prefixed ILP64
+ * symbols, scipy_dpotrf_64_; the macro appends the hidden string lengths) */
+#define LP(name) CAT3(scipy_LAPACK_, PFX, CAT(name, 64_))
 
 /* A footprint covering a whole strided 2-D extent, for copy-on-write. Exact for a
  * column-major block; otherwise the byte interval (conservative). */

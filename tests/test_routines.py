@@ -48,7 +48,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from oracles import all_oracles
 from scipy.linalg import blas as scipy_blas
+from scipy.linalg import lapack as scipy_lapack
 
 import blasad as ba
 from blasad._native_loader import lib
@@ -302,8 +304,9 @@ class Case:
         """The same call in another precision (bases of real arguments in its real dtype)."""
         real = {a.name for a in self.spec.args if a.real}
         bases = {
-            n: b.astype(real_dtype(np.dtype(dtype)) if n in real else dtype) for n, b in self.bases.items()
-        }
+            n: b if b.dtype.kind in "iu" else b.astype(real_dtype(np.dtype(dtype)) if n in real else dtype)
+            for n, b in self.bases.items()
+        }  # (pivots stay integers)
         return replace(self, dtype=np.dtype(dtype), bases=bases)
 
     def __str__(self):
@@ -343,6 +346,12 @@ def _draw_case(spec, dtype, free, flags, scalars, scheme, rng):
                 bases[a.name], views[a.name] = v, _identity
             else:
                 numbers[a.name] = v
+        elif a.kind == "pivots":  # written: zeros; read: valid row interchanges, ipiv[i] in [i, bound)
+            n, bound = dims[a.dims[0]], dims[a.bound] if a.bound else dims[a.dims[0]]
+            layouts[a.name], views[a.name] = "C", _identity
+            bases[a.name] = np.zeros(n, np.int64)
+            if not _written(a):
+                bases[a.name][:] = [rng.integers(min(i, bound - 1), bound) for i in range(n)]
         elif a.kind in ARRAY_KINDS:
             shape = tuple(dims[s] for s in a.dims)  # of op(X)
             if a.trans and flags[a.trans] != "N":
@@ -353,12 +362,17 @@ def _draw_case(spec, dtype, free, flags, scalars, scheme, rng):
                 views[a.name] = _assembled(a, flags, shape[0])
                 continue
             layouts[a.name] = _pick_layout(scheme, _written(a), rng)
+            if spec.conditioned is not None and layouts[a.name] == "bcast":  # (values it cannot set)
+                layouts[a.name] = "F"
             make = _matrix_layout if a.kind == "matrix" else _vector_layout
             base_shape, views[a.name] = make(layouts[a.name], *shape)
             bases[a.name] = _random(rng, base_shape, adt)
             if a.structure == "triangular":
                 _shift_diagonal(a, bases[a.name], views[a.name], flags)
-    return Case(spec, dtype, dims, dict(flags), layouts, numbers, bases, views)
+    case = Case(spec, dtype, dims, dict(flags), layouts, numbers, bases, views)
+    if spec.conditioned is not None:  # into the routine's domain (potrf: A positive definite)
+        spec.conditioned(dict(zip((a.name for a in spec.args), case.args())), rng)
+    return case
 
 
 def _flag_sets(spec, dt):
@@ -728,11 +742,19 @@ ORACLES.update(
 )  # fmt: skip
 
 
+ORACLES.update(all_oracles())  # LAPACK's: tests/oracles/
+
+
 def test_every_spec_has_a_scipy_oracle():
-    """Every routine that SciPy wraps (as ?name in any of its precisions) is also compared with
-    SciPy's; one it does not wrap (a BLAS extension such as geadd) with its reference only."""
-    wrapped = {n for n, s in SPECS.items() if any(hasattr(scipy_blas, p + n) for p in s.dtypes)}
-    assert {"gemm", "dot", "nrm2", "gbmv", "her2k"} <= wrapped and "geadd" not in wrapped
+    """Every routine that SciPy wraps (as ?name in any of its precisions, in scipy.linalg.blas or
+    scipy.linalg.lapack) is also compared with SciPy's; one it does not wrap (a BLAS extension
+    such as geadd) with its reference only."""
+    wrapped = {
+        n
+        for n, s in SPECS.items()
+        if any(hasattr(scipy_blas, p + n) or hasattr(scipy_lapack, p + n) for p in s.dtypes)
+    }
+    assert {"gemm", "dot", "nrm2", "gbmv", "her2k", "potrf"} <= wrapped and "geadd" not in wrapped
     missing = wrapped - set(ORACLES)
     assert not missing, f"add SciPy oracles for {sorted(missing)}"
 
@@ -1102,7 +1124,7 @@ def test_adjoint_gradcheck(name, flags, scalars, scheme, dt, rng):
 
 def _const_choices(spec):
     """Each read-only input held constant in turn, then all of them."""
-    inputs = [a.name for a in spec.args if a.kind != "flag" and not _written(a)]
+    inputs = [a.name for a in spec.args if a.kind not in ("flag", "pivots") and not _written(a)]
     return [[n] for n in inputs] + ([inputs] if len(inputs) > 1 else [])
 
 
@@ -1181,8 +1203,11 @@ def _autodiff(case, seeds, bases=None):
     bases = case.bases if bases is None else bases
     names = list(bases)
     prim = {n: bases[n].copy() for n in names}
-    shadows = {n: seeds[n].copy() for n in names}
-    ba.autodiff(case.program(names), *(ba.Duplicated(prim[n], shadows[n]) for n in names))
+    shadows = {n: seeds[n].copy() if bases[n].dtype.kind in "fc" else seeds[n] for n in names}
+    ba.autodiff(
+        case.program(names),
+        *(ba.Duplicated(prim[n], shadows[n]) if prim[n].dtype.kind in "fc" else prim[n] for n in names),
+    )  # (pivots: integers, never differentiated)
     return prim, shadows
 
 

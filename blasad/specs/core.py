@@ -38,7 +38,9 @@ class Arg:
     """One argument. dims are those of op(X) for a matrix with a trans flag."""
 
     name: str
-    kind: str  # "scalar", "vector", "matrix" or "flag"
+    # "scalar", "vector", "matrix", "flag", or "pivots": LAPACK's row interchanges, a vector of
+    # int64 row indices, 0-based as SciPy's lu_factor gives them (never differentiated)
+    kind: str
     dims: tuple[str, ...] = ()
     trans: str | None = None  # the flag applied to this matrix
     out: bool = False  # written by the routine (None allocates it; a scalar output is a 0-d array)
@@ -53,6 +55,8 @@ class Arg:
     # vectors: entries that take one of a few values and are not differentiated, as
     # (index, values) pairs (rotm's param[0], the flag, is one of -2, -1, 0, 1)
     discrete: tuple[tuple[int, tuple[float, ...]], ...] = ()
+    # pivots: the dim their entries index (getrs's ipiv: rows of A), so 0 <= ipiv[i] < that dim
+    bound: str = ""
 
     def flag_choices(self, dtype: Any) -> tuple[str, ...]:
         """The values a flag takes for arrays of dtype (syrk: no "C" for complex)."""
@@ -90,6 +94,18 @@ class Spec:
     # rotmg's tests), where finite differences would straddle two branches; the test harness
     # draws random arguments until it holds. None: differentiable everywhere it is tested.
     domain: Callable[..., bool] | None = field(default=None, compare=False)
+    # LAPACK: every matrix is handed over column-major (any other layout is staged through
+    # recorded copies); False for a rule that takes row-major storage itself (potrf: the same
+    # memory, read column-major, holds the conjugate in the other triangle)
+    column_major: bool = False
+    # LAPACK's info > 0: the rule returns BA_INFO + info and the call raises
+    # numpy.linalg.LinAlgError with this message ("{info}" is replaced); "" for routines that
+    # cannot fail
+    failure: str = ""
+    # for the tests: conditioned(args, rng) turns the harness's random arguments (a dict by name,
+    # arrays changed in place) into valid ones of the routine's domain: potrf's A made Hermitian
+    # positive definite, getrs's pivots a valid permutation. None: any values are valid.
+    conditioned: Callable[..., None] | None = field(default=None, compare=False)
     by_name: dict[str, Arg] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -131,6 +131,13 @@ def _spec_section(name: str, spec: Any) -> list[str]:
     if spec.other:
         lines += [f"Other dtypes: {spec.other}.", ""]
         known.add("other")
+    if spec.failure:  # LAPACK's info > 0
+        message = spec.failure.replace("{info}", "*info*")
+        lines += [f"Fails (LAPACK's info > 0) with `numpy.linalg.LinAlgError`: {message}.", ""]
+        known.add("failure")
+    if spec.column_major:
+        lines += ["Matrices are handed to LAPACK column-major (other layouts through recorded copies).", ""]
+        known.add("column_major")
     for f in dataclasses.fields(spec):
         value = getattr(spec, f.name)
         if f.name not in known and isinstance(value, str | int | float | tuple) and value != f.default:

@@ -8,7 +8,8 @@ ba_<name>(t, dtype, order, <flags>, <dims>, <arguments>) in the signature _lower
 Eligible: real dtypes among the spec's (the fast path is real), arguments scalar, vector, matrix
 or flag, dense (or a packed vector), no scalar updated in place, no keywords, no discrete
 entries, derived dims that are expressions C can check (symm's ka = m if side == 'L' else n;
-validate binds ka from A's shape like any dim, the wrappers check the relation, and so does C).
+validate binds ka from A's shape like any dim, the wrappers check the relation, and so does C);
+not a LAPACK routine (one that may fail, or takes column-major matrices only).
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ def check(spec: Any) -> None:
         raise Ineligible("complex dtypes only")
     if spec.keywords:
         raise Ineligible("keyword dims or a hand-written entry")
+    if spec.failure or spec.column_major:
+        raise Ineligible("a LAPACK routine (it may fail, or takes column-major matrices only)")
     if len(spec.args) > MAX_ARGS or len(symbols(spec)) > MAX_DIMS:
         raise Ineligible("too many arguments")
     for a in spec.args:

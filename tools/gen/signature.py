@@ -6,7 +6,7 @@ the flags as int in spec order; the dims as int64_t in order of first appearance
 arguments' dims, then the spec's keyword dims; per argument, in spec order: a scalar read ->
 double <a>_re, double <a>_im, intptr_t <a>_bar; a scalar written -> intptr_t <a>, intptr_t
 <a>_bar; a vector -> intptr_t <a>, int64_t inc<a>, intptr_t <a>_bar; a matrix -> intptr_t <a>,
-int64_t ld<a>, intptr_t <a>_bar.
+int64_t ld<a>, intptr_t <a>_bar; pivots -> intptr_t <a>, int64_t inc<a> (int64, 0-based, no shadow).
 
 The entry dispatches on dtype to the per-precision rule that csrc/rules.c instantiates from
 csrc/level*.inc (`F(name)` in the C sources: name_s, name_d, name_c, name_z), for the spec's
@@ -52,6 +52,8 @@ def params(spec: Any) -> list[tuple[str, str]]:
         elif a.kind in ("vector", "matrix"):
             step = ("inc" if a.kind == "vector" else "ld") + a.name.lower()
             out += [("intptr_t", a.name), ("int64_t", step), ("intptr_t", f"{a.name}_bar")]
+        elif a.kind == "pivots":  # int64 row indices, 0-based, never differentiated
+            out += [("intptr_t", a.name), ("int64_t", "inc" + a.name.lower())]
         elif a.kind != "flag":
             raise ValueError(f"{spec.name}: argument {a.name} of kind {a.kind} has no C form")
     names = ["t", "dtype", "order"] + [n for _, n in out]

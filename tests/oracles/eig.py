@@ -1,0 +1,3 @@
+"""SciPy oracles: eig routines."""
+
+ORACLES: dict = {}

@@ -1,0 +1,3 @@
+"""SciPy oracles: qr routines."""
+
+ORACLES: dict = {}

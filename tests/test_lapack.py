@@ -1,0 +1,97 @@
+"""LAPACK routines in programs: failure (info > 0) and what the tape keeps of it, and the
+programs that combine the routines (factor once, solve many; blocked algorithms). The
+routines one by one are in the spec harness (test_routines.py)."""
+
+import numpy as np
+import pytest
+
+import blasad as ba
+
+
+def _indefinite(n, rng):
+    """A symmetric matrix whose leading 1 × 1 minor is negative (potrf fails at order 1)."""
+    B = rng.standard_normal((n, n))
+    A = B @ B.T + n * np.eye(n)
+    A[0, 0] = -1.0
+    return A
+
+
+def _chol_jitter(A, jitter):
+    """The jitter-and-retry pattern: W ← A; potrf(W) fails; W ← A + jitter I; potrf(W)."""
+    n = A.shape[0]
+    W = np.empty((n, n), order="F")
+    ba.geadd(1.0, A, 0.0, W)
+    try:
+        ba.potrf(W)
+    except np.linalg.LinAlgError as e:
+        assert e.info == 1 and "leading minor of order 1" in str(e)
+        ba.geadd(1.0, A, 0.0, W)
+        ba.geadd(jitter, np.eye(n), 1.0, W)
+        ba.potrf(W)
+    return W
+
+
+def test_failure_raises_linalgerror_naming_the_minor(rng):
+    A = _indefinite(4, rng)
+    A[2, 2] = 1e-3
+    A[:2, :2] = [[4.0, 0.0], [0.0, 1.0]]
+    A[2, :2] = A[:2, 2] = [0.0, 0.0]
+    A[3, :3] = A[:3, 3] = 0.0
+    A[2, 2] = -2.0
+    with pytest.raises(
+        np.linalg.LinAlgError, match="potrf: the leading minor of order 3 is not positive definite"
+    ) as e:
+        ba.potrf(A)
+    assert e.value.info == 3
+
+
+def test_jitter_and_retry_under_a_tape_gives_the_gradient_of_the_retry(rng):
+    n, jitter = 5, 10.0
+    A = _indefinite(n, rng)
+    seed = np.tril(rng.standard_normal((n, n)))
+    with ba.Tape() as tape:
+        tape.watch(A)
+        W = _chol_jitter(A, jitter)
+    tape.backward(W, seed)
+
+    # oracle: central differences of ⟨seed, chol(sym(tril(A)) + jitter I)⟩ over A's elements
+    def loss(X):
+        S = np.tril(X) + np.tril(X, -1).T + jitter * np.eye(n)
+        return float(np.sum(seed * np.linalg.cholesky(S)))
+
+    eps, num = 1e-6, np.zeros_like(A)
+    for i in range(n):
+        for j in range(n):
+            E = np.zeros_like(A)
+            E[i, j] = eps
+            num[i, j] = (loss(A + E) - loss(A - E)) / (2 * eps)
+    np.testing.assert_allclose(tape.grad(A), num, rtol=1e-6, atol=1e-8)
+    assert np.all(np.triu(tape.grad(A), 1) == 0)  # potrf reads A's lower triangle only
+
+
+def test_a_gradient_through_a_failed_output_raises(rng):
+    n = 4
+    A = _indefinite(n, rng)
+    with ba.Tape() as tape:
+        tape.watch(A)
+        W = np.empty((n, n), order="F")
+        ba.geadd(1.0, A, 0.0, W)
+        with pytest.raises(np.linalg.LinAlgError):
+            ba.potrf(W)
+    with pytest.raises(np.linalg.LinAlgError, match="output of a LAPACK call that failed"):
+        tape.backward(W, np.tril(np.ones((n, n))))
+
+
+def test_the_untouched_triangle_of_a_failed_output_still_differentiates(rng):
+    """The failed call wrote only its triangle: a loss on the other one is fine."""
+    n = 4
+    A = _indefinite(n, rng)
+    with ba.Tape() as tape:
+        tape.watch(A)
+        W = np.empty((n, n), order="F")
+        ba.geadd(1.0, A, 0.0, W)
+        with pytest.raises(np.linalg.LinAlgError):
+            ba.potrf(W)
+    seed = np.triu(np.ones((n, n)), 1)
+    tape.backward(W, seed)
+    np.testing.assert_array_equal(tape.grad(A), seed)
