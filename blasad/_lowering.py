@@ -343,4 +343,4 @@ class LinAlgError(np.linalg.LinAlgError):
 
 def failed(spec: Spec, info: int) -> None:
     """Raise the LinAlgError of spec's routine for LAPACK's info > 0."""
-    raise LinAlgError(f"{spec.name}: " + spec.failure.format(info=info), info)
+    raise LinAlgError(f"{spec.name}: " + spec.failure.format(info=info, index=info - 1), info)

@@ -432,10 +432,16 @@ class Tape:
             raise RuntimeError("this tape was already consumed by backward()")
         self._state = "consumed"
         self._keep.clear()
-        if lib.ba_tape_failed_reads(self._ptr):
+        if lib.ba_tape_invalid(self._ptr, 1):
             raise np.linalg.LinAlgError(
                 "the gradient reached the output of a LAPACK call that failed (it raised "
                 "LinAlgError when it ran): those values have no derivative, so the adjoints are invalid"
+            )
+        if lib.ba_tape_invalid(self._ptr, 2):
+            raise np.linalg.LinAlgError(
+                "the loss depends on the phase of a complex eigenvector or singular vector, which "
+                "the matrix does not determine (each column may be scaled by any e^{iφ}): the "
+                "gradient is not defined; use a loss invariant to those phases (|V|, V diag(w) Vᴴ, ...)"
             )
         _debug_step("swept")
 

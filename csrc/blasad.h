@@ -43,9 +43,10 @@ int64_t ba_tape_bytes_referenced(ba_tape *t);
  * sweeps nothing) when a value changed outside blasad. */
 void ba_tape_set_check(ba_tape *t, int on);
 int64_t ba_tape_tampered(ba_tape *t);
-/* How many times the reverse sweep found a nonzero adjoint on the output of a LAPACK call that
- * failed (info > 0): the gradient would flow through values no rule differentiates. */
-int64_t ba_tape_failed_reads(ba_tape *t);
+/* How many times the reverse sweep found its adjoints invalid for a reason: 1, a nonzero adjoint
+ * on the output of a LAPACK call that failed (info > 0), values no rule differentiates; 2, a
+ * loss that depends on the phase of a complex eigen- or singular vector (not defined by A). */
+int64_t ba_tape_invalid(ba_tape *t, int reason);
 
 /* Checked builds (BLASAD_CHECKED=1 at build time): every CBLAS call checks that its
  * operands' footprints lie inside the arrays allowed for the current call (reset, then

@@ -58,7 +58,7 @@ struct ba_tape {
     char *pool;                /* active scalars' slots: pool_k of pool_n taken (16 bytes each) */
     int64_t pool_n, pool_k;
     void *pool_owner;          /* the chunk's array (a Python object the front end keeps alive) */
-    int64_t failed_reads;      /* the sweep found a gradient reaching the output of a failed call */
+    int64_t invalid[3];        /* the sweep found its adjoints invalid, by reason (ba_tape_invalid) */
 };
 
 void ba_tape_set_keep(ba_tape *t, void *list) { t->keep = list; }
@@ -174,8 +174,11 @@ intptr_t ba_tape_region(ba_tape *t, intptr_t ptr)
 int64_t ba_tape_ncalls(ba_tape *t) { return t->ncalls; }
 void ba_tape_set_check(ba_tape *t, int on) { t->check = on; }
 int64_t ba_tape_tampered(ba_tape *t) { return t->tampered; }
-int64_t ba_tape_failed_reads(ba_tape *t) { return t->failed_reads; }
-void ba_tape_note_failed_read(ba_tape *t) { t->failed_reads++; }
+int64_t ba_tape_invalid(ba_tape *t, int reason) { return reason > 0 && reason < 3 ? t->invalid[reason] : 0; }
+void ba_tape_note_invalid(ba_tape *t, int reason)
+{
+    if (reason > 0 && reason < 3) t->invalid[reason]++;
+}
 
 static uint64_t checksum(const ba_arg *a); /* of the values a references now */
 static void verify(ba_tape *t, const ba_arg *a)

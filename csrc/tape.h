@@ -101,10 +101,14 @@ int ba_scalar_op_kind(int op); /* 1: a real result (abs, real, imag); 2: real op
 char *ba_tape_pool_take(ba_tape *t);
 void *ba_tape_pool_owner(ba_tape *t);            /* the chunk's array (a Python object) */
 
-/* LAPACK (lapack.inc): a rule returns BA_INFO + info when LAPACK reports info > 0; the sweep
- * counts the gradients that reach a failed call's output (ba_tape_failed_reads). */
+/* LAPACK (lapack.inc): a rule returns BA_INFO + info when LAPACK reports info > 0. An adjoint
+ * that finds the sweep's result invalid notes why (ba_tape_invalid: BA_FAILED_READ, a gradient
+ * reaching a failed call's output; BA_PHASE, a loss that depends on a complex vector's phase);
+ * backward then raises. */
 #define BA_INFO 1000
-void ba_tape_note_failed_read(ba_tape *t);
+#define BA_FAILED_READ 1
+#define BA_PHASE 2
+void ba_tape_note_invalid(ba_tape *t, int reason);
 
 /* Checked builds (BLASAD_CHECKED=1): the arrays the current call or adjoint may touch,
  * and the footprint checks around every CBLAS call (checked.h, generated at build time). */

@@ -99,13 +99,18 @@ class Spec:
     # memory, read column-major, holds the conjugate in the other triangle)
     column_major: bool = False
     # LAPACK's info > 0: the rule returns BA_INFO + info and the call raises
-    # numpy.linalg.LinAlgError with this message ("{info}" is replaced); "" for routines that
+    # numpy.linalg.LinAlgError with this message ("{info}" is replaced by info, "{index}" by
+    # info - 1, a 0-based index: "U[{index}, {index}] is exactly zero"); "" for routines that
     # cannot fail
     failure: str = ""
     # for the tests: conditioned(args, rng) turns the harness's random arguments (a dict by name,
     # arrays changed in place) into valid ones of the routine's domain: potrf's A made Hermitian
     # positive definite, getrs's pivots a valid permutation. None: any values are valid.
     conditioned: Callable[..., None] | None = field(default=None, compare=False)
+    # for the tests: after(args) runs blasad calls on the call's arguments (a dict by name) after
+    # the routine, in the differentiated programs only, so that the harness's loss is one the
+    # adjoint serves (complex eigenvectors: each column's phase fixed). None: the loss is any.
+    after: Callable[..., None] | None = field(default=None, compare=False)
     by_name: dict[str, Arg] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

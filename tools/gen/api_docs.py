@@ -132,7 +132,7 @@ def _spec_section(name: str, spec: Any) -> list[str]:
         lines += [f"Other dtypes: {spec.other}.", ""]
         known.add("other")
     if spec.failure:  # LAPACK's info > 0
-        message = spec.failure.replace("{info}", "*info*")
+        message = spec.failure.replace("{info}", "*info*").replace("{index}", "*info* - 1")
         lines += [f"Fails (LAPACK's info > 0) with `numpy.linalg.LinAlgError`: {message}.", ""]
         known.add("failure")
     if spec.column_major:
