@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from blasad import _lowering
-from blasad._lowering import REAL_DTYPES, Call, give_shadows, out_of_memory, run
+from blasad._lowering import INFO, REAL_DTYPES, Call, failed, give_shadows, out_of_memory, run
 from blasad._native_loader import lib
 from blasad._scalar import Scalar, result_buffer, wrap
 from blasad._tape import address
@@ -117,6 +117,8 @@ def source(spec: Spec) -> str:
             "        if rc < 0:",
             f"            _out_of_memory({spec.name!r})",
         ]
+        if spec.failure:  # LAPACK's info > 0: the call ran (and wrote what LAPACK leaves)
+            lines += ["        if rc >= _INFO:", "            _failed(_spec, rc - _INFO)"]
     keywords = "{" + ", ".join(f"{k!r}: {k}" for k in spec.keywords) + "}"
     if spec.prepare is not None:  # routine-specific conversion of the arguments, by name
         lines += [
@@ -150,7 +152,7 @@ def function(spec: Spec) -> Callable[..., Any]:
         "_fast_call": lib.ba_fast_call, "_give_shadows": give_shadows,
         "_out_of_memory": out_of_memory, "_run": run, "_spec": spec, "_defaults": spec.defaults,
         "_ndarray": np.ndarray, "_REAL": REAL_DTYPES, "_result_buffer": result_buffer, "_wrap": wrap,
-        "_zeros": np.zeros,
+        "_zeros": np.zeros, "_INFO": INFO, "_failed": failed,
     }  # fmt: skip
     exec(source(spec), namespace)
     fn = namespace[spec.name]

@@ -108,6 +108,22 @@ static int as_array(intptr_t o, int nd, int *dt, nd_t *a)
     return 1;
 }
 
+/* Pivots: an exact numpy.ndarray of int64, 1-D, contiguous (what the validator asks of written
+ * ones and makes of read ones). */
+static int as_pivots(intptr_t o, nd_t *a)
+{
+    PyObject *obj = (PyObject *)o;
+    if (!nd_type || Py_TYPE(obj) != nd_type) return 0;
+    PyArrayObject *arr = (PyArrayObject *)obj;
+    if (PyArray_NDIM(arr) != 1 || PyArray_TYPE(arr) != NPY_INT64) return 0;
+    a->p = PyArray_DATA(arr);
+    a->rows = PyArray_DIMS(arr)[0];
+    a->cols = 1;
+    a->s0 = 1;
+    a->s1 = 0;
+    return a->rows <= 1 || PyArray_STRIDES(arr)[0] == 8;
+}
+
 static int writeable(intptr_t o) { return PyArray_FLAGS((PyArrayObject *)o) & NPY_ARRAY_WRITEABLE; }
 
 /* The shadow of array a (elements of es bytes) on tape t: its address, 0 when a is inactive,
@@ -178,7 +194,7 @@ static void allow(int es, int n, const intptr_t *objs)
  * ba_fast_run mirrors _lowering.run + _validate.validate for the calls they accept without
  * staging: real dtypes, every array an exact ndarray BLAS can address in one CBLAS order. */
 
-enum { FG_SCALAR, FG_VECTOR, FG_MATRIX, FG_FLAG };
+enum { FG_SCALAR, FG_VECTOR, FG_MATRIX, FG_FLAG, FG_PIVOTS };
 enum { FG_IN, FG_OUT, FG_INOUT }; /* read; written (its old value not read); read and written */
 #define FG_MAXARGS 8
 #define FG_MAXDIMS 4
@@ -189,6 +205,7 @@ typedef struct {
     signed char trans;          /* the flag argument that transposes this matrix, or -1 */
     signed char flip;           /* a general matrix read through its own N/T/C flag: stored in the
                                    other CBLAS order, it is read as its transpose (flag ^ 1) */
+    signed char bound;          /* pivots: the symbol index of the dim they index (-1: their length) */
     signed char dims[2];        /* symbol indices of the dims of op(X) */
     signed char codes[6];       /* a flag: the C code of each letter N T C U L R; -1: not a choice */
 } fg_arg;
@@ -196,6 +213,7 @@ typedef struct {
 typedef struct {
     const char *name;
     int nargs, ndims, dtypes; /* dtypes: bit 0 float32, bit 1 float64 */
+    int colmajor;             /* LAPACK's Spec.column_major: every matrix column-major, or bail */
     fg_arg args[FG_MAXARGS];
 } fg_spec;
 
@@ -246,6 +264,8 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
         if (g->kind == FG_FLAG) {
             L[i] = letter_of(obj[i]);
             if (L[i] < 0 || (f[i] = g->codes[L[i]]) < 0) return BAIL;
+        } else if (g->kind == FG_PIVOTS) {
+            if (!as_pivots(obj[i], &a[i])) return BAIL;
         } else if (g->kind != FG_SCALAR && !as_array(obj[i], g->kind == FG_MATRIX ? 2 : 1, &dt, &a[i]))
             return BAIL;
     }
@@ -255,7 +275,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
     /* dims agree across the arguments, through op(X) for a transposed matrix */
     for (int i = 0; i < na; i++) {
         const fg_arg *g = &s->args[i];
-        if (g->kind != FG_VECTOR && g->kind != FG_MATRIX) continue;
+        if (g->kind != FG_VECTOR && g->kind != FG_MATRIX && g->kind != FG_PIVOTS) continue;
         const int tr = g->trans >= 0 && L[g->trans] != 0;
         const int64_t shape[2] = {tr ? a[i].cols : a[i].rows, tr ? a[i].rows : a[i].cols};
         for (int k = 0; k < (g->kind == FG_MATRIX ? 2 : 1); k++) {
@@ -269,6 +289,15 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
         }
     }
     if (!fg_derived(r, d, L)) return BAIL; /* the wrappers check these; this is a guard */
+
+    /* pivots read: row indices in [0, bound) (LAPACK would read or write out of bounds) */
+    for (int i = 0; i < na; i++) {
+        const fg_arg *g = &s->args[i];
+        if (g->kind != FG_PIVOTS || g->io != FG_IN) continue;
+        const int64_t bnd = g->bound >= 0 ? d[(int)g->bound] : a[i].rows, *p = (const int64_t *)a[i].p;
+        for (int64_t k = 0; k < a[i].rows; k++)
+            if (p[k] < 0 || p[k] >= bnd) return BAIL; /* the validator names it */
+    }
 
     /* scalars: read, a Python float or a 0-d array of the dtype; written, a 0-d array */
     for (int i = 0; i < na; i++) {
@@ -297,13 +326,17 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
             lds_of(&a[i], ld[i]);
             for (int o = 0; o < 2; o++) need[o] += !ld[i][o] && !(s->args[i].flip && ld[i][!o]);
         }
-    const int order = need[0] ? 1 : 0;
+    const int order = need[0] && !s->colmajor ? 1 : 0;
     if (need[order]) return BAIL;
 
     for (int i = 0; i < na; i++) {
         const fg_arg *g = &s->args[i];
         const nd_t *x = &a[i];
-        if (g->kind == FG_VECTOR) {
+        if (g->kind == FG_PIVOTS) {
+            v[i].p = (intptr_t)x->p;
+            v[i].ld = 1;
+            fp[i] = ba_vec(v[i].p, 1, 0, x->rows, 8);
+        } else if (g->kind == FG_VECTOR) {
             if (x->s0 == 0 && x->rows > 1) return BAIL; /* run stages an input; an output is refused */
             if (g->packed && x->s0 != 1 && x->rows > 1) return BAIL; /* _lowering.run stages it */
             v[i].p = (intptr_t)x->p;
@@ -332,6 +365,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
     int active = 0;
     for (int i = 0; i < na; i++) {
         const fg_arg *g = &s->args[i];
+        if (g->kind == FG_PIVOTS) continue; /* never differentiated */
         if (g->kind == FG_FLAG || (g->kind == FG_SCALAR && g->io == FG_IN)) {
             active |= v[i].bar != 0; /* a read scalar's shadow is set above */
             continue;
@@ -340,7 +374,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
         active |= g->io != FG_OUT && v[i].bar;
     }
     for (int i = 0; i < na; i++)
-        if (s->args[i].io != FG_IN && active && !v[i].bar) return NEEDS_SHADOW;
+        if (s->args[i].io != FG_IN && s->args[i].kind != FG_PIVOTS && active && !v[i].bar) return NEEDS_SHADOW;
     if (t) { /* the sweep reads these by address: keep them alive until then */
         PyObject *keep = ba_tape_keep(t);
         for (int i = 0; i < na; i++)

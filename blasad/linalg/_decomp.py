@@ -17,7 +17,12 @@ import numpy as np
 
 from blasad.linalg import lapack as _lapack
 
-_PREFIX = {np.dtype(np.float32): "s", np.dtype(np.float64): "d", np.dtype(np.complex64): "c", np.dtype(np.complex128): "z"}
+_PREFIX = {
+    np.dtype(np.float32): "s",
+    np.dtype(np.float64): "d",
+    np.dtype(np.complex64): "c",
+    np.dtype(np.complex128): "z",
+}
 
 
 def _array(a: Any, name: str, check_finite: bool, ndim: tuple[int, ...] = (2,)) -> np.ndarray:
@@ -59,7 +64,9 @@ def cholesky(a: Any, lower: bool = False, overwrite_a: bool = False, check_finit
     """a = Uᴴ U (or L Lᴴ with lower=True): the factor, a new array with the other triangle zero."""
     a = _array(a, "a", check_finite)
     _square(a)
-    c, info = getattr(_lapack, _PREFIX[a.dtype] + "potrf")(a, lower=int(lower), clean=1, overwrite_a=int(overwrite_a))
+    c, info = getattr(_lapack, _PREFIX[a.dtype] + "potrf")(
+        a, lower=int(lower), clean=1, overwrite_a=int(overwrite_a)
+    )
     if info > 0:
         raise np.linalg.LinAlgError(f"{info}-th leading minor of the array is not positive definite")
     return c  # type: ignore[no-any-return]
@@ -71,7 +78,9 @@ def cho_factor(
     """(c, lower): the Cholesky factor in c's lower or upper triangle (the other holds a's values)."""
     a = _array(a, "a", check_finite)
     _square(a)
-    c, info = getattr(_lapack, _PREFIX[a.dtype] + "potrf")(a, lower=int(lower), clean=0, overwrite_a=int(overwrite_a))
+    c, info = getattr(_lapack, _PREFIX[a.dtype] + "potrf")(
+        a, lower=int(lower), clean=0, overwrite_a=int(overwrite_a)
+    )
     if info > 0:
         raise np.linalg.LinAlgError(f"{info}-th leading minor of the array is not positive definite")
     return c, lower
@@ -87,7 +96,9 @@ def cho_solve(
     _square(c, "c")
     _rhs(b, c.shape[0])
     dt = _common(c, b)
-    x, _ = getattr(_lapack, _PREFIX[dt] + "potrs")(_as(c, dt), _as(b, dt), lower=int(lower), overwrite_b=int(overwrite_b))
+    x, _ = getattr(_lapack, _PREFIX[dt] + "potrs")(
+        _as(c, dt), _as(b, dt), lower=int(lower), overwrite_b=int(overwrite_b)
+    )
     return x  # type: ignore[no-any-return]
 
 
@@ -97,7 +108,9 @@ def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> t
     lu, piv, info = getattr(_lapack, _PREFIX[a.dtype] + "getrf")(a, overwrite_a=int(overwrite_a))
     if info > 0:
         warnings.warn(
-            f"Diagonal number {info} is exactly zero. Singular matrix.", np.exceptions.RankWarning, stacklevel=2
+            f"Diagonal number {info} is exactly zero. Singular matrix.",
+            np.exceptions.RankWarning,
+            stacklevel=2,
         )
     return lu, piv
 
@@ -112,7 +125,9 @@ def lu_solve(
     _square(lu, "lu")
     _rhs(b, lu.shape[0])
     dt = _common(lu, b)
-    x, _ = getattr(_lapack, _PREFIX[dt] + "getrs")(_as(lu, dt), piv, _as(b, dt), trans=trans, overwrite_b=int(overwrite_b))
+    x, _ = getattr(_lapack, _PREFIX[dt] + "getrs")(
+        _as(lu, dt), piv, _as(b, dt), trans=trans, overwrite_b=int(overwrite_b)
+    )
     return x  # type: ignore[no-any-return]
 
 
@@ -135,11 +150,17 @@ def solve(
     _rhs(b, a.shape[0])
     dt = _common(a, b)
     p = _PREFIX[dt]
-    kind = {None: "gen", "general": "gen", "positive definite": "pos", "symmetric": "sym", "hermitian": "her"}.get(
-        assume_a, assume_a
-    )
+    kind = {
+        None: "gen",
+        "general": "gen",
+        "positive definite": "pos",
+        "symmetric": "sym",
+        "hermitian": "her",
+    }.get(assume_a, assume_a)
     if kind in ("upper triangular", "lower triangular"):
-        return solve_triangular(a, b, trans=int(transposed), lower=kind.startswith("lower"), check_finite=False)
+        return solve_triangular(
+            a, b, trans=int(transposed), lower=kind.startswith("lower"), check_finite=False
+        )
     if kind == "pos" and not transposed:
         _, x, info = getattr(_lapack, p + "posv")(_as(a, dt), _as(b, dt), lower=int(lower))
         if info > 0:
@@ -176,7 +197,12 @@ def solve_triangular(
     t = {"N": 0, "T": 1, "C": 2}.get(trans, trans) if isinstance(trans, str) else trans
     dt = _common(a, b)
     x, info = getattr(_lapack, _PREFIX[dt] + "trtrs")(
-        _as(a, dt), _as(b, dt), lower=int(lower), trans=int(t), unitdiag=int(unit_diagonal), overwrite_b=int(overwrite_b)
+        _as(a, dt),
+        _as(b, dt),
+        lower=int(lower),
+        trans=int(t),
+        unitdiag=int(unit_diagonal),
+        overwrite_b=int(overwrite_b),
     )
     if info > 0:
         raise np.linalg.LinAlgError(f"singular matrix: resolution failed at diagonal {info - 1}")

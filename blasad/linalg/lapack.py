@@ -35,7 +35,12 @@ import numpy as np
 import blasad as ba
 from blasad.specs import SPECS
 
-_DTYPES = {"s": np.dtype(np.float32), "d": np.dtype(np.float64), "c": np.dtype(np.complex64), "z": np.dtype(np.complex128)}
+_DTYPES = {
+    "s": np.dtype(np.float32),
+    "d": np.dtype(np.float64),
+    "c": np.dtype(np.complex64),
+    "z": np.dtype(np.complex128),
+}
 
 
 def _own(x: Any, dtype: np.dtype[Any], overwrite: Any, name: str, ndim: int = 2) -> np.ndarray:
@@ -163,7 +168,13 @@ def _trtrs(p: str) -> Callable[..., Any]:
     dt = _DTYPES[p]
 
     def trtrs(
-        a: Any, b: Any, lower: int = 0, trans: int = 0, unitdiag: int = 0, lda: Any = None, overwrite_b: int = 0
+        a: Any,
+        b: Any,
+        lower: int = 0,
+        trans: int = 0,
+        unitdiag: int = 0,
+        lda: Any = None,
+        overwrite_b: int = 0,
     ) -> tuple[np.ndarray, int]:
         a = _own(a, dt, 0, "a") if not isinstance(a, np.ndarray) or a.dtype != dt else a
         x = _own(b, dt, overwrite_b, "b", 2 if np.ndim(b) == 2 else 1)

@@ -9,7 +9,9 @@ Eligible: real dtypes among the spec's (the fast path is real), arguments scalar
 or flag, dense (or a packed vector), no scalar updated in place, no keywords, no discrete
 entries, derived dims that are expressions C can check (symm's ka = m if side == 'L' else n;
 validate binds ka from A's shape like any dim, the wrappers check the relation, and so does C);
-not a LAPACK routine (one that may fail, or takes column-major matrices only).
+LAPACK routines too: pivots (int64, contiguous; read ones range-checked in C), a rule's
+BA_INFO + info passed back (the public function raises), Spec.column_major calls taken only
+when every matrix is column-major (staging is the Python path's).
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ from gen.signature import flag_code
 
 LETTERS = "NTCULR"  # the flag letters, numbered as letter_of in csrc/fast.c reads them
 MAX_ARGS, MAX_DIMS = 8, 4
-KINDS = {"scalar": "FG_SCALAR", "vector": "FG_VECTOR", "matrix": "FG_MATRIX", "flag": "FG_FLAG"}
+KINDS = {
+    "scalar": "FG_SCALAR", "vector": "FG_VECTOR", "matrix": "FG_MATRIX", "flag": "FG_FLAG",
+    "pivots": "FG_PIVOTS",
+}  # fmt: skip
 
 
 class Ineligible(Exception):
@@ -68,8 +73,6 @@ def check(spec: Any) -> None:
         raise Ineligible("complex dtypes only")
     if spec.keywords:
         raise Ineligible("keyword dims or a hand-written entry")
-    if spec.failure or spec.column_major:
-        raise Ineligible("a LAPACK routine (it may fail, or takes column-major matrices only)")
     if len(spec.args) > MAX_ARGS or len(symbols(spec)) > MAX_DIMS:
         raise Ineligible("too many arguments")
     for a in spec.args:
@@ -110,7 +113,10 @@ def _arg(spec: Any, i: int) -> str:
     )
     packed = int(a.storage == "packed")
     flip = int(spec.flips(a))
-    fields = f"{KINDS[a.kind]}, {io}, {int(a.real)}, {packed}, {trans}, {flip}, {{{dims[0]}, {dims[1]}}}"
+    bound = syms.index(a.bound) if a.bound else -1
+    fields = (
+        f"{KINDS[a.kind]}, {io}, {int(a.real)}, {packed}, {trans}, {flip}, {bound}, {{{dims[0]}, {dims[1]}}}"
+    )
     return f"{{{fields}, {{{', '.join(map(str, codes))}}}}}, /* {what} */"
 
 
@@ -123,6 +129,8 @@ def _call(spec: Any) -> str:
             parts += [f"v[{i}].x", "0.0", f"v[{i}].bar"]
         elif a.kind == "scalar":
             parts += [f"v[{i}].p", f"v[{i}].bar"]
+        elif a.kind == "pivots":
+            parts += [f"v[{i}].p", f"v[{i}].ld"]
         elif a.kind != "flag":
             parts += [f"v[{i}].p", f"v[{i}].ld", f"v[{i}].bar"]
     return ", ".join(parts)
@@ -142,7 +150,8 @@ def table(specs: Iterable[Any]) -> str:
     for r, spec in enumerate(specs):
         dtypes = sum(1 << i for i, p in enumerate("sd") if p in spec.dtypes)
         lines.append(f"    /* {r}: {spec.formula} */")
-        lines.append(f'    {{"{spec.name}", {len(spec.args)}, {len(symbols(spec))}, {dtypes}, {{')
+        head = f'"{spec.name}", {len(spec.args)}, {len(symbols(spec))}, {dtypes}, {int(spec.column_major)}'
+        lines.append(f"    {{{head}, {{")
         lines += [f"        {_arg(spec, i)}" for i in range(len(spec.args))]
         lines.append("    }},")
     lines += [
