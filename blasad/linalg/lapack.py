@@ -35,12 +35,9 @@ import numpy as np
 import blasad as ba
 from blasad.specs import SPECS
 
-_DTYPES = {
-    "s": np.dtype(np.float32),
-    "d": np.dtype(np.float64),
-    "c": np.dtype(np.complex64),
-    "z": np.dtype(np.complex128),
-}
+_DTYPES: dict[str, np.dtype[Any]] = {
+    "s": np.dtype(np.float32), "d": np.dtype(np.float64), "c": np.dtype(np.complex64), "z": np.dtype(np.complex128),
+}  # fmt: skip
 
 
 def _own(x: Any, dtype: np.dtype[Any], overwrite: Any, name: str, ndim: int = 2) -> np.ndarray:
