@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import ctypes
 import glob
+import importlib.util
 import os
 import sysconfig
-
-import scipy_openblas64
 
 if sysconfig.get_config_var("Py_GIL_DISABLED"):
     raise ImportError(
@@ -16,14 +15,25 @@ if sysconfig.get_config_var("Py_GIL_DISABLED"):
     )
 
 
+def _openblas_dir() -> str:
+    """scipy_openblas64's lib/ folder, found without importing the package: its __init__ loads
+    the library RTLD_GLOBAL, where the few symbols it exports unprefixed (droundup_lwork_, ...)
+    take the place of the LP64 OpenBLAS's that SciPy's LAPACK calls, with int64 arguments:
+    scipy.linalg.svd then fails ("Too large work array") in a process that imported blasad."""
+    spec = importlib.util.find_spec("scipy_openblas64")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("blasad needs the scipy-openblas64 package (pip install scipy-openblas64)")
+    return os.path.join(next(iter(spec.submodule_search_locations)), "lib")
+
+
 def _preload_openblas() -> None:
     # The extension carries an rpath to ../scipy_openblas64/lib; loading the library
     # first also covers installs where the two packages live in different folders (and
-    # the copy of the extension that a build leaves in the source tree).
-    pattern = os.path.join(scipy_openblas64.get_lib_dir(), f"lib{scipy_openblas64.get_library()}.*")
-    for path in sorted(glob.glob(pattern)):
+    # the copy of the extension that a build leaves in the source tree): the extension's
+    # dependency is then found by its soname. RTLD_LOCAL, for the reason above.
+    for path in sorted(glob.glob(os.path.join(_openblas_dir(), "libscipy_openblas64_*"))):
         if path.endswith((".so", ".dylib")) or ".so." in path:
-            ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+            ctypes.CDLL(path, mode=ctypes.RTLD_LOCAL)
             return
 
 

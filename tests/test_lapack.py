@@ -95,3 +95,20 @@ def test_the_untouched_triangle_of_a_failed_output_still_differentiates(rng):
     seed = np.triu(np.ones((n, n)), 1)
     tape.backward(W, seed)
     np.testing.assert_array_equal(tape.grad(A), seed)
+
+
+def test_importing_blasad_leaves_scipys_lapack_working():
+    """scipy_openblas64's __init__ loads the ILP64 library RTLD_GLOBAL, where its unprefixed
+    symbols (droundup_lwork_, ...) would replace those of SciPy's LP64 OpenBLAS: blasad loads the
+    library itself, RTLD_LOCAL, and does not import that package."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, blasad, scipy.linalg as sl; "
+        "assert 'scipy_openblas64' not in sys.modules; "
+        "a = np.random.default_rng(0).standard_normal((6, 5)); "
+        "assert np.allclose(sl.svd(a, compute_uv=False), np.linalg.svd(a, compute_uv=False))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import scipy_openblas64
 
 import blasad as ba
+from blasad._native_loader import _openblas_dir
 from blasad.bench.frameworks import Peers
 from blasad.bench.problems import CHAIN_STEPS
 from blasad.bench.timing import Config
@@ -533,7 +533,7 @@ def environment_lines(peers: Peers) -> list[str]:
     try:
         import threadpoolctl
 
-        blas_dir = scipy_openblas64.get_lib_dir()  # blasad's extension and the ideal call it
+        blas_dir = _openblas_dir()  # blasad's extension and the ideal call it
         for info in threadpoolctl.threadpool_info():
             if info.get("internal_api") != "openblas":
                 continue

@@ -36,7 +36,8 @@ import blasad as ba
 from blasad.specs import SPECS
 
 _DTYPES: dict[str, np.dtype[Any]] = {
-    "s": np.dtype(np.float32), "d": np.dtype(np.float64), "c": np.dtype(np.complex64), "z": np.dtype(np.complex128),
+    "s": np.dtype(np.float32), "d": np.dtype(np.float64),
+    "c": np.dtype(np.complex64), "z": np.dtype(np.complex128),
 }  # fmt: skip
 
 
