@@ -56,4 +56,74 @@ that is not positive definite) when A is not: A then holds what LAPACK left, and
 that reaches those values raises in backward.""",
 )
 
-ROUTINES: tuple[Spec, ...] = (POTRF,)
+
+def _factor_product(A: np.ndarray, uplo: str, real_diagonal: bool = False) -> np.ndarray:
+    """L Lᴴ (uplo L) or Uᴴ U (uplo U) for the factor on A's uplo triangle (real_diagonal: the
+    diagonal's imaginary part dropped, as potri reads it)."""
+    L = triangle(A, uplo)
+    if real_diagonal and A.dtype.kind == "c":
+        L = L - 1j * np.diag(np.diag(L).imag)
+    return L @ L.conj().T if uplo == "L" else L.conj().T @ L
+
+
+def _solve(M: np.ndarray, B: np.ndarray) -> np.ndarray:
+    return np.linalg.solve(M, B) if B.size else B.copy()
+
+
+def _potrs_ref(A: np.ndarray, B: np.ndarray, uplo: str) -> np.ndarray:
+    return _solve(_factor_product(A, uplo), B)
+
+
+def _posv_ref(A: np.ndarray, B: np.ndarray, uplo: str) -> Any:  # (new A, new B)
+    H = hermitian(A, uplo) if A.dtype.kind == "c" else triangle(A, uplo) + triangle(A, uplo, 1).T
+    return _potrf_ref(A, uplo), _solve(H, B)
+
+
+POTRS = Spec(
+    name="potrs",
+    formula="B ← (L Lᴴ)⁻¹ B (uplo L) or (Uᴴ U)⁻¹ B (uplo U), the factor on A's triangle",
+    args=(
+        Arg("A", "matrix", ("n", "n"), structure="triangular"),
+        Arg("B", "matrix", ("n", "nrhs"), inout=True),
+        Arg("uplo", "flag", choices=UPLO),
+    ),
+    reference=_potrs_ref,
+    adjoint=(
+        "X = B_new, Q = (L Lᴴ)⁻¹ B̄ (potrs); B̄ ← Q",
+        "Y = Lᴴ X, Z = Lᴴ Q (trmm): L̄ += -tril(Q Yᴴ + X Zᴴ) = -tril(Q Xᴴ L + X Qᴴ L), O(n² nrhs)",
+        "uplo U (L = Uᴴ): Y = U X, Z = U Q, Ū += -triu(Y Qᴴ + Z Xᴴ)",
+    ),
+    saves="the factor; the solution X if A is active (both by reference, copied only if overwritten later)",
+    defaults={"uplo": "L"},
+    doc="""B ← (L Lᴴ)⁻¹ B (uplo "L") or (Uᴴ U)⁻¹ B (uplo "U"), in place; returns B.
+
+Solves with a Cholesky factor: A holds the factor on its uplo triangle (as potrf leaves it);
+the other triangle is not read. Factor once, solve many: each potrs is one record that reads
+the factor by reference.""",
+)
+
+POSV = Spec(
+    name="posv",
+    formula="A ← L with A = L Lᴴ (uplo L) or U with A = Uᴴ U (uplo U), then B ← A⁻¹ B",
+    args=(
+        Arg("A", "matrix", ("n", "n"), inout=True, structure="hermitian"),
+        Arg("B", "matrix", ("n", "nrhs"), inout=True),
+        Arg("uplo", "flag", choices=UPLO),
+    ),
+    reference=_posv_ref,
+    adjoint=(
+        "potrf followed by potrs: potrs's adjoint (B̄ ← Q = A⁻¹ B̄, L̄ += -tril(Q Xᴴ L + X Qᴴ L)),",
+        "then potrf's (Ā from L̄ on A's triangle)",
+    ),
+    saves="the factor and the solution X, by reference (copied only if overwritten later)",
+    failure="the leading minor of order {info} is not positive definite",
+    conditioned=make_hpd,
+    defaults={"uplo": "L"},
+    doc="""A ← its Cholesky factor (uplo "L": L, uplo "U": U), then B ← A⁻¹ B, in place; returns (A, B).
+
+The same LAPACK calls as potrf(A, uplo) followed by potrs(A, B, uplo), with the same results
+bit for bit and the composed adjoint. Raises numpy.linalg.LinAlgError (``.info`` the order of
+the leading minor that is not positive definite) when A is not: B is then left alone.""",
+)
+
+ROUTINES: tuple[Spec, ...] = (POTRF, POTRS, POSV)
