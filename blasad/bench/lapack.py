@@ -367,8 +367,16 @@ class LapackProblem:
 
 
 def _ba(name: str) -> Any:
-    """blasad's routine `name` (the LAPACK ones land one by one: looked up, not imported)."""
-    return getattr(ba, name)
+    """blasad's routine `name` (the LAPACK ones land one by one: looked up, not imported); one
+    that raises AttributeError when called where blasad lacks it (the plain calls still serve)."""
+    routine = getattr(ba, name, None)
+    if routine is not None:
+        return routine
+
+    def unavailable(*args: Any, **kwargs: Any) -> None:
+        raise AttributeError(f"blasad has no {name} (not available)")
+
+    return unavailable
 
 
 def make_lapack_problem(op: str, n: int, dtype: Any, rng: np.random.Generator) -> LapackProblem:
