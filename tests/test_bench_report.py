@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import blasad as ba
-from blasad.bench import cases, cli
+from blasad.bench import cases, cli, lapack
 from blasad.bench.cases import SCALAR_STEPS, cg_checks, scalar_chain_gradients
 from blasad.bench.cli import main, make_config, parse_args
 from blasad.bench.frameworks import Peers, blasad_sample
@@ -127,12 +127,13 @@ def test_quick_report(
     is printed, and the memory targets (exact byte counts, not timings) pass."""
     monkeypatch.setattr(cases, "SCALAR_OPS", SCALAR_OPS[:1])
     monkeypatch.setattr(cli, "CG_QUICK_SIZES", ((16, 4),))
+    monkeypatch.setattr(lapack, "LAPACK_QUICK_SIZES", (8,))
     plot = str(tmp_path / "report.png")
     assert main(["--quick", "--no-peers", "--threads", "1", "--sizes", "4", "--plot", plot]) == 0
     out = capsys.readouterr().out
     titles = ("gemm: C ← A B", "gemv: y ← A x", "axpy: y ← α x + y", "chains of 1000", "memory:", "targets",
               "active scalars recorded on a tape", "active scalars outside any recording",
-              "conjugate gradient")  # fmt: skip
+              "conjugate gradient", "LAPACK cholesky")  # fmt: skip
     assert all(title in out for title in titles), [t for t in titles if t not in out]
     memory = [line for line in out.splitlines() if "tape copies exactly" in line]
     assert len(memory) == 7 and all(line.startswith("PASS") for line in memory)

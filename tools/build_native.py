@@ -28,8 +28,14 @@ GENERATED = gen.write_build()  # build/generated/: routines.h, dispatch.inc, fas
 
 # the public headers: cffi's cdef reads them, and the generated module includes them
 HEADERS = (CSRC / "blasad.h", gen.BUILD_DIR / "routines.h")
-# read by cffi's cdef only: raw CBLAS prototypes, declared to the compiler by OpenBLAS's cblas.h
-CDEF_ONLY = (CSRC / "cblas_cdef.h",)
+# read by cffi's cdef only: raw CBLAS and LAPACK prototypes, declared to the compiler by
+# OpenBLAS's cblas.h and lapack.h (LAPACK_PRELUDE)
+CDEF_ONLY = (CSRC / "cblas_cdef.h", CSRC / "lapack_cdef.h")
+# lapack.h's Fortran routines under scipy-openblas64's symbols (scipy_dpotrf_64_, int64 ints), as
+# csrc/rules.c declares them
+LAPACK_PRELUDE = (
+    "#define LAPACK_ILP64\n#define LAPACK_GLOBAL(lcname, UCNAME) scipy_##lcname##_64_\n#include <lapack.h>\n"
+)
 
 
 def _cdef() -> str:
@@ -76,7 +82,7 @@ ffibuilder = FFI()
 ffibuilder.cdef(_cdef())
 ffibuilder.set_source(
     "blasad._native",
-    "#include <cblas.h>\n" + "".join(f'#include "{h.name}"\n' for h in HEADERS),
+    "#include <cblas.h>\n" + LAPACK_PRELUDE + "".join(f'#include "{h.name}"\n' for h in HEADERS),
     sources=[os.path.relpath(CSRC / f) for f in ("tape.c", "rules.c", "scalar.c", "fast.c")],
     # rebuild when a header, an .inc or a generated file changes
     depends=sorted(os.path.relpath(p) for p in [*CSRC.glob("*.[hi]*"), *GENERATED]),

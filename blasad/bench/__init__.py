@@ -16,6 +16,11 @@ scalars, which call no BLAS, under the first only):
 - conjugate gradient (gemv, dot, axpy, scal and active-scalar α, β), per iteration, forward and
   reverse, for a small and a medium system, against PyTorch and the plain NumPy forward, its
   gradient checked once against autodiff's, PyTorch's and a central difference;
+- LAPACK (``lapack``, module ``lapack``; under the first thread count only): cholesky, lu_factor +
+  lu_solve, solve_triangular, qr, eigh and svd, float64 and complex128, n = 256 and 1024, against
+  the plain LAPACK calls on the same OpenBLAS (through blasad's extension, csrc/lapack_cdef.h),
+  PyTorch (with and without autograd) and jax.jit; an operation whose blasad routines do not exist
+  yet is a "not available" line;
 
 for these frameworks:
 
@@ -40,6 +45,6 @@ the exit status does not depend on them.
 The package, by role: ``timing`` (the one timing harness: samples, warm-up, rounds, medians),
 ``problems`` (the calls and programs every framework runs), ``ideal`` (the hand-written adjoints),
 ``frameworks`` (blasad's and the AD peers' samples), ``cases`` (the single calls, chains and
-memory programs), ``report`` (rows, targets, tables, plot, environment) and ``cli`` (the
-options and ``main``).
+memory programs), ``lapack`` (the LAPACK case: its problems, samples, targets and tables),
+``report`` (rows, targets, tables, plot, environment) and ``cli`` (the options and ``main``).
 """

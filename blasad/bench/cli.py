@@ -24,6 +24,13 @@ from blasad.bench.cases import (
     case_scalar,
 )
 from blasad.bench.frameworks import Peers
+from blasad.bench.lapack import (
+    case_lapack,
+    lapack_targets,
+    lapack_tasks,
+    print_lapack_tables,
+    xla_single_thread,
+)
 from blasad.bench.report import (
     README_COMMAND,
     Row,
@@ -139,7 +146,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=list(CASES),
         help="what to measure, comma-separated (default all): ops (gemm, gemv, axpy per size), chains "
         "(1000 tiny dependent calls), memory (bytes the tape copies), scalar (active-scalar operations, "
-        "recorded and not), cg (conjugate gradient per iteration)",
+        "recorded and not), cg (conjugate gradient per iteration), lapack (cholesky, lu, solve_triangular, "
+        "qr, eigh, svd against the plain LAPACK call, PyTorch and JAX; under the first thread count)",
     )
     return parser.parse_args(argv)
 
@@ -147,12 +155,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the report; prints tables and targets, writes the plot. Returns 0."""
     cfg = make_config(parse_args(argv))
-    peers = Peers(cfg.peers)
     threads = cfg.threads
     try:
         import threadpoolctl  # noqa: F401
     except ImportError:
         threads = (0,)
+    # the LAPACK case measures JAX under one thread when the first thread count is 1: XLA's own
+    # pool is limited by XLA_FLAGS only, read when JAX first computes
+    xla_note = xla_single_thread() if "lapack" in cfg.cases and cfg.peers and threads[0] == 1 else None
+    peers = Peers(cfg.peers)
+    if xla_note is not None and peers.jax is not None:
+        peers.notes.append(xla_note)
     cfg = dataclasses.replace(cfg, threads=threads)
     peers.jax_threads = threads[0]
 
@@ -167,7 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     per_thread = (len(op_cases) * len(dtypes) * len(cfg.sizes) if "ops" in cases else 0) + (
         2 * ("chains" in cases) + len(cg_sizes) * ("cg" in cases)
     )
-    progress = Progress(len(threads) * per_thread + ("memory" in cases) + ("scalar" in cases))
+    lapack = lapack_tasks(cfg) if "lapack" in cases else []
+    progress = Progress(len(threads) * per_thread + ("memory" in cases) + ("scalar" in cases) + len(lapack))
     rows: list[Row] = []
     for t in threads:
         with blas_threads(t, peers):
@@ -188,6 +202,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress.step("active scalars")
         with blas_threads(threads[0], peers):
             rows += case_scalar(threads[0], cfg, peers)
+    if lapack:  # one BLAS thread by default: under the first thread count only
+        with blas_threads(threads[0], peers):
+            for op, n, dtype in lapack:
+                progress.step(f"lapack {op} {np.dtype(dtype).name} n={n} threads={threads_label(threads[0])}")
+                rows += case_lapack(op, n, dtype, threads[0], cfg, peers)
     memory = []
     if "memory" in cases:
         progress.step("memory")
@@ -200,7 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_cg_table(rows)
     if "memory" in cases:
         print_memory_table(memory)
-    print_targets(check_targets(rows, memory, cfg))
+    print_lapack_tables(rows)
+    print_targets(check_targets(rows, memory, cfg) + lapack_targets(rows))
     if "ops" in cases:
         print("\n" + write_plot(rows, cfg.plot))
     return 0

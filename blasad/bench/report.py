@@ -31,9 +31,9 @@ FRAMEWORKS = ("blasad", "blasad-tape", "ideal", "torch", "jax-jit", "jax-eager",
 class Row:
     """One measurement. Times in seconds for the whole case (a chain: all of its steps)."""
 
-    case: str  # gemm, gemv, axpy, chain-gemm, chain-gemv-axpy, scalar-recorded, scalar-plain, cg
+    case: str  # gemm, gemv, axpy, chain-gemm, chain-gemv-axpy, scalar-recorded, scalar-plain, cg, lapack-*
     framework: str
-    dtype: str  # float32 / float64
+    dtype: str  # float32 / float64 (LAPACK: float64 / complex128)
     n: int
     threads: int  # 0: not limited
     forward: float  # the forward under AD (recording)
@@ -47,6 +47,8 @@ class Row:
     note: str = ""
     op: str = ""  # the active-scalar operation ("r * 2.0") of a scalar-* row
     checks: dict[str, float] = dataclasses.field(default_factory=dict)  # gradient checks: rel. difference
+    # LAPACK: medians of ratios within each repetition ("fwd/lapack", ...)
+    ratios: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 def find(rows: Sequence[Row], **key: Any) -> Row | None:
