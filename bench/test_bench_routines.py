@@ -1,6 +1,9 @@
 """Every other routine of the spec table, benchmarked from its spec alone: the plain call,
 the call under a tape and the reverse sweep, at every size n, in single and double precision
 (real, or complex for the complex-only routines). gemm, gemv and axpy have files of their own.
+A LAPACK routine gets arguments in its domain (Spec.conditioned) and each call first restores the
+arrays it writes (a NumPy copy each, timed with it: the LAPACK report, bench/test_bench_lapack.py
+and ``python -m blasad.bench --cases lapack``, times the factorizations without it).
 
 Arguments come from the spec: every free dim is n (band widths are kept small), flags take
 their first value except diag="U" (unit triangles keep the solves stable with the small
@@ -15,6 +18,7 @@ import numpy as np
 import pytest
 
 import blasad as ba
+from blasad.specs import LAPACK
 
 DEDICATED = ("gemm", "gemv", "axpy")  # bench/test_bench_<name>.py
 ROUTINES = sorted(name for name in ba.SPECS if name not in DEDICATED)
@@ -51,6 +55,11 @@ def problem(
     for a in spec.args:
         if a.kind == "flag":
             args.append(flags[a.name])
+        elif a.kind == "pivots":  # read: valid row interchanges; written: zeros
+            k, bound = dims[a.dims[0]], dims[a.bound] if a.bound else dims[a.dims[0]]
+            args.append(
+                np.array([rng.integers(min(i, bound - 1), bound) for i in range(k)] if not a.out else [0] * k)
+            )
         elif a.kind == "scalar":
             want = np.dtype(dtype.char.lower()) if (a.real or (a.out and a.real)) else dtype
             args.append(np.zeros((), want) if a.out else np.array(0.5, want))
@@ -62,6 +71,8 @@ def problem(
             for index, values in a.discrete:
                 x[index] = values[0]
             args.append(x)
+    if spec.conditioned is not None:  # into the routine's domain (potrf: positive definite)
+        spec.conditioned(dict(zip((a.name for a in spec.args), args)), rng)
     keywords = {k: dims[k] for k in spec.keywords}
     return args, keywords
 
@@ -89,7 +100,15 @@ def test_routine(run: Any, name: str, mode: str, n: int, double: bool, rng: np.r
     run.benchmark.group = f"{name}-{dtype.name}-n{n}"
     routine = getattr(ba, name)
 
+    spec = ba.SPECS[name]
+    saved = [
+        (v, v.copy()) for a, v in zip(spec.args, args) if (a.out or a.inout) and isinstance(v, np.ndarray)
+    ]
+
     def call(*a: Any) -> Any:
+        if spec in LAPACK:  # the arguments again, not the previous call's factors
+            for v, old in saved:
+                np.copyto(v, old)
         return routine(*a, **keywords)
 
     if mode == "plain":
