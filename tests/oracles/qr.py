@@ -1,3 +1,13 @@
-"""SciPy oracles: qr routines."""
+"""SciPy oracles: QR factorization, its Q, products with Q, least squares."""
 
-ORACLES: dict = {}
+from oracles import F, lapack, ok
+
+
+def _geqrf(dtype, A, tau):
+    qr, tau, _ = ok(lapack("geqrf", dtype)(F(A)))
+    return qr, tau
+
+
+ORACLES = {
+    "geqrf": _geqrf,
+}
