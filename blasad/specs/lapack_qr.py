@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from blasad.specs.core import Arg, Spec
+from blasad.specs.core import SIDE, Arg, Spec
 
 
 def _larfg(alpha: Any, x: np.ndarray) -> tuple[Any, Any, np.ndarray]:
@@ -26,7 +26,7 @@ def _larfg(alpha: Any, x: np.ndarray) -> tuple[Any, Any, np.ndarray]:
     return beta, (beta - alpha) / beta, x / (alpha - beta)
 
 
-def _geqrf_ref(A: np.ndarray, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _geqrf_ref(A: np.ndarray, tau: np.ndarray) -> Any:  # (A, tau)
     A = np.array(A, dtype=np.result_type(A, np.float32))
     m, n = A.shape
     tau = np.zeros(min(m, n), A.dtype)
@@ -84,4 +84,142 @@ Householder vectors and tau included: it reverses the column-by-column algorithm
 the forward).""",
 )
 
-ROUTINES: tuple[Spec, ...] = (GEQRF,)
+
+def _q(A: np.ndarray, tau: np.ndarray, mq: int) -> np.ndarray:
+    """Q = H₁⋯H_k (mq × mq) from the k reflectors in A's first k columns (below the diagonal)."""
+    Q = np.eye(mq, dtype=np.result_type(A, tau, np.float32))
+    for i in range(tau.shape[0]):
+        v = np.zeros(mq, Q.dtype)
+        v[i], v[i + 1 :] = 1, A[i + 1 : mq, i]
+        Q -= tau[i] * np.outer(Q @ v, v.conj())  # Q ← Q H_i
+    return Q
+
+
+def _orgqr_ref(A: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    return _q(A, tau, A.shape[0])[:, : A.shape[1]]
+
+
+def _orgqr_sizes(dims: dict[str, int]) -> None:
+    dims["n"] = min(dims["n"], dims["m"])
+    dims["k"] = min(dims["k"], dims["n"])
+
+
+def _orgqr_prepare(name: str) -> Any:
+    def prepare(args: dict[str, Any]) -> None:
+        A, tau = args["A"], args["tau"]
+        if isinstance(A, np.ndarray) and isinstance(tau, np.ndarray) and A.ndim == 2 and tau.ndim == 1:
+            (m, n), k = A.shape, tau.shape[0]
+            if not m >= n >= k:
+                raise ValueError(
+                    f"{name}: A has shape {A.shape} and tau length {k}; {name} needs m >= n >= k "
+                    "(A m × n holding k reflectors)"
+                )
+
+    return prepare
+
+
+def _org_spec(name: str, dtypes: str, other: str) -> Spec:
+    kind, others = ("real", "complex") if dtypes == "sd" else ("complex", "real")
+    return Spec(
+        name=name,
+        formula="A ← Q[:, :n], Q = H₁⋯H_k, H_i = I - τ_i v_i v_iᴴ (v_i below A's diagonal in column i)",
+        args=(Arg("A", "matrix", ("m", "n"), inout=True), Arg("tau", "vector", ("k",))),
+        reference=_orgqr_ref,
+        adjoint=(
+            "Q = H₁(H₂⋯H_k E), E = [I; 0]: the reflectors peeled from the left, H₁ first, on a copy W "
+            "of Q turned back step by step (W ← H_i⁻¹ W = W + c/(1 - c‖v‖²) v vᴴ W, c = τ_i), with Q̄ "
+            "in place:",
+            "w = vᴴ W_old, u = vᴴ Q̄: v̄_i = -conj(c) Q̄ wᴴ - c W_old uᴴ, τ̄_i += -⟨w, u⟩, Q̄ ← Q̄ - conj(c) v u "
+            "(rows and columns ≥ i)",
+            "Ā ← v̄_i below the diagonal of column i (i < k); 0 on and above it and in the columns ≥ k "
+            "(not read)",
+        ),
+        saves="Q by reference; the reflectors (A's first k columns, which the call overwrites) as a copy",
+        dtypes=dtypes,
+        other=other,
+        column_major=True,
+        prepare=_orgqr_prepare(name),
+        sizes=_orgqr_sizes,
+        doc=f"""A ← the first n columns of Q = H₁⋯H_k from the reflectors of geqrf, in place; returns A.
+
+A (m × n, m ≥ n ≥ k) holds k Householder reflectors as geqrf leaves them (v_i below the
+diagonal of column i, with an implicit 1 on it; the rest of A is not read), tau (length k)
+their factors: H_i = I - τ_i v_i v_iᴴ. A is overwritten by Q's first n columns. The adjoint
+reaches the reflectors and tau (exact for any values, not only geqrf's). {name} takes {kind}
+arrays; {other} the {others} ones.""",
+    )
+
+
+ORGQR = _org_spec("orgqr", "sd", "ungqr")
+UNGQR = _org_spec("ungqr", "cz", "orgqr")
+
+
+def _ormqr_ref(A: np.ndarray, tau: np.ndarray, C: np.ndarray, side: str, trans: str) -> np.ndarray:
+    Q = _q(A, tau, A.shape[0])
+    op = Q if trans == "N" else Q.conj().T
+    return op @ C if side == "L" else C @ op
+
+
+def _ormqr_sizes(dims: dict[str, int]) -> None:
+    dims["k"] = min(dims["k"], dims["mq"])
+
+
+def _ormqr_prepare(name: str) -> Any:
+    def prepare(args: dict[str, Any]) -> None:
+        A = args["A"]
+        if isinstance(A, np.ndarray) and A.ndim == 2 and A.shape[1] > A.shape[0]:
+            raise ValueError(
+                f"{name}: A has shape {A.shape}: k = {A.shape[1]} reflectors need k <= mq rows "
+                "(mq = C's rows for side 'L', its columns for side 'R')"
+            )
+
+    return prepare
+
+
+def _orm_spec(name: str, dtypes: str, other: str) -> Spec:
+    t = "T" if dtypes == "sd" else "C"
+    kind, others = ("real", "complex") if dtypes == "sd" else ("complex", "real")
+    return Spec(
+        name=name,
+        formula="C ← op(Q) C (side L) or C op(Q) (side R), Q = H₁⋯H_k from geqrf's reflectors",
+        args=(
+            Arg("A", "matrix", ("mq", "k")),
+            Arg("tau", "vector", ("k",)),
+            Arg("C", "matrix", ("m", "n"), inout=True),
+            Arg("side", "flag", choices=SIDE),
+            Arg("trans", "flag", choices=("N", t)),
+        ),
+        derived=(("mq", "m if side == 'L' else n"),),
+        reference=_ormqr_ref,
+        adjoint=(
+            "the reflectors peeled in reverse order of application (side L, N: H₁ first; L, "
+            f"{t}: H_k first; R, N: H_k first; R, {t}: H₁ first), on a copy W of the new C turned "
+            "back step by step (W ← H⁻¹ W, Sherman-Morrison), c = τ_i (N) or conj(τ_i):",
+            "side L, w = vᴴ W_old, u = vᴴ C̄: v̄_i += -conj(c) C̄ wᴴ - c W_old uᴴ, c̄ = -⟨w, u⟩, "
+            "C̄ ← C̄ - conj(c) v u",
+            "side R, y = W_old v, p = C̄ v: v̄_i += -c C̄ᴴ y - conj(c) W_oldᴴ p, c̄ = -⟨y, p⟩, "
+            "C̄ ← C̄ - conj(c) p vᴴ",
+            "Ā[i+1:, i] += v̄_i, τ̄_i += c̄ (N) or conj(c̄); in all C̄ ← op(Q)ᴴ C̄",
+        ),
+        saves="A, tau and the new C, by reference (copied only if a later call overwrites them)",
+        dtypes=dtypes,
+        other=other,
+        column_major=True,
+        prepare=_ormqr_prepare(name),
+        sizes=_ormqr_sizes,
+        defaults={"side": "L", "trans": "N"},
+        doc=f"""C ← op(Q) C (side "L") or C op(Q) (side "R"), Q = H₁⋯H_k from geqrf, in place; returns C.
+
+A (mq × k, mq = C's rows for side "L" and its columns for side "R", k ≤ mq) holds k
+Householder reflectors as geqrf leaves them (v_i below the diagonal of column i, with an
+implicit 1 on it; the rest of A is not read), tau (length k) their factors:
+H_i = I - τ_i v_i v_iᴴ, Q = H₁⋯H_k (mq × mq, never formed). op(Q) is Q (trans "N") or
+{"Qᵀ" if t == "T" else "Qᴴ"} (trans "{t}"). The adjoint reaches C, the reflectors and tau (exact for any
+values, not only geqrf's). {name} takes {kind} arrays; {other} the {others} ones.""",
+    )
+
+
+ORMQR = _orm_spec("ormqr", "sd", "unmqr")
+UNMQR = _orm_spec("unmqr", "cz", "ormqr")
+
+ROUTINES: tuple[Spec, ...] = (GEQRF, ORGQR, UNGQR, ORMQR, UNMQR)

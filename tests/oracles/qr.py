@@ -1,5 +1,7 @@
 """SciPy oracles: QR factorization, its Q, products with Q, least squares."""
 
+import numpy as np
+
 from oracles import F, lapack, ok
 
 
@@ -8,6 +10,27 @@ def _geqrf(dtype, A, tau):
     return qr, tau
 
 
+def _orgqr(name):
+    def oracle(dtype, A, tau):
+        q, _ = ok(lapack(name, dtype)(F(A), np.array(tau)))
+        return q
+
+    return oracle
+
+
+def _ormqr(name):
+    def oracle(dtype, A, tau, C, side, trans):
+        lwork = 64 * max(1, *C.shape)
+        cq, _ = ok(lapack(name, dtype)(side, trans, F(A), np.array(tau), F(C), lwork))
+        return cq
+
+    return oracle
+
+
 ORACLES = {
     "geqrf": _geqrf,
+    "orgqr": _orgqr("orgqr"),
+    "ungqr": _orgqr("ungqr"),
+    "ormqr": _ormqr("ormqr"),
+    "unmqr": _ormqr("unmqr"),
 }
