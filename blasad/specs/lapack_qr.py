@@ -222,4 +222,68 @@ values, not only geqrf's). {name} takes {kind} arrays; {other} the {others} ones
 ORMQR = _orm_spec("ormqr", "sd", "unmqr")
 UNMQR = _orm_spec("unmqr", "cz", "ormqr")
 
-ROUTINES: tuple[Spec, ...] = (GEQRF, ORGQR, UNGQR, ORMQR, UNMQR)
+
+def _gels_ref(A: np.ndarray, B: np.ndarray, trans: str) -> Any:  # (A, B)
+    """LAPACK's steps: m ≥ n on A = Q R, m < n on Aᴴ = Q R (gelqf stores that QR conjugate-
+    transposed, with the same tau), where the problem is the one of the other op."""
+    m, n = A.shape
+    lq, k = m < n, min(m, n)
+    B = np.array(B, dtype=np.result_type(A, B, np.float32))
+    if k == 0 or B.shape[1] == 0:  # LAPACK: B ← 0, A untouched
+        return np.array(A), np.zeros_like(B)
+    W, tau = _geqrf_ref(A.conj().T if lq else A, np.zeros(k))
+    A_new = W.conj().T if lq else W
+    Q, R = _q(W, tau, max(m, n)), np.triu(W[:k])
+    if (trans == "N") != lq:  # least squares: [R⁻¹ (Qᴴ B)_top; (Qᴴ B)_bot]
+        Y = Q.conj().T @ B
+        Y[:k] = np.linalg.solve(R, Y[:k])
+        return A_new, Y
+    Z = np.zeros_like(B)  # minimum norm: Q [R⁻ᴴ B_top; 0]
+    Z[:k] = np.linalg.solve(R.conj().T, B[:k])
+    return A_new, Q @ Z
+
+
+def _gels_domain(A: np.ndarray, B: np.ndarray, trans: str) -> bool:
+    return _geqrf_domain(A.conj().T if A.shape[0] < A.shape[1] else A, np.zeros(0))
+
+
+GELS = Spec(
+    name="gels",
+    formula="A ← Q R (m ≥ n) or L Q (m < n) factors, B[:n] ← argmin ‖A X - B‖ (op N, m ≥ n) or "
+    "the minimum-norm solution (m < n), and the same for op(A) = Aᴴ",
+    args=(
+        Arg("A", "matrix", ("m", "n"), inout=True),
+        Arg("B", "matrix", ("mb", "nrhs"), inout=True),
+        Arg("trans", "flag", choices=("N", "T", "C"), choices_complex=("N", "C")),
+    ),
+    derived=(("mb", "m if m > n else n"),),  # max(m, n)
+    reference=_gels_ref,
+    adjoint=(
+        "in QR form W (A's factors for m ≥ n; their conjugate transpose for m < n, the problem of "
+        "Aᴴ with the other op), R = triu(W), Q = H₁⋯H_k:",
+        "least squares, Y = Qᴴ B, X = R⁻¹ Y_top: Ȳ_top = R⁻ᴴ X̄, R̄ -= Ȳ_top Xᴴ (its triangle), "
+        "Y_top = R X, then ormqr's adjoint (side L, op C): B̄ ← Q Ȳ, V̄ and τ̄",
+        "minimum norm, B_new = Q [Z; 0], Z = R⁻ᴴ B_top: ormqr's adjoint (side L, op N): Z and "
+        "B̄ ← Qᴴ B̄, V̄ and τ̄; B̄_bot ← 0; b̄ = R⁻¹ Z̄ into B̄_top, R̄ -= Z b̄ᴴ",
+        "then geqrf's adjoint (τ̄ an internal scratch vector: tau is the record's); Ā ← W̄ (m < n: W̄ᴴ)",
+    ),
+    saves="the new A and B by reference, and tau (internal, kept by the record)",
+    column_major=True,
+    failure="the triangular factor of A has a zero diagonal element at {index} (0-based): A does not "
+    "have full rank",
+    domain=_gels_domain,
+    defaults={"trans": "N"},
+    doc="""B ← X, the least-squares or minimum-norm solution of op(A) X = B, A ← its factors; returns (A, B).
+
+A (m × n) has full rank; B has max(m, n) rows and nrhs columns. trans "N": A X = B, solved in
+least squares for m ≥ n (B[:n] ← X, B[n:] holds Qᴴ B's rest, whose squared norms are the
+residuals) and with minimum norm for m < n (B[:n] ← X). trans "T" (real) or "C": Aᴴ X = B,
+minimum norm for m ≥ n (B[:m] ← X), least squares for m < n (B[:m] ← X, the rest as above).
+A is overwritten by its QR (m ≥ n) or LQ (m < n) factors as LAPACK's geqrf or gelqf leaves
+them; all in place, as LAPACK's gels. The adjoint is exact for
+all of these raw outputs. Raises numpy.linalg.LinAlgError (``.info``) when a diagonal element
+of the triangular factor is exactly zero: A then holds the factors and B what LAPACK left,
+and a gradient that reaches them raises in backward.""",
+)
+
+ROUTINES: tuple[Spec, ...] = (GEQRF, ORGQR, UNGQR, ORMQR, UNMQR, GELS)

@@ -27,10 +27,18 @@ def _ormqr(name):
     return oracle
 
 
+def _gels(dtype, A, B, trans):
+    trans = "T" if trans == "C" and np.dtype(dtype).kind == "f" else trans  # (real C is T)
+    lqr, x, info = lapack("gels", dtype)(F(A), F(B), trans=trans)
+    assert info == 0, f"SciPy's gels failed: info = {info}"
+    return lqr, x
+
+
 ORACLES = {
     "geqrf": _geqrf,
     "orgqr": _orgqr("orgqr"),
     "ungqr": _orgqr("ungqr"),
     "ormqr": _ormqr("ormqr"),
     "unmqr": _ormqr("unmqr"),
+    "gels": _gels,
 }
