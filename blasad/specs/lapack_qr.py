@@ -249,8 +249,8 @@ def _gels_domain(A: np.ndarray, B: np.ndarray, trans: str) -> bool:
 
 GELS = Spec(
     name="gels",
-    formula="A ← Q R (m ≥ n) or L Q (m < n) factors, B[:n] ← argmin ‖A X - B‖ (op N, m ≥ n) or "
-    "the minimum-norm solution (m < n), and the same for op(A) = Aᴴ",
+    formula="B ← X solving op(A) X = B (least squares when overdetermined, minimum norm when "
+    "underdetermined), A ← its QR (m ≥ n) or LQ (m < n) factors",
     args=(
         Arg("A", "matrix", ("m", "n"), inout=True),
         Arg("B", "matrix", ("mb", "nrhs"), inout=True),
