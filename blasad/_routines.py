@@ -114,7 +114,7 @@ def source(spec: Spec) -> str:
             f"            rc = _fast_call({rid}, id(args))",
             "        if rc == 0:",
             f"            return {returns}",
-            "        if rc < 0:",
+            "        if rc == -1:",
             f"            _out_of_memory({spec.name!r})",
         ]
         if spec.failure:  # LAPACK's info > 0: the call ran (and wrote what LAPACK leaves)
@@ -140,7 +140,9 @@ def source(spec: Spec) -> str:
         for i, a in enumerate(spec.args)
         if a.out or a.inout
     ]
-    lines.append("    vals = _run(_spec, args, keywords, rc == 1)  # rc 1: the fast path turned it down")
+    # rc 1: the fast path turned it down; rc < -1: its rule refused the call before writing
+    # anything (a LAPACK size rule the spec's prepare checks): the validating path names the problem
+    lines.append("    vals = _run(_spec, args, keywords, rc == 1)")
     lines.append(f"    return {out[0] if len(out) == 1 else '(' + ', '.join(out) + ')'}")
     return "\n".join(lines) + "\n"
 

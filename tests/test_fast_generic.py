@@ -102,7 +102,8 @@ def make_call(name, dtype, flags, layout, rng, out_none=False):
             M = rng.standard_normal(shape).astype(dtype)
             if a.structure == "triangular":
                 M += shape[0] * np.eye(shape[0], dtype=dtype)
-            args.append(np.asfortranarray(M) if layout == "F" else M)
+            # (a Spec.column_major routine takes column-major matrices only: others are staged)
+            args.append(np.asfortranarray(M) if layout == "F" or spec.column_major else M)
     if spec.conditioned is not None:  # into the routine's domain (potrf: positive definite)
         spec.conditioned(dict(zip((a.name for a in spec.args), args)), rng)
     return args

@@ -111,6 +111,10 @@ class Spec:
     # the routine, in the differentiated programs only, so that the harness's loss is one the
     # adjoint serves (complex eigenvectors: each column's phase fixed). None: the loss is any.
     after: Callable[..., None] | None = field(default=None, compare=False)
+    # for the tests: sizes(dims) makes the harness's dims (every dim by name, a dict changed in
+    # place) valid for the routine, as `conditioned` does its values (orgqr's m >= n >= k: n and
+    # k clamped). None: any sizes are valid.
+    sizes: Callable[[dict[str, int]], None] | None = field(default=None, compare=False)
     by_name: dict[str, Arg] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -151,10 +155,14 @@ class Spec:
         )
 
     def dims_for(self, free: dict[str, int], flags: dict[str, str]) -> dict[str, int]:
-        """Every dim, from the free ones and the flags (the derived ones evaluated in order)."""
+        """Every dim, from the free ones and the flags (the derived ones evaluated in order),
+        made valid by Spec.sizes."""
         dims = dict(free)
-        for sym, expr in self.derived:
-            dims[sym] = int(eval(expr, {"__builtins__": {}}, {**flags, **dims}))
+        for _ in range(1 if self.sizes is None else 2):
+            for sym, expr in self.derived:
+                dims[sym] = int(eval(expr, {"__builtins__": {}}, {**flags, **dims}))
+            if self.sizes is not None:
+                self.sizes(dims)
         return dims
 
 

@@ -52,6 +52,9 @@ def c_expr(expr: str, spec: Any) -> str:
                 return f"({tr(node.left)} {ops[type(node.op)]} {tr(node.right)})"
         if isinstance(node, ast.IfExp):
             return f"({tr(node.test)} ? {tr(node.body)} : {tr(node.orelse)})"
+        cmp = {ast.Lt: "<", ast.Gt: ">", ast.LtE: "<=", ast.GtE: ">="}
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in cmp:
+            return f"({tr(node.left)} {cmp[type(node.ops[0])]} {tr(node.comparators[0])})"  # dims: min, max
         if (
             isinstance(node, ast.Compare)
             and len(node.ops) == 1
