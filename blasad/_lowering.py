@@ -244,7 +244,7 @@ def run(
         if args[i].storage == "band" or spec.column_major:  # read column-major only
             lds_of[i] = (lds_of[i][0], None)
     order = 0
-    if mats:
+    if mats and not spec.column_major:  # (column_major: column-major only, staged when need be)
         need = [
             sum(
                 lds_of[i][o] is None and not (spec.flips(args[i]) and lds_of[i][1 - o] is not None)
