@@ -248,14 +248,14 @@ def test_blocked_lu_matches_getrf_and_differentiates(dtype, rng):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_laswp_applies_the_factorization_pivots(dtype, rng):
-    """laswp(A, ipiv) = P A = L U, and direction B undoes F."""
+    """laswp(A, ipiv) = P A = L U, and trans T undoes N."""
     m, n = 7, 4
     A = _rand(rng, (m, n), dtype)
     LU, ipiv = ba.getrf(A.copy())
     L = np.tril(LU, -1) + np.eye(m, n)
     PA = ba.laswp(A.copy(), ipiv)
     np.testing.assert_allclose(PA, L @ np.triu(LU[:n]), rtol=1e-12, atol=1e-12)
-    assert ba.laswp(PA, ipiv, "B").tobytes() == A.tobytes()
+    assert ba.laswp(PA, ipiv, "T").tobytes() == A.tobytes()
 
 
 def _singular(n, rng, dtype, col):

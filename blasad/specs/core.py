@@ -28,7 +28,6 @@ FLAG_CODES: dict[str, dict[str, int]] = {
     "uplo": {"U": 0, "L": 1},
     "diag": {"N": 0, "U": 1},
     "side": {"L": 0, "R": 1},
-    "direct": {"F": 0, "B": 1},  # laswp: the interchanges in order (F) or in reverse (B)
 }
 DIAG = ("N", "U")
 SIDE = ("L", "R")

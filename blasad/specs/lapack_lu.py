@@ -80,8 +80,8 @@ def _getri_ref(A: np.ndarray, ipiv: np.ndarray) -> np.ndarray:
     return np.linalg.inv(factored(A, ipiv)).astype(A.dtype) if A.size else np.array(A)
 
 
-def _laswp_ref(A: np.ndarray, ipiv: np.ndarray, direct: str) -> np.ndarray:
-    return swapped(A, ipiv, reverse=direct == "B")
+def _laswp_ref(A: np.ndarray, ipiv: np.ndarray, trans: str) -> np.ndarray:
+    return swapped(A, ipiv, reverse=trans == "T")
 
 
 def pivots_clear(A: np.ndarray, *rest: Any) -> bool:
@@ -215,22 +215,22 @@ written, and a gradient that reaches it raises in backward.""",
 
 LASWP = Spec(
     name="laswp",
-    formula="A ← P A: rows i and ipiv[i] of A interchanged for each i, in order (direct F) or in reverse (B)",
+    formula="A ← op(P) A: rows i and ipiv[i] interchanged for each i, in order (trans N) or in reverse (T)",
     args=(
         Arg("A", "matrix", ("m", "n"), inout=True),
         Arg("ipiv", "pivots", ("k",), bound="m"),
-        Arg("direct", "flag", choices=("F", "B")),
+        Arg("trans", "flag", choices=("N", "T")),
     ),
     reference=_laswp_ref,
-    adjoint=("Ā ← Pᵀ Ā: the same interchanges in the other order",),
+    adjoint=("Ā ← op(P)ᵀ Ā: the same interchanges in the other order",),
     saves="the pivots, a copy",
     column_major=True,
-    defaults={"direct": "F"},
-    doc="""A ← P A: rows i and ipiv[i] of A interchanged for i = 0, 1, ..., k - 1 (direct "F") or
-for i = k - 1, ..., 0 (direct "B", which undoes "F"), in place; returns A.
+    defaults={"trans": "N"},
+    doc="""A ← op(P) A: rows i and ipiv[i] of A interchanged for i = 0, 1, ..., k - 1 (trans "N": P A)
+or for i = k - 1, ..., 0 (trans "T": Pᵀ A, which undoes "N"), in place; returns A.
 
-ipiv holds k <= m 0-based row indices (getrf's pivots: laswp(B, ipiv) gives P B, and
-laswp(B, ipiv, "B") Pᵀ B).""",
+ipiv holds k <= m 0-based row indices: with getrf's pivots, laswp(B, ipiv) is P B and
+laswp(B, ipiv, "T") is Pᵀ B. (LAPACK's incx = 1 is trans "N", incx = -1 trans "T".)""",
 )
 
 ROUTINES: tuple[Spec, ...] = (GETRF, GETRS, GESV, GETRI, LASWP)

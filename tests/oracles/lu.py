@@ -10,8 +10,8 @@ def _gesv(dtype, A, B, ipiv):
     return LU, X, piv
 
 
-def _laswp(dtype, A, ipiv, direct):
-    return lapack("laswp", dtype)(F(A), ipiv, k1=0, k2=len(ipiv) - 1, off=0, inc=1 if direct == "F" else -1)
+def _laswp(dtype, A, ipiv, trans):
+    return lapack("laswp", dtype)(F(A), ipiv, k1=0, k2=len(ipiv) - 1, off=0, inc=1 if trans == "N" else -1)
 
 
 ORACLES = {
