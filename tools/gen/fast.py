@@ -52,6 +52,14 @@ def c_expr(expr: str, spec: Any) -> str:
                 return f"({tr(node.left)} {ops[type(node.op)]} {tr(node.right)})"
         if isinstance(node, ast.IfExp):
             return f"({tr(node.test)} ? {tr(node.body)} : {tr(node.orelse)})"
+        compare = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "=="}
+        if (  # two dims compared (getrf's k = m if m < n else n)
+            isinstance(node, ast.Compare)
+            and len(node.ops) == 1
+            and type(node.ops[0]) in compare
+            and not (isinstance(node.left, ast.Name) and node.left.id in flags)
+        ):
+            return f"({tr(node.left)} {compare[type(node.ops[0])]} {tr(node.comparators[0])})"
         if (
             isinstance(node, ast.Compare)
             and len(node.ops) == 1
