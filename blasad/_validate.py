@@ -217,6 +217,8 @@ def validate(
         if a.kind != "pivots" or a.out or a.inout:
             continue
         bound = dims[a.bound] if a.bound else v.shape[0]
+        if v.shape[0] > bound:  # entry i interchanges row i: there is no row i >= bound
+            raise ValueError(f"{name}: {a.name} has {v.shape[0]} pivots but there are only {bound} rows")
         if v.size and (int(v.min()) < 0 or int(v.max()) >= bound):
             bad = int(v.min()) if int(v.min()) < 0 else int(v.max())
             raise ValueError(f"{name}: {a.name} holds {bad}; pivots are 0-based row indices in [0, {bound})")

@@ -295,6 +295,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
         const fg_arg *g = &s->args[i];
         if (g->kind != FG_PIVOTS || g->io != FG_IN) continue;
         const int64_t bnd = g->bound >= 0 ? d[(int)g->bound] : a[i].rows, *p = (const int64_t *)a[i].p;
+        if (a[i].rows > bnd) return BAIL; /* entry k interchanges row k: no more than bnd of them */
         for (int64_t k = 0; k < a[i].rows; k++)
             if (p[k] < 0 || p[k] >= bnd) return BAIL; /* the validator names it */
     }

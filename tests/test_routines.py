@@ -339,6 +339,9 @@ def _draw_case(spec, dtype, free, flags, scalars, scheme, rng):
     dtype = np.dtype(dtype)
     flag_values = {a.name: flags[a.name] for a in spec.args if a.kind == "flag"}
     dims = spec.dims_for(free, flag_values)
+    for a in spec.args:  # read pivots: entry i interchanges row i, so at most `bound` of them (laswp)
+        if a.kind == "pivots" and a.bound and not _written(a):
+            dims[a.dims[0]] = min(dims[a.dims[0]], dims[a.bound])
     numbers, bases, views, layouts = {}, {}, {}, {}
     for a in spec.args:
         adt = real_dtype(dtype) if a.real else dtype
@@ -821,6 +824,8 @@ def check_forward(case):
 
     # A written argument whose old value the formula does not read (β = 0, copy's y) may hold NaN.
     for i in case.written_index:
+        if args[i].dtype.kind not in "fc":  # (written pivots: integers, no NaN)
+            continue
         probe = [_copy(v) for v in args]
         probe[i] = np.full_like(probe[i], np.nan)
         try:
@@ -1076,7 +1081,7 @@ def _gradcheck(case, rng, const=()):
     names = list(case.bases)
     vals = [ba.Const(case.bases[n]) if n in const else case.bases[n] for n in names]
     g = ba.gradcheck(case.program(names), *vals, seed=int(rng.integers(2**31)))
-    active = [n for n in names if n not in const]
+    active = [n for n in names if n not in const and case.bases[n].dtype.kind in "fc"]  # (not pivots)
     assert g.ok, f"gradcheck failed (max abs error {g.max_abs_error}); {case}"
     assert abs(g.dot_adjoint - g.dot_numeric) <= 1e-6 * max(1.0, abs(g.dot_numeric)), (
         f"dot-product test: ⟨Jᵀū, v⟩ = {g.dot_adjoint} but ⟨ū, Jv⟩ = {g.dot_numeric}; {case}"

@@ -14,8 +14,10 @@ from blasad.linalg._decomp import (
     cho_solve,
     cholesky,
     inv,
+    lstsq,
     lu_factor,
     lu_solve,
+    qr,
     solve,
     solve_triangular,
 )
@@ -24,5 +26,6 @@ from blasad.linalg.lapack import get_lapack_funcs
 
 __all__ = [
     "blas", "cho_factor", "cho_solve", "cholesky", "find_best_blas_type", "get_blas_funcs",
-    "get_lapack_funcs", "inv", "lapack", "lu_factor", "lu_solve", "solve", "solve_triangular",
+    "get_lapack_funcs", "inv", "lapack", "lstsq", "lu_factor", "lu_solve", "qr", "solve",
+    "solve_triangular",
 ]  # fmt: skip

@@ -131,6 +131,28 @@ def lu_solve(
     return x  # type: ignore[no-any-return]
 
 
+def _from_triangle(a: np.ndarray, lower: bool, conj: bool) -> np.ndarray:
+    """The symmetric (conj: Hermitian) matrix a's lower or upper triangle holds, a new array built
+    with recorded calls, as SciPy's solve reads a for assume_a "sym" and "her"."""
+    import blasad as ba
+
+    n = a.shape[0]
+    T = np.empty((n, n), a.dtype, order="F")  # the triangle alone
+    S = np.empty((n, n), a.dtype, order="F")  # its strict part alone
+    ba.geadd(1.0, a, 0.0, T)
+    for j in range(n):
+        rest = T[:j, j] if lower else T[j + 1 :, j]  # the other triangle's part of column j
+        ba.fill(0.0, rest)
+    ba.geadd(1.0, T, 0.0, S)
+    for j in range(n):
+        ba.fill(0.0, S[j : j + 1, j])
+    if conj:  # a Hermitian matrix's diagonal is real
+        for j in range(n):
+            np.multiply(ba.Scalar(T[j, j, ...]).real, 1.0, out=T[j, j, ...])
+    ba.geadd(1.0, S, 1.0, T, trans="C" if conj else "T")
+    return T
+
+
 def solve(
     a: Any,
     b: Any,
@@ -142,8 +164,8 @@ def solve(
     transposed: bool = False,
 ) -> np.ndarray:
     """x with a x = b (transposed: aᵀ x = b). assume_a: "gen" (LU, the default), "pos"
-    (Cholesky, reading a's lower or upper triangle), "sym"/"her" (LU of the full matrix; the
-    same solution), "upper triangular"/"lower triangular"."""
+    (Cholesky), "sym"/"her" (the symmetric or Hermitian matrix a's lower or upper triangle holds,
+    solved by LU: SciPy's sysv/hesv give the same x), "upper triangular"/"lower triangular"."""
     a = _array(a, "a", check_finite)
     b = _array(b, "b", check_finite, (1, 2))
     _square(a)
@@ -168,6 +190,10 @@ def solve(
         return x  # type: ignore[no-any-return]
     if kind not in ("gen", "sym", "her", "pos"):
         raise ValueError(f"{assume_a!r} is not a recognized matrix structure")
+    if kind in ("sym", "her"):  # the matrix one triangle holds, then LU (SciPy: sysv/hesv, the same x)
+        a = _from_triangle(_as(a, dt), lower, conj=kind == "her" and dt.kind == "c")
+    if transposed and dt.kind == "c":  # (as SciPy)
+        raise NotImplementedError("solve: a^T x = b for complex a is not supported (as in SciPy)")
     if transposed:
         lu, piv, info = getattr(_lapack, p + "getrf")(_as(a, dt))
         if info > 0:
@@ -222,4 +248,98 @@ def inv(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> np.ndar
     return lu  # type: ignore[no-any-return]
 
 
-__all__ = ["cho_factor", "cho_solve", "cholesky", "inv", "lu_factor", "lu_solve", "solve", "solve_triangular"]
+def _upper(lqr: np.ndarray, rows: int) -> np.ndarray:
+    """R: the upper trapezoid of lqr's first `rows` rows, a new array (recorded copies)."""
+    import blasad as ba
+
+    R = np.empty((rows, lqr.shape[1]), lqr.dtype, order="F")
+    ba.geadd(1.0, lqr[:rows], 0.0, R)
+    for j in range(min(rows, lqr.shape[1])):
+        ba.fill(0.0, R[j + 1 :, j])
+    return R
+
+
+def qr(
+    a: Any,
+    overwrite_a: bool = False,
+    lwork: Any = None,
+    mode: str = "full",
+    pivoting: bool = False,
+    check_finite: bool = True,
+) -> Any:
+    """a = Q R (Householder QR: geqrf, then orgqr/ungqr for Q). mode "full": Q m × m, R m × n;
+    "economic": Q m × k, R k × n (k = min(m, n)); "r": (R,); "raw": ((qr, tau), R), LAPACK's
+    reflectors as geqrf leaves them. pivoting=True (geqp3) is not supported: ValueError."""
+    import blasad as ba
+
+    if pivoting:
+        raise ValueError("qr: pivoting=True (LAPACK's geqp3) has no blasad rule; use pivoting=False")
+    if mode not in ("full", "r", "economic", "raw"):
+        raise ValueError(f"qr: mode must be 'full', 'r', 'economic' or 'raw', got {mode!r}")
+    a = _array(a, "a", check_finite)
+    p = _PREFIX[a.dtype]
+    m, n = a.shape
+    k = min(m, n)
+    lqr, tau, _, _ = getattr(_lapack, p + "geqrf")(a, overwrite_a=int(overwrite_a))
+    R = _upper(lqr, k if mode in ("economic", "raw") else m)
+    if mode == "r":
+        return (R,)
+    if mode == "raw":
+        return (lqr, tau), R
+    cols = m if mode == "full" else k
+    Q = np.zeros((m, cols), a.dtype, order="F")
+    ba.geadd(1.0, lqr[:, : min(cols, n)], 0.0, Q[:, : min(cols, n)])  # the reflectors (recorded)
+    getattr(ba, "ungqr" if a.dtype.kind == "c" else "orgqr")(Q, tau)
+    return Q, R
+
+
+def lstsq(
+    a: Any,
+    b: Any,
+    cond: Any = None,
+    overwrite_a: bool = False,
+    overwrite_b: bool = False,
+    check_finite: bool = True,
+    lapack_driver: str | None = None,
+) -> tuple[np.ndarray, np.ndarray, int, None]:
+    """(x, residues, rank, s): x minimizing ‖b - a x‖ (m >= n) or the minimum-norm solution
+    (m < n), by LAPACK's gels (QR or LQ) for a of full rank, as SciPy's lapack_driver="gelsy"
+    returns it: s is None, rank min(m, n), residues the squared residual norms per column when
+    m > n (else empty; 0-d for a vector b). A rank-deficient a raises LinAlgError (gels's zero
+    diagonal); SciPy's gelsd/gelss drivers (SVD, any rank) are not offered: ValueError."""
+    import blasad as ba
+
+    if lapack_driver not in (None, "gelsy", "gels"):
+        raise ValueError(f"lstsq: lapack_driver {lapack_driver!r}: blasad solves with gels (full rank)")
+    a = _array(a, "a", check_finite)
+    b = _array(b, "b", check_finite, (1, 2))
+    m, n = a.shape
+    if b.shape[0] != m:
+        raise ValueError(
+            f"Shape mismatch: a and b should have the same number of rows ({m} != {b.shape[0]})."
+        )
+    dt = _common(a, b)
+    B = np.zeros((max(m, n), *b.shape[1:]), dt, order="F")  # room for n > m unknowns
+    ba.geadd(1.0, _as(b, dt).reshape(m, -1), 0.0, B.reshape(max(m, n), -1, order="F")[:m])
+    _, _, info = getattr(_lapack, _PREFIX[dt] + "gels")(
+        _as(a, dt), B, overwrite_a=int(overwrite_a), overwrite_b=1
+    )
+    if info > 0:
+        raise np.linalg.LinAlgError("lstsq: a does not have full rank (gels's triangular factor is singular)")
+    x = np.empty((n, *b.shape[1:]), dt, order="F")
+    ba.geadd(1.0, B.reshape(max(m, n), -1, order="F")[:n], 0.0, x.reshape(n, -1, order="F"))
+    residues = np.empty((0,), np.dtype(dt.char.lower()))
+    if m > n:
+        tail = B.reshape(max(m, n), -1, order="F")[n:]
+        residues = np.empty(tail.shape[1], residues.dtype)
+        for j in range(tail.shape[1]):
+            np.multiply(ba.nrm2(tail[:, j]) ** 2, 1.0, out=residues[j, ...])  # recorded
+        if b.ndim == 1:  # (SciPy: a 0-d array for a vector b)
+            residues = residues.reshape(())
+    return x, residues, min(m, n), None
+
+
+__all__ = [
+    "cho_factor", "cho_solve", "cholesky", "inv", "lstsq", "lu_factor", "lu_solve", "qr", "solve",
+    "solve_triangular",
+]  # fmt: skip

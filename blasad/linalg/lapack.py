@@ -234,6 +234,97 @@ def _getri(p: str) -> Callable[..., Any]:
     return getri
 
 
+def _laswp(p: str) -> Callable[..., Any]:
+    dt = _DTYPES[p]
+
+    def laswp(
+        a: Any, piv: Any, k1: int = 0, k2: Any = None, off: int = 0, inc: int = 1, overwrite_a: int = 0
+    ) -> np.ndarray:
+        a2 = _own(a, dt, overwrite_a, "a")
+        piv = _pivots(piv)
+        k2 = piv.shape[0] - 1 if k2 is None else int(k2)
+        if off != 0 or inc not in (1, -1):
+            raise ValueError("laswp: blasad's twin takes off=0 and inc=1 or -1")
+        if not 0 <= k1 <= k2 < piv.shape[0]:
+            raise ValueError(f"laswp: need 0 <= k1 <= k2 < len(piv), got k1={k1}, k2={k2}")
+        ipiv = np.array(piv[: k2 + 1], np.int64)
+        ipiv[:k1] = np.arange(k1)  # rows before k1: no interchange
+        ba.laswp(a2, ipiv, trans="N" if inc > 0 else "T")
+        return a2
+
+    return laswp
+
+
+def _work(size: int) -> np.ndarray:
+    """SciPy's `work` result: an array whose first element is a valid workspace size (blasad
+    sizes LAPACK's workspaces itself; SciPy's holds LAPACK's optimal size there)."""
+    work = np.zeros(max(size, 1))
+    work[0] = max(size, 1)
+    return work
+
+
+def _letter(x: Any, name: str, allowed: str) -> str:
+    letter = (x.decode() if isinstance(x, bytes) else str(x)).upper()[:1]
+    if letter not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {x!r}")
+    return letter
+
+
+def _geqrf(p: str) -> Callable[..., Any]:
+    dt = _DTYPES[p]
+
+    def geqrf(a: Any, lwork: Any = None, overwrite_a: int = 0) -> tuple[Any, ...]:
+        qr = _own(a, dt, overwrite_a, "a")
+        tau = np.zeros(min(qr.shape), dt)
+        ba.geqrf(qr, tau)
+        return qr, tau, _work(qr.shape[1] if lwork is None else int(lwork)), 0
+
+    return geqrf
+
+
+def _orgqr(p: str, routine: str) -> Callable[..., Any]:
+    dt = _DTYPES[p]
+
+    def orgqr(a: Any, tau: Any, lwork: Any = None, overwrite_a: int = 0) -> tuple[Any, ...]:
+        q = _own(a, dt, overwrite_a, "a")
+        t = tau if isinstance(tau, np.ndarray) and tau.dtype == dt else np.asarray(tau, dt)
+        getattr(ba, routine)(q, t)
+        return q, _work(q.shape[1] if lwork is None else int(lwork)), 0
+
+    return orgqr
+
+
+def _ormqr(p: str, routine: str) -> Callable[..., Any]:
+    dt = _DTYPES[p]
+
+    def ormqr(
+        side: Any, trans: Any, a: Any, tau: Any, c: Any, lwork: Any, overwrite_c: int = 0
+    ) -> tuple[Any, ...]:
+        a = a if isinstance(a, np.ndarray) and a.dtype == dt else np.asarray(a, dt)
+        t = tau if isinstance(tau, np.ndarray) and tau.dtype == dt else np.asarray(tau, dt)
+        cq = _own(c, dt, overwrite_c, "c")
+        op = _letter(trans, "trans", "NC" if dt.kind == "c" else "NT")
+        getattr(ba, routine)(a[:, : t.shape[0]], t, cq, side=_letter(side, "side", "LR"), trans=op)
+        return cq, _work(int(lwork)), 0
+
+    return ormqr
+
+
+def _gels(p: str) -> Callable[..., Any]:
+    dt = _DTYPES[p]
+
+    def gels(
+        a: Any, b: Any, trans: Any = "N", lwork: Any = None, overwrite_a: int = 0, overwrite_b: int = 0
+    ) -> tuple[Any, ...]:
+        lqr = _own(a, dt, overwrite_a, "a")
+        x = _own(b, dt, overwrite_b, "b", 2 if np.ndim(b) == 2 else 1)
+        op = _letter(trans, "trans", "NC" if dt.kind == "c" else "NT")
+        info = _info(lambda: ba.gels(lqr, x if x.ndim == 2 else x[:, None], trans=op))
+        return lqr, x, info
+
+    return gels
+
+
 FACTORIES: dict[str, tuple[str, Callable[[str], Callable[..., Any]]]] = {
     # SciPy's name without its prefix: (the blasad routine it runs, the factory)
     "potrf": ("potrf", _potrf),
@@ -246,6 +337,13 @@ FACTORIES: dict[str, tuple[str, Callable[[str], Callable[..., Any]]]] = {
     "getrs": ("getrs", _getrs),
     "gesv": ("gesv", _gesv),
     "getri": ("getri", _getri),
+    "laswp": ("laswp", _laswp),
+    "geqrf": ("geqrf", _geqrf),
+    "orgqr": ("orgqr", lambda p: _orgqr(p, "orgqr")),
+    "ungqr": ("ungqr", lambda p: _orgqr(p, "ungqr")),
+    "ormqr": ("ormqr", lambda p: _ormqr(p, "ormqr")),
+    "unmqr": ("unmqr", lambda p: _ormqr(p, "unmqr")),
+    "gels": ("gels", _gels),
 }
 
 
