@@ -110,7 +110,7 @@ def rephase_svd(got: tuple[np.ndarray, ...], expected: tuple[np.ndarray, ...]) -
     return s, U2, VT2
 
 
-def _eigh_ref(A: np.ndarray, w: Any, uplo: str) -> tuple[np.ndarray, np.ndarray]:
+def _eigh_ref(A: np.ndarray, w: Any, uplo: str) -> Any:  # (V, w)
     H = hermitian(A, uplo) if A.dtype.kind == "c" else symmetric(A, uplo)
     rdt = real_dtype(A.dtype)
     if not np.all(np.isfinite(H)):  # (the harness's NaN probe: every value NaN)
@@ -119,7 +119,7 @@ def _eigh_ref(A: np.ndarray, w: Any, uplo: str) -> tuple[np.ndarray, np.ndarray]
     return V.astype(A.dtype), vals.astype(rdt)
 
 
-def _svd_ref(A: np.ndarray, s: Any, U: Any, VT: Any, jobz: str) -> tuple[np.ndarray, ...]:
+def _svd_ref(A: np.ndarray, s: Any, U: Any, VT: Any, jobz: str) -> Any:  # (s, U, VT)
     m, n = A.shape
     k = min(m, n)
     rdt = real_dtype(A.dtype)
@@ -136,24 +136,24 @@ def _svd_ref(A: np.ndarray, s: Any, U: Any, VT: Any, jobz: str) -> tuple[np.ndar
 
 
 _EIGH_ADJOINT = (
-    "X = Vᴴ V̄ (gemm); complex: |Im X_jj| beyond rounding means the loss depends on v_j's phase: backward raises",
-    "G = diag(w̄) + F ∘ X, F_ij = 1/(w_j - w_i) for i ≠ j where |w_j - w_i| > n eps max|w|, else 0 (O(n²))",
-    "Ā ← (V G Vᴴ) + (V G Vᴴ)ᴴ on A's triangle, Re (V G Vᴴ)_ii on the diagonal (two gemm); 0 on the other",
-    "triangle, which the routine overwrites without reading; w̄ ← 0",
+    "X = Vᴴ V̄ (gemm); complex: |Im X_jj| beyond rounding (a loss of v_j's phase) makes backward raise",
+    "G = V (diag(w̄) + F ∘ X) Vᴴ (two gemm), F_ij = 1/(w_j - w_i), i ≠ j; 0 where w_i ≈ w_j (16 n eps max|w|)",
+    "Ā ← G + Gᴴ on A's triangle, Re G_ii on the diagonal; 0 on the other (overwritten, not read); w̄ ← 0",
 )
-_EIGH_DOC = """A ← V, w ← λ with A = V diag(λ) V{H}, λ ascending: the eigendecomposition of {kind} A; returns (A, w).
+_EIGH_DOC = """A ← V, w ← λ with A = V diag(λ) V{H}, λ ascending: the eigendecomposition; returns (A, w).
 
-A is {kind}, read from its uplo triangle{diag}; its eigenvectors (orthonormal columns of V)
-overwrite all of A, and w (real, of length n; allocated when None) gets the eigenvalues in
+A is {kind}, read from its uplo triangle{diag}; its eigenvectors (the orthonormal
+columns of V) overwrite all of A, and w (real, of length n; allocated when None) gets the eigenvalues in
 ascending order. LAPACK's ?{name} (divide and conquer, jobz "V"). Raises
 numpy.linalg.LinAlgError when the algorithm does not converge.
 
 The adjoint is exact for distinct eigenvalues. Each eigenvector is defined up to {phase}, and a
-repeated eigenvalue's eigenvectors up to any orthonormal basis of its space: the rule masks
-the terms of eigenvalues that agree to n·eps·max|w| (F_ij = 0), which is exact for the losses
-that depend on the eigenvalues and on the eigenvectors only through projectors onto whole
-repeated eigenspaces (Σ f(w), ‖V diag(w) V{H}‖, V diag(f(w)) V{H}); no other loss has a
-derivative there.{raise_}"""
+repeated eigenvalue's up to any orthonormal basis of its space: the rule masks the terms of
+eigenvalues that agree to 16·n·eps·max|w| (F_ij = 0). That is exact for losses of the
+eigenvalues (Σ f(w), ‖V diag(w) V{H}‖) and of the eigenvectors through projectors onto whole
+repeated eigenspaces (and the simple eigenvalues' vectors); it drops the in-space part
+f'(λ) (V{H} S V)_ij of the gradient of ⟨S, V diag(f(w)) V{H}⟩ (A itself for f = id), which w̄ and V̄
+do not carry there.{raise_}"""
 _EIGH_FAILURE = "the algorithm failed to compute an eigenvalue (LAPACK's info {info})"
 
 SYEVD = Spec(
@@ -199,12 +199,12 @@ HEEVD = Spec(
     doc=_EIGH_DOC.format(
         H="ᴴ",
         kind="Hermitian",
-        diag=" (the diagonal's imaginary part is not read)",
+        diag=" (not the diagonal's imaginary part)",
         name="heevd",
         phase="a phase e^{iφ}",
         raise_=(
             " A loss that depends on an eigenvector's phase (Im (Vᴴ V̄)_jj ≠ 0 beyond rounding:\n"
-            "V[0, j] itself, say, rather than |V[0, j]|) has no gradient: backward raises\n"
+            "Re V[i, j] itself, say, rather than |V[i, j]|) has no gradient: backward raises\n"
             "numpy.linalg.LinAlgError."
         ),
     ),
@@ -223,12 +223,12 @@ GESDD = Spec(
     derived=(("k", "m if m < n else n"), ("kv", "0 if jobz == 'N' else k")),
     reference=_svd_ref,
     adjoint=(
-        "XU = Uᴴ Ū, XV = Vᴴ V̄ = VT VT̄ᴴ (gemm); complex: |Im (XU + XV)_jj| beyond rounding means the loss",
-        "depends on the pair (u_j, v_j)'s phase: backward raises",
-        "G_ij = F_ij ((XU_ij - conj(XU_ji)) s_j + s_i (XV_ij - conj(XV_ji))), F_ij = 1/(s_j² - s_i²) where",
-        "|s_j - s_i| > max(m, n) eps s_max, else 0; G_jj = s̄_j + i (Im XU_jj - Im XV_jj) / (2 s_j)",
-        "m > n: Ā += (U (G - XU S⁻¹) + Ū S⁻¹) VT; m < n: Ā += U ((G - S⁻¹ XVᴴ) VT + S⁻¹ VT̄); m = n: Ā += U G VT",
-        "S⁻¹: 1/s_j where s_j exceeds the tolerance, 0 where s_j is (numerically) zero; s̄, Ū, VT̄ ← 0",
+        "XU = Uᴴ Ū, XV = VT VT̄ᴴ (gemm); complex: |Im (XU + XV)_jj| beyond rounding (a phase loss) raises",
+        "G_ij = F_ij ((XU_ij - conj(XU_ji)) s_j + s_i (XV_ij - conj(XV_ji))), F_ij = 1/(s_j² - s_i²), i ≠ j",
+        "F_ij = 0 where s_i ≈ s_j (16 max(m, n) eps s_max); G_jj = s̄_j + i (Im XU_jj - Im XV_jj) / (2 s_j)",
+        "S⁻¹ = diag(1/s_j), 0 where s_j ≈ 0 (the same tolerance); m = n: Ā += U G VT",
+        "m > n: Ā += (U (G - XU S⁻¹) + Ū S⁻¹) VT; m < n: Ā += U ((G - S⁻¹ XVᴴ) VT + S⁻¹ VT̄)",
+        "s̄, Ū, VT̄ ← 0 (outputs whose old values were not read)",
     ),
     saves="s, U and VT, by reference (copied only if a later call overwrites them); jobz N: U and VT, "
     "computed when the call is recorded with A active, kept by the record",
@@ -250,13 +250,14 @@ algorithm does not converge.
 The adjoint is exact for distinct nonzero singular values, for m ≥ n and m < n (with the
 (I - UUᴴ) Ū and V̄ᴴ (I - VVᴴ) terms of the thin factors). Each pair (u_j, v_j) is defined up to
 a common sign (complex: phase), and a repeated singular value's pairs up to a common rotation:
-the rule masks the terms of singular values that agree to max(m, n)·eps·s_max, exact for
-losses that depend on the values and on the vectors only through whole repeated spaces (Σ f(s),
-the nuclear norm, ‖U diag(s) VT - B‖). The terms with 1/s_j are dropped where s_j is
-(numerically) zero: exact for losses that do not depend on the singular vectors of zero
-singular values (a rank-deficient A's null spaces, which A does not determine). A loss that
-depends on a complex pair's phase (Im (Uᴴ Ū + Vᴴ V̄)_jj ≠ 0) raises numpy.linalg.LinAlgError
-in backward.""",
+the rule masks the terms of singular values that agree to 16·max(m, n)·eps·s_max. That is
+exact for losses of the values (Σ f(s), the nuclear norm Σ s) and of the vectors through
+projectors onto whole repeated spaces (U₁U₁ᴴ, V₁V₁ᴴ); it drops the in-space part of the gradient
+of U diag(f(s)) VT there (the reconstruction U diag(s) VT at a repeated s). Where s_j is
+(numerically) zero the terms with 1/s_j are dropped: exact for losses that do not involve
+that value's vectors (Σ s², the best rank-r part U_r diag(s_r) VT_r when s_r > 0), not for the
+full reconstruction of a rank-deficient A. A loss that depends on a complex pair's phase
+(Im (Uᴴ Ū + Vᴴ V̄)_jj ≠ 0) raises numpy.linalg.LinAlgError in backward.""",
 )
 
 ROUTINES: tuple[Spec, ...] = (SYEVD, HEEVD, GESDD)

@@ -2,7 +2,6 @@
 up to a sign (complex: a phase) each: the harness gives SciPy's ours (Spec.rephase) before it
 compares them, the pairs (u_j, v_j) of the SVD by one common phase."""
 
-
 from oracles import LOWER, F, lapack, ok
 
 
@@ -21,5 +20,3 @@ def _gesdd(dtype, A, s, U, VT, jobz):
 
 
 ORACLES = {"syevd": _evd("syevd"), "heevd": _evd("heevd"), "gesdd": _gesdd}
-
-
