@@ -255,6 +255,7 @@ def run(
         written = [i for i in mats if args[i].out or args[i].inout]
         native = 1 if written and lds_of[written[0]][0] is None else 0
         order = native if need[0] == need[1] else int(need[1] < need[0])
+        order = 0 if spec.column_major else order  # (LAPACK: a tie must not pick row-major)
     staged: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # written: (temporary, user array) to copy back
     flipped: set[str] = set()  # the trans flags of the matrices read as their transposes
     for i in mats:

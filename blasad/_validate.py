@@ -110,7 +110,9 @@ def validate(
                     f"{name}: {a.name} has dtype {v.dtype}; expected float32, float64, complex64 "
                     "or complex128"
                 )
-            if dtype is None:
+            if a.real:  # of the call's real dtype (syevd's w): checked below
+                pass
+            elif dtype is None:
                 dtype, first = v.dtype, a.name
             elif v.dtype != dtype:
                 raise TypeError(f"{name}: mixed dtypes: {a.name} is {v.dtype} but {first} is {dtype}")
@@ -127,6 +129,12 @@ def validate(
         kind = {"sd": "real dtypes only", "cz": "complex dtypes only"}.get(spec.dtypes, "dtypes")
         hint = f"; use {spec.other}" if spec.other else ""
         raise TypeError(f"{name}: {kind} ({names}), got {dtype} arrays{hint}")
+    for a, v in zip(spec.args, vals):
+        if a.real and a.kind in _NDIM and isinstance(v, np.ndarray) and v.dtype != real_dtype(dtype):
+            raise TypeError(
+                f"{name}: mixed dtypes: {a.name} is {v.dtype} but {first} is {dtype} ({a.name} is real: "
+                f"{real_dtype(dtype)})"
+            )
     for a in spec.args:
         if a.kind == "flag" and flags[a.name] not in a.flag_choices(dtype):
             allowed = " or ".join(map(repr, a.flag_choices(dtype)))

@@ -60,6 +60,7 @@ static int letter_of(intptr_t o)
     case 'U': case 'u': return 3;
     case 'L': case 'l': return 4;
     case 'R': case 'r': return 5;
+    case 'S': case 's': return 6; /* LAPACK's jobz */
     default: return -1;
     }
 }
@@ -207,7 +208,7 @@ typedef struct {
                                    other CBLAS order, it is read as its transpose (flag ^ 1) */
     signed char bound;          /* pivots: the symbol index of the dim they index (-1: their length) */
     signed char dims[2];        /* symbol indices of the dims of op(X) */
-    signed char codes[6];       /* a flag: the C code of each letter N T C U L R; -1: not a choice */
+    signed char codes[7];       /* a flag: the C code of each letter N T C U L R S; -1: not a choice */
 } fg_arg;
 
 typedef struct {
@@ -344,7 +345,9 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
             v[i].ld = x->s0 ? x->s0 : 1;
             fp[i] = ba_vec(v[i].p, v[i].ld, 0, x->rows, es);
         } else if (g->kind == FG_MATRIX) {
-            if (g->io != FG_IN && ((x->s0 == 0 && x->rows > 1) || (x->s1 == 0 && x->cols > 1))) return BAIL;
+            const int empty = !x->rows || !x->cols; /* np.zeros((0, n)): zero strides, no element */
+            if (g->io != FG_IN && !empty && ((x->s0 == 0 && x->rows > 1) || (x->s1 == 0 && x->cols > 1)))
+                return BAIL;
             const int o = ld[i][order] ? order : !order; /* !order: read as its transpose */
             if (o != order) f[g->trans] ^= 1;
             v[i].p = (intptr_t)x->p;

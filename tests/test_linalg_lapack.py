@@ -108,9 +108,35 @@ CALLS: dict[str, Callable[[Any, Any], list[tuple[tuple[Any, ...], dict[str, Any]
         for shape in ((5, 3), (3, 5))
         for t in ("N", "C" if np.dtype(dt).kind == "c" else "T")
     ],
+    "syevd": lambda rng, dt: [((_hpd(rng, 4, dt),), dict(lower=lower)) for lower in (0, 1)],
+    "heevd": lambda rng, dt: [((_hpd(rng, 4, dt),), dict(lower=lower)) for lower in (0, 1)],
+    "gesdd": lambda rng, dt: (
+        [((_rand(rng, shape, dt),), dict(full_matrices=0)) for shape in ((5, 3), (3, 5), (4, 4))]
+        + [((_rand(rng, (4, 3), dt),), dict(compute_uv=0))]
+    ),
 }
 # results that are LAPACK's workspace (SciPy's holds the optimal size and scratch): not compared
 WORK = {"geqrf": 2, "orgqr": 1, "ungqr": 1, "ormqr": 1, "unmqr": 1}
+
+
+def _phase(V):
+    """V's columns, each scaled so that its largest entry is real and positive: eigen- and
+    singular vectors are unique up to such a factor. Returns (the scaled V, the factors)."""
+    idx = np.argmax(np.abs(V), axis=0)
+    x = V[idx, np.arange(V.shape[1])]
+    f = np.where(x == 0, 1, np.conj(x) / np.where(x == 0, 1, np.abs(x)))
+    return V * f, f
+
+
+def _vectors(base, res):
+    """res with its eigen- or singular vectors in _phase's normal form (U's factor also on Vh's rows)."""
+    res = list(res)
+    if base in ("syevd", "heevd"):
+        res[1] = _phase(res[1])[0]
+    elif base == "gesdd" and res[0].shape != (1, 1):
+        res[0], f = _phase(res[0])
+        res[2] = res[2] * np.conj(f)[:, None]
+    return tuple(res)
 
 
 def _reflectors(rng, dt, shape):
@@ -159,11 +185,12 @@ def test_twin_matches_scipy(name, rng):
                 *[np.array(a) if isinstance(a, np.ndarray) else a for a in given], **kwargs
             )
             got = getattr(tw, name)(*given, **kwargs)
-            want = want if isinstance(want, tuple) else (want,)
-            got = got if isinstance(got, tuple) else (got,)
+            want = _vectors(base, want if isinstance(want, tuple) else (want,))
+            got = _vectors(base, got if isinstance(got, tuple) else (got,))
             assert len(got) == len(want), (name, kwargs)
             for i, (g, w) in enumerate(zip(got, want)):
-                if i != WORK.get(base):
+                unspecified = base == "gesdd" and kwargs.get("compute_uv") == 0 and i != 1  # (SciPy's u, vt)
+                if i != WORK.get(base) and not unspecified:
                     _same(g, w, RTOL[p], f"{name} {kwargs} {order} result {i}")
             for a, b in zip(given, before):  # inputs are not written (no overwrite flag given)
                 if isinstance(a, np.ndarray):
@@ -328,4 +355,58 @@ def test_lstsq_gradient_through_the_twin(rng):
         ba.copy(res, r)
 
     g = ba.gradcheck(f, a, b, np.zeros(3), np.zeros(()))
+    assert g.ok, g.max_abs_error
+
+
+def test_eigh_and_svd_match_scipy(rng):
+    for dt in (np.float64, np.complex128):
+        A = _hpd(rng, 5, dt)
+        for lower in (True, False):
+            w, v = bl.eigh(A, lower=lower)
+            w_s, v_s = sl.eigh(A, lower=lower)
+            _same(w, w_s, 1e-10, "eigh w")
+            _same(_phase(v)[0], _phase(v_s)[0], 1e-8, "eigh v")
+            _same(bl.eigh(A, lower=lower, eigvals_only=True), w_s, 1e-10, "eigvals_only")
+        for shape in ((5, 3), (3, 5), (4, 4)):
+            a = _rand(rng, shape, dt)
+            _same(bl.svd(a, compute_uv=False), sl.svd(a, compute_uv=False), 1e-10, "svd s")
+            for full in (False, True):
+                u, s, vh = bl.svd(a, full_matrices=full)
+                u_s, s_s, vh_s = sl.svd(a, full_matrices=full)
+                assert u.shape == u_s.shape and vh.shape == vh_s.shape
+                k = min(shape)
+                got, want = (
+                    _vectors("gesdd", (u[:, :k], s, vh[:k])),
+                    _vectors("gesdd", (u_s[:, :k], s_s, vh_s[:k])),
+                )
+                for g, w_ in zip(got, want):
+                    _same(g, w_, 1e-8, f"svd {shape} full={full}")
+                # the completed columns: orthonormal, orthogonal to the thin ones (SciPy's span)
+                for Q in (u, vh.conj().T):
+                    _same(Q.conj().T @ Q, np.eye(Q.shape[1]), 1e-10, "unitary")
+    with pytest.raises(ValueError):
+        bl.eigh(np.eye(2), np.eye(2))
+
+
+def test_eigh_and_svd_gradients_through_the_twins(rng):
+    A = _hpd(rng, 4, np.float64)
+
+    def f(A, w, P):  # eigenvalues, and V diag(w) Vᵀ: phase-invariant losses
+        ws, V = bl.eigh(A)
+        ba.copy(ws, w)
+        VW = np.empty_like(V)
+        ba.geadd(1.0, V, 0.0, VW)
+        for j in range(4):
+            ba.scal(ba.Scalar(ws[j, ...]), VW[:, j])
+        ba.gemm(1.0, VW, V, 0.0, P, trans_b="T")
+
+    g = ba.gradcheck(f, A, np.zeros(4), np.zeros((4, 4)))
+    assert g.ok, g.max_abs_error
+
+    a = rng.standard_normal((5, 3))
+
+    def h(a, s):
+        ba.copy(bl.svd(a, compute_uv=False), s)
+
+    g = ba.gradcheck(h, a, np.zeros(3))
     assert g.ok, g.max_abs_error

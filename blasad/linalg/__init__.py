@@ -13,6 +13,7 @@ from blasad.linalg._decomp import (
     cho_factor,
     cho_solve,
     cholesky,
+    eigh,
     inv,
     lstsq,
     lu_factor,
@@ -20,12 +21,13 @@ from blasad.linalg._decomp import (
     qr,
     solve,
     solve_triangular,
+    svd,
 )
 from blasad.linalg.blas import find_best_blas_type, get_blas_funcs
 from blasad.linalg.lapack import get_lapack_funcs
 
 __all__ = [
-    "blas", "cho_factor", "cho_solve", "cholesky", "find_best_blas_type", "get_blas_funcs",
+    "blas", "cho_factor", "cho_solve", "cholesky", "eigh", "find_best_blas_type", "get_blas_funcs",
     "get_lapack_funcs", "inv", "lapack", "lstsq", "lu_factor", "lu_solve", "qr", "solve",
-    "solve_triangular",
+    "solve_triangular", "svd",
 ]  # fmt: skip

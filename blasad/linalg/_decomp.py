@@ -293,6 +293,65 @@ def qr(
     return Q, R
 
 
+def eigh(
+    a: Any,
+    b: Any = None,
+    *,
+    lower: bool = True,
+    eigvals_only: bool = False,
+    overwrite_a: bool = False,
+    overwrite_b: bool = False,
+    type: int = 1,
+    check_finite: bool = True,
+    subset_by_index: Any = None,
+    subset_by_value: Any = None,
+    driver: str | None = None,
+) -> Any:
+    """w, or (w, v): a = v diag(w) vᴴ for a Hermitian (real: symmetric) a read from its lower
+    (upper) triangle, w ascending (LAPACK's syevd/heevd, whatever driver is named: the same w,
+    and v up to a sign or phase per column). The generalized problem (b) and subsets are not
+    offered: ValueError. Gradients: exact for distinct eigenvalues, and at repeated ones for
+    functions of w and of projectors onto whole eigenspaces (ba.syevd's docstring)."""
+    if b is not None or subset_by_index is not None or subset_by_value is not None:
+        raise ValueError(
+            "eigh: blasad solves the standard problem only (b, subset_by_index, subset_by_value: None)"
+        )
+    if driver not in (None, "ev", "evd", "evr", "evx"):
+        raise ValueError(f"eigh: unknown driver {driver!r}")
+    a = _array(a, "a", check_finite)
+    _square(a)
+    p = _PREFIX[a.dtype]
+    w, v, info = getattr(_lapack, p + ("heevd" if a.dtype.kind == "c" else "syevd"))(
+        a, lower=int(lower), overwrite_a=int(overwrite_a)
+    )
+    if info > 0:
+        raise np.linalg.LinAlgError(f"eigh: the algorithm failed to converge (info {info})")
+    return w if eigvals_only else (w, v)
+
+
+def svd(
+    a: Any,
+    full_matrices: bool = True,
+    compute_uv: bool = True,
+    overwrite_a: bool = False,
+    check_finite: bool = True,
+    lapack_driver: str = "gesdd",
+) -> Any:
+    """(U, s, Vh) with a = U diag(s) Vh, s descending, or s alone (LAPACK's gesdd, for either
+    driver: the same s, and vectors up to a sign or phase per pair). full_matrices with a
+    non-square a: the thin U (Vh) completed to a unitary matrix by a Householder QR: the extra
+    columns span the same space as SciPy's in another basis. Gradients: ba.gesdd's docstring."""
+    if lapack_driver not in ("gesdd", "gesvd"):
+        raise ValueError(f'lapack_driver must be "gesdd" or "gesvd", not "{lapack_driver}"')
+    a = _array(a, "a", check_finite)
+    u, s, vt, info = getattr(_lapack, _PREFIX[a.dtype] + "gesdd")(
+        a, compute_uv=int(compute_uv), full_matrices=int(full_matrices)
+    )
+    if info > 0:
+        raise np.linalg.LinAlgError("SVD did not converge")
+    return (u, s, vt) if compute_uv else s
+
+
 def lstsq(
     a: Any,
     b: Any,
@@ -340,6 +399,6 @@ def lstsq(
 
 
 __all__ = [
-    "cho_factor", "cho_solve", "cholesky", "inv", "lstsq", "lu_factor", "lu_solve", "qr", "solve",
-    "solve_triangular",
+    "cho_factor", "cho_solve", "cholesky", "eigh", "inv", "lstsq", "lu_factor", "lu_solve", "qr",
+    "solve", "solve_triangular", "svd",
 ]  # fmt: skip

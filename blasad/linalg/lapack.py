@@ -20,9 +20,12 @@ overwrite flags. Each call runs blasad's routine (``ba.potrf``, ``ba.getrs``, ..
   arguments raise ``ValueError`` before anything runs.
 * Workspace parameters (``lwork``, ``liwork``, ``lrwork``) are accepted and ignored: blasad
   sizes LAPACK's workspaces itself; results named ``work`` hold the optimal size, as SciPy's do.
-* Deliberate differences: ``dsyevd``/``zheevd`` with ``compute_v=0`` still compute the vectors
-  internally (blasad's rule needs them; the values are the same), and ``?gesdd`` with
-  ``compute_uv=0`` returns empty ``u`` and ``vt`` as SciPy does.
+* Eigen- and singular vectors are LAPACK's, so they equal SciPy's up to a sign (real) or a
+  phase (complex) per vector when SciPy's LAPACK build differs. Deliberate differences:
+  ``?syevd``/``?heevd`` with ``compute_v=0`` still compute the vectors (blasad's rule needs
+  them) and return them as ``v``; ``?gesdd`` with ``full_matrices=1`` and a non-square ``a``
+  completes the thin ``u`` (or ``vt``) by a Householder QR: the extra columns span the same
+  space as SciPy's, in another basis (``a`` does not determine it).
 """
 
 from __future__ import annotations
@@ -325,6 +328,73 @@ def _gels(p: str) -> Callable[..., Any]:
     return gels
 
 
+def _evd(p: str, routine: str) -> Callable[..., Any]:
+    dt = _DTYPES[p]
+
+    def evd(
+        a: Any,
+        compute_v: int = 1,
+        lower: int = 0,
+        lwork: Any = None,
+        liwork: Any = None,
+        lrwork: Any = None,
+        overwrite_a: int = 0,
+    ) -> tuple[Any, ...]:
+        v = _own(a, dt, overwrite_a, "a")
+        if v.shape[0] != v.shape[1]:
+            raise ValueError(f"{p}{routine}: a must be square, got shape {v.shape}")
+        w = np.zeros(v.shape[0], np.dtype(dt.char.lower()))
+        info = _info(lambda: getattr(ba, routine)(v, w, uplo=_uplo(lower)))
+        return w, v, info  # (compute_v=0: SciPy's v is then unspecified; here the vectors)
+
+    return evd
+
+
+def _gesdd(p: str) -> Callable[..., Any]:
+    dt = _DTYPES[p]
+
+    def gesdd(
+        a: Any, compute_uv: int = 1, full_matrices: int = 1, lwork: Any = None, overwrite_a: int = 0
+    ) -> tuple[Any, ...]:
+        a = a if isinstance(a, np.ndarray) and a.dtype == dt and a.ndim == 2 else _own(a, dt, 0, "a")
+        m, n = a.shape
+        k = min(m, n)
+        s = np.zeros(k, np.dtype(dt.char.lower()))
+        if not compute_uv:
+            info = _info(
+                lambda: ba.gesdd(
+                    a, s, np.zeros((m, 0), dt, order="F"), np.zeros((0, n), dt, order="F"), jobz="N"
+                )
+            )
+            return np.zeros((1, 1), dt), s, np.zeros((1, 1), dt), info  # (SciPy's shapes)
+        u, vt = np.zeros((m, k), dt, order="F"), np.zeros((k, n), dt, order="F")
+        info = _info(lambda: ba.gesdd(a, s, u, vt))
+        if full_matrices and m != n:
+            u, vt = (_complete(u), vt) if m > n else (u, _complete(vt.T).T)
+        return u, s, vt, info
+
+    return gesdd
+
+
+def _complete(U: np.ndarray) -> np.ndarray:
+    """[U, C]: U's orthonormal columns (m × k) completed to a unitary m × m matrix by Householder
+    QR of U (recorded: geqrf, then orgqr/ungqr of the reflectors). Q's first k columns are U's up
+    to a sign or phase each; C spans the complement, which the matrix U came from does not
+    determine (SciPy's full SVD returns another basis of the same space)."""
+    m, k = U.shape
+    W = np.empty((m, k), U.dtype, order="F")
+    ba.geadd(1.0, U, 0.0, W)
+    tau = np.zeros(k, U.dtype)
+    ba.geqrf(W, tau)
+    Q = np.zeros((m, m), U.dtype, order="F")
+    ba.geadd(1.0, W, 0.0, Q[:, :k])
+    getattr(ba, "ungqr" if U.dtype.kind == "c" else "orgqr")(Q, tau)
+    full = np.empty((m, m), U.dtype, order="F")
+    ba.geadd(1.0, U, 0.0, full[:, :k])
+    ba.geadd(1.0, Q[:, k:], 0.0, full[:, k:])
+    return full
+
+
 FACTORIES: dict[str, tuple[str, Callable[[str], Callable[..., Any]]]] = {
     # SciPy's name without its prefix: (the blasad routine it runs, the factory)
     "potrf": ("potrf", _potrf),
@@ -344,6 +414,9 @@ FACTORIES: dict[str, tuple[str, Callable[[str], Callable[..., Any]]]] = {
     "ormqr": ("ormqr", lambda p: _ormqr(p, "ormqr")),
     "unmqr": ("unmqr", lambda p: _ormqr(p, "unmqr")),
     "gels": ("gels", _gels),
+    "syevd": ("syevd", lambda p: _evd(p, "syevd")),
+    "heevd": ("heevd", lambda p: _evd(p, "heevd")),
+    "gesdd": ("gesdd", _gesdd),
 }
 
 

@@ -28,6 +28,7 @@ FLAG_CODES: dict[str, dict[str, int]] = {
     "uplo": {"U": 0, "L": 1},
     "diag": {"N": 0, "U": 1},
     "side": {"L": 0, "R": 1},
+    "jobz": {"N": 0, "S": 1},  # LAPACK's: values only, or the thin vectors too
 }
 DIAG = ("N", "U")
 SIDE = ("L", "R")
@@ -115,6 +116,10 @@ class Spec:
     # place) valid for the routine, as `conditioned` does its values (orgqr's m >= n >= k: n and
     # k clamped). None: any sizes are valid.
     sizes: Callable[[dict[str, int]], None] | None = field(default=None, compare=False)
+    # for the tests: rephase(got, expected) -> expected, both tuples of the new values of the
+    # written arguments in spec order, with expected's eigen- or singular vectors given got's
+    # signs (complex: phases), which LAPACK chooses and a reference cannot know. None: compared as is.
+    rephase: Callable[..., tuple[Any, ...]] | None = field(default=None, compare=False)
     by_name: dict[str, Arg] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -137,7 +142,9 @@ class Spec:
         flags = {a.name for a in self.args if a.kind == "flag"}
         names = [s for a in self.args for s in a.dims if s not in derived]
         for expr in derived.values():
-            names += [n for n in compile(expr, "<dim>", "eval").co_names if n not in flags]
+            names += [
+                n for n in compile(expr, "<dim>", "eval").co_names if n not in flags and n not in derived
+            ]
         return tuple(dict.fromkeys(names))
 
     def flips(self, a: Arg) -> bool:

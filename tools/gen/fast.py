@@ -24,7 +24,7 @@ from typing import Any
 from gen.signature import dims as symbols  # the dims of the C entry, in its order
 from gen.signature import flag_code
 
-LETTERS = "NTCULR"  # the flag letters, numbered as letter_of in csrc/fast.c reads them
+LETTERS = "NTCULRS"  # the flag letters, numbered as letter_of in csrc/fast.c reads them
 MAX_ARGS, MAX_DIMS = 8, 4
 KINDS = {
     "scalar": "FG_SCALAR", "vector": "FG_VECTOR", "matrix": "FG_MATRIX", "flag": "FG_FLAG",
@@ -110,7 +110,7 @@ def _arg(spec: Any, i: int) -> str:
     trans = next((j for j, b in enumerate(spec.args) if b.name == a.trans), -1)
     codes = [
         flag_code(a.name, letter) if letter in a.choices else -1 for letter in LETTERS
-    ] if a.kind == "flag" else [-1] * 6  # fmt: skip
+    ] if a.kind == "flag" else [-1] * len(LETTERS)  # fmt: skip
     what = f"{a.name}: " + (
         " ".join(a.choices) if a.kind == "flag" else f"({', '.join(a.dims)})" if a.dims else a.kind
     )
