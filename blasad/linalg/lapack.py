@@ -19,7 +19,9 @@ overwrite flags. Each call runs blasad's routine (``ba.potrf``, ``ba.getrs``, ..
   gradient that reaches those values makes ``backward`` raise. ``info < 0`` never happens: bad
   arguments raise ``ValueError`` before anything runs.
 * Workspace parameters (``lwork``, ``liwork``, ``lrwork``) are accepted and ignored: blasad
-  sizes LAPACK's workspaces itself; results named ``work`` hold the optimal size, as SciPy's do.
+  sizes LAPACK's workspaces itself; a result named ``work`` has SciPy's length and a valid
+  workspace size in ``work[0]`` (SciPy's holds LAPACK's optimal size there).
+* ``?laswp`` takes ``off=0`` and ``inc`` of 1 or -1 (SciPy's defaults and its reverse order).
 * Eigen- and singular vectors are LAPACK's, so they equal SciPy's up to a sign (real) or a
   phase (complex) per vector when SciPy's LAPACK build differs. Deliberate differences:
   ``?syevd``/``?heevd`` with ``compute_v=0`` still compute the vectors (blasad's rule needs

@@ -215,6 +215,27 @@ def _twin_section() -> list[str]:
     return lines
 
 
+def _lapack_twin_section() -> list[str]:
+    """blasad.linalg.lapack (SciPy's LAPACK names) and blasad.linalg's scipy.linalg twins."""
+    import blasad.linalg as linalg
+    from blasad.linalg import lapack
+
+    lines = ["## `blasad.linalg.lapack`: the SciPy LAPACK twin", "", *_doc_block(lapack)]
+    lines += ["### The routines", "", "| SciPy names | blasad routine | signature |", "| --- | --- | --- |"]
+    for name, (routine, _) in lapack.FACTORIES.items():
+        names = [n for n in lapack.__all__ if n[1:] == name]
+        if names:
+            sig = signature(names[0], getattr(lapack, names[0]))
+            lines.append(f"| {', '.join(f'`{n}`' for n in names)} | `ba.{routine}` | `{_cell(sig)}` |")
+    lines += ["", *_function_section("get_lapack_funcs", lapack.get_lapack_funcs, "lapack.")]
+    lines += ["## `blasad.linalg`: twins of scipy.linalg", "", *_doc_block(linalg)]
+    for name in linalg.__all__:
+        obj = getattr(linalg, name)
+        if inspect.isfunction(obj) and obj.__module__ == "blasad.linalg._decomp":
+            lines += _function_section(name, obj, "blasad.linalg.")
+    return lines
+
+
 def _value(v: Any) -> str:
     """repr, but a function by its name (a repr with an address would change every run)."""
     if isinstance(v, dict):
@@ -320,4 +341,5 @@ def render() -> str:
             else:
                 lines += [f"### `{name}`", "", f"`{type(obj).__name__}`", ""]
     lines += _twin_section()
+    lines += _lapack_twin_section()
     return "\n".join(lines).rstrip() + "\n"
