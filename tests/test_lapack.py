@@ -69,30 +69,29 @@ def test_jitter_and_retry_under_a_tape_gives_the_gradient_of_the_retry(rng):
     assert np.all(np.triu(tape.grad(A), 1) == 0)  # potrf reads A's lower triangle only
 
 
-def test_a_gradient_through_a_failed_output_raises(rng):
-    n = 4
-    A = _indefinite(n, rng)
+def _failed_potrf(A):
+    """A tape on which W ← A (recorded) and potrf(W) failed; returns (tape, W)."""
+    n = A.shape[0]
     with ba.Tape() as tape:
         tape.watch(A)
         W = np.empty((n, n), order="F")
         ba.geadd(1.0, A, 0.0, W)
         with pytest.raises(np.linalg.LinAlgError):
             ba.potrf(W)
+    return tape, W
+
+
+def test_a_gradient_through_a_failed_output_raises(rng):
+    tape, W = _failed_potrf(_indefinite(4, rng))
     with pytest.raises(np.linalg.LinAlgError, match="output of a LAPACK call that failed"):
-        tape.backward(W, np.tril(np.ones((n, n))))
+        tape.backward(W, np.tril(np.ones((4, 4))))
 
 
 def test_the_untouched_triangle_of_a_failed_output_still_differentiates(rng):
     """The failed call wrote only its triangle: a loss on the other one is fine."""
-    n = 4
-    A = _indefinite(n, rng)
-    with ba.Tape() as tape:
-        tape.watch(A)
-        W = np.empty((n, n), order="F")
-        ba.geadd(1.0, A, 0.0, W)
-        with pytest.raises(np.linalg.LinAlgError):
-            ba.potrf(W)
-    seed = np.triu(np.ones((n, n)), 1)
+    A = _indefinite(4, rng)
+    tape, W = _failed_potrf(A)
+    seed = np.triu(np.ones((4, 4)), 1)
     tape.backward(W, seed)
     np.testing.assert_array_equal(tape.grad(A), seed)
 

@@ -107,10 +107,9 @@ def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> t
     a = _array(a, "a", check_finite)
     lu, piv, info = getattr(_lapack, _PREFIX[a.dtype] + "getrf")(a, overwrite_a=int(overwrite_a))
     if info > 0:
+        # (SciPy's LinAlgWarning is a RuntimeWarning; blasad does not import SciPy)
         warnings.warn(
-            f"Diagonal number {info} is exactly zero. Singular matrix.",
-            np.exceptions.RankWarning,
-            stacklevel=2,
+            f"Diagonal number {info} is exactly zero. Singular matrix.", RuntimeWarning, stacklevel=2
         )
     return lu, piv
 
