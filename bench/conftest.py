@@ -106,8 +106,12 @@ class Runner:
         def setup() -> tuple[Any, ...]:
             tape = ba.Tape()
             tape.__enter__()
-            tape.watch(*watched)
-            call(*args)
+            try:
+                tape.watch(*watched)
+                call(*args)
+            except BaseException:  # no tape left recording for the benchmarks after this one
+                tape.__exit__(None, None, None)
+                raise
             return (tape,)
 
         def target(tape: ba.Tape) -> Any:

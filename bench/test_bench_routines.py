@@ -81,7 +81,9 @@ def _arrays(name: str, args: list[Any]) -> tuple[list[np.ndarray], np.ndarray]:
     """(the arrays to watch, the first written argument)."""
     spec = ba.SPECS[name]
     arrays = [
-        v for a, v in zip(spec.args, args) if a.kind != "flag" and isinstance(v, np.ndarray) and not a.out
+        v
+        for a, v in zip(spec.args, args)
+        if a.kind not in ("flag", "pivots") and isinstance(v, np.ndarray) and not a.out
     ]
     written = next(v for a, v in zip(spec.args, args) if a.out or a.inout)
     return arrays, written
