@@ -333,6 +333,30 @@ def run(
 
 INFO = 1000  # a LAPACK rule's return for info > 0 is INFO + info (BA_INFO in csrc/lapack.inc)
 
+_DERIVED: dict[str, list[tuple[str, Any]]] = {}  # spec name: its derived dims, compiled
+
+
+def allocate(spec: Spec, name: str, dims: dict[str, int], flags: dict[str, Any], dtype: np.dtype[Any]) -> Any:
+    """The output `name` of a LAPACK call, allocated before its native call as the validator
+    would (zeros; matrices column-major), from the dims the given arrays bind: so that
+    ``ba.getrf(A)`` takes the fast path too. None when something does not fit (the validating
+    path then names it)."""
+    derived = _DERIVED.get(spec.name)
+    if derived is None:
+        derived = _DERIVED[spec.name] = [(d, compile(e, "<dim>", "eval")) for d, e in spec.derived]
+    try:
+        env = {**{k: (v.upper() if isinstance(v, str) else v) for k, v in flags.items()}, **dims}
+        for sym, code in derived:
+            if sym not in env:
+                env[sym] = int(eval(code, {"__builtins__": {}}, env))
+        a = spec.by_name[name]
+        shape = tuple(int(env[d]) for d in a.dims)
+    except Exception:  # a bad flag or dim: the validator's message
+        return None
+    if a.kind == "pivots":
+        return np.zeros(shape, np.int64)
+    return np.zeros(shape, real_dtype(dtype) if a.real else dtype, order="F")
+
 
 class LinAlgError(np.linalg.LinAlgError):
     """numpy.linalg.LinAlgError from a LAPACK routine, with LAPACK's info (> 0) as `info`."""

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from blasad import _lowering
-from blasad._lowering import INFO, REAL_DTYPES, Call, failed, give_shadows, out_of_memory, run
+from blasad._lowering import INFO, REAL_DTYPES, Call, allocate, failed, give_shadows, out_of_memory, run
 from blasad._native_loader import lib
 from blasad._scalar import Scalar, result_buffer, wrap
 from blasad._tape import address
@@ -91,6 +91,7 @@ def source(spec: Spec) -> str:
             f"    if {name} is None and type({first}) is _ndarray and {first}.dtype in _REAL:",
             f"        {name} = fresh_{name} = _zeros((), {first}.dtype)",
         ]
+    lines += _allocations(spec, rid)
     lines += [f"    args = ({', '.join(names)},)", "    rc = 0  # not tried"]
     if rid >= 0:  # the fast path first; an output left None is the validating path's
         unset = "".join(f"{n} is not None and " for n in written if spec.defaults.get(n, 0) is None)
@@ -147,6 +148,34 @@ def source(spec: Spec) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _allocations(spec: Spec, rid: int) -> list[str]:
+    """A LAPACK routine's outputs left None, allocated before the native call from the shapes of
+    the arrays given (the validator would allocate them, on the slower path): lines of source."""
+    if rid < 0 or not spec.column_major:
+        return []
+    unset = [a for a in spec.args if (a.out and spec.defaults.get(a.name, 0) is None)]
+    given = [a for a in spec.args if a.kind in ("vector", "matrix") and not a.trans and a not in unset]
+    if not unset or not given:
+        return []
+    dims: dict[str, str] = {}
+    for a in given:
+        for i, d in enumerate(a.dims):
+            dims.setdefault(d, f"{a.name}.shape[{i}]")
+    ndim = {"vector": 1, "matrix": 2}
+    guard = " and ".join(f"type({a.name}) is _ndarray and {a.name}.ndim == {ndim[a.kind]}" for a in given)
+    flags = ", ".join(f"{a.name!r}: {a.name}" for a in spec.args if a.kind == "flag")
+    lines = [
+        f"    if ({' or '.join(f'{a.name} is None' for a in unset)}) and {guard}:",
+        f"        _dims = {{{', '.join(f'{d!r}: {e}' for d, e in dims.items())}}}",
+    ]
+    for a in unset:
+        lines += [
+            f"        if {a.name} is None:",
+            f"            {a.name} = _allocate(_spec, {a.name!r}, _dims, {{{flags}}}, {given[0].name}.dtype)",
+        ]
+    return lines
+
+
 def function(spec: Spec) -> Callable[..., Any]:
     """spec's public function."""
     namespace: dict[str, Any] = {
@@ -154,7 +183,7 @@ def function(spec: Spec) -> Callable[..., Any]:
         "_fast_call": lib.ba_fast_call, "_give_shadows": give_shadows,
         "_out_of_memory": out_of_memory, "_run": run, "_spec": spec, "_defaults": spec.defaults,
         "_ndarray": np.ndarray, "_REAL": REAL_DTYPES, "_result_buffer": result_buffer, "_wrap": wrap,
-        "_zeros": np.zeros, "_INFO": INFO, "_failed": failed,
+        "_zeros": np.zeros, "_INFO": INFO, "_failed": failed, "_allocate": allocate,
     }  # fmt: skip
     exec(source(spec), namespace)
     fn = namespace[spec.name]
