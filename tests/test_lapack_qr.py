@@ -212,3 +212,145 @@ def test_geqrf_allocates_tau_and_returns_both(rng):
     assert tau.shape == (3,) and tau.dtype == np.complex128
     Q = ba.ungqr(A2.copy(order="F"), tau)
     np.testing.assert_allclose(Q @ np.triu(A2[:3]), A, atol=1e-12)
+
+
+# ---- blocked adjoints: several blocks of 32 reflectors and a tail, against the same programs
+# made of one-reflector calls (blocks of one: the per-reflector rule) and central differences
+
+ORM_C = {np.float64: ("ormqr", "T"), np.complex128: ("unmqr", "C")}
+
+
+def _grads(program, inputs, outputs, seeds):
+    """Gradients of Σ ⟨seed_i, outputs_i final⟩ w.r.t. the inputs' values when program() ran."""
+    with ba.Tape() as tape:
+        tape.watch(*inputs)
+        program()
+    tape.backward(outputs, seeds)
+    return [tape.grad(x) for x in inputs]
+
+
+def _assert_close(got, want):
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-9 * max(1.0, float(np.abs(w).max())))
+
+
+def _reflectors(rng, dtype, mq, k, perturb=0.0):
+    """geqrf's reflectors and tau of a random mq × k matrix; tau scaled by 1 + perturb δ (δ
+    random): then no longer orthogonal reflectors."""
+    A, tau = ba.geqrf(_random(rng, (mq, k), dtype))
+    tau = tau * (1 + perturb * _random(rng, tau.shape, dtype))
+    return np.asfortranarray(A), tau
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+@pytest.mark.parametrize("shape", [(70, 70), (130, 70), (70, 130), (100, 64), (65, 65)])
+def test_blocked_geqrf_adjoint_matches_the_per_reflector_rule(dtype, shape, rng):
+    """geqrf's blocked adjoint (panels of 32) equals that of geqr2 written as one-column geqrf and
+    one-reflector ormqr calls, and passes the dot-product test."""
+    m, n = shape
+    k = min(m, n)
+    orm, t = ORM_C[dtype]
+    A0 = _random(rng, shape, dtype)
+    sA, st = _random(rng, shape, dtype), _random(rng, (k,), dtype)
+    A1, tau1 = A0.copy(order="F"), np.zeros(k, dtype)
+    got = _grads(lambda: ba.geqrf(A1, tau1), [A1], [A1, tau1], [sA, st])
+    A2, tau2 = A0.copy(order="F"), np.zeros(k, dtype)
+
+    def geqr2():
+        for j in range(k):
+            ba.geqrf(A2[j:, j : j + 1], tau2[j : j + 1])
+            if j + 1 < n:
+                getattr(ba, orm)(A2[j:, j : j + 1], tau2[j : j + 1], A2[j:, j + 1 :], "L", t)
+
+    want = _grads(geqr2, [A2], [A2, tau2], [sA, st])
+    np.testing.assert_allclose(A1, A2, atol=1e-12)
+    _assert_close(got, want)
+    g = ba.gradcheck(lambda A, tau: ba.geqrf(A, tau), A0, np.zeros(k, dtype), seed=4, full=False)
+    assert g.ok, (g.dot_adjoint, g.dot_numeric)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+@pytest.mark.parametrize("dims", [(130, 100, 70), (70, 70, 70), (96, 80, 64)])
+@pytest.mark.parametrize("perturb", [0.0, 0.1])
+def test_blocked_orgqr_adjoint_matches_the_per_reflector_rule(dtype, dims, perturb, rng):
+    """Q = H₁⋯H_k E by orgqr/ungqr (blocked adjoint) and by one-reflector ormqr calls on E,
+    H_k first: the same gradients w.r.t. the reflectors and tau (also for tau that is not
+    geqrf's), and the dot-product test."""
+    m, n, k = dims
+    org, (orm, _) = ORG[dtype], ORM_C[dtype]
+    V, tau = _reflectors(rng, dtype, m, k, perturb)
+    sQ = _random(rng, (m, n), dtype)
+    A1 = np.zeros((m, n), dtype, order="F")
+    A1[:, :k] = V
+    tau1 = tau.copy()
+    got = _grads(lambda: getattr(ba, org)(A1, tau1), [A1, tau1], [A1], [sQ])
+    V2, tau2 = V.copy(order="F"), tau.copy()
+    Q = np.asfortranarray(np.eye(m, n, dtype=dtype))
+
+    def peeled():
+        for i in reversed(range(k)):
+            getattr(ba, orm)(V2[i:, i : i + 1], tau2[i : i + 1], Q[i:, :], "L", "N")
+
+    want = _grads(peeled, [V2, tau2], [Q], [sQ])
+    np.testing.assert_allclose(A1, Q, atol=1e-10)
+    V_bar = np.zeros((m, n), dtype)
+    V_bar[:, :k] = np.tril(want[0], -1)  # orgqr reads only the stored reflectors
+    _assert_close(got, [V_bar, want[1]])
+    A0 = np.zeros((m, n), dtype, order="F")
+    A0[:, :k] = V
+    g = ba.gradcheck(lambda A, tau: getattr(ba, org)(A, tau), A0, tau.copy(), seed=5, full=False)
+    assert g.ok, (g.dot_adjoint, g.dot_numeric)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+@pytest.mark.parametrize("side", ["L", "R"])
+@pytest.mark.parametrize("trans", ["N", "C"])
+@pytest.mark.parametrize("mq_k", [(130, 70), (70, 65), (64, 64)])
+def test_blocked_ormqr_adjoint_matches_the_per_reflector_rule(dtype, side, trans, mq_k, rng):
+    """op(Q) C or C op(Q) by ormqr/unmqr (blocked adjoint) and by one-reflector calls in the order
+    of application: the same gradients w.r.t. A, tau and C (tau perturbed off geqrf's), and the
+    dot-product test."""
+    mq, k = mq_k
+    orm, t = ORM_C[dtype]
+    tr = "N" if trans == "N" else t
+    V, tau = _reflectors(rng, dtype, mq, k, 0.1)
+    shape = (mq, 20) if side == "L" else (20, mq)
+    C0, sC = _random(rng, shape, dtype), _random(rng, shape, dtype)
+    A1, tau1, C1 = V.copy(order="F"), tau.copy(), C0.copy(order="F")
+    got = _grads(lambda: getattr(ba, orm)(A1, tau1, C1, side, tr), [A1, tau1, C1], [C1], [sC])
+    A2, tau2, C2 = V.copy(order="F"), tau.copy(), C0.copy(order="F")
+    # Q C = H₁(⋯(H_k C)), Qᴴ C = H_kᴴ ⋯ H₁ᴴ C, C Q = C H₁ ⋯ H_k, C Qᴴ = C H_kᴴ ⋯ H₁ᴴ
+    order = range(k) if (side == "L") == (trans != "N") else reversed(range(k))
+
+    def peeled():
+        for i in order:
+            Ci = C2[i:, :] if side == "L" else C2[:, i:]
+            getattr(ba, orm)(A2[i:, i : i + 1], tau2[i : i + 1], Ci, side, tr)
+
+    want = _grads(peeled, [A2, tau2, C2], [C2], [sC])
+    np.testing.assert_allclose(C1, C2, atol=1e-10)
+    _assert_close(got, want)
+    g = ba.gradcheck(lambda A, tau, C: getattr(ba, orm)(A, tau, C, side, tr), V, tau, C0, seed=6, full=False)
+    assert g.ok, (g.dot_adjoint, g.dot_numeric)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+@pytest.mark.parametrize("shape", [(70, 40), (40, 70)])
+def test_blocked_sizes_gels_gradient_matches_central_differences(dtype, shape, rng):
+    """gels past one block (k = 40: a block and a tail) against central differences of
+    numpy.linalg.lstsq along random directions."""
+    m, n = shape
+    A, B = _random(rng, shape, dtype), _random(rng, (max(m, n), 3), dtype)
+    G = _random(rng, (n, 3), dtype)
+    A2, B2 = A.copy(order="F"), B.copy(order="F")
+    seed = np.zeros_like(B2)
+    seed[:n] = G
+    gA, gB = _grads(lambda: ba.gels(A2, B2), [A2, B2], [B2], [seed])
+    eps = 1e-6
+    for _ in range(3):
+        dA, dB = _random(rng, A.shape, dtype), _random(rng, B.shape, dtype)
+        num = (
+            _lstsq_loss(A + eps * dA, B + eps * dB, G, "N") - _lstsq_loss(A - eps * dA, B - eps * dB, G, "N")
+        ) / (2 * eps)
+        ana = float(np.vdot(gA, dA).real + np.vdot(gB, dB).real)
+        assert abs(ana - num) <= 1e-6 * max(1.0, abs(num)), (ana, num)
