@@ -84,8 +84,11 @@ typedef struct {
     int64_t rows, cols, s0, s1; /* element strides; a vector has cols = 1 */
 } nd_t;
 
-/* An exact numpy.ndarray of ndim nd whose dtype is float32/float64 (and equal to *dt
- * once that is set), with strides in whole elements. */
+static const int ES_OF[4] = {4, 8, 8, 16}; /* bytes per element of dtype code 0..3 (s d c z) */
+
+/* An exact numpy.ndarray of ndim nd whose dtype is float32/float64, or complex64/complex128
+ * (the LAPACK routines' complex calls: their specs read no scalar), equal to *dt once that is
+ * set, with strides in whole elements. */
 static int as_array(intptr_t o, int nd, int *dt, nd_t *a)
 {
     PyObject *obj = (PyObject *)o;
@@ -93,10 +96,10 @@ static int as_array(intptr_t o, int nd, int *dt, nd_t *a)
     PyArrayObject *arr = (PyArrayObject *)obj;
     if (PyArray_NDIM(arr) != nd) return 0;
     PyObject *d = (PyObject *)PyArray_DESCR(arr);
-    int code = d == dtypes[0] ? 0 : d == dtypes[1] ? 1 : -1;
+    int code = d == dtypes[0] ? 0 : d == dtypes[1] ? 1 : !cdtypes[0] ? -1 : d == cdtypes[0] ? 2 : d == cdtypes[1] ? 3 : -1;
     if (code < 0 || (*dt >= 0 && *dt != code)) return 0;
     *dt = code;
-    const int64_t es = code ? 8 : 4;
+    const int64_t es = ES_OF[code];
     const npy_intp *sh = PyArray_DIMS(arr), *st = PyArray_STRIDES(arr);
     a->p = PyArray_DATA(arr);
     a->rows = nd > 0 ? sh[0] : 1;
@@ -213,7 +216,7 @@ typedef struct {
 
 typedef struct {
     const char *name;
-    int nargs, ndims, dtypes; /* dtypes: bit 0 float32, bit 1 float64 */
+    int nargs, ndims, dtypes; /* dtypes: bits 0-3 float32, float64, complex64, complex128 */
     int colmajor;             /* LAPACK's Spec.column_major: every matrix column-major, or bail */
     fg_arg args[FG_MAXARGS];
 } fg_spec;
@@ -252,7 +255,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
     nd_t a[FG_MAXARGS];
     fg_val v[FG_MAXARGS];
     ba_arg fp[FG_MAXARGS]; /* footprints for the overlap test (empty: none) */
-    int f[FG_MAXARGS], L[FG_MAXARGS], dt = -1;
+    int f[FG_MAXARGS], L[FG_MAXARGS], dt = -1, rdt = -1; /* rdt: the dtype of the real arguments */
     int64_t d[FG_MAXDIMS] = {0}, ld[FG_MAXARGS][2];
     unsigned bound = 0;
     memset(v, 0, sizeof v);
@@ -267,11 +270,15 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
             if (L[i] < 0 || (f[i] = g->codes[L[i]]) < 0) return BAIL;
         } else if (g->kind == FG_PIVOTS) {
             if (!as_pivots(obj[i], &a[i])) return BAIL;
-        } else if (g->kind != FG_SCALAR && !as_array(obj[i], g->kind == FG_MATRIX ? 2 : 1, &dt, &a[i]))
+        } else if (g->kind != FG_SCALAR && !as_array(obj[i], g->kind == FG_MATRIX ? 2 : 1, g->real ? &rdt : &dt, &a[i]))
             return BAIL;
     }
     if (dt < 0 || !(s->dtypes >> dt & 1)) return BAIL;
-    const int es = dt ? 8 : 4;
+    if (rdt >= 0 && rdt != (dt & 1)) return BAIL; /* a real argument (heevd's w): the real dtype */
+    if (dt >= 2) /* complex: a trans flag's C is the conjugate transpose (3), not T */
+        for (int i = 0; i < na; i++)
+            if (s->args[i].kind == FG_FLAG && L[i] == 2) f[i] = 3;
+    const int es = ES_OF[dt];
 
     /* dims agree across the arguments, through op(X) for a transposed matrix */
     for (int i = 0; i < na; i++) {
@@ -334,6 +341,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
     for (int i = 0; i < na; i++) {
         const fg_arg *g = &s->args[i];
         const nd_t *x = &a[i];
+        const int aes = g->real ? ES_OF[dt & 1] : es; /* this argument's element size */
         if (g->kind == FG_PIVOTS) {
             v[i].p = (intptr_t)x->p;
             v[i].ld = 1;
@@ -343,7 +351,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
             if (g->packed && x->s0 != 1 && x->rows > 1) return BAIL; /* _lowering.run stages it */
             v[i].p = (intptr_t)x->p;
             v[i].ld = x->s0 ? x->s0 : 1;
-            fp[i] = ba_vec(v[i].p, v[i].ld, 0, x->rows, es);
+            fp[i] = ba_vec(v[i].p, v[i].ld, 0, x->rows, aes);
         } else if (g->kind == FG_MATRIX) {
             const int empty = !x->rows || !x->cols; /* np.zeros((0, n)): zero strides, no element */
             if (g->io != FG_IN && !empty && ((x->s0 == 0 && x->rows > 1) || (x->s1 == 0 && x->cols > 1)))
@@ -352,7 +360,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
             if (o != order) f[g->trans] ^= 1;
             v[i].p = (intptr_t)x->p;
             v[i].ld = ld[i][o];
-            fp[i] = ba_mat_o(o, v[i].p, v[i].ld, 0, x->rows, x->cols, es);
+            fp[i] = ba_mat_o(o, v[i].p, v[i].ld, 0, x->rows, x->cols, aes);
         }
     }
 
@@ -374,7 +382,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
             active |= v[i].bar != 0; /* a read scalar's shadow is set above */
             continue;
         }
-        if ((v[i].bar = shadow(t, &a[i], es)) < 0) return BAIL;
+        if ((v[i].bar = shadow(t, &a[i], g->real ? ES_OF[dt & 1] : es)) < 0) return BAIL;
         active |= g->io != FG_OUT && v[i].bar;
     }
     for (int i = 0; i < na; i++)

@@ -14,10 +14,29 @@ import blasad as ba
 import blasad._lowering as generic
 import blasad._lowering as routines
 from blasad._native_loader import ffi, lib
+from blasad.specs import real_dtype
 from blasad.specs.structure import pack
 
 ELIGIBLE = [name for name in ba.SPECS if lib.ba_fast_routine(name.encode()) >= 0]
 DTYPES = (np.float32, np.float64)
+COMPLEX = (np.complex64, np.complex128)
+
+
+def _dtypes(name):
+    """The dtypes of routine `name` the fast path takes: the real ones, and the complex ones of a
+    routine that reads no scalar (the LAPACK routines)."""
+    spec = ba.SPECS[name]
+    complex_ok = not any(a.kind == "scalar" or a.choices_complex for a in spec.args)
+    prefix = dict(zip((*DTYPES, *COMPLEX), "sdcz"))
+    return [dt for dt in (*DTYPES, *(COMPLEX if complex_ok else ())) if prefix[dt] in spec.dtypes]
+
+
+def _rand(rng, shape, dtype):
+    x = rng.standard_normal(shape)
+    if np.dtype(dtype).kind == "c":
+        x = x + 1j * rng.standard_normal(shape)
+    return np.asarray(x).astype(dtype)
+
 
 pytestmark = [
     pytest.mark.skipif(not routines.FAST, reason="no fast paths (a checked build, or not CPython)"),
@@ -43,10 +62,12 @@ def fast(monkeypatch):
 
 
 def _eligible(spec):
-    """The rule of the generated table: real dtypes, dense or packed storage, no keyword dims,
-    no discrete entries, no scalar updated in place (LAPACK routines included)."""
+    """The rule of the generated table: real dtypes (complex ones too for a routine that reads
+    no scalar and whose flags are the same for every dtype: the LAPACK routines), dense or packed
+    storage, no keyword dims, no discrete entries, no scalar updated in place."""
+    complex_ok = not any(a.kind == "scalar" or a.choices_complex for a in spec.args)
     return (
-        bool(set(spec.dtypes) & set("sd"))
+        (bool(set(spec.dtypes) & set("sd")) or complex_ok)
         and not spec.keywords
         and all(a.storage == "dense" or (a.storage == "packed" and a.kind == "vector") for a in spec.args)
         and not any(a.discrete or (a.kind == "scalar" and a.inout) for a in spec.args)
@@ -58,6 +79,7 @@ def test_the_table_holds_the_real_dense_and_packed_routines():
     assert {"gemm", "gemv", "axpy", "dot", "symv", "spmv", "tpsv", "syrk", "trsm"} <= set(ELIGIBLE)
     for name in (b"hemv", b"rotm", b"gbmv", b"sbmv", b"herk"):  # complex only, discrete, band
         assert lib.ba_fast_routine(name) == -1
+    assert {"heevd", "ungqr", "unmqr"} <= set(ELIGIBLE)  # complex LAPACK routines: no scalar read
 
 
 # ---- one call per routine, from its spec ------------------------------------------------------
@@ -93,13 +115,13 @@ def make_call(name, dtype, flags, layout, rng, out_none=False):
             n = dims["n"]
             args.append(pack((rng.standard_normal((n, n)) + n * np.eye(n)).astype(dtype), flags["uplo"]))
         elif a.kind == "vector":
-            x = rng.standard_normal(dims[a.dims[0]]).astype(dtype)
+            x = _rand(rng, dims[a.dims[0]], real_dtype(np.dtype(dtype)) if a.real else dtype)
             args.append(x[::-1] if layout == "neg" else x)
         else:
             shape = tuple(dims[s] for s in a.dims)
             if a.trans and flags[a.trans] != "N":
                 shape = shape[::-1]
-            M = rng.standard_normal(shape).astype(dtype)
+            M = _rand(rng, shape, real_dtype(np.dtype(dtype)) if a.real else dtype)
             if a.structure == "triangular":
                 M += shape[0] * np.eye(shape[0], dtype=dtype)
             # (a Spec.column_major routine takes column-major matrices only: others are staged)
@@ -112,19 +134,27 @@ def make_call(name, dtype, flags, layout, rng, out_none=False):
 CASES = [
     pytest.param(name, dt, flags, layout, id=f"{name}-{np.dtype(dt)}-{''.join(flags.values())}-{layout}")
     for name in ELIGIBLE
-    for dt in DTYPES
+    for dt in _dtypes(name)
     for flags in _flag_sets(ba.SPECS[name])
     for layout in ("C", "F", "neg")
 ]
 
 
+def _call(spec, f, args):
+    """f(*args), then Spec.after (a loss the adjoint serves: complex eigenvectors' phases fixed)."""
+    res = f(*args)
+    if spec.after is not None:
+        spec.after(dict(zip((a.name for a in spec.args), args)))
+    return res
+
+
 def _autodiff(name, args, seeds):
     spec = ba.SPECS[name]
     f = getattr(ba, name)
-    floats = [isinstance(s, np.ndarray) and s.dtype.kind == "f" for s in seeds]  # (not pivots)
+    floats = [isinstance(s, np.ndarray) and s.dtype.kind in "fc" for s in seeds]  # (not pivots)
     shadows = [np.array(s, copy=True) if f else None for s, f in zip(seeds, floats)]
     duals = [ba.Duplicated(x, dx) if dx is not None else x for x, dx in zip(args, shadows)]
-    ba.autodiff(lambda *xs: f(*xs), *duals)
+    ba.autodiff(lambda *xs: _call(spec, f, xs), *duals)
     return [x for x in args if isinstance(x, np.ndarray)], [s for s in shadows if s is not None], spec
 
 
@@ -137,9 +167,7 @@ def test_fast_path_is_taken_and_bit_identical(fast, monkeypatch, name, dt, flags
         rng = np.random.default_rng(5)
         args = make_call(name, dt, flags, layout, rng)
         seeds = [
-            rng.standard_normal(x.shape).astype(dt)
-            if isinstance(x, np.ndarray) and x.dtype.kind == "f"
-            else None
+            _rand(rng, x.shape, x.dtype) if isinstance(x, np.ndarray) and x.dtype.kind in "fc" else None
             for x in args
         ]  # (none for pivots)
         fast.clear()
@@ -150,8 +178,7 @@ def test_fast_path_is_taken_and_bit_identical(fast, monkeypatch, name, dt, flags
         assert a.dtype == b.dtype and np.array_equal(a, b)
 
 
-@pytest.mark.parametrize("name", ELIGIBLE)
-@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize(("name", "dt"), [(name, dt) for name in ELIGIBLE for dt in _dtypes(name)])
 def test_an_output_without_a_shadow_is_given_one(fast, monkeypatch, name, dt):
     """Under a Tape the inputs are watched and the outputs are not (a reduction's out is None): the
     fast path asks for their shadows (rc 2), gets them and records the call, with the validating
@@ -167,17 +194,17 @@ def test_an_output_without_a_shadow_is_given_one(fast, monkeypatch, name, dt):
         inputs = [
             x
             for i, x in enumerate(args)
-            if isinstance(x, np.ndarray) and x.dtype.kind == "f" and i not in written
+            if isinstance(x, np.ndarray) and x.dtype.kind in "fc" and i not in written
         ]  # (not pivots)
         fast.clear()
         with ba.Tape() as tape:
             tape.watch(*(inputs or [args[written[0]]]))
-            result = getattr(ba, name)(*args)
+            result = _call(spec, getattr(ba, name), args)
         if on:
             assert name not in fast and tape.ncalls >= 1
         outs = [result if args[i] is None else args[i] for i in written]
-        outs = [o for o in outs if o.dtype.kind == "f"]  # (not pivots)
-        tape.backward(outs, [np.full(o.shape, 0.5, dt) for o in outs])
+        outs = [o for o in outs if o.dtype.kind in "fc"]  # (not pivots)
+        tape.backward(outs, [np.full(o.shape, 0.5, o.dtype) for o in outs])
         grads[on] = [tape.grad(x) for x in (inputs or [args[written[0]]])] + outs
     for a, b in zip(grads[True], grads[False]):
         assert np.array_equal(a, b)

@@ -5,7 +5,8 @@ read or written, its dims as symbol indices, the flag that transposes it; a flag
 letters and their C codes), the check of its derived dims, and the call of its C entry
 ba_<name>(t, dtype, order, <flags>, <dims>, <arguments>) in the signature _lowering.py documents.
 
-Eligible: real dtypes among the spec's (the fast path is real), arguments scalar, vector, matrix
+Eligible: real dtypes among the spec's (complex ones too for a spec that reads no scalar: the
+LAPACK routines; see _complex_ok), arguments scalar, vector, matrix
 or flag, dense (or a packed vector), no scalar updated in place, no keywords, no discrete
 entries, derived dims that are expressions C can check (symm's ka = m if side == 'L' else n;
 validate binds ka from A's shape like any dim, the wrappers check the relation, and so does C);
@@ -70,10 +71,17 @@ def c_expr(expr: str, spec: Any) -> str:
     return tr(ast.parse(expr, mode="eval").body)
 
 
+def _complex_ok(spec: Any) -> bool:
+    """Can the fast path take the spec's complex calls? Those of routines that read no scalar
+    (it reads real scalars only) and whose flags take the same letters for every dtype: the
+    LAPACK routines."""
+    return not any(a.kind == "scalar" or a.choices_complex for a in spec.args)
+
+
 def check(spec: Any) -> None:
     """Raise Ineligible when the spec's calls cannot take the C fast path."""
-    if "s" not in spec.dtypes and "d" not in spec.dtypes:
-        raise Ineligible("complex dtypes only")
+    if not _complex_ok(spec) and "s" not in spec.dtypes and "d" not in spec.dtypes:
+        raise Ineligible("complex dtypes only, with scalars")
     if spec.keywords:
         raise Ineligible("keyword dims or a hand-written entry")
     if len(spec.args) > MAX_ARGS or len(symbols(spec)) > MAX_DIMS:
@@ -151,7 +159,8 @@ def table(specs: Iterable[Any]) -> str:
         "static const fg_spec fg_specs[FG_NROUTINES] = {",
     ]
     for r, spec in enumerate(specs):
-        dtypes = sum(1 << i for i, p in enumerate("sd") if p in spec.dtypes)
+        taken = [p for p in spec.dtypes if p in "sd" or _complex_ok(spec)]
+        dtypes = sum(1 << "sdcz".index(p) for p in taken)
         lines.append(f"    /* {r}: {spec.formula} */")
         head = f'"{spec.name}", {len(spec.args)}, {len(symbols(spec))}, {dtypes}, {int(spec.column_major)}'
         lines.append(f"    {{{head}, {{")
