@@ -55,9 +55,15 @@ def _as(x: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
     return x if x.dtype == dtype else x.astype(dtype)
 
 
-def _rhs(b: np.ndarray, n: int, name: str = "b") -> None:
-    if b.shape[0] != n:
-        raise ValueError(f"shapes of a {(n, n)} and {name} {b.shape} are incompatible")
+def _system(a: Any, b: Any, name: str, check_finite: bool) -> tuple[np.ndarray, np.ndarray, np.dtype[Any]]:
+    """(a, b, their common dtype) of a square system a x = b, b a vector or a matrix, checked as
+    SciPy checks them (a is called `name` in the messages: "c" for cho_solve, "lu" for lu_solve)."""
+    a = _array(a, name, check_finite)
+    b = _array(b, "b", check_finite, (1, 2))
+    _square(a, name)
+    if b.shape[0] != a.shape[0]:
+        raise ValueError(f"shapes of {name} {a.shape} and b {b.shape} are incompatible")
+    return a, b, _common(a, b)
 
 
 def cholesky(a: Any, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True) -> np.ndarray:
@@ -91,11 +97,7 @@ def cho_solve(
 ) -> np.ndarray:
     """x with A x = b, from cho_factor's (c, lower)."""
     c, lower = c_and_lower
-    c = _array(c, "c", check_finite)
-    b = _array(b, "b", check_finite, (1, 2))
-    _square(c, "c")
-    _rhs(b, c.shape[0])
-    dt = _common(c, b)
+    c, b, dt = _system(c, b, "c", check_finite)
     x, _ = getattr(_lapack, _PREFIX[dt] + "potrs")(
         _as(c, dt), _as(b, dt), lower=int(lower), overwrite_b=int(overwrite_b)
     )
@@ -119,11 +121,7 @@ def lu_solve(
 ) -> np.ndarray:
     """x with op(a) x = b (trans 0, 1, 2: a, aᵀ, aᴴ), from lu_factor's (lu, piv)."""
     lu, piv = lu_and_piv
-    lu = _array(lu, "lu", check_finite)
-    b = _array(b, "b", check_finite, (1, 2))
-    _square(lu, "lu")
-    _rhs(b, lu.shape[0])
-    dt = _common(lu, b)
+    lu, b, dt = _system(lu, b, "lu", check_finite)
     x, _ = getattr(_lapack, _PREFIX[dt] + "getrs")(
         _as(lu, dt), piv, _as(b, dt), trans=trans, overwrite_b=int(overwrite_b)
     )
@@ -165,11 +163,7 @@ def solve(
     """x with a x = b (transposed: aᵀ x = b). assume_a: "gen" (LU, the default), "pos"
     (Cholesky), "sym"/"her" (the symmetric or Hermitian matrix a's lower or upper triangle holds,
     solved by LU: SciPy's sysv/hesv give the same x), "upper triangular"/"lower triangular"."""
-    a = _array(a, "a", check_finite)
-    b = _array(b, "b", check_finite, (1, 2))
-    _square(a)
-    _rhs(b, a.shape[0])
-    dt = _common(a, b)
+    a, b, dt = _system(a, b, "a", check_finite)
     p = _PREFIX[dt]
     kind = {
         None: "gen",
@@ -215,12 +209,8 @@ def solve_triangular(
     check_finite: bool = True,
 ) -> np.ndarray:
     """x with op(a) x = b for a triangular a (its lower or upper triangle; unit_diagonal: ones)."""
-    a = _array(a, "a", check_finite)
-    b = _array(b, "b", check_finite, (1, 2))
-    _square(a)
-    _rhs(b, a.shape[0])
+    a, b, dt = _system(a, b, "a", check_finite)
     t = {"N": 0, "T": 1, "C": 2}.get(trans, trans) if isinstance(trans, str) else trans
-    dt = _common(a, b)
     x, info = getattr(_lapack, _PREFIX[dt] + "trtrs")(
         _as(a, dt),
         _as(b, dt),

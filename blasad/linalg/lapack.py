@@ -67,6 +67,13 @@ def _own(x: Any, dtype: np.dtype[Any], overwrite: Any, name: str, ndim: int = 2)
     return out
 
 
+def _rhs(b: Any, dt: np.dtype[Any], overwrite: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(x, its matrix view): the right-hand side a solve overwrites with its solution, as _own
+    gives it (a vector b stays a vector, solved as its one-column matrix view)."""
+    x = _own(b, dt, overwrite, "b", 2 if np.ndim(b) == 2 else 1)
+    return x, x if x.ndim == 2 else x[:, None]
+
+
 def _pivots(piv: Any, name: str = "piv") -> np.ndarray:
     p = np.asarray(piv)
     if p.ndim != 1 or p.dtype.kind not in "iu":
@@ -128,8 +135,8 @@ def _potrs(p: str) -> Callable[..., Any]:
 
     def potrs(c: Any, b: Any, lower: int = 0, overwrite_b: int = 0) -> tuple[np.ndarray, int]:
         c = _own(c, dt, 0, "c") if not isinstance(c, np.ndarray) or c.dtype != dt else c
-        x = _own(b, dt, overwrite_b, "b", 2 if np.ndim(b) == 2 else 1)
-        ba.potrs(c, x if x.ndim == 2 else x[:, None], uplo=_uplo(lower))
+        x, x2 = _rhs(b, dt, overwrite_b)
+        ba.potrs(c, x2, uplo=_uplo(lower))
         return x, 0
 
     return potrs
@@ -140,8 +147,8 @@ def _posv(p: str) -> Callable[..., Any]:
 
     def posv(a: Any, b: Any, lower: int = 0, overwrite_a: int = 0, overwrite_b: int = 0) -> tuple[Any, ...]:
         c = _own(a, dt, overwrite_a, "a")
-        x = _own(b, dt, overwrite_b, "b", 2 if np.ndim(b) == 2 else 1)
-        info = _info(lambda: ba.posv(c, x if x.ndim == 2 else x[:, None], uplo=_uplo(lower)))
+        x, x2 = _rhs(b, dt, overwrite_b)
+        info = _info(lambda: ba.posv(c, x2, uplo=_uplo(lower)))
         return c, x, info
 
     return posv
@@ -180,10 +187,10 @@ def _trtrs(p: str) -> Callable[..., Any]:
         overwrite_b: int = 0,
     ) -> tuple[np.ndarray, int]:
         a = _own(a, dt, 0, "a") if not isinstance(a, np.ndarray) or a.dtype != dt else a
-        x = _own(b, dt, overwrite_b, "b", 2 if np.ndim(b) == 2 else 1)
+        x, x2 = _rhs(b, dt, overwrite_b)
         info = _info(
             lambda: ba.trtrs(
-                a, x if x.ndim == 2 else x[:, None], uplo=_uplo(lower), trans=_trans(trans, dt.kind == "c"),
+                a, x2, uplo=_uplo(lower), trans=_trans(trans, dt.kind == "c"),
                 diag="U" if unitdiag else "N",
             )
         )  # fmt: skip
@@ -209,8 +216,8 @@ def _getrs(p: str) -> Callable[..., Any]:
 
     def getrs(lu: Any, piv: Any, b: Any, trans: int = 0, overwrite_b: int = 0) -> tuple[np.ndarray, int]:
         lu = _own(lu, dt, 0, "lu") if not isinstance(lu, np.ndarray) or lu.dtype != dt else lu
-        x = _own(b, dt, overwrite_b, "b", 2 if np.ndim(b) == 2 else 1)
-        ba.getrs(lu, _pivots(piv), x if x.ndim == 2 else x[:, None], trans=_trans(trans, dt.kind == "c"))
+        x, x2 = _rhs(b, dt, overwrite_b)
+        ba.getrs(lu, _pivots(piv), x2, trans=_trans(trans, dt.kind == "c"))
         return x, 0
 
     return getrs
@@ -221,9 +228,9 @@ def _gesv(p: str) -> Callable[..., Any]:
 
     def gesv(a: Any, b: Any, overwrite_a: int = 0, overwrite_b: int = 0) -> tuple[Any, ...]:
         lu = _own(a, dt, overwrite_a, "a")
-        x = _own(b, dt, overwrite_b, "b", 2 if np.ndim(b) == 2 else 1)
+        x, x2 = _rhs(b, dt, overwrite_b)
         piv = np.zeros(lu.shape[0], np.int64)
-        info = _info(lambda: ba.gesv(lu, x if x.ndim == 2 else x[:, None], piv))
+        info = _info(lambda: ba.gesv(lu, x2, piv))
         return lu, piv.astype(np.int32), x, info
 
     return gesv
@@ -322,9 +329,9 @@ def _gels(p: str) -> Callable[..., Any]:
         a: Any, b: Any, trans: Any = "N", lwork: Any = None, overwrite_a: int = 0, overwrite_b: int = 0
     ) -> tuple[Any, ...]:
         lqr = _own(a, dt, overwrite_a, "a")
-        x = _own(b, dt, overwrite_b, "b", 2 if np.ndim(b) == 2 else 1)
+        x, x2 = _rhs(b, dt, overwrite_b)
         op = _letter(trans, "trans", "NC" if dt.kind == "c" else "NT")
-        info = _info(lambda: ba.gels(lqr, x if x.ndim == 2 else x[:, None], trans=op))
+        info = _info(lambda: ba.gels(lqr, x2, trans=op))
         return lqr, x, info
 
     return gels
