@@ -156,59 +156,48 @@ f'(λ) (V{H} S V)_ij of the gradient of ⟨S, V diag(f(w)) V{H}⟩ (A itself for
 do not carry there.{raise_}"""
 _EIGH_FAILURE = "the algorithm failed to compute an eigenvalue (LAPACK's info {info})"
 
-SYEVD = Spec(
-    name="syevd",
-    formula="A ← V, w ← λ with A = V diag(λ) Vᵀ (eigenvectors over A, eigenvalues ascending in w)",
-    args=(
-        Arg("A", "matrix", ("n", "n"), inout=True, structure="symmetric"),
-        Arg("w", "vector", ("n",), out=True, real=True),
-        Arg("uplo", "flag", choices=UPLO),
-    ),
-    reference=_eigh_ref,
-    adjoint=_EIGH_ADJOINT,
-    saves="V and w, by reference (copied only if a later call overwrites them)",
-    dtypes="sd",
-    other="heevd",
-    column_major=True,
-    failure=_EIGH_FAILURE,
-    conditioned=make_eigh,
-    rephase=rephase_eigh,
-    defaults={"w": None, "uplo": "L"},
-    doc=_EIGH_DOC.format(H="ᵀ", kind="symmetric", diag="", name="syevd", phase="a sign", raise_=""),
-)
 
-HEEVD = Spec(
-    name="heevd",
-    formula="A ← V, w ← λ with A = V diag(λ) Vᴴ (eigenvectors over A, eigenvalues ascending in w)",
-    args=(
-        Arg("A", "matrix", ("n", "n"), inout=True, structure="hermitian"),
-        Arg("w", "vector", ("n",), out=True, real=True),
-        Arg("uplo", "flag", choices=UPLO),
-    ),
-    reference=_eigh_ref,
-    adjoint=_EIGH_ADJOINT,
-    saves="V and w, by reference (copied only if a later call overwrites them)",
-    dtypes="cz",
-    other="syevd",
-    column_major=True,
-    failure=_EIGH_FAILURE,
-    conditioned=make_eigh,
-    after=fix_eigh_phases,
-    rephase=rephase_eigh,
-    defaults={"w": None, "uplo": "L"},
-    doc=_EIGH_DOC.format(
-        H="ᴴ",
-        kind="Hermitian",
-        diag=" (not the diagonal's imaginary part)",
-        name="heevd",
-        phase="a phase e^{iφ}",
-        raise_=(
-            " A loss that depends on an eigenvector's phase (Im (Vᴴ V̄)_jj ≠ 0 beyond rounding:\n"
-            "Re V[i, j] itself, say, rather than |V[i, j]|) has no gradient: backward raises\n"
-            "numpy.linalg.LinAlgError."
+def _evd_spec(name: str, dtypes: str, other: str, H: str, structure: str, complex_: bool) -> Spec:
+    """syevd (real, symmetric) and heevd (complex, Hermitian): one spec but for the conjugate,
+    and the complex one's phase fix (Spec.after) and phase check."""
+    return Spec(
+        name=name,
+        formula=f"A ← V, w ← λ with A = V diag(λ) V{H} (eigenvectors over A, eigenvalues ascending in w)",
+        args=(
+            Arg("A", "matrix", ("n", "n"), inout=True, structure=structure),
+            Arg("w", "vector", ("n",), out=True, real=True),
+            Arg("uplo", "flag", choices=UPLO),
         ),
-    ),
-)
+        reference=_eigh_ref,
+        adjoint=_EIGH_ADJOINT,
+        saves="V and w, by reference (copied only if a later call overwrites them)",
+        dtypes=dtypes,
+        other=other,
+        column_major=True,
+        failure=_EIGH_FAILURE,
+        conditioned=make_eigh,
+        after=fix_eigh_phases if complex_ else None,
+        rephase=rephase_eigh,
+        defaults={"w": None, "uplo": "L"},
+        doc=_EIGH_DOC.format(
+            H=H,
+            kind=structure.capitalize() if complex_ else structure,
+            diag=" (not the diagonal's imaginary part)" if complex_ else "",
+            name=name,
+            phase="a phase e^{iφ}" if complex_ else "a sign",
+            raise_=(
+                " A loss that depends on an eigenvector's phase (Im (Vᴴ V̄)_jj ≠ 0 beyond rounding:\n"
+                "Re V[i, j] itself, say, rather than |V[i, j]|) has no gradient: backward raises\n"
+                "numpy.linalg.LinAlgError."
+            )
+            if complex_
+            else "",
+        ),
+    )
+
+
+SYEVD = _evd_spec("syevd", "sd", "heevd", "ᵀ", "symmetric", complex_=False)
+HEEVD = _evd_spec("heevd", "cz", "syevd", "ᴴ", "hermitian", complex_=True)
 
 GESDD = Spec(
     name="gesdd",
