@@ -100,3 +100,20 @@ def test_cli_lapack_case(capsys: pytest.CaptureFixture[str], monkeypatch: pytest
     for op in lapack.OPS:
         assert f"LAPACK {op}:" in out
     assert "targets" in out and "gemm: C ← A B" not in out
+
+
+def test_cli_lapack_ops_and_sizes(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--lapack-ops and --lapack-sizes run only the operations and sizes named; others are refused."""
+    monkeypatch.setattr(lapack, "LAPACK_DTYPES", (np.float64,))
+    from blasad.bench.cli import main, parse_args
+
+    argv = ["--quick", "--no-peers", "--threads", "1", "--cases", "lapack"]
+    assert main([*argv, "--lapack-ops", "qr,cholesky", "--lapack-sizes", "6"]) == 0
+    out = capsys.readouterr().out
+    assert "LAPACK cholesky:" in out and "LAPACK qr:" in out and "LAPACK eigh:" not in out
+    rows = [line.split() for line in out.splitlines() if line.startswith("blasad  ")]
+    assert rows and all(r[2] == "6" for r in rows), rows
+    with pytest.raises(SystemExit):
+        parse_args(["--lapack-ops", "qr,potato"])

@@ -25,12 +25,14 @@ from blasad.bench.cases import (
 )
 from blasad.bench.frameworks import Peers
 from blasad.bench.lapack import (
+    LAPACK_SIZES,
     case_lapack,
     lapack_targets,
     lapack_tasks,
     print_lapack_tables,
     xla_single_thread,
 )
+from blasad.bench.lapack import OPS as LAPACK_OPS
 from blasad.bench.report import (
     README_COMMAND,
     Row,
@@ -54,13 +56,14 @@ QUICK_SIZES = (4, 16, 64, 256)
 def make_config(args: argparse.Namespace) -> Config:
     """--quick: sizes up to 256 and about 10 ms of repetitions per measurement; else 1.5 s."""
     threads, peers, plot, cases = tuple(args.threads), not args.no_peers, args.plot, tuple(args.cases)
+    chosen = {"lapack_ops": tuple(args.lapack_ops or ()), "lapack_sizes": tuple(args.lapack_sizes or ())}
     if args.quick:
         sizes = tuple(args.sizes or QUICK_SIZES)
         return Config(sizes, threads, peers, plot, quick=True, budget=0.01, min_reps=3, min_reps_slow=1,
-                      slow=0.05, max_reps=50, cases=cases)  # fmt: skip
+                      slow=0.05, max_reps=50, cases=cases, **chosen)  # fmt: skip
     sizes = tuple(args.sizes or SIZES)
     return Config(sizes, threads, peers, plot, quick=False, budget=1.5, min_reps=24, min_reps_slow=15,
-                  slow=0.25, max_reps=2000, cases=cases)  # fmt: skip
+                  slow=0.25, max_reps=2000, cases=cases, **chosen)  # fmt: skip
 
 
 class Progress:
@@ -122,6 +125,14 @@ def _cases(text: str) -> list[str]:
     return [c for c in CASES if c in values]
 
 
+def _lapack_ops(text: str) -> list[str]:
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    unknown = sorted(set(values) - set(LAPACK_OPS))
+    if not values or unknown:
+        raise argparse.ArgumentTypeError(f"expected some of {','.join(LAPACK_OPS)}, got {text!r}")
+    return [op for op in LAPACK_OPS if op in values]
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m blasad.bench",
@@ -148,6 +159,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "(1000 tiny dependent calls), memory (bytes the tape copies), scalar (active-scalar operations, "
         "recorded and not), cg (conjugate gradient per iteration), lapack (cholesky, lu, solve_triangular, "
         "qr, eigh, svd against the plain LAPACK call, PyTorch and JAX; under the first thread count)",
+    )
+    parser.add_argument(
+        "--lapack-ops",
+        type=_lapack_ops,
+        default=None,
+        help=f"the LAPACK operations to measure (default all: {','.join(LAPACK_OPS)})",
+    )
+    parser.add_argument(
+        "--lapack-sizes",
+        type=_int_list,
+        default=None,
+        help=f"sizes n of the LAPACK operations (default {','.join(map(str, LAPACK_SIZES))})",
     )
     return parser.parse_args(argv)
 

@@ -754,12 +754,15 @@ def _times(t: dict[str, float]) -> tuple[float, float, float]:
 
 
 def lapack_sizes(cfg: Config) -> tuple[int, ...]:
+    if cfg.lapack_sizes:
+        return cfg.lapack_sizes
     return LAPACK_QUICK_SIZES if cfg.quick else LAPACK_SIZES
 
 
 def lapack_tasks(cfg: Config) -> list[tuple[str, int, Any]]:
     """(op, n, dtype) in the order the report runs them."""
-    return [(op, n, dt) for n in lapack_sizes(cfg) for dt in LAPACK_DTYPES for op in OPS]
+    ops = [op for op in OPS if not cfg.lapack_ops or op in cfg.lapack_ops]
+    return [(op, n, dt) for n in lapack_sizes(cfg) for dt in LAPACK_DTYPES for op in ops]
 
 
 def xla_single_thread() -> str | None:
@@ -878,6 +881,8 @@ def print_lapack_tables(rows: Sequence[Row]) -> None:
     for op in OPS:
         case = f"lapack-{op}"
         mine = [r for r in ours if r.case == case]
+        if not mine:
+            continue
         body: list[list[str]] = []
         gone: list[str] = []
         for r in sorted(mine, key=lambda r: (r.threads, r.dtype, r.n, order.get(r.framework, 99))):

@@ -39,6 +39,8 @@ class Config:
     slow: float
     max_reps: int
     cases: tuple[str, ...] = CASES  # the cases to run
+    lapack_ops: tuple[str, ...] = ()  # the LAPACK operations to run (--lapack-ops; empty: all)
+    lapack_sizes: tuple[int, ...] = ()  # their sizes (--lapack-sizes; empty: the defaults)
 
 
 def _warm_up(sample: Sample, cfg: Config) -> tuple[int, int]:
