@@ -91,10 +91,10 @@ FLOPS: dict[str, Flops] = {
     ),
     "qr": Flops(
         lambda n, k: 8 * n**3 / 3,
-        lambda n, k: 8 * n**3,
-        "geqrf 4n³/3 + orgqr 4n³/3; adjoints of LAPACK's raw outputs (the reflectors and τ, "
-        "csrc/lapack_qr.inc), per block of 32 reflectors six gemm against the forward's two: 3 × "
-        "each, 8n³ (PyTorch's and JAX's qr rule, on Q and R only, is 6n³)",
+        lambda n, k: 5 * n**3,
+        "geqrf 4n³/3 + orgqr 4n³/3; adjoint on Q and R (ba.qr, csrc/lapack_qr.inc): triu(R̄) Rᴴ by "
+        "trmm (n³), Qᴴ Q̄'s upper triangle by gemmt (n³), Q̄ + Q K by gemm (2n³), × R⁻ᴴ by trsm (n³; "
+        "real: trtri n³/3 + trmm n³): 5n³ (PyTorch's and JAX's, the same rule with two full gemm, 6n³)",
     ),
     "eigh": Flops(
         lambda n, k: 14 * n**3 / 3,
@@ -115,7 +115,7 @@ OP_WHAT = {
     "cholesky": "potrf: A = L Lᴴ (lower), loss on L",
     "lu": "getrf + getrs (lu_factor + lu_solve): X = A⁻¹ B, B n × n/8, loss on X",
     "solve_triangular": "trtrs: X = A⁻¹ B, A upper, B n × n, loss on X",
-    "qr": "geqrf + copy + orgqr/ungqr (qr): A = Q R, loss on Q and R",
+    "qr": "ba.qr, geqrf + orgqr/ungqr (qr, economic): A = Q R, loss on Q and R",
     "eigh": "syevd/heevd (eigh): A = V diag(w) Vᴴ (lower), loss on w and V",
     "svd": "gesdd (svd, thin): A = U diag(s) Vᴴ, loss on s, U and Vᴴ",
 }
@@ -133,7 +133,7 @@ def routines(op: str, dtype: Any) -> tuple[str, ...]:
         "cholesky": ("potrf",),
         "lu": ("getrf", "getrs"),
         "solve_triangular": ("trtrs",),
-        "qr": ("geqrf", "copy", "ungqr" if cplx else "orgqr"),
+        "qr": ("qr",),
         "eigh": ("heevd" if cplx else "syevd",),
         "svd": ("gesdd",),
     }[op]
@@ -440,16 +440,9 @@ def make_lapack_problem(op: str, n: int, dtype: Any, rng: np.random.Generator) -
         )
     if op == "qr":
         Q_bar, R_bar = rand(n, n), np.triu(rand(n, n))
-        geqrf, orgqr = _ba("geqrf"), _ba("ungqr" if cplx else "orgqr")
-
-        def qr(A: np.ndarray, tau: np.ndarray, Q: np.ndarray) -> None:
-            geqrf(A, tau)
-            ba.copy(A.reshape(-1, order="F"), Q.reshape(-1, order="F"))
-            orgqr(Q, tau)
-
-        arrays = [rand(n, n), np.zeros(n, dt), np.zeros((n, n), dt, order="F")]
+        arrays = [rand(n, n), np.zeros((n, n), dt, order="F"), np.zeros((n, n), dt, order="F")]
         return LapackProblem(
-            op, n, dt, arrays, [True, True, True], [0], [2, 0], qr, lambda outs: [Q_bar, R_bar]
+            op, n, dt, arrays, [True, True, True], [0], [1, 2], _ba("qr"), lambda outs: [Q_bar, R_bar]
         )
     if op == "eigh":
         S, w_bar = _hermitian(rand(n, n)), rng.standard_normal(n)

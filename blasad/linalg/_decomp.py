@@ -258,7 +258,10 @@ def qr(
 ) -> Any:
     """a = Q R (Householder QR: geqrf, then orgqr/ungqr for Q). mode "full": Q m × m, R m × n;
     "economic": Q m × k, R k × n (k = min(m, n)); "r": (R,); "raw": ((qr, tau), R), LAPACK's
-    reflectors as geqrf leaves them. pivoting=True (geqp3) is not supported: ValueError."""
+    reflectors as geqrf leaves them. pivoting=True (geqp3) is not supported: ValueError.
+    Gradients: "economic" (and "full" when m ≤ n) is ba.qr, differentiated by the rule on Q and
+    R (exact where a has full rank k); "full" with m > n differentiates geqrf and orgqr (its
+    last m - n columns of Q are LAPACK's, not determined by a alone)."""
     import blasad as ba
 
     if pivoting:
@@ -269,6 +272,8 @@ def qr(
     p = _PREFIX[a.dtype]
     m, n = a.shape
     k = min(m, n)
+    if mode == "economic" or (mode == "full" and m <= n):  # Q m × k: the rule on Q and R (ba.qr)
+        return ba.qr(a)
     lqr, tau, _, _ = getattr(_lapack, p + "geqrf")(a, overwrite_a=int(overwrite_a))
     R = _upper(lqr, k if mode in ("economic", "raw") else m)
     if mode == "r":

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from blasad.specs.core import SIDE, Arg, Spec
+from blasad.specs.lapack_eig import make_svd
 
 _BLOCK_ADJOINT = (
     "blocks of 32 reflectors (compact WY): H_i ⋯ H_{i+b-1} = I - V T Vᴴ, V (unit lower trapezoidal), "
@@ -295,4 +296,49 @@ of the triangular factor is exactly zero: A then holds the factors and B what LA
 and a gradient that reaches them raises in backward.""",
 )
 
-ROUTINES: tuple[Spec, ...] = (GEQRF, ORGQR, UNGQR, ORMQR, UNMQR, GELS)
+
+def _qr_ref(A: np.ndarray, Q: Any, R: Any) -> Any:  # (Q, R)
+    m, n = A.shape
+    k = min(m, n)
+    W, tau = _geqrf_ref(A, np.zeros(k, A.dtype))
+    return _q(W, tau, m)[:, :k].astype(A.dtype), np.triu(W[:k]).astype(A.dtype)
+
+
+QR = Spec(
+    name="qr",
+    formula="Q, R ← the thin QR A = Q R (Q m × k with orthonormal columns, R k × n upper trapezoidal, "
+    "k = min(m, n))",
+    args=(
+        Arg("A", "matrix", ("m", "n")),
+        Arg("Q", "matrix", ("m", "k"), out=True),
+        Arg("R", "matrix", ("k", "n"), out=True),
+    ),
+    derived=(("k", "m if m < n else n"),),  # min(m, n)
+    reference=_qr_ref,
+    adjoint=(
+        "R = [R₁ R₂] (R₁ k × k; R₂ only when m < n), P = R₂ R̄₂ᴴ (0 when m ≥ n), "
+        "M = triu(R̄₁) R₁ᴴ - Qᴴ Q̄ - P (trmm; gemmt: M's upper triangle only)",
+        "K = herm(M) + P, herm(M) the Hermitian matrix of M's upper triangle with a real diagonal",
+        "Ā[:, :k] += (Q̄ + Q K) R₁⁻ᴴ (gemm; trsm, real: trtri and trmm), Ā[:, k:] += Q R̄₂ (gemm)",
+        "Q̄, R̄ ← 0 (outputs whose old values were not read); R̄'s strictly lower part is not read",
+    ),
+    saves="Q and R, by reference (copied only if a later call overwrites them)",
+    column_major=True,
+    domain=lambda A, Q, R: _geqrf_domain(A, np.zeros(0, A.dtype)),
+    conditioned=make_svd,  # (full rank: singular values of at least 0.8)
+    defaults={"Q": None, "R": None},
+    doc="""Q, R ← the thin QR factorization A = Q R; returns (Q, R).
+
+A (m × n) is only read. Q (m × k, k = min(m, n)) gets orthonormal columns and R (k × n) the
+upper trapezoidal factor (zeros below its diagonal; real diagonal for complex A): the values of
+geqrf followed by orgqr (ungqr), bit for bit, so R's diagonal may be negative. Outputs left None
+are allocated. blasad.linalg.qr's economic mode (and its full mode when m ≤ n) is this call.
+
+The adjoint is the rule on Q and R alone (PyTorch's and JAX's), not the reflectors' of geqrf
+and orgqr: about 1.2 × the forward's FLOPs for a square A against 3 × for differentiating the
+two LAPACK calls (m ≥ n: 4mn² + n³, nearly all in gemm, trmm and gemmt). It is exact where A
+has full rank k (R₁ = R[:, :k] invertible) and away from the sign switches of geqrf's
+reflectors (Re α = 0), where Q and R jump.""",
+)
+
+ROUTINES: tuple[Spec, ...] = (GEQRF, ORGQR, UNGQR, ORMQR, UNMQR, GELS, QR)

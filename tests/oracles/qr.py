@@ -1,6 +1,7 @@
 """SciPy oracles: QR factorization, its Q, products with Q, least squares."""
 
 import numpy as np
+import scipy.linalg
 
 from oracles import F, lapack, ok
 
@@ -34,6 +35,10 @@ def _gels(dtype, A, B, trans):
     return lqr, x
 
 
+def _qr(dtype, A, Q, R):
+    return scipy.linalg.qr(F(A), mode="economic")  # (geqrf and orgqr/ungqr, as ba.qr)
+
+
 ORACLES = {
     "geqrf": _geqrf,
     "orgqr": _orgqr("orgqr"),
@@ -41,4 +46,5 @@ ORACLES = {
     "ormqr": _ormqr("ormqr"),
     "unmqr": _ormqr("unmqr"),
     "gels": _gels,
+    "qr": _qr,
 }

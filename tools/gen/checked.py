@@ -139,6 +139,15 @@ TABLE: list[tuple[tuple[tuple[str, str], ...], list[str], list[tuple[str, ...]]]
         ],
     ),
     (
+        (("gemmt", "sdcz"),),  # C's uplo triangle only
+        ["o", "u", "ta", "tb", "n", "k", "a", "A", "lda", "B", "ldb", "b", "C", "ldc"],
+        [
+            ("mat", "A", "BA_CHK_TR(ta) ? (k) : (n)", "BA_CHK_TR(ta) ? (n) : (k)", "lda"),
+            ("mat", "B", "BA_CHK_TR(tb) ? (n) : (k)", "BA_CHK_TR(tb) ? (k) : (n)", "ldb"),
+            ("mat", "C", "n", "n", "ldc"),
+        ],
+    ),
+    (
         (("symm", "sdcz"), ("hemm", "cz")),
         ["o", "s", "u", "m", "n", "a", "A", "lda", "B", "ldb", "b", "C", "ldc"],
         [
