@@ -97,11 +97,18 @@ class Progress:
 
 @contextlib.contextmanager
 def blas_threads(n: int, peers: Peers) -> Iterator[None]:
-    """Limit every BLAS library (and torch) to n threads; n = 0 leaves them as they are."""
+    """Limit every BLAS library (and torch) to n threads; n = 0 leaves them as they are.
+
+    threadpoolctl limits the libraries loaded when the limit is set: SciPy's own OpenBLAS, which
+    JAX's LAPACK kernels call (through scipy.linalg.cython_lapack), is loaded here first, or JAX's
+    eigh and svd would run on SciPy's default thread count under a one-thread report."""
     if n <= 0:
         yield
         return
     import threadpoolctl
+
+    with contextlib.suppress(ImportError):
+        import scipy.linalg.cython_lapack  # noqa: F401
 
     with threadpoolctl.threadpool_limits(limits=n, user_api="blas"), peers.threads(n):
         yield

@@ -98,9 +98,10 @@ FLOPS: dict[str, Flops] = {
     ),
     "eigh": Flops(
         lambda n, k: 14 * n**3 / 3,
-        lambda n, k: 6 * n**3,
+        lambda n, k: 5 * n**3,
         "syevd: tridiagonalization 4n³/3, divide and conquer 4n³/3, back-transformation 2n³; "
-        "adjoint V (w̄ + F ∘ Vᴴ V̄) Vᴴ: three gemm, 6n³",
+        "adjoint X = Vᴴ V̄ (gemm, 2n³), V (Z + Zᴴ) Vᴴ with Z = diag(w̄) + F ∘ X on A's triangle "
+        "(gemm 2n³, gemmt n³): 5n³",
     ),
     "svd": Flops(
         lambda n, k: 28 * n**3 / 3,

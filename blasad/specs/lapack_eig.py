@@ -137,8 +137,9 @@ def _svd_ref(A: np.ndarray, s: Any, U: Any, VT: Any, jobz: str) -> Any:  # (s, U
 
 _EIGH_ADJOINT = (
     "X = Vᴴ V̄ (gemm); complex: |Im X_jj| beyond rounding (a loss of v_j's phase) makes backward raise",
-    "G = V (diag(w̄) + F ∘ X) Vᴴ (two gemm), F_ij = 1/(w_j - w_i), i ≠ j; 0 where w_i ≈ w_j (16 n eps max|w|)",
-    "Ā ← G + Gᴴ on A's triangle, Re G_ii on the diagonal; 0 on the other (overwritten, not read); w̄ ← 0",
+    "G = V Z Vᴴ, Z = diag(w̄) + F ∘ X, F_ij = 1/(w_j - w_i), i ≠ j; 0 where w_i ≈ w_j (16 n eps max|w|)",
+    "Ā ← G + Gᴴ = V (Z + Zᴴ) Vᴴ on A's triangle (gemm, then gemmt for the triangle alone), Re G_ii on the "
+    "diagonal; 0 on the other (overwritten, not read); w̄ ← 0",
 )
 _EIGH_DOC = """A ← V, w ← λ with A = V diag(λ) V{H}, λ ascending: the eigendecomposition; returns (A, w).
 
