@@ -71,12 +71,14 @@ class Flops:
 
 # The standard counts (Golub & Van Loan; LAPACK Working Note 41) of the forward, and of the
 # adjoint as the rules compute it with BLAS-3: trmm and trsm of an n × n triangle on n columns
-# n³ each, gemm 2n³. eigh and svd count divide and conquer without deflation (an upper bound).
+# n³ each, gemm 2n³, gemmt (one triangle of a product) n³. eigh and svd count divide and
+# conquer without deflation (an upper bound).
 FLOPS: dict[str, Flops] = {
     "cholesky": Flops(
         lambda n, k: n**3 / 3,
         lambda n, k: 3 * n**3,
-        "potrf n³/3; adjoint Φ(Lᴴ L̄) by trmm (n³), L⁻ᴴ P L⁻¹ by two trsm (2n³): 3n³",
+        "potrf n³/3; adjoint Φ(Lᴴ L̄) by trmm (n³), L⁻ᴴ P L⁻¹ by two trsm (2n³; real: trtri n³/3 "
+        "and two trmm): 3n³",
     ),
     "lu": Flops(
         lambda n, k: 2 * n**3 / 3 + 2 * n * n * k,
@@ -86,8 +88,8 @@ FLOPS: dict[str, Flops] = {
     ),
     "solve_triangular": Flops(
         lambda n, k: n * n * k,
-        lambda n, k: 3 * n * n * k,
-        "trtrs n²k; adjoint B̄ ← A⁻ᴴ B̄ by trsm (n²k), Ā -= triangle of B̄ Xᴴ by gemm (2n²k)",
+        lambda n, k: 2 * n * n * k,
+        "trtrs n²k; adjoint B̄ ← A⁻ᴴ B̄ by trsm (n²k), Ā -= the triangle of B̄ Xᴴ by gemmt (n²k)",
     ),
     "qr": Flops(
         lambda n, k: 8 * n**3 / 3,
