@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import os
 import sys
 from collections.abc import Iterator, Sequence
 
@@ -114,6 +115,19 @@ def blas_threads(n: int, peers: Peers) -> Iterator[None]:
         yield
 
 
+def pin_one_cpu() -> str | None:
+    """Pin the process to one CPU (Linux; before the peers start their thread pools, which
+    inherit it): a one-thread report is then one core for every framework. XLA's CPU backend
+    runs large dot products on its own pool whatever XLA_FLAGS ask (jit a @ b at n = 1024:
+    129 GFLOP/s here against one core's 67), which threadpoolctl does not reach. Returns the
+    note for the report, None where the platform cannot pin."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    cpu = min(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpu})
+    return f"one thread: the process is pinned to CPU {cpu} (JAX's own pool included)"
+
+
 def _int_list(text: str) -> list[int]:
     try:
         values = [int(v) for v in text.split(",") if v.strip()]
@@ -193,9 +207,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the LAPACK case measures JAX under one thread when the first thread count is 1: XLA's own
     # pool is limited by XLA_FLAGS only, read when JAX first computes
     xla_note = xla_single_thread() if "lapack" in cfg.cases and cfg.peers and threads[0] == 1 else None
+    pin_note = pin_one_cpu() if threads == (1,) and cfg.peers else None
     peers = Peers(cfg.peers)
     if xla_note is not None and peers.jax is not None:
         peers.notes.append(xla_note)
+    if pin_note is not None:
+        peers.notes.append(pin_note)
     cfg = dataclasses.replace(cfg, threads=threads)
     peers.jax_threads = threads[0]
 
