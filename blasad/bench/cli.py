@@ -34,6 +34,7 @@ from blasad.bench.lapack import (
     xla_single_thread,
 )
 from blasad.bench.lapack import OPS as LAPACK_OPS
+from blasad.bench.level3 import case_level3, level3_targets, level3_tasks, print_level3_table
 from blasad.bench.report import (
     README_COMMAND,
     Row,
@@ -179,7 +180,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="what to measure, comma-separated (default all): ops (gemm, gemv, axpy per size), chains "
         "(1000 tiny dependent calls), memory (bytes the tape copies), scalar (active-scalar operations, "
         "recorded and not), cg (conjugate gradient per iteration), lapack (cholesky, lu, solve_triangular, "
-        "qr, eigh, svd against the plain LAPACK call, PyTorch and JAX; under the first thread count)",
+        "qr, eigh, svd against the plain LAPACK call, PyTorch and JAX; under the first thread count), "
+        "level3 (each level-3 routine's forward + reverse against its FLOP ratio; the first thread count)",
     )
     parser.add_argument(
         "--lapack-ops",
@@ -228,7 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         2 * ("chains" in cases) + len(cg_sizes) * ("cg" in cases)
     )
     lapack = lapack_tasks(cfg) if "lapack" in cases else []
-    progress = Progress(len(threads) * per_thread + ("memory" in cases) + ("scalar" in cases) + len(lapack))
+    level3 = level3_tasks(cfg) if "level3" in cases else []
+    progress = Progress(
+        len(threads) * per_thread + ("memory" in cases) + ("scalar" in cases) + len(lapack) + len(level3)
+    )
     rows: list[Row] = []
     for t in threads:
         with blas_threads(t, peers):
@@ -254,6 +259,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             for op, n, dtype in lapack:
                 progress.step(f"lapack {op} {np.dtype(dtype).name} n={n} threads={threads_label(threads[0])}")
                 rows += case_lapack(op, n, dtype, threads[0], cfg, peers)
+    if level3:  # one BLAS thread by default: under the first thread count only
+        with blas_threads(threads[0], peers):
+            for op, n, dtype in level3:
+                progress.step(f"level3 {op} {np.dtype(dtype).name} n={n} threads={threads_label(threads[0])}")
+                rows += case_level3(op, n, dtype, threads[0], cfg)
     memory = []
     if "memory" in cases:
         progress.step("memory")
@@ -267,7 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "memory" in cases:
         print_memory_table(memory)
     print_lapack_tables(rows)
-    print_targets(check_targets(rows, memory, cfg) + lapack_targets(rows))
+    print_level3_table(rows)
+    print_targets(check_targets(rows, memory, cfg) + lapack_targets(rows) + level3_targets(rows))
     if "ops" in cases:
         print("\n" + write_plot(rows, cfg.plot))
     return 0
