@@ -117,3 +117,27 @@ def test_cli_lapack_ops_and_sizes(
     assert rows and all(r[2] == "6" for r in rows), rows
     with pytest.raises(SystemExit):
         parse_args(["--lapack-ops", "qr,potato"])
+
+
+def test_a_peers_lead_names_its_forward_and_reverse() -> None:
+    """A failed peer target says how the peer's forward alone compares with the LAPACK call
+    here, and the two reverse sweeps (the report's evidence of a library's lead)."""
+    case, dt, n = "lapack-eigh", "complex128", 1024
+
+    def row(fw: str, plain: float | None, fwd: float, rev: float, total: float) -> Row:
+        ratios = {"plain/lapack": 1.0, "fwd/lapack": 1.0, "total/lapack": total} if fw == "blasad" else {}
+        return Row(case, fw, dt, n, 1, fwd, rev, total, plain=plain, ratios=ratios)
+
+    rows = [
+        row("lapack", 1.0, 1.0, 0.0, 1.0),
+        row("blasad", 1.0, 1.0, 0.3, 1.3),
+        row("torch", 0.4, 0.4, 0.35, 0.75),
+    ]
+    (peer,) = [t for t in lapack.lapack_targets(rows) if "PyTorch and JAX" in t.name]
+    assert peer.status == "FAIL"
+    assert (
+        "(PyTorch's forward alone 0.40× the LAPACK call here; reverse 300 ms against 350 ms)" in peer.measured
+    )
+    rows[2] = row("torch", 1.2, 1.2, 0.35, 1.55)
+    (peer,) = [t for t in lapack.lapack_targets(rows) if "PyTorch and JAX" in t.name]
+    assert peer.status == "PASS" and "forward alone" not in peer.measured

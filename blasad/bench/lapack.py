@@ -822,17 +822,19 @@ def lapack_targets(rows: Sequence[Row]) -> list[Target]:
                 )
             )
         peers = [
-            r.total
+            r
             for fw in ("torch", "jax-jit")
             if (r := _find(rows, case=case, dtype=dtype, n=n, threads=t, framework=fw)) is not None
             and not math.isnan(r.total)
         ]
-        v = b.total / min(peers) if peers else None
+        best = min(peers, key=lambda r: r.total) if peers else None
+        v = b.total / best.total if best is not None else None
+        lap = _find(rows, case=case, dtype=dtype, n=n, threads=t, framework="lapack")
         out.append(
             Target(
                 f"LAPACK {op}: blasad forward + reverse ≤ the faster of PyTorch and JAX",
                 where,
-                "not measured" if v is None else f"{v:.3f}×",
+                "not measured" if v is None else f"{v:.3f}×" + _lead(b, best, lap, v),
                 _status(v, 1.0),
             )
         )
@@ -850,6 +852,19 @@ def lapack_targets(rows: Sequence[Row]) -> list[Target]:
             )
         )
     return out
+
+
+def _lead(b: Row, peer: Row | None, lap: Row | None, v: float | None) -> str:
+    """Where a peer is ahead, where its lead comes from: its forward alone against the plain
+    LAPACK call on blasad's OpenBLAS (PyTorch's is its own library's: MKL in the CPU wheel), and
+    the two reverse sweeps."""
+    if v is None or v <= 1.0 or peer is None or lap is None or peer.plain is None:
+        return ""
+    name = "PyTorch" if peer.framework == "torch" else "JAX"
+    return (
+        f" ({name}'s forward alone {peer.plain / lap.forward:.2f}× the LAPACK call here; "
+        f"reverse {fmt_time(b.backward)} against {fmt_time(peer.backward)})"
+    )
 
 
 LAPACK_FRAMEWORKS = ("lapack", "blasad", "blasad-tape", "torch", "jax-jit")
