@@ -335,7 +335,7 @@ geqrf followed by orgqr (ungqr), bit for bit, so R's diagonal may be negative. O
 are allocated. blasad.linalg.qr's economic mode (and its full mode when m ≤ n) is this call.
 
 The adjoint is the rule on Q and R alone (PyTorch's and JAX's), not the reflectors' of geqrf
-and orgqr: about 1.2 × the forward's FLOPs for a square A against 3 × for differentiating the
+and orgqr: about 1.9 × the forward's FLOPs for a square A against 3 × for differentiating the
 two LAPACK calls (m ≥ n: 4mn² + n³, nearly all in gemm, trmm and gemmt). It is exact where A
 has full rank k (R₁ = R[:, :k] invertible) and away from the sign switches of geqrf's
 reflectors (Re α = 0), where Q and R jump.""",
