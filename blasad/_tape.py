@@ -161,11 +161,16 @@ class _Regions:
         return np.ndarray(x.shape, x.dtype, buffer=data, offset=ptr - lo, strides=x.strides)
 
 
+_SCALAR: list[type] = []  # [blasad.Scalar], once imported
+
+
 def _is_scalar(v: Any) -> bool:
     """v is an active scalar (blasad.Scalar, which imports this module: imported late)."""
-    from blasad._scalar import Scalar
+    if not _SCALAR:
+        from blasad._scalar import Scalar
 
-    return isinstance(v, Scalar)
+        _SCALAR.append(Scalar)
+    return isinstance(v, _SCALAR[0])
 
 
 def _as_list(v: Any, what: str) -> list[Any]:
@@ -501,6 +506,10 @@ class Const:
         self.x = x
 
 
+def _role(i: int, role: int) -> str:
+    return (f"argument {i} (Duplicated x)", f"argument {i}'s shadow dx", f"argument {i} (constant)")[role]
+
+
 def autodiff(f: Callable[..., Any], *args: Any, check: bool = False) -> Any:
     """Run f(*primals) and its reverse sweep, Enzyme style; returns f's result.
 
@@ -513,26 +522,20 @@ def autodiff(f: Callable[..., Any], *args: Any, check: bool = False) -> Any:
     hooks: list[Callable[[], None]] = []
     # every pair of arrays among the arguments: a shadow shares memory with nothing else (another
     # argument's primal or shadow, a constant's array), and two primals do not overlap
-    arrays = []  # (what, array, is a shadow)
+    arrays = []  # (argument index, array, role: 0 Duplicated x, 1 its shadow dx, 2 a constant)
     for i, a in enumerate(args):
         if isinstance(a, Duplicated):
-            arrays += [
-                (f"argument {i} (Duplicated x)", a.x, False),
-                (f"argument {i}'s shadow dx", a.dx, True),
-            ]
+            arrays += [(i, a.x, 0), (i, a.dx, 1)]
         elif isinstance(a, Const | np.ndarray):
             x = a.x if isinstance(a, Const) else a
             if isinstance(x, np.ndarray):
-                arrays.append((f"argument {i} (constant)", x, False))
-    for j, (what_b, b, shadow_b) in enumerate(arrays):
-        for what_a, a, shadow_a in arrays[:j]:
-            if (
-                shadow_a
-                or shadow_b
-                or (not what_a.endswith("(constant)") and not what_b.endswith("(constant)"))
-            ) and (np.may_share_memory(a, b) and np.shares_memory(a, b)):
-                hint = "" if shadow_a or shadow_b else ": pass the base once and take views in f"
-                raise ValueError(f"autodiff: {what_b} shares memory with {what_a}{hint}")
+                arrays.append((i, x, 2))
+    for j, (ib, b, rb) in enumerate(arrays):
+        for ia, a, ra in arrays[:j]:  # a shadow with anything, two primals (not a constant)
+            checked = 1 in (ra, rb) or (ra != 2 and rb != 2)
+            if checked and np.may_share_memory(a, b) and np.shares_memory(a, b):
+                hint = "" if 1 in (ra, rb) else ": pass the base once and take views in f"
+                raise ValueError(f"autodiff: {_role(ib, rb)} shares memory with {_role(ia, ra)}{hint}")
     for a in args:
         if isinstance(a, Duplicated):
             hook = tape._regions.attach(a.x, a.dx, "a Duplicated argument")

@@ -27,7 +27,7 @@ def overlaps_itself(x: np.ndarray) -> bool:
     axes with strides in whole elements: elements i·a + j·b (element strides a ≤ b, i < m,
     j < n) coincide iff b/g < m and a/g < n, g = gcd(a, b). Otherwise a sufficient test for
     distinct elements (each axis's stride at least the span of the smaller ones) decides."""
-    if x.size <= 1:
+    if x.size <= 1 or x.flags.c_contiguous or x.flags.f_contiguous:  # (contiguous: distinct)
         return False
     es = x.itemsize
     if x.ndim == 1:  # (the common cases first, without the general machinery)
