@@ -8,7 +8,7 @@ import contextlib
 import dataclasses
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -139,20 +139,19 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
-def _cases(text: str) -> list[str]:
-    values = [v.strip() for v in text.split(",") if v.strip()]
-    unknown = sorted(set(values) - set(CASES))
-    if not values or unknown:
-        raise argparse.ArgumentTypeError(f"expected some of {','.join(CASES)}, got {text!r}")
-    return [c for c in CASES if c in values]
+def _some_of(choices: Sequence[str]) -> Callable[[str], list[str]]:
+    """An argparse type: a comma-separated subset of choices, returned in their order."""
+
+    def parse(text: str) -> list[str]:
+        values = [v.strip() for v in text.split(",") if v.strip()]
+        if not values or set(values) - set(choices):
+            raise argparse.ArgumentTypeError(f"expected some of {','.join(choices)}, got {text!r}")
+        return [c for c in choices if c in values]
+
+    return parse
 
 
-def _lapack_ops(text: str) -> list[str]:
-    values = [v.strip() for v in text.split(",") if v.strip()]
-    unknown = sorted(set(values) - set(LAPACK_OPS))
-    if not values or unknown:
-        raise argparse.ArgumentTypeError(f"expected some of {','.join(LAPACK_OPS)}, got {text!r}")
-    return [op for op in LAPACK_OPS if op in values]
+_cases, _lapack_ops = _some_of(CASES), _some_of(LAPACK_OPS)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
