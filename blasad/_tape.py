@@ -214,6 +214,12 @@ DEBUG_HOOK: Callable[[str], None] | None = None
 _LONG_SWEEP = (256, 4 << 20)
 
 
+try:  # CPython's C module under `signal`: its signal() without the enum wrappers (8 µs a pair)
+    from _signal import signal as _set_handler
+except ImportError:  # pragma: no cover (other implementations)
+    _set_handler = signal.signal
+
+
 @contextlib.contextmanager
 def _interrupts_deferred() -> Iterator[None]:
     """Hold back SIGINT (Ctrl-C, _thread.interrupt_main) for the block, then raise it: the block
@@ -222,11 +228,11 @@ def _interrupts_deferred() -> Iterator[None]:
         yield
         return
     caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    previous = _set_handler(signal.SIGINT, lambda signum, frame: caught.append(signum))
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        _set_handler(signal.SIGINT, previous)
         if caught:
             if callable(previous):
                 previous(signal.SIGINT, None)
