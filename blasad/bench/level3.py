@@ -103,7 +103,7 @@ def level3_targets(rows: Sequence[Row]) -> list[Target]:
         out.append(
             Target(
                 f"level 3 {r.case.removeprefix('level3-')}: forward + reverse ≤ {LEVEL3_SLACK:g} × "
-                f"(adjoint/forward FLOPs 2 + 1) = {limit:.2f} × forward",
+                f"(adjoint/forward FLOPs {LEVEL3_RATIO - 1:g} + 1) = {limit:.2f} × forward",
                 f"{r.dtype} n={r.n} threads={threads_label(r.threads)}",
                 f"{v:.2f}×",
                 "PASS" if v <= limit else "FAIL",
