@@ -103,6 +103,23 @@ class Call:
         v = complex(s[()]) if isinstance(s, np.ndarray) else complex(s)
         return v.real, v.imag, self.bar(s)
 
+    def invoke(self, name: str, order: int, words: list[Any], srcs: list[tuple[int, int, int]]) -> int:
+        """The entry of `name` (a spec routine, or "copy2d") with its arguments after (t, dtype,
+        order), through ba_entry, which logs the call on a replay tape (Tape.replay); srcs:
+        (word of the real part, dtype code, address) of each read scalar held in a 0-d array."""
+        if self.tape is None or not self.tape._replay:
+            fn = getattr(lib, "ba_" + name)
+            head = (self.ptr, self.code) if name == "copy2d" else (self.ptr, self.code, order)
+            return int(fn(*head, *words))
+        w = ffi.new("ba_word[]", len(words))
+        for i, v in enumerate(words):
+            if type(v) is float:
+                w[i].x = v
+            else:
+                w[i].i = int(v)
+        src = ffi.new("ba_src[]", srcs) if srcs else ffi.NULL
+        return int(lib.ba_entry(self.ptr, _entry(name), self.code, order, w, len(words), src, len(srcs)))
+
     def check(self, rc: int, name: str) -> None:
         if rc == -1:
             out_of_memory(name)
@@ -117,11 +134,11 @@ class Call:
         dst_bar = self.out_bar(dst2, bool(src_bar))
         es = src.itemsize
         self.allow(src2, dst2)
-        rc = lib.ba_copy2d(
-            self.ptr, self.code, src2.shape[0], src2.shape[1],
+        rc = self.invoke("copy2d", 0, [
+            src2.shape[0], src2.shape[1],
             address(src2), src2.strides[0] // es, src2.strides[1] // es, src_bar,
             address(dst2), dst2.strides[0] // es, dst2.strides[1] // es, dst_bar,
-        )  # fmt: skip
+        ], [])  # fmt: skip
         self.check(rc, "a layout copy")
 
     def staged(self, x: np.ndarray) -> np.ndarray:
@@ -290,7 +307,10 @@ def run(
         if a.kind in ("scalar", "vector", "matrix") and not a.out
     ]
     active = any(read_bars)
+    symbols = [*dict.fromkeys(s for a in args for s in a.dims), *spec.keywords]
     flat: list[Any] = []
+    srcs: list[tuple[int, int, int]] = []  # read scalars in 0-d arrays: a replay reads them anew
+    head = sum(a.kind == "flag" for a in args) + len(symbols)  # the words before flat's
     for i, a in enumerate(args):
         v = vals[i]
         if a.kind == "flag":
@@ -301,6 +321,8 @@ def run(
         bar = call.out_bar(v, active) if (a.out or a.inout) else call.bar(v)
         if a.kind == "scalar" and not (a.out or a.inout):  # (a written scalar: a 0-d array)
             re, im, _ = call.scalar(v)
+            if isinstance(v, np.ndarray) and v.dtype in DTYPE_CODES:
+                srcs.append((head + len(flat), DTYPE_CODES[v.dtype], address(v)))
             flat += [re, im, bar]
         elif a.kind == "scalar":
             flat += [address(v), bar]
@@ -315,11 +337,8 @@ def run(
         for i, a in enumerate(args)
         if a.kind == "flag"
     ]
-    symbols = [*dict.fromkeys(s for a in args for s in a.dims), *spec.keywords]
     call.allow(*(v for v in vals if isinstance(v, np.ndarray)))
-    rc = getattr(lib, "ba_" + spec.name)(
-        call.ptr, call.code, order, *flags, *(dims[s] for s in symbols), *flat
-    )
+    rc = call.invoke(spec.name, order, [*flags, *(dims[s] for s in symbols), *flat], srcs)
     info = rc - INFO if rc >= INFO else 0
     call.check(0 if info else rc, spec.name)
     call.keep(*(v for v in vals if isinstance(v, np.ndarray)))
@@ -329,6 +348,17 @@ def run(
     if info:
         failed(spec, info)
     return vals
+
+
+_ENTRIES: dict[str, int] = {}
+
+
+def _entry(name: str) -> int:
+    """ba_entry's index of routine `name` (a spec routine's, or "copy2d")."""
+    r = _ENTRIES.get(name)
+    if r is None:
+        r = _ENTRIES[name] = int(lib.ba_entry_index(name.encode()))
+    return r
 
 
 INFO = 1000  # a LAPACK rule's return for info > 0 is INFO + info (BA_INFO in csrc/lapack.inc)

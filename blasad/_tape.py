@@ -181,6 +181,8 @@ def _as_list(v: Any, what: str) -> list[Any]:
     raise TypeError(f"{what} must be a NumPy array or a list of them, got {type(v).__name__}")
 
 
+_INFO = 1000  # a LAPACK rule's rc for info > 0 is _INFO + info (BA_INFO, csrc/tape.h)
+
 _FLOAT_DTYPES = tuple(np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128))
 
 
@@ -287,20 +289,27 @@ class Tape:
         dA = tape.grad(A)
     """
 
-    def __init__(self, check: bool = False) -> None:
+    def __init__(self, check: bool = False, replay: bool = False) -> None:
         """check=True checksums every input the reverse sweep reads by reference and
         verifies it before the sweep: a write made outside blasad (``A[:] = 0`` in
         NumPy) to such a value then raises RuntimeError in backward() instead of
-        giving a wrong gradient. It costs one pass over those inputs per call."""
+        giving a wrong gradient. It costs one pass over those inputs per call.
+
+        replay=True keeps the tape after backward() and lets replay() run the recorded
+        calls again on the arrays' current values (see replay)."""
         ptr = lib.ba_tape_new()
         if ptr == ffi.NULL:
             raise MemoryError("blasad: could not allocate a tape")
         self._ptr = ffi.gc(ptr, lib.ba_tape_free)
         if check:
             lib.ba_tape_set_check(self._ptr, 1)
+        self._replay = bool(replay)
+        if replay and lib.ba_tape_set_replay(self._ptr):
+            raise MemoryError("blasad: could not allocate a replay tape's log")
+        self._pins: np.ndarray | None = None  # replay: the kept arrays' (data, size) when recorded
         self._regions = _Regions(self._ptr)
         self._keep: list[np.ndarray] = []  # inputs the sweep may read by address (C appends too)
-        self._state = "new"  # new -> recording -> stopped -> consumed
+        self._state = "new"  # new -> recording -> stopped -> consumed (replay: stopped <-> swept)
         self._owner = 0  # the thread recording on it (its threading.get_ident())
         self._busy = threading.Lock()  # held by backward: one sweep at a time
         self._seeded: tuple[list[np.ndarray], list[np.ndarray]] | None = None  # the seeds in the shadows
@@ -324,6 +333,9 @@ class Tape:
         thread_local.tape = None
         lib.ba_fast_set_tape(ffi.NULL, 0)
         self._state = "stopped"
+        if self._replay:  # what each kept array was, for replay() to refuse one resized since
+            self._pins = np.zeros((len(self._keep), 2), np.int64)
+            lib.ba_keep_pins(id(self._keep), self._pins.ctypes.data, len(self._keep), 0)
 
     def _same_thread(self, what: str) -> None:
         """While a tape records, only its own thread may touch it (the region table it reads
@@ -351,13 +363,58 @@ class Tape:
         for x in checked:
             self._regions.ensure(x)
 
+    # -- replay ----------------------------------------------------------------
+    def replay(self) -> None:
+        """Run every recorded call again, natively, on the arrays' current values (a replay tape).
+
+        Write new input values in place between replays (NumPy writes, ``np.copyto``, blasad
+        calls outside the tape); ``backward`` then gives the gradient at the new point. Like
+        ``jax.jit``, it assumes the sequence of calls does not depend on the data: what ran
+        outside blasad's routines and active scalars while recording (NumPy arithmetic, Python
+        numbers) is not run again. Raises LinAlgError when a LAPACK call fails (the later calls
+        still ran, as in a recording)."""
+        self._same_thread("replay()")
+        if not self._replay:
+            raise RuntimeError("replay() needs a tape made with Tape(replay=True)")
+        if self._state in ("new", "recording"):
+            raise RuntimeError("call replay() after the `with tape:` block has ended")
+        if not self._busy.acquire(blocking=False):
+            raise RuntimeError("backward() or replay() is running on this tape in another thread")
+        try:
+            assert self._pins is not None
+            bad = lib.ba_keep_pins(id(self._keep), self._pins.ctypes.data, len(self._pins), 1)
+            if bad >= 0:
+                raise ValueError(
+                    "replay(): an array the recorded calls use was resized or reallocated since the "
+                    "recording (ndarray.resize with refcheck=False); record a new Tape"
+                )
+            self._state = "replaying"  # until it ends: a failed replay leaves the records half made
+            self._seeded = None
+            rc = lib.ba_tape_replay(self._ptr)
+            if rc == -1:
+                raise MemoryError("blasad: out of memory in replay(); call replay() again")
+            if rc < 0:
+                raise RuntimeError(f"blasad: replay failed in the native core (code {rc})")
+            self._state = "stopped"
+            if rc >= _INFO:
+                from blasad.specs import ROUTINES
+
+                name = ROUTINES[lib.ba_tape_replay_failed(self._ptr)].name
+                raise np.linalg.LinAlgError(
+                    f"replay(): {name} failed (LAPACK info = {rc - _INFO}); a gradient that reaches "
+                    "its outputs raises in backward()"
+                )
+        finally:
+            self._busy.release()
+
     # -- reverse sweep ---------------------------------------------------------
     def backward(
         self, outputs: np.ndarray | Sequence[np.ndarray], seeds: np.ndarray | Sequence[np.ndarray]
     ) -> None:
         """Run the reverse sweep for loss = Σ ⟨seed_i, output_i⟩ (outputs at their final values).
 
-        Consumes the tape: a second call raises RuntimeError.
+        Consumes the tape (a second call raises RuntimeError), unless it is a replay tape:
+        then each backward gives the gradient at the values of the latest recording or replay.
         """
         self._same_thread("backward()")
         if not self._busy.acquire(blocking=False):
@@ -379,6 +436,8 @@ class Tape:
                 "backward(): this Tape never recorded; run the program inside `with tape:` "
                 "(watch may be called before or inside it)"
             )
+        if self._state == "replaying":
+            raise RuntimeError("backward(): the last replay() did not finish; call replay() again")
         outs = [_check_float_array(x, f"outputs[{i}]") for i, x in enumerate(_as_list(outputs, "outputs"))]
         seeds_l = _as_list(seeds, "seeds")
         if len(seeds_l) != len(outs):
@@ -429,7 +488,7 @@ class Tape:
         if rc == -4:  # cancelled between two records: backward continues it
             raise KeyboardInterrupt
         if rc == -3:
-            self._state = "consumed"
+            self._state = "stopped" if self._replay else "consumed"  # (a replay records anew)
             raise RuntimeError(
                 f"Tape(check=True): {lib.ba_tape_tampered(self._ptr)} value(s) the reverse sweep needs were "
                 "changed outside blasad (e.g. by a NumPy write) after they were recorded; the gradient "
@@ -441,8 +500,12 @@ class Tape:
             )
         if rc != 0:
             raise RuntimeError("this tape was already consumed by backward()")
-        self._state = "consumed"
-        self._keep.clear()
+        if self._replay:  # kept for the next backward or replay
+            self._state = "swept"
+            self._seeded = None
+        else:
+            self._state = "consumed"
+            self._keep.clear()
         if lib.ba_tape_invalid(self._ptr, 1):
             raise np.linalg.LinAlgError(
                 "the gradient reached the output of a LAPACK call that failed (it raised "
@@ -459,9 +522,11 @@ class Tape:
     def grad(self, x: np.ndarray) -> np.ndarray:
         """Adjoint of x's value at the time it was watched (a new array)."""
         self._same_thread("grad()")
-        if self._state != "consumed" and self._seeded is not None and lib.ba_tape_swept(self._ptr):
-            self._state = "consumed"  # the sweep ended, and an interrupt came before backward returned
-        if self._state != "consumed":
+        done = self._state in ("consumed", "swept")
+        if not done and self._seeded is not None and lib.ba_tape_swept(self._ptr):
+            # the sweep ended, and an interrupt came before backward returned
+            self._state = "swept" if self._replay else "consumed"
+        if self._state not in ("consumed", "swept"):
             raise RuntimeError("grad() is available after backward()")
         x = _check_float_array(x, "x", distinct=False)
         shadow = self._regions.view(x)

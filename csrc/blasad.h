@@ -89,6 +89,33 @@ int ba_copy2d(ba_tape *t, int dtype, int64_t rows, int64_t cols,
               intptr_t src, int64_t src_rs, int64_t src_cs, intptr_t src_bar,
               intptr_t dst, int64_t dst_rs, int64_t dst_cs, intptr_t dst_bar);
 
+/* Replay (DESIGN §8). A replay tape logs every call made while it records (its entry and its
+ * arguments as words), and ba_tape_replay runs them all again, natively, on the arrays' current
+ * values: its records are made anew (copy-on-write redone). Its sweep does not consume it, and
+ * prepare zeroes every shadow first, so that each backward gives that backward's gradient.
+ * set_replay: 0, or -1 out of memory. entry_index: the index of a spec routine by name, or of
+ * "copy2d" and "scalar_op". entry: routine r with its arguments after (t, dtype, order) as nw
+ * words in the entry's order (copy2d: ba_copy2d's after dtype; scalar_op: op, dz, z, z_bar,
+ * x re, x im, dx, x_bar, y re, y im, dy, y_bar); src: the read scalars whose values a replay
+ * reads again (the word of the real part, the dtype code, the 0-d array's address). It returns
+ * the entry's rc (-2: no such entry); on a replay tape, a call that ran (0, or BA_INFO + info)
+ * is logged, and -1 means the log could not grow (nothing ran).
+ * replay: 0; -1 out of memory (the records are half made: replay again); -2 not a replay tape;
+ * BA_INFO + info for the first LAPACK call that failed (the later calls ran, as they did when
+ * recorded; replay_failed: that call's entry index). log_bytes: the log's size. */
+typedef union { int64_t i; double x; } ba_word;
+typedef struct { int32_t word, dtype; intptr_t p; } ba_src;
+int ba_tape_set_replay(ba_tape *t);
+int ba_entry_index(const char *name);
+int ba_entry(ba_tape *t, int r, int dtype, int order, const ba_word *w, int64_t nw, const ba_src *src, int64_t nsrc);
+int ba_tape_replay(ba_tape *t);
+int ba_tape_replay_failed(ba_tape *t);
+int64_t ba_tape_log_bytes(ba_tape *t);
+/* The arrays of the keep list (by id; a blasad.Scalar: its buffer) and n (data, size) pairs at
+ * pins: check 0 writes them (at the end of a replay tape's recording); 1 returns the index of
+ * the first array that changed since (a resize with refcheck=False), or -1. */
+int64_t ba_keep_pins(intptr_t list, intptr_t pins, int64_t n, int check);
+
 /* Fast paths: the same calls taking Python objects by address (CPython's id()); they
  * take the GIL back before reading any object (cffi releases it around every call).
  * They validate and lower the common cases entirely in C and return 0; anything

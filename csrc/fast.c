@@ -128,6 +128,9 @@ static int as_pivots(intptr_t o, nd_t *a)
     return a->rows <= 1 || PyArray_STRIDES(arr)[0] == 8;
 }
 
+/* An ndarray, or a blasad.Scalar (its 0-d buffer may be a user's array): what the tape keeps */
+static int is_array_or_scalar(PyObject *o) { return Py_TYPE(o) == nd_type || (scalar_type && Py_TYPE(o) == scalar_type); }
+
 static int writeable(intptr_t o) { return PyArray_FLAGS((PyArrayObject *)o) & NPY_ARRAY_WRITEABLE; }
 
 /* The shadow of array a (elements of es bytes) on tape t: its address, 0 when a is inactive,
@@ -151,6 +154,7 @@ typedef struct {
     double v;
     intptr_t bar;
     ba_arg fp; /* its bytes, for the overlap test (empty for a float) */
+    int dt;    /* a 0-d array's dtype code (its address: fp.p) */
 } scalar_t;
 
 static int as_scalar(intptr_t o, int dt, ba_tape *t, scalar_t *s)
@@ -169,6 +173,7 @@ static int as_scalar(intptr_t o, int dt, ba_tape *t, scalar_t *s)
     int d = dt;
     if (!as_array(o, 0, &d, &a)) return 0;
     s->v = dt ? *(const double *)a.p : (double)*(const float *)a.p;
+    s->dt = d;
     s->bar = shadow(t, &a, dt ? 8 : 4);
     s->fp = ba_mat((intptr_t)a.p, 1, 0, 1, 1, dt ? 8 : 4);
     return s->bar >= 0;
@@ -216,6 +221,7 @@ typedef struct {
 
 typedef struct {
     const char *name;
+    int entry;                /* its index for ba_entry (dispatch.inc) */
     int nargs, ndims, dtypes; /* dtypes: bits 0-3 float32, float64, complex64, complex128 */
     int colmajor;             /* LAPACK's Spec.column_major: every matrix column-major, or bail */
     fg_arg args[FG_MAXARGS];
@@ -224,7 +230,9 @@ typedef struct {
 typedef struct {
     intptr_t p, bar; /* element 0 (a written scalar: its address), its shadow */
     int64_t ld;      /* ld (matrix) or inc (vector) */
-    double x;        /* a read scalar's value */
+    double x, y;     /* a read scalar's value (real, imaginary part) */
+    intptr_t src;    /* a read scalar held in a 0-d array: its address (0: a number) */
+    int sdt;         /* and that array's dtype code */
 } fg_val;
 
 #include "fast_generic.inc"
@@ -317,6 +325,8 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
             if (!as_scalar(obj[i], dt, t, &sc)) return BAIL;
             v[i].x = sc.v;
             v[i].bar = sc.bar;
+            v[i].src = (intptr_t)sc.fp.p;
+            v[i].sdt = sc.dt;
             fp[i] = sc.fp;
         } else {
             int d0 = dt;
@@ -390,7 +400,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
     if (t) { /* the sweep reads these by address: keep them alive until then */
         PyObject *keep = ba_tape_keep(t);
         for (int i = 0; i < na; i++)
-            if (s->args[i].kind != FG_FLAG && Py_TYPE((PyObject *)obj[i]) == nd_type && keep &&
+            if (s->args[i].kind != FG_FLAG && is_array_or_scalar((PyObject *)obj[i]) && keep &&
                 PyList_Append(keep, (PyObject *)obj[i]) < 0) {
                 PyErr_Clear();
                 return -1; /* out of memory; nothing written */
@@ -399,8 +409,28 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
     allow(es, na, obj);
     int64_t work = 1;
     for (int k = 0; k < s->ndims; k++) work *= d[k] > 1 ? d[k] : 1;
+    /* the entry's arguments as words, in its order: flags, dims, then each argument */
+    ba_word w[3 * FG_MAXARGS + FG_MAXDIMS];
+    ba_src src[FG_MAXARGS];
+    int nw = 0, ns = 0;
+    for (int i = 0; i < na; i++)
+        if (s->args[i].kind == FG_FLAG) w[nw++].i = f[i];
+    for (int k = 0; k < s->ndims; k++) w[nw++].i = d[k];
+    for (int i = 0; i < na; i++) {
+        const fg_arg *g = &s->args[i];
+        if (g->kind == FG_FLAG) continue;
+        if (g->kind == FG_SCALAR && g->io == FG_IN) {
+            if (v[i].src) src[ns++] = (ba_src){nw, v[i].sdt, v[i].src};
+            w[nw++].x = v[i].x;
+            w[nw++].x = v[i].y;
+        } else {
+            w[nw++].i = v[i].p;
+            if (g->kind != FG_SCALAR) w[nw++].i = v[i].ld;
+        }
+        if (g->kind != FG_PIVOTS) w[nw++].i = v[i].bar;
+    }
     int ret;
-    KERNEL(ret, work, fg_call(r, t, dt, order, f, d, v));
+    KERNEL(ret, work, ba_entry(t, s->entry, dt, order, w, nw, src, ns));
     return ret;
 }
 
@@ -468,6 +498,33 @@ static intptr_t locked_bound(intptr_t o, int upper)
 
 intptr_t ba_array_lo(intptr_t o) { return locked_bound(o, 0); }
 
+/* Replay: the arrays of the keep list (by id; a blasad.Scalar: its buffer) have the data and size
+ * pinned in pins (n pairs) at the end of the recording. check 0: pin them; 1: the index of the
+ * first one that has changed (a resize with refcheck=False), or -1. */
+int64_t ba_keep_pins(intptr_t list, intptr_t pins, int64_t n, int check)
+{
+    const PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *keep = (PyObject *)list;
+    int64_t *pin = (int64_t *)pins, bad = -1;
+    for (int64_t i = 0; i < n && i < PyList_GET_SIZE(keep); i++) {
+        PyObject *o = PyList_GET_ITEM(keep, i);
+        if (scalar_type && Py_TYPE(o) == scalar_type) o = ((ScalarObject *)o)->a;
+        int64_t data = 0, size = 0;
+        if (o && Py_TYPE(o) == nd_type) {
+            data = (int64_t)(intptr_t)PyArray_DATA((PyArrayObject *)o);
+            size = (int64_t)PyArray_NBYTES((PyArrayObject *)o);
+        }
+        if (!check) {
+            pin[2 * i] = data, pin[2 * i + 1] = size;
+        } else if (pin[2 * i] != data || pin[2 * i + 1] != size) {
+            bad = i;
+            break;
+        }
+    }
+    PyGILState_Release(g);
+    return bad;
+}
+
 intptr_t ba_tape_lookup_array(ba_tape *t, intptr_t o, int64_t itemsize)
 {
     const PyGILState_STATE g = PyGILState_Ensure();
@@ -502,6 +559,7 @@ static PyMethodDef scalar_methods[] = {
  * when recorded, a NumPy scalar when not; any other outcome goes to the Python side's slow path. */
 static PyObject *slow_path; /* blasad._scalar._from_c(op, x, y, status) */
 static int op_add = -1, op_sub, op_mul, op_div, op_pow, op_neg, op_abs;
+static int scalar_entry = -1; /* ba_entry's index of ba_scalar_rec */
 static PyObject *scalar_object(int rc, char *slot, const double *constant, PyObject *out);
 static int scalar_call(ba_tape *t, int op, intptr_t xo, intptr_t yo, intptr_t out, int dz, char **slot,
                        char *constant);
@@ -744,7 +802,9 @@ static int scalar_call(ba_tape *t, int op, intptr_t xo, intptr_t yo, intptr_t ou
     char *z;
     intptr_t z_bar;
     *slot = NULL;
-    if (!x.bar && !y.bar && !out) { /* nothing to record: the value, into constant */
+    /* nothing to record: the value, into constant (on a replay tape, an operand held in an array
+     * makes the result a slot's, so that a replay computes it anew) */
+    if (!x.bar && !y.bar && !out && !(t && ba_tape_log(t) && (x.p || y.p))) {
         ba_scalar_rec(NULL, op, dz, constant, NULL, x.v, x.dt, NULL, y.v, y.dt, NULL);
         return dz + 4;
     }
@@ -763,7 +823,24 @@ static int scalar_call(ba_tape *t, int op, intptr_t xo, intptr_t yo, intptr_t ou
         z_bar = ba_tape_shadow(t, (intptr_t)z);
         *slot = z;
     }
-    if (ba_scalar_rec(t, op, dz, z, (char *)z_bar, x.v, x.dt, (char *)x.bar, y.v, y.dt, (char *)y.bar)) return -1;
+    if (t && ba_tape_log(t)) { /* the replay writes out and reads the operands' arrays: keep them */
+        PyObject *keep = ba_tape_keep(t), *objs[3] = {(PyObject *)xo, arity == 2 ? (PyObject *)yo : NULL, (PyObject *)out};
+        for (int i = 0; i < 3; i++)
+            if (keep && objs[i] && is_array_or_scalar(objs[i]) && PyList_Append(keep, objs[i]) < 0) {
+                PyErr_Clear();
+                return -1;
+            }
+    }
+    /* through ba_entry, which logs it on a replay tape: ba_scalar_rec's arguments as words */
+    const ba_word w[12] = {{.i = op},         {.i = dz},         {.i = (intptr_t)z},  {.i = z_bar},
+                           {.x = creal(x.v)}, {.x = cimag(x.v)}, {.i = x.dt},         {.i = x.bar},
+                           {.x = creal(y.v)}, {.x = cimag(y.v)}, {.i = y.dt},         {.i = y.bar}};
+    ba_src src[2];
+    int ns = 0;
+    if (x.p) src[ns++] = (ba_src){4, x.dt, (intptr_t)x.p};
+    if (y.p && arity == 2) src[ns++] = (ba_src){8, y.dt, (intptr_t)y.p};
+    if (scalar_entry < 0) scalar_entry = ba_entry_index("scalar_op");
+    if (ba_entry(t, scalar_entry, 0, 0, w, 12, src, ns)) return -1;
     return dz;
 }
 

@@ -59,7 +59,12 @@ struct ba_tape {
     int64_t pool_n, pool_k;
     void *pool_owner;          /* the chunk's array (a Python object the front end keeps alive) */
     int64_t invalid[3];        /* the sweep found its adjoints invalid, by reason (ba_tape_invalid) */
+    ba_log *log;               /* a replay tape's calls (replay.c); NULL for a tape swept once */
+    int swept;                 /* a replay tape: its latest sweep ran to the end */
 };
+
+ba_log *ba_tape_log(ba_tape *t) { return t->log; }
+void ba_tape_set_log(ba_tape *t, ba_log *log) { t->log = log; }
 
 void ba_tape_set_keep(ba_tape *t, void *list) { t->keep = list; }
 
@@ -101,8 +106,20 @@ void ba_tape_free(ba_tape *t)
 {
     if (!t) return;
     release(t);
+    ba_log_free(t->log);
     free(t->reg);
     free(t);
+}
+
+void ba_tape_rewind(ba_tape *t)
+{
+    release(t);
+    t->ncalls = t->bytes_copied = t->bytes_referenced = t->tampered = 0;
+    t->scratch = 0;
+    t->consumed = t->started = t->swept = 0;
+    t->sc = NULL;
+    t->si = 0;
+    memset(t->invalid, 0, sizeof t->invalid);
 }
 
 #define RW 4 /* a region's entry: lo, hi, shadow_lo, written by a recorded call */
@@ -192,6 +209,11 @@ int64_t ba_tape_bytes_referenced(ba_tape *t) { return t->bytes_referenced; }
 int ba_tape_prepare(ba_tape *t)
 {
     if (t->consumed) return -2;
+    if (t->log) { /* a replay tape: a new sweep from the newest record, into zeroed shadows */
+        t->started = t->swept = 0;
+        for (int64_t i = 0; i < t->n_reg; i++)
+            memset((char *)t->reg[RW * i + 2], 0, (size_t)(t->reg[RW * i + 1] - t->reg[RW * i]));
+    }
     for (int64_t i = 0; i < t->n_live; i++) verify(t, t->live[i]);
     if (t->tampered) return -3;
     /* never NULL, even when no adjoint needs scratch (a zero-length memset must get a valid pointer) */
@@ -212,7 +234,7 @@ int ba_tape_prepare(ba_tape *t)
  * the end.) */
 int ba_tape_sweep(ba_tape *t)
 {
-    if (t->consumed || t->nbuf < (t->scratch ? t->scratch : 16)) return -2;
+    if (t->consumed || t->swept || t->nbuf < (t->scratch ? t->scratch : 16)) return -2;
     char *scratch = t->buf;
     atomic_store(&t->cancel, 0);
     if (!t->started) {
@@ -237,13 +259,17 @@ int ba_tape_sweep(ba_tape *t)
         t->sc = t->sc->prev;
         t->si = t->sc ? t->sc->n : 0;
     }
+    if (t->log) { /* a replay tape keeps its records for the next sweep */
+        t->swept = 1;
+        return 0;
+    }
     t->consumed = 1;
     release(t);
     return 0;
 }
 
 void ba_tape_cancel(ba_tape *t) { atomic_store(&t->cancel, 1); }
-int ba_tape_swept(ba_tape *t) { return t->consumed; }
+int ba_tape_swept(ba_tape *t) { return t->consumed || t->swept; }
 
 int ba_tape_backward(ba_tape *t)
 {

@@ -5,7 +5,8 @@ Build-time outputs, compiled in and never committed: tools/build_native.py write
 build/generated/ on every build (include path; cffi's cdef reads routines.h too):
 
     routines.h        the spec routines' C prototypes               (entries.py)
-    dispatch.inc      their entries, a switch over the spec's dtypes (entries.py)
+    dispatch.inc      their entries, a switch over the spec's dtypes, and ba_entry_call,
+                      every entry by index with its arguments as words (entries.py)
     fast_generic.inc  the C fast path's table                       (fast.py)
     checked.h         the checked builds' footprint macros          (checked.py, its own table)
 
@@ -59,7 +60,7 @@ def build_outputs() -> dict[str, str]:
     rules = signature.rules(p.read_text(encoding="utf-8") for p in sorted(CSRC.glob("*.inc")))
     return {
         "routines.h": entries.header(routines),
-        "dispatch.inc": entries.dispatch(routines, rules),
+        "dispatch.inc": entries.dispatch(routines, rules) + entries.entries(routines),
         "fast_generic.inc": fast.table(routines),
         "checked.h": checked.macros(),
     }

@@ -56,3 +56,43 @@ def dispatch(specs: Iterable[Any], defined: set[str]) -> str:
             lines += _wrap(f"    case {PREFIX.index(p)}: return {rule}_{p}(", args, ");", 8)
         lines += ["    default: return -2;", "    }", "}"]
     return "\n".join(lines) + "\n"
+
+
+def _word(ty: str, k: int) -> str:
+    """Word k of an entry's argument list (ba_word, csrc/blasad.h) as a parameter of C type ty."""
+    casts = {"int": f"(int)w[{k}].i", "int64_t": f"w[{k}].i", "intptr_t": f"(intptr_t)w[{k}].i"}
+    return casts.get(ty, f"w[{k}].x")  # a double
+
+
+def entries(specs: Iterable[Any]) -> str:
+    """The end of dispatch.inc: every entry behind one call by index (ba_entry_call), its arguments
+    as words in the entry's order, and the index of each routine's name (ba_spec_index). The
+    fast path, the validating path on a replay tape, and the replay itself call the entries so."""
+    specs = list(specs)
+    lines = [
+        "",
+        "/* Routine r of the spec table with its arguments after (t, dtype, order) as nw words; -2 for",
+        " * an r or a word count that is not an entry's. */",
+        "int ba_entry_call(ba_tape *t, int r, int dtype, int order, const ba_word *w, int64_t nw)",
+        "{",
+        "    switch (r) {",
+    ]
+    for r, spec in enumerate(specs):
+        ps = params(spec)
+        call = [_word(ty, k) for k, (ty, _) in enumerate(ps)]
+        head = f"    case {r}: return nw != {len(ps)} ? -2 : ba_{spec.name}("
+        lines += _wrap(head, ["t", "dtype", "order", *call], ");", 12)
+    lines += ["    default: return -2;", "    }", "}", ""]
+    names = ", ".join(f'"{spec.name}"' for spec in specs)
+    lines += _wrap("static const char *const entry_names[] = {", names.split(", "), "};", 4)
+    lines += [
+        "",
+        "int ba_spec_index(const char *name) /* NULL: the number of routines */",
+        "{",
+        f"    if (!name) return {len(specs)};",
+        f"    for (int r = 0; r < {len(specs)}; r++)",
+        "        if (!strcmp(entry_names[r], name)) return r;",
+        "    return -1;",
+        "}",
+    ]
+    return "\n".join(lines) + "\n"

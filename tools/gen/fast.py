@@ -2,8 +2,9 @@
 
 Per eligible routine of blasad's spec table: a descriptor (each argument's kind, whether it is
 read or written, its dims as symbol indices, the flag that transposes it; a flag's accepted
-letters and their C codes), the check of its derived dims, and the call of its C entry
-ba_<name>(t, dtype, order, <flags>, <dims>, <arguments>) in the signature _lowering.py documents.
+letters and their C codes), its entry's index for ba_entry (dispatch.inc: fast.c packs the
+lowered arguments into the words of the signature _lowering.py documents) and the check of its
+derived dims.
 
 Eligible: real dtypes among the spec's (complex ones too for a spec that reads no scalar: the
 LAPACK routines; see _complex_ok), arguments scalar, vector, matrix
@@ -18,7 +19,6 @@ when every matrix is column-major (staging is the Python path's).
 from __future__ import annotations
 
 import ast
-import textwrap
 from collections.abc import Iterable
 from typing import Any
 
@@ -131,29 +131,15 @@ def _arg(spec: Any, i: int) -> str:
     return f"{{{fields}, {{{', '.join(map(str, codes))}}}}}, /* {what} */"
 
 
-def _call(spec: Any) -> str:
-    """The entry's argument list after (t, dtype, order)."""
-    parts = [f"f[{i}]" for i, a in enumerate(spec.args) if a.kind == "flag"]
-    parts += [f"d[{j}]" for j in range(len(symbols(spec)))]
-    for i, a in enumerate(spec.args):
-        if a.kind == "scalar" and not (a.out or a.inout):
-            parts += [f"v[{i}].x", "0.0", f"v[{i}].bar"]
-        elif a.kind == "scalar":
-            parts += [f"v[{i}].p", f"v[{i}].bar"]
-        elif a.kind == "pivots":
-            parts += [f"v[{i}].p", f"v[{i}].ld"]
-        elif a.kind != "flag":
-            parts += [f"v[{i}].p", f"v[{i}].ld", f"v[{i}].bar"]
-    return ", ".join(parts)
-
-
 def table(specs: Iterable[Any]) -> str:
     """fast_generic.inc, from the spec table."""
+    specs = list(specs)
+    entry = {spec.name: r for r, spec in enumerate(specs)}  # ba_entry_call's index (dispatch.inc)
     specs = eligible(specs)
     lines = [
         "/* Generated at build time from blasad's spec table by tools/gen/fast.py: do not edit.",
-        " * Included by csrc/fast.c: the routines ba_fast_run lowers, their descriptors, the checks",
-        " * of their derived dims and the calls of their entries. */",
+        " * Included by csrc/fast.c: the routines ba_fast_run lowers, their descriptors (with their",
+        " * entries' indices) and the checks of their derived dims. */",
         f"#define FG_NROUTINES {len(specs)}",
         "",
         "static const fg_spec fg_specs[FG_NROUTINES] = {",
@@ -162,7 +148,10 @@ def table(specs: Iterable[Any]) -> str:
         taken = [p for p in spec.dtypes if p in "sd" or _complex_ok(spec)]
         dtypes = sum(1 << "sdcz".index(p) for p in taken)
         lines.append(f"    /* {r}: {spec.formula} */")
-        head = f'"{spec.name}", {len(spec.args)}, {len(symbols(spec))}, {dtypes}, {int(spec.column_major)}'
+        head = (
+            f'"{spec.name}", {entry[spec.name]}, {len(spec.args)}, {len(symbols(spec))}, {dtypes}, '
+            f"{int(spec.column_major)}"
+        )
         lines.append(f"    {{{head}, {{")
         lines += [f"        {_arg(spec, i)}" for i in range(len(spec.args))]
         lines.append("    }},")
@@ -181,21 +170,5 @@ def table(specs: Iterable[Any]) -> str:
                 f"d[{syms_of[spec.name].index(sym)}] == {c_expr(expr, spec)}" for sym, expr in spec.derived
             )
             lines.append(f"    case {r}: return {cond}; /* {spec.name} */")
-    lines += [
-        "    default: return 1;",
-        "    }",
-        "}",
-        "",
-        "/* The entry of routine r with the lowered arguments: flags f (C codes), dims d, values v. */",
-        "static int fg_call(int r, ba_tape *t, int dt, int order, const int *f, const int64_t *d,",
-        "                   const fg_val *v)",
-        "{",
-        "    switch (r) {",
-    ]
-    for r, spec in enumerate(specs):
-        call = f"case {r}: return ba_{spec.name}(t, dt, order, {_call(spec)});"
-        lines += textwrap.wrap(
-            call, 110, initial_indent=" " * 4, subsequent_indent=" " * 12, break_on_hyphens=False
-        )
-    lines += ["    default: return BAIL;", "    }", "}"]
+    lines += ["    default: return 1;", "    }", "}"]
     return "\n".join(lines) + "\n"
