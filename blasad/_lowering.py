@@ -25,7 +25,7 @@ the call; a matrix BLAS cannot address in that order (band storage: column-major
 packed vector that is not contiguous and a read vector with a zero stride are staged through
 recorded copies, so their adjoints still flow back.
 
-The common calls of the real routines never get here in Python: the public functions first
+The common calls never get here in Python: the public functions first
 call ba_fast_call (csrc/fast.c, its table generated from the specs by tools/gen/fast.py),
 which validates and lowers them in C, and comes back untouched for anything else.
 """

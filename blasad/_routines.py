@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from blasad import _lowering
-from blasad._lowering import INFO, REAL_DTYPES, Call, allocate, failed, give_shadows, out_of_memory, run
+from blasad._lowering import INFO, Call, allocate, failed, give_shadows, out_of_memory, run
 from blasad._native_loader import lib
 from blasad._scalar import Scalar, result_buffer, wrap
 from blasad._tape import address
-from blasad.specs import DTYPE_CODES, ROUTINES, Arg, Spec
+from blasad.specs import DTYPE_CODES, ROUTINES, Arg, Spec, real_dtype
 
 _SCALAR = "float | complex | np.ndarray | Scalar"
 _REAL_SCALAR = "float | np.ndarray | Scalar"
@@ -85,11 +85,13 @@ def source(spec: Spec) -> str:
         for a in spec.args
         if rid >= 0 and first and a.kind == "scalar" and a.out and spec.defaults.get(a.name, 0) is None
     ]
+    real = {a.name for a in spec.args if a.real}  # nrm2's result: the real dtype of a complex call
+    result_dtype = {n: f"_real_dtype({first}.dtype)" if n in real else f"{first}.dtype" for n in fresh}
     for name in fresh:
         lines += [
             f"    fresh_{name} = None",
-            f"    if {name} is None and type({first}) is _ndarray and {first}.dtype in _REAL:",
-            f"        {name} = fresh_{name} = _zeros((), {first}.dtype)",
+            f"    if {name} is None and type({first}) is _ndarray and {first}.dtype in _DTYPES:",
+            f"        {name} = fresh_{name} = _zeros((), {result_dtype[name]})",
         ]
     lines += _allocations(spec, rid)
     lines += [f"    args = ({', '.join(names)},)", "    rc = 0  # not tried"]
@@ -104,7 +106,7 @@ def source(spec: Spec) -> str:
                 [  # allocated here: a slot of the tape's scalar pool instead, tracked already (a
                     # new tracked region per result would cost microseconds)
                     f"            if {fresh[0]} is fresh_{fresh[0]}:",
-                    f"                {fresh[0]} = _result_buffer({first}.dtype)",
+                    f"                {fresh[0]} = _result_buffer({result_dtype[fresh[0]]})",
                     f"                args = ({', '.join(names)},)",
                     "            else:",
                     f"                _give_shadows(args, {writes})",
@@ -182,7 +184,8 @@ def function(spec: Spec) -> Callable[..., Any]:
         "__name__": __name__, "np": np, "Scalar": Scalar, "_lowering": _lowering,
         "_fast_call": lib.ba_fast_call, "_give_shadows": give_shadows,
         "_out_of_memory": out_of_memory, "_run": run, "_spec": spec, "_defaults": spec.defaults,
-        "_ndarray": np.ndarray, "_REAL": REAL_DTYPES, "_result_buffer": result_buffer, "_wrap": wrap,
+        "_ndarray": np.ndarray, "_DTYPES": tuple(DTYPE_CODES), "_real_dtype": real_dtype,
+        "_result_buffer": result_buffer, "_wrap": wrap,
         "_zeros": np.zeros, "_INFO": INFO, "_failed": failed, "_allocate": allocate,
     }  # fmt: skip
     exec(source(spec), namespace)

@@ -18,6 +18,7 @@
 #define PY_ARRAY_UNIQUE_SYMBOL blasad_ARRAY_API /* NumPy's C API: active scalars make 0-d arrays */
 #include <numpy/arrayobject.h>
 #include <structmember.h>
+#include <complex.h>
 
 #include "tape.h"
 #include "routines.h"
@@ -151,13 +152,16 @@ static intptr_t shadow(ba_tape *t, const nd_t *a, int es)
 /* A Python float or numpy.float64 (constant) or a 0-d array of the call's dtype (a buffer,
  * maybe active). */
 typedef struct {
-    double v;
+    double v, y; /* its value: real and imaginary part */
     intptr_t bar;
-    ba_arg fp; /* its bytes, for the overlap test (empty for a float) */
+    ba_arg fp; /* its bytes, for the overlap test (empty for a number) */
     int dt;    /* a 0-d array's dtype code (its address: fp.p) */
 } scalar_t;
 
-static int as_scalar(intptr_t o, int dt, ba_tape *t, scalar_t *s)
+/* A read scalar of a call of dtype dt (real: an argument of the real dtype, her's α): a Python
+ * float or numpy.float64; for a complex argument also a Python complex or numpy.complex128; or a
+ * 0-d array of the argument's dtype (maybe active). */
+static int as_scalar(intptr_t o, int dt, int real, ba_tape *t, scalar_t *s)
 {
     PyObject *obj = (PyObject *)o;
     memset(s, 0, sizeof *s);
@@ -169,13 +173,19 @@ static int as_scalar(intptr_t o, int dt, ba_tape *t, scalar_t *s)
         s->v = PyFloat_AS_DOUBLE(obj);
         return 1;
     }
+    if (dt >= 2 && !real && (Py_TYPE(obj) == &PyComplex_Type || (complex_scalar && Py_TYPE(obj) == complex_scalar))) {
+        const Py_complex c = PyComplex_AsCComplex(obj);
+        s->v = c.real, s->y = c.imag;
+        return 1;
+    }
     nd_t a;
-    int d = dt;
+    int d = real ? dt & 1 : dt;
     if (!as_array(o, 0, &d, &a)) return 0;
-    s->v = dt ? *(const double *)a.p : (double)*(const float *)a.p;
+    const double complex v = ba_scalar_load(a.p, d);
+    s->v = creal(v), s->y = cimag(v);
     s->dt = d;
-    s->bar = shadow(t, &a, dt ? 8 : 4);
-    s->fp = ba_mat((intptr_t)a.p, 1, 0, 1, 1, dt ? 8 : 4);
+    s->bar = shadow(t, &a, ES_OF[d]);
+    s->fp = ba_mat((intptr_t)a.p, 1, 0, 1, 1, ES_OF[d]);
     return s->bar >= 0;
 }
 
@@ -201,7 +211,8 @@ static void allow(int es, int n, const intptr_t *objs)
 /* ---- the spec-driven routines: one table-driven fast path ----------------
  *
  * ba_fast_run mirrors _lowering.run + _validate.validate for the calls they accept without
- * staging: real dtypes, every array an exact ndarray BLAS can address in one CBLAS order. */
+ * staging: every array an exact ndarray BLAS can address in one CBLAS order (a band matrix:
+ * column-major), every read scalar a number or a 0-d array of its argument's dtype. */
 
 enum { FG_SCALAR, FG_VECTOR, FG_MATRIX, FG_FLAG, FG_PIVOTS };
 enum { FG_IN, FG_OUT, FG_INOUT }; /* read; written (its old value not read); read and written */
@@ -209,14 +220,16 @@ enum { FG_IN, FG_OUT, FG_INOUT }; /* read; written (its old value not read); rea
 #define FG_MAXDIMS 4
 
 typedef struct {
-    signed char kind, io, real; /* real: of the real dtype (the same one, for the real dtypes here) */
+    signed char kind, io, real; /* real: of the real dtype (her's α, nrm2's result, heevd's w) */
     signed char packed;         /* a vector holding a packed triangle: contiguous for BLAS */
+    signed char band;           /* a band matrix: BLAS reads it column-major only */
     signed char trans;          /* the flag argument that transposes this matrix, or -1 */
     signed char flip;           /* a general matrix read through its own N/T/C flag: stored in the
                                    other CBLAS order, it is read as its transpose (flag ^ 1) */
     signed char bound;          /* pivots: the symbol index of the dim they index (-1: their length) */
     signed char dims[2];        /* symbol indices of the dims of op(X) */
-    signed char codes[7];       /* a flag: the C code of each letter N T C U L R S; -1: not a choice */
+    signed char codes[2][7];    /* a flag: the C code of each letter N T C U L R S for the real
+                                   dtypes [0] and the complex ones [1]; -1: not a choice */
 } fg_arg;
 
 typedef struct {
@@ -274,8 +287,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
     for (int i = 0; i < na; i++) {
         const fg_arg *g = &s->args[i];
         if (g->kind == FG_FLAG) {
-            L[i] = letter_of(obj[i]);
-            if (L[i] < 0 || (f[i] = g->codes[L[i]]) < 0) return BAIL;
+            if ((L[i] = letter_of(obj[i])) < 0) return BAIL;
         } else if (g->kind == FG_PIVOTS) {
             if (!as_pivots(obj[i], &a[i])) return BAIL;
         } else if (g->kind != FG_SCALAR && !as_array(obj[i], g->kind == FG_MATRIX ? 2 : 1, g->real ? &rdt : &dt, &a[i]))
@@ -283,9 +295,8 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
     }
     if (dt < 0 || !(s->dtypes >> dt & 1)) return BAIL;
     if (rdt >= 0 && rdt != (dt & 1)) return BAIL; /* a real argument (heevd's w): the real dtype */
-    if (dt >= 2) /* complex: a trans flag's C is the conjugate transpose (3), not T */
-        for (int i = 0; i < na; i++)
-            if (s->args[i].kind == FG_FLAG && L[i] == 2) f[i] = 3;
+    for (int i = 0; i < na; i++) /* the dtype's choices (complex: a trans flag's C is 3, not T's 1) */
+        if (s->args[i].kind == FG_FLAG && (f[i] = s->args[i].codes[dt >= 2][L[i]]) < 0) return BAIL;
     const int es = ES_OF[dt];
 
     /* dims agree across the arguments, through op(X) for a transposed matrix */
@@ -322,17 +333,18 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
         if (g->kind != FG_SCALAR) continue;
         if (g->io == FG_IN) {
             scalar_t sc;
-            if (!as_scalar(obj[i], dt, t, &sc)) return BAIL;
+            if (!as_scalar(obj[i], dt, g->real, t, &sc)) return BAIL;
             v[i].x = sc.v;
+            v[i].y = sc.y;
             v[i].bar = sc.bar;
             v[i].src = (intptr_t)sc.fp.p;
             v[i].sdt = sc.dt;
             fp[i] = sc.fp;
         } else {
-            int d0 = dt;
+            int d0 = g->real ? dt & 1 : dt; /* nrm2's result: the real dtype */
             if (!as_array(obj[i], 0, &d0, &a[i])) return BAIL;
             v[i].p = (intptr_t)a[i].p;
-            fp[i] = ba_mat(v[i].p, 1, 0, 1, 1, es);
+            fp[i] = ba_mat(v[i].p, 1, 0, 1, 1, ES_OF[d0]);
         }
     }
 
@@ -343,6 +355,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
     for (int i = 0; i < na; i++)
         if (s->args[i].kind == FG_MATRIX) {
             lds_of(&a[i], ld[i]);
+            if (s->args[i].band) ld[i][1] = 0; /* column-major only */
             for (int o = 0; o < 2; o++) need[o] += !ld[i][o] && !(s->args[i].flip && ld[i][!o]);
         }
     const int order = need[0] && !s->colmajor ? 1 : 0;
@@ -536,8 +549,6 @@ intptr_t ba_tape_lookup_array(ba_tape *t, intptr_t o, int64_t itemsize)
 intptr_t ba_array_hi(intptr_t o) { return locked_bound(o, 1); }
 
 /* ---- active scalars: one native call per operation (blasad/_scalar.py) ---------------- */
-
-#include <complex.h>
 
 /* The active scalars' entry points are CPython functions (METH_FASTCALL), not cffi calls:
  * an operation is a few hundred nanoseconds of Python around it, and a cffi call would add

@@ -23,12 +23,9 @@ COMPLEX = (np.complex64, np.complex128)
 
 
 def _dtypes(name):
-    """The dtypes of routine `name` the fast path takes: the real ones, and the complex ones of a
-    routine that reads no scalar (the LAPACK routines)."""
-    spec = ba.SPECS[name]
-    complex_ok = not any(a.kind == "scalar" or a.choices_complex for a in spec.args)
+    """The dtypes of routine `name` the fast path takes: all of its spec's."""
     prefix = dict(zip((*DTYPES, *COMPLEX), "sdcz"))
-    return [dt for dt in (*DTYPES, *(COMPLEX if complex_ok else ())) if prefix[dt] in spec.dtypes]
+    return [dt for dt in (*DTYPES, *COMPLEX) if prefix[dt] in ba.SPECS[name].dtypes]
 
 
 def _rand(rng, shape, dtype):
@@ -62,32 +59,31 @@ def fast(monkeypatch):
 
 
 def _eligible(spec):
-    """The rule of the generated table: real dtypes (complex ones too for a routine that reads
-    no scalar and whose flags are the same for every dtype: the LAPACK routines), dense or packed
-    storage, no keyword dims, no discrete entries, no scalar updated in place."""
-    complex_ok = not any(a.kind == "scalar" or a.choices_complex for a in spec.args)
+    """The rule of the generated table: dense storage, a packed vector or a band matrix, no keyword
+    dims, no discrete entries, no scalar updated in place; every dtype."""
+    storage = ("dense",), ("packed", "vector"), ("band", "matrix")
     return (
-        (bool(set(spec.dtypes) & set("sd")) or complex_ok)
-        and not spec.keywords
-        and all(a.storage == "dense" or (a.storage == "packed" and a.kind == "vector") for a in spec.args)
+        not spec.keywords
+        and all(a.storage == "dense" or (a.storage, a.kind) in storage for a in spec.args)
         and not any(a.discrete or (a.kind == "scalar" and a.inout) for a in spec.args)
     )
 
 
-def test_the_table_holds_the_real_dense_and_packed_routines():
+def test_the_table_holds_the_dense_packed_and_band_routines():
     assert set(ELIGIBLE) == {name for name, spec in ba.SPECS.items() if _eligible(spec)}
     assert {"gemm", "gemv", "axpy", "dot", "symv", "spmv", "tpsv", "syrk", "trsm"} <= set(ELIGIBLE)
-    for name in (b"hemv", b"rotm", b"gbmv", b"sbmv", b"herk"):  # complex only, discrete, band
+    assert {"hemv", "herk", "dotc", "sbmv", "hbmv", "tbsv"} <= set(ELIGIBLE)  # complex, band
+    for name in (b"rotm", b"gbmv", b"rotg"):  # discrete entries, keyword dims, scalars updated
         assert lib.ba_fast_routine(name) == -1
-    assert {"heevd", "ungqr", "unmqr"} <= set(ELIGIBLE)  # complex LAPACK routines: no scalar read
+    assert {"heevd", "ungqr", "unmqr"} <= set(ELIGIBLE)
 
 
 # ---- one call per routine, from its spec ------------------------------------------------------
 
 
-def _flag_sets(spec):
+def _flag_sets(spec, dtype=np.float64):
     flags = [a for a in spec.args if a.kind == "flag"]
-    for values in itertools.product(*(a.choices for a in flags)):
+    for values in itertools.product(*(a.flag_choices(np.dtype(dtype)) for a in flags)):
         yield dict(zip((a.name for a in flags), values))
 
 
@@ -101,10 +97,11 @@ def make_call(name, dtype, flags, layout, rng, out_none=False):
     for a in spec.args:
         if a.kind == "flag":
             args.append(flags[a.name])
-        elif a.kind == "scalar" and (a.out or a.inout):
-            args.append(None if out_none else np.zeros((), dtype))
-        elif a.kind == "scalar":
-            args.append(np.array(0.7, dtype) if first_scalar else 0.5)
+        elif a.kind == "scalar" and (a.out or a.inout):  # (nrm2's: of the real dtype)
+            args.append(None if out_none else np.zeros((), real_dtype(np.dtype(dtype)) if a.real else dtype))
+        elif a.kind == "scalar":  # complex for a complex argument
+            sdt = real_dtype(np.dtype(dtype)) if a.real else np.dtype(dtype)
+            args.append(np.array(0.7, sdt) if first_scalar else 0.5 if sdt.kind == "f" else 0.5 - 0.25j)
             first_scalar = False
         elif a.kind == "pivots":  # read: valid row interchanges; written: zeros
             n = dims[a.dims[0]]
@@ -122,6 +119,10 @@ def make_call(name, dtype, flags, layout, rng, out_none=False):
             if a.trans and flags[a.trans] != "N":
                 shape = shape[::-1]
             M = _rand(rng, shape, real_dtype(np.dtype(dtype)) if a.real else dtype)
+            if a.storage == "band":  # column-major, as BLAS reads it; a dominant diagonal (its row)
+                M[shape[0] - 1 if flags.get("uplo", "U") == "U" else 0] += shape[1]
+                args.append(np.asfortranarray(M))
+                continue
             if a.structure == "triangular":
                 M += shape[0] * np.eye(shape[0], dtype=dtype)
             # (a Spec.column_major routine takes column-major matrices only: others are staged)
@@ -135,7 +136,7 @@ CASES = [
     pytest.param(name, dt, flags, layout, id=f"{name}-{np.dtype(dt)}-{''.join(flags.values())}-{layout}")
     for name in ELIGIBLE
     for dt in _dtypes(name)
-    for flags in _flag_sets(ba.SPECS[name])
+    for flags in _flag_sets(ba.SPECS[name], dt)
     for layout in ("C", "F", "neg")
 ]
 
@@ -189,7 +190,7 @@ def test_an_output_without_a_shadow_is_given_one(fast, monkeypatch, name, dt):
     for on in (True, False):
         monkeypatch.setattr(routines, "FAST", on)
         rng = np.random.default_rng(3)
-        flags = next(_flag_sets(spec))
+        flags = next(_flag_sets(spec, dt))
         args = make_call(name, dt, flags, "F" if spec.column_major else "C", rng, out_none=True)
         inputs = [
             x
@@ -274,7 +275,9 @@ def _sym(rng, n=4, dtype=np.float64):
 
 
 BAILS = {
-    "complex": lambda rng: [ba.scal(2.0, (rng.standard_normal(4) + 1j).astype(np.complex128))],
+    "complex alpha, real x": lambda rng: [ba.scal(2.0j, rng.standard_normal(4))],
+    "complex alpha, real argument": lambda rng: [ba.her(1j, np.ones(3, complex), np.zeros((3, 3), complex))],
+    "band matrix row-major": lambda rng: [ba.tbmv(rng.standard_normal((2, 4)), np.ones(4))],
     "int alpha beyond 2**53": lambda rng: [ba.scal(2**60, rng.standard_normal(4))],
     "numpy bool alpha": lambda rng: [ba.scal(np.True_, rng.standard_normal(4))],
     "numpy longdouble alpha": lambda rng: [ba.scal(np.longdouble(2.0), rng.standard_normal(4))],

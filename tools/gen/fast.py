@@ -2,13 +2,14 @@
 
 Per eligible routine of blasad's spec table: a descriptor (each argument's kind, whether it is
 read or written, its dims as symbol indices, the flag that transposes it; a flag's accepted
-letters and their C codes), its entry's index for ba_entry (dispatch.inc: fast.c packs the
-lowered arguments into the words of the signature _lowering.py documents) and the check of its
-derived dims.
+letters and their C codes, for the real dtypes and the complex ones), its entry's index for
+ba_entry (dispatch.inc: fast.c packs the lowered arguments into the words of the signature
+_lowering.py documents) and the check of its derived dims.
 
-Eligible: real dtypes among the spec's (complex ones too for a spec that reads no scalar: the
-LAPACK routines; see _complex_ok), arguments scalar, vector, matrix
-or flag, dense (or a packed vector), no scalar updated in place, no keywords, no discrete
+Eligible: every dtype of the spec's; arguments scalar (read: a Python float or complex, a NumPy
+float64 or complex128, a 0-d array of the call's dtype or, for a real argument, its real one),
+vector, matrix or flag, dense (or a packed vector, or a band matrix, taken column-major only as
+BLAS reads it), no scalar updated in place, no keywords, no discrete
 entries, derived dims that are expressions C can check (symm's ka = m if side == 'L' else n;
 validate binds ka from A's shape like any dim, the wrappers check the relation, and so does C);
 LAPACK routines too: pivots (int64, contiguous; read ones range-checked in C), a rule's
@@ -37,6 +38,10 @@ class Ineligible(Exception):
     pass
 
 
+class Unbound(Ineligible):
+    """A derived dim over a name no argument binds (band storage's k1 = k + 1, k free): no check."""
+
+
 def c_expr(expr: str, spec: Any) -> str:
     """A derived dim's Python expression over dims and flags, in C over d[] and the letters L[]."""
     syms = symbols(spec)
@@ -47,6 +52,8 @@ def c_expr(expr: str, spec: Any) -> str:
             return str(node.value)
         if isinstance(node, ast.Name) and node.id in syms:
             return f"d[{syms.index(node.id)}]"
+        if isinstance(node, ast.Name) and node.id not in flags:
+            raise Unbound(f"derived dim {expr!r}: {node.id} is bound by no argument")
         if isinstance(node, ast.BinOp):
             ops = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.FloorDiv: "/"}  # dims are >= 0
             if type(node.op) in ops:
@@ -71,17 +78,8 @@ def c_expr(expr: str, spec: Any) -> str:
     return tr(ast.parse(expr, mode="eval").body)
 
 
-def _complex_ok(spec: Any) -> bool:
-    """Can the fast path take the spec's complex calls? Those of routines that read no scalar
-    (it reads real scalars only) and whose flags take the same letters for every dtype: the
-    LAPACK routines."""
-    return not any(a.kind == "scalar" or a.choices_complex for a in spec.args)
-
-
 def check(spec: Any) -> None:
     """Raise Ineligible when the spec's calls cannot take the C fast path."""
-    if not _complex_ok(spec) and "s" not in spec.dtypes and "d" not in spec.dtypes:
-        raise Ineligible("complex dtypes only, with scalars")
     if spec.keywords:
         raise Ineligible("keyword dims or a hand-written entry")
     if len(spec.args) > MAX_ARGS or len(symbols(spec)) > MAX_DIMS:
@@ -93,10 +91,13 @@ def check(spec: Any) -> None:
             raise Ineligible(f"{a.name}: discrete entries")
         if a.kind == "scalar" and a.inout:
             raise Ineligible(f"{a.name}: a scalar updated in place")  # ba_fast_run reads none
-        if a.storage != "dense" and not (a.storage == "packed" and a.kind == "vector"):
+        if not (a.storage == "dense" or (a.storage, a.kind) in (("packed", "vector"), ("band", "matrix"))):
             raise Ineligible(f"{a.name}: {a.storage} storage")
     for _, expr in spec.derived:
-        c_expr(expr, spec)
+        try:
+            c_expr(expr, spec)
+        except Unbound:
+            continue
 
 
 def eligible(specs: Iterable[Any]) -> list[Any]:
@@ -116,19 +117,23 @@ def _arg(spec: Any, i: int) -> str:
     io = "FG_INOUT" if a.inout else "FG_OUT" if a.out else "FG_IN"
     dims = [syms.index(s) for s in a.dims] + [-1] * (2 - len(a.dims))
     trans = next((j for j, b in enumerate(spec.args) if b.name == a.trans), -1)
-    codes = [
-        flag_code(a.name, letter) if letter in a.choices else -1 for letter in LETTERS
-    ] if a.kind == "flag" else [-1] * len(LETTERS)  # fmt: skip
+    codes = [  # a flag's C code per letter for the real dtypes, then for the complex ones
+        [flag_code(a.name, letter, cplx) if letter in choices else -1 for letter in LETTERS]
+        for cplx, choices in ((False, a.choices), (True, a.choices_complex or a.choices))
+    ] if a.kind == "flag" else [[-1] * len(LETTERS)] * 2  # fmt: skip
     what = f"{a.name}: " + (
         " ".join(a.choices) if a.kind == "flag" else f"({', '.join(a.dims)})" if a.dims else a.kind
     )
     packed = int(a.storage == "packed")
+    band = int(a.storage == "band")
     flip = int(spec.flips(a))
     bound = syms.index(a.bound) if a.bound else -1
     fields = (
-        f"{KINDS[a.kind]}, {io}, {int(a.real)}, {packed}, {trans}, {flip}, {bound}, {{{dims[0]}, {dims[1]}}}"
+        f"{KINDS[a.kind]}, {io}, {int(a.real)}, {packed}, {band}, {trans}, {flip}, {bound}, "
+        f"{{{dims[0]}, {dims[1]}}}"
     )
-    return f"{{{fields}, {{{', '.join(map(str, codes))}}}}}, /* {what} */"
+    real, cplx = (", ".join(map(str, c)) for c in codes)
+    return "{" + fields + ", {{" + real + "}, {" + cplx + "}}}, /* " + what + " */"
 
 
 def table(specs: Iterable[Any]) -> str:
@@ -145,8 +150,7 @@ def table(specs: Iterable[Any]) -> str:
         "static const fg_spec fg_specs[FG_NROUTINES] = {",
     ]
     for r, spec in enumerate(specs):
-        taken = [p for p in spec.dtypes if p in "sd" or _complex_ok(spec)]
-        dtypes = sum(1 << "sdcz".index(p) for p in taken)
+        dtypes = sum(1 << "sdcz".index(p) for p in spec.dtypes)
         lines.append(f"    /* {r}: {spec.formula} */")
         head = (
             f'"{spec.name}", {entry[spec.name]}, {len(spec.args)}, {len(symbols(spec))}, {dtypes}, '
@@ -165,10 +169,13 @@ def table(specs: Iterable[Any]) -> str:
     ]
     syms_of = {s.name: symbols(s) for s in specs}
     for r, spec in enumerate(specs):
-        if spec.derived:
-            cond = " && ".join(
-                f"d[{syms_of[spec.name].index(sym)}] == {c_expr(expr, spec)}" for sym, expr in spec.derived
-            )
-            lines.append(f"    case {r}: return {cond}; /* {spec.name} */")
+        conds = []
+        for sym, expr in spec.derived:
+            try:
+                conds.append(f"d[{syms_of[spec.name].index(sym)}] == {c_expr(expr, spec)}")
+            except Unbound:
+                continue
+        if conds:
+            lines.append(f"    case {r}: return {' && '.join(conds)}; /* {spec.name} */")
     lines += ["    default: return 1;", "    }", "}"]
     return "\n".join(lines) + "\n"

@@ -30,9 +30,9 @@ def _specs() -> Any:
     return spec_table()
 
 
-def flag_code(flag: str, letter: str) -> int:
-    """The C code of a flag's letter for real dtypes (the spec table's flag_code)."""
-    return int(_specs().flag_code(flag, letter))
+def flag_code(flag: str, letter: str, complex_: bool = False) -> int:
+    """The C code of a flag's letter, for real dtypes or complex ones (the spec table's flag_code)."""
+    return int(_specs().flag_code(flag, letter, complex_))
 
 
 def dims(spec: Any) -> list[str]:
