@@ -12,10 +12,11 @@ import blasad as ba
 from blasad.bench import cases, cli, lapack
 from blasad.bench.cases import SCALAR_STEPS, cg_checks, scalar_chain_gradients
 from blasad.bench.cli import main, make_config, parse_args
-from blasad.bench.frameworks import Peers, blasad_sample
+from blasad.bench.frameworks import CHAIN_FORMS, Peers, blasad_sample
 from blasad.bench.ideal import ideal_calls
 from blasad.bench.problems import (
     AXPY_ALPHA,
+    CHAIN_STEPS,
     SCALAR_OPS,
     OpProblem,
     ScalarCase,
@@ -259,3 +260,16 @@ def test_cases_option(
     assert "conjugate gradient" in out and "targets" in out and not plot.exists()
     for other in ("gemm", "chains of", "active scalars", "memory:", "fwd AD: the forward", "plot"):
         assert other not in out, other
+
+
+def test_chain_rows_have_every_form_and_replay() -> None:
+    """The gemm chain's rows: autodiff, the three Tape forms, replay and the ideal, each with its
+    steps and a positive time, and the targets that compare them (no peers: JAX's is SKIP)."""
+    cfg = quick_config("--cases", "chains")
+    rows = cases.case_chain_gemm(1, cfg, Peers(False))
+    names = {r.framework for r in rows}
+    assert names == {"blasad", "ideal", "blasad-replay", *CHAIN_FORMS}
+    assert all(r.steps == CHAIN_STEPS and r.total > 0 for r in rows)
+    targets = {t.name: t.status for t in check_targets(rows, [], cfg)}
+    assert targets["4×4 gemm chain: replay + backward faster than JAX jit (×)"] == "SKIP"
+    assert all(targets[f"4×4 gemm chain, {fw}: ≤ 1.5 × autodiff"] in ("PASS", "FAIL") for fw in CHAIN_FORMS)

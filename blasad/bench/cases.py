@@ -12,18 +12,20 @@ import numpy as np
 
 import blasad as ba
 from blasad.bench.frameworks import (
+    CHAIN_FORMS,
     JAX_JIT_NOTE,
-    PEERS,
     Peers,
     autodiff_sample,
     autograd_sample,
     blasad_sample,
     blasad_tape,
+    chain_tape_sample,
     jax_eager_sample,
     jax_jit_sample,
     numpy_sample,
     peer_samples,
     program_sample,
+    replay_sample,
     scalar_autodiff_chain,
     scalar_autodiff_single,
     scalar_plain,
@@ -97,21 +99,18 @@ def case_axpy(n: int, dtype: Any, threads: int, cfg: Config, peers: Peers) -> li
 # ---------------------------------------------------------------------------------------------
 
 
-def _chain_rows(case: str, n: int, threads: int, cfg: Config, samples: dict[str, Sample]) -> list[Row]:
-    ours = {k: v for k, v in samples.items() if k not in PEERS}
-    theirs = {k: v for k, v in samples.items() if k in PEERS}
+def _chain_rows(
+    case: str, n: int, threads: int, cfg: Config, samples: dict[str, Sample], compile_s: float | None = None
+) -> list[Row]:
+    """The rows of a chain: blasad's autodiff and the ideal measured in turns, the others alone
+    (the Tape forms allocate, the peers run their own runtimes); compile_s: JAX's compile time."""
+    ours = {k: v for k, v in samples.items() if k in ("blasad", "ideal")}
+    theirs = {k: v for k, v in samples.items() if k not in ours}
     m = measure(ours, cfg) | measure_each(theirs, cfg)
+    jit_note = JAX_JIT_NOTE + (f"; compile {compile_s:.2f} s" if compile_s is not None else "")
+    notes = {"jax-jit": jit_note, "blasad-replay": "recorded once; replay() + backward", **CHAIN_FORMS}
     return [
-        _row(
-            case,
-            name,
-            np.float64,
-            n,
-            threads,
-            t,
-            steps=CHAIN_STEPS,
-            note=JAX_JIT_NOTE if name == "jax-jit" else "",
-        )
+        _row(case, name, np.float64, n, threads, t, steps=CHAIN_STEPS, note=notes.get(name, ""))
         for name, t in m.items()
     ]
 
@@ -137,6 +136,9 @@ def case_chain_gemm(threads: int, cfg: Config, peers: Peers) -> list[Row]:
     shadows = [np.zeros((4, 4)) for _ in arrays]
     samples = {"blasad": autodiff_sample(f, arrays, shadows, {1: seed}, marks)}  # X0 holds the final X
     samples["ideal"] = two_phase(*ideal_chain_gemm(W0, X00, seed, steps))
+    samples["blasad-replay"] = replay_sample(f, [W.copy(), X00.copy(), X1.copy()], 1, seed)
+    for form in CHAIN_FORMS:
+        samples[form] = chain_tape_sample(form, W0, X00, seed, steps)
     if peers.torch is not None:
         samples["torch"] = torch_sample(peers.torch, _loop(steps, lambda W, X: W @ X), [W0, X00], seed)
     if peers.jax_at(threads) is not None:
@@ -151,7 +153,7 @@ def case_chain_gemm(threads: int, cfg: Config, peers: Peers) -> list[Row]:
         samples["autograd"] = autograd_sample(
             peers.autograd, _loop(steps, lambda W, X: W @ X), [W0, X00], seed
         )
-    return _chain_rows("chain-gemm", 4, threads, cfg, samples)
+    return _chain_rows("chain-gemm", 4, threads, cfg, samples, peers.compile_s.get("chain-gemm"))
 
 
 def _loop(steps: int, step: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
@@ -190,6 +192,7 @@ def case_chain_gemv_axpy(threads: int, cfg: Config, peers: Peers) -> list[Row]:
     shadows = [np.zeros_like(v) for v in arrays]
     samples = {"blasad": autodiff_sample(f, arrays, shadows, {1: seed}, marks)}
     samples["ideal"] = two_phase(*ideal_chain_gemv_axpy(A0, x0, seed, a, steps))
+    samples["blasad-replay"] = replay_sample(f, [A0.copy(), x0.copy(), y.copy()], 1, seed)
     if peers.torch is not None:
         samples["torch"] = torch_sample(peers.torch, _loop(steps, step), [A0, x0], seed)
     if peers.jax_at(threads) is not None:
@@ -202,7 +205,7 @@ def case_chain_gemv_axpy(threads: int, cfg: Config, peers: Peers) -> list[Row]:
         samples["jax-eager"] = jax_eager_sample(jax, _loop(steps, step), [A0, x0], seed)
     if peers.autograd is not None:
         samples["autograd"] = autograd_sample(peers.autograd, _loop(steps, step), [A0, x0], seed)
-    return _chain_rows("chain-gemv-axpy", 8, threads, cfg, samples)
+    return _chain_rows("chain-gemv-axpy", 8, threads, cfg, samples, peers.compile_s.get("chain-gemv-axpy"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -126,6 +126,66 @@ def autodiff_sample(
     return sample
 
 
+def replay_sample(f: Callable[..., None], arrays: Sequence[np.ndarray], out: int, seed: np.ndarray) -> Sample:
+    """``Tape(replay=True)``: f(*arrays) recorded once, untimed, every array watched. One
+    repetition: the arrays get their initial values back (untimed), then ``replay()`` (the
+    forward) and ``backward(arrays[out], seed)`` (the reverse)."""
+    initial = [a.copy() for a in arrays]
+    with ba.Tape(replay=True) as tape:
+        tape.watch(*arrays)
+        f(*arrays)
+
+    def sample() -> dict[str, float]:
+        for a, a0 in zip(arrays, initial):
+            np.copyto(a, a0)
+        t0 = now()
+        tape.replay()
+        t1 = now()
+        tape.backward(arrays[out], seed)
+        t2 = now()
+        return phases(t0, t1, t2)
+
+    return sample
+
+
+CHAIN_FORMS = {  # how a user may write the gemm chain with the Tape API (chain_tape_sample)
+    "blasad-tape": "views X[i] of one base array",
+    "blasad-tape-arrays": "distinct preallocated arrays",
+    "blasad-tape-new": "new outputs, x = ba.gemm(1.0, W, x)",
+}
+
+
+def chain_tape_sample(form: str, W: np.ndarray, X0: np.ndarray, seed: np.ndarray, steps: int) -> Sample:
+    """X ← W X `steps` times with the Tape API, written in one of CHAIN_FORMS: a new Tape, watch,
+    the chain (forward); backward, grad(W), grad(X0) (reverse). The arrays are allocated before
+    the clock starts, except the new outputs, which that form allocates as it runs."""
+    views = np.zeros((steps + 1, *X0.shape), X0.dtype)
+    arrays = [np.zeros_like(X0) for _ in range(steps + 1)]
+
+    def sample() -> dict[str, float]:
+        gemm = ba.gemm
+        xs: Any = views if form == "blasad-tape" else arrays
+        np.copyto(xs[0], X0)
+        t0 = now()
+        with ba.Tape() as tape:
+            tape.watch(W, views if form == "blasad-tape" else xs[0])
+            x = xs[0]
+            for i in range(steps):
+                if form == "blasad-tape-new":
+                    x = gemm(1.0, W, x)
+                else:
+                    gemm(1.0, W, xs[i], 0.0, xs[i + 1])
+                    x = xs[i + 1]
+        t1 = now()
+        tape.backward(x, seed)
+        tape.grad(W)
+        tape.grad(xs[0])
+        t2 = now()
+        return phases(t0, t1, t2)
+
+    return sample
+
+
 def program_sample(
     f: Callable[..., None],
     arrays: Sequence[np.ndarray],
@@ -347,6 +407,7 @@ class Peers:
         self.autograd: Any = None
         self.notes: list[str] = []
         self._jit: dict[tuple[str, ...], Any] = {}
+        self.compile_s: dict[str, float] = {}  # jax_jit_sample's key: seconds of its first calls
         self.jax_threads = 0  # the thread count under which JAX is measured (see jax_at)
         if not enabled:
             self.notes.append("peers skipped (--no-peers)")
@@ -448,10 +509,16 @@ def jax_jit_sample(
         out, vjp = jax.vjp(expr, *ins)
         return out, vjp(s)
 
+    fresh = ("total", key) not in peers._jit
     fwd = peers.jit(("fwd", key), lambda: jax.jit(expr))
     total = peers.jit(("total", key), lambda: jax.jit(both))
     ins = tuple(jax.numpy.asarray(x) for x in inputs)
     s = jax.numpy.asarray(seed)
+    if fresh:  # the first calls compile: their time, for the report (compile_s)
+        t0 = now()
+        _block(fwd(*ins))
+        _block(total(ins, s))
+        peers.compile_s[key] = now() - t0
 
     def sample() -> dict[str, float]:
         t0 = now()

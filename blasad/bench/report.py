@@ -19,7 +19,10 @@ from blasad.bench.problems import CHAIN_STEPS
 from blasad.bench.timing import Config
 
 README_COMMAND = "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m blasad.bench"
-FRAMEWORKS = ("blasad", "blasad-tape", "ideal", "torch", "jax-jit", "jax-eager", "autograd")
+FRAMEWORKS = (
+    "blasad", "blasad-tape", "blasad-tape-arrays", "blasad-tape-new", "blasad-replay",
+    "ideal", "torch", "jax-jit", "jax-eager", "autograd",
+)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,6 +169,8 @@ def _chain_targets(rows: Sequence[Row], t: int) -> list[Target]:
     b = find(rows, case="chain-gemm", framework="blasad", threads=t)
     torch = find(rows, case="chain-gemm", framework="torch", threads=t)
     g = find(rows, case="chain-gemv-axpy", framework="blasad", threads=t)
+    replay = find(rows, case="chain-gemm", framework="blasad-replay", threads=t)
+    jit = find(rows, case="chain-gemm", framework="jax-jit", threads=t)
     us = "{:.2f} µs/step"
     where = f"threads={threads_label(t)}"
     return [
@@ -189,7 +194,37 @@ def _chain_targets(rows: Sequence[Row], t: int) -> list[Target]:
             2.0,
             us,
         ),
+        _target(
+            f"4×4 gemm chain: replay + backward ≤ {REPLAY_LIMIT} µs/step",
+            where,
+            None if replay is None else replay.total / replay.steps * 1e6,
+            REPLAY_LIMIT,
+            us,
+        ),
+        _target(
+            "4×4 gemm chain: replay + backward faster than JAX jit (×)",
+            where,
+            _ratio(_get(jit, "total"), _get(replay, "total")),
+            1,
+        ),
+        *(
+            _target(
+                f"4×4 gemm chain, {fw}: ≤ {FORM_LIMIT} × autodiff",
+                where,
+                _ratio(_get(_chain(rows, fw, t), "total"), _get(b, "total")),
+                FORM_LIMIT,
+            )
+            for fw in ("blasad-tape", "blasad-tape-arrays", "blasad-tape-new")
+        ),
     ]
+
+
+def _chain(rows: Sequence[Row], framework: str, t: int) -> Row | None:
+    return find(rows, case="chain-gemm", framework=framework, threads=t)
+
+
+REPLAY_LIMIT = 0.6  # µs per step of the 4×4 gemm chain, replay + backward (issue 15)
+FORM_LIMIT = 1.5  # a Tape form's chain ÷ autodiff over views (issue 15)
 
 
 SCALAR_RECORDED_LIMIT = 1e-6  # s per recorded operation, record + reverse (issue 13)
