@@ -367,10 +367,10 @@ _DERIVED: dict[str, list[tuple[str, Any]]] = {}  # spec name: its derived dims, 
 
 
 def allocate(spec: Spec, name: str, dims: dict[str, int], flags: dict[str, Any], dtype: np.dtype[Any]) -> Any:
-    """The output `name` of a LAPACK call, allocated before its native call as the validator
-    would (zeros; matrices column-major), from the dims the given arrays bind: so that
-    ``ba.getrf(A)`` takes the fast path too. None when something does not fit (the validating
-    path then names it)."""
+    """The output `name` of a call, allocated before its native call as the validator would
+    (zeros; a LAPACK routine's matrices column-major), from the dims the given arrays bind: so
+    that ``ba.getrf(A)`` and ``ba.gemm(1.0, W, x)`` take the fast path too. None when something
+    does not fit (the validating path then names it)."""
     derived = _DERIVED.get(spec.name)
     if derived is None:
         derived = _DERIVED[spec.name] = [(d, compile(e, "<dim>", "eval")) for d, e in spec.derived]
@@ -385,7 +385,7 @@ def allocate(spec: Spec, name: str, dims: dict[str, int], flags: dict[str, Any],
         return None
     if a.kind == "pivots":
         return np.zeros(shape, np.int64)
-    return np.zeros(shape, real_dtype(dtype) if a.real else dtype, order="F")
+    return np.zeros(shape, real_dtype(dtype) if a.real else dtype, order="F" if spec.column_major else "C")
 
 
 class LinAlgError(np.linalg.LinAlgError):

@@ -151,20 +151,32 @@ def source(spec: Spec) -> str:
 
 
 def _allocations(spec: Spec, rid: int) -> list[str]:
-    """A LAPACK routine's outputs left None, allocated before the native call from the shapes of
-    the arrays given (the validator would allocate them, on the slower path): lines of source."""
-    if rid < 0 or not spec.column_major:
+    """A routine's array outputs left None (``x = ba.gemm(1.0, W, x)``), allocated before the native
+    call from the shapes of the arrays given, through op(X) for a transposed one, as the validator
+    would allocate them on the slower path (so that the call runs fast): lines of source. A flag
+    that is not a letter the routine takes leaves them None: the validator names it."""
+    if rid < 0:
         return []
-    unset = [a for a in spec.args if (a.out and spec.defaults.get(a.name, 0) is None)]
-    given = [a for a in spec.args if a.kind in ("vector", "matrix") and not a.trans and a not in unset]
+    unset = [
+        a
+        for a in spec.args
+        if a.kind in ("vector", "matrix", "pivots") and a.out and spec.defaults.get(a.name, 0) is None
+    ]
+    given = [a for a in spec.args if a.kind in ("vector", "matrix") and a not in unset]
     if not unset or not given:
         return []
     dims: dict[str, str] = {}
     for a in given:
         for i, d in enumerate(a.dims):
-            dims.setdefault(d, f"{a.name}.shape[{i}]")
+            if a.trans:  # op(X)'s dim i: X's own dim i, or 1 - i when transposed
+                dims.setdefault(d, f"{a.name}.shape[{i} if {a.trans} in _PLAIN else {1 - i}]")
+            else:
+                dims.setdefault(d, f"{a.name}.shape[{i}]")
     ndim = {"vector": 1, "matrix": 2}
     guard = " and ".join(f"type({a.name}) is _ndarray and {a.name}.ndim == {ndim[a.kind]}" for a in given)
+    guard += f" and {given[0].name}.dtype in _DTYPES"  # (another dtype: the validator's error)
+    trans = sorted({str(a.trans) for a in given if a.trans})
+    guard += "".join(f" and type({t}) is str and {t} in _LETTERS" for t in trans)
     flags = ", ".join(f"{a.name!r}: {a.name}" for a in spec.args if a.kind == "flag")
     lines = [
         f"    if ({' or '.join(f'{a.name} is None' for a in unset)}) and {guard}:",
@@ -187,6 +199,7 @@ def function(spec: Spec) -> Callable[..., Any]:
         "_ndarray": np.ndarray, "_DTYPES": tuple(DTYPE_CODES), "_real_dtype": real_dtype,
         "_result_buffer": result_buffer, "_wrap": wrap,
         "_zeros": np.zeros, "_INFO": INFO, "_failed": failed, "_allocate": allocate,
+        "_PLAIN": ("N", "n"), "_LETTERS": ("N", "n", "T", "t", "C", "c"),
     }  # fmt: skip
     exec(source(spec), namespace)
     fn = namespace[spec.name]

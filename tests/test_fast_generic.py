@@ -289,7 +289,7 @@ BAILS = {
     "mixed orders staged": lambda rng: [
         ba.symm(1.0, _sym(rng), np.asfortranarray(_sym(rng)), 0.0, np.zeros((4, 4)))
     ],
-    "None output": lambda rng: [ba.symv(1.0, _sym(rng), np.ones(4))],
+    "None output, a bad flag": lambda rng: [ba.gemm(1.0, _sym(rng), _sym(rng), trans_b="X")],
     "bad flag": lambda rng: [ba.symv(1.0, _sym(rng), np.ones(4), 0.0, np.zeros(4), "X")],
     "non-str flag": lambda rng: [ba.trmv(_sym(rng), np.ones(4), 0)],
     "zero-stride input": lambda rng: [ba.copy(np.broadcast_to(np.array(2.0), (4,)), np.zeros(4))],
@@ -321,6 +321,27 @@ def _readonly(x):
 @pytest.mark.parametrize("case", list(BAILS), ids=list(BAILS))
 def test_other_calls_bail_to_the_validator(fast, monkeypatch, rng, case):
     _bails(fast, monkeypatch, lambda: BAILS[case](np.random.default_rng(1)))
+
+
+NEW_OUTPUTS = {  # an output left None: allocated before the native call, as the validator would
+    "gemm": lambda X, Y, x: ba.gemm(1.0, X, Y),
+    "gemm trans_a T, trans_b C": lambda X, Y, x: ba.gemm(2.0, X[:, :3], Y, trans_a="T", trans_b="C"),
+    "gemv trans T": lambda X, Y, x: ba.gemv(1.0, X[:3], x[:3], trans="T"),
+    "symm side R": lambda X, Y, x: ba.symm(1.0, X, Y[:3], side="R"),
+    "getrf": lambda X, Y, x: ba.getrf(np.asfortranarray(X))[1],  # (column-major: else staged)
+}
+
+
+@pytest.mark.parametrize("case", list(NEW_OUTPUTS), ids=list(NEW_OUTPUTS))
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_a_new_output_runs_fast_as_the_validator_allocates_it(fast, monkeypatch, rng, case, dtype):
+    X, Y, x = _rand(rng, (4, 4), dtype), _rand(rng, (4, 4), dtype), _rand(rng, 4, dtype)
+    got = NEW_OUTPUTS[case](X, Y, x)
+    assert fast == [], f"{case} took the validating path"
+    monkeypatch.setattr(routines, "FAST", False)
+    want = NEW_OUTPUTS[case](X, Y, x)
+    assert got.dtype == want.dtype and got.shape == want.shape and got.strides == want.strides
+    assert np.array_equal(got, want)
 
 
 def test_disjoint_interleaved_vectors_run_fast(fast, rng):
