@@ -181,8 +181,6 @@ def _as_list(v: Any, what: str) -> list[Any]:
     raise TypeError(f"{what} must be a NumPy array or a list of them, got {type(v).__name__}")
 
 
-_INFO = 1000  # a LAPACK rule's rc for info > 0 is _INFO + info (BA_INFO, csrc/tape.h)
-
 _FLOAT_DTYPES = tuple(np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128))
 
 
@@ -396,12 +394,13 @@ class Tape:
             if rc < 0:
                 raise RuntimeError(f"blasad: replay failed in the native core (code {rc})")
             self._state = "stopped"
-            if rc >= _INFO:
+            if rc > 0:  # INFO + info for the first LAPACK call that failed
+                from blasad._lowering import INFO  # (which imports this module)
                 from blasad.specs import ROUTINES
 
                 name = ROUTINES[lib.ba_tape_replay_failed(self._ptr)].name
                 raise np.linalg.LinAlgError(
-                    f"replay(): {name} failed (LAPACK info = {rc - _INFO}); a gradient that reaches "
+                    f"replay(): {name} failed (LAPACK info = {rc - INFO}); a gradient that reaches "
                     "its outputs raises in backward()"
                 )
         finally:

@@ -149,8 +149,7 @@ static intptr_t shadow(ba_tape *t, const nd_t *a, int es)
     return ba_tape_lookup(t, (intptr_t)a->p, lo, hi);
 }
 
-/* A Python float or numpy.float64 (constant) or a 0-d array of the call's dtype (a buffer,
- * maybe active). */
+/* A read scalar, as as_scalar reads it. */
 typedef struct {
     double v, y; /* its value: real and imaginary part */
     intptr_t bar;
