@@ -3,6 +3,7 @@
 from typing import TYPE_CHECKING
 
 from blasad._check import GradCheck, gradcheck
+from blasad._checkpoint import checkpoint_loop
 from blasad._routines import FUNCTIONS, iamax
 from blasad._scalar import GradientLostWarning, Scalar
 from blasad._tape import Const, Duplicated, Tape, autodiff
@@ -22,6 +23,7 @@ __all__ = [
     "Scalar",
     "Tape",
     "autodiff",
+    "checkpoint_loop",
     "gradcheck",
     "iamax",
     *FUNCTIONS,

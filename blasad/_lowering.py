@@ -140,6 +140,7 @@ class Call:
             address(dst2), dst2.strides[0] // es, dst2.strides[1] // es, dst_bar,
         ], [])  # fmt: skip
         self.check(rc, "a layout copy")
+        self.keep(src, dst)  # (a checkpointed loop learns from the kept arrays what outlives a step)
 
     def staged(self, x: np.ndarray) -> np.ndarray:
         """A Fortran-ordered copy of x (recorded, so its adjoint flows back to x)."""

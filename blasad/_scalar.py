@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from blasad._native_loader import lib
-from blasad._tape import Tape, thread_local
+from blasad._tape import Tape, extent, thread_local
 from blasad.specs import DTYPE_CODES
 from blasad.specs.scalar import OPS
 
@@ -270,6 +270,8 @@ def _add_chunk(tape: Tape) -> None:
     shift = -raw.ctypes.data % 16
     chunk = raw[shift : shift + 16 * _POOL_SLOTS]
     tape._regions.ensure(chunk)  # (it keeps raw alive as long as the tape)
+    lo, hi = extent(chunk)
+    tape._pool_chunks[lo] = (lo, hi)
     lib.ba_tape_set_pool(tape._ptr, chunk.ctypes.data, _POOL_SLOTS, id(raw))
 
 

@@ -91,7 +91,7 @@ class _Regions:
     def __init__(self, tape_ptr: Any) -> None:
         self._tape_ptr = tape_ptr
         self._shadows: dict[int, np.ndarray | None] = {}
-        self._keep: list[object] = []
+        self._keep: dict[int, object] = {}  # by lo, as _shadows
 
     def bar(self, x: np.ndarray) -> int:
         """Shadow address of x's first element, or 0 when x is inactive."""
@@ -112,7 +112,7 @@ class _Regions:
         if rc:
             raise MemoryError("blasad: out of memory while registering a shadow")
         self._shadows[lo] = data
-        self._keep.append(keep)
+        self._keep[lo] = keep
 
     def ensure(self, x: np.ndarray) -> int:
         """Shadow address of x, giving x's whole base a zeroed shadow if it has none."""
@@ -312,6 +312,9 @@ class Tape:
         self._busy = threading.Lock()  # held by backward: one sweep at a time
         self._seeded: tuple[list[np.ndarray], list[np.ndarray]] | None = None  # the seeds in the shadows
         self._check = check  # also: an active scalar turned into a plain number raises (blasad._scalar)
+        self._loops: list[Any] = []  # checkpointed loops (blasad._checkpoint._Loop), by barrier id
+        self._in_loop = False  # a checkpointed loop's forward is running
+        self._pool_chunks: dict[int, tuple[int, int]] = {}  # scalar pool chunks' spans, by lo
 
     # -- recording -----------------------------------------------------------
     def __enter__(self) -> Tape:
@@ -482,6 +485,9 @@ class Tape:
         two records (KeyboardInterrupt); backward called again continues it."""
         if rc == 0:
             rc = _run_sweep(self._ptr)
+            while rc == 1:  # stopped at a checkpointed loop: reverse it, then go on
+                self._reverse_loop()
+                rc = _run_sweep(self._ptr)
         if rc == -2 and lib.ba_tape_swept(self._ptr):  # it finished just before an interrupt
             rc = 0
         if rc == -4:  # cancelled between two records: backward continues it
@@ -518,6 +524,18 @@ class Tape:
             )
         _debug_step("swept")
 
+    def _reverse_loop(self) -> None:
+        """The adjoint of the checkpointed loop the sweep stopped at (it re-runs the loop's steps,
+        not to be cut in two: Ctrl-C waits for its end). A step that raises ends the tape."""
+        loop = self._loops[lib.ba_tape_paused(self._ptr)]
+        try:
+            with _interrupts_deferred():
+                loop.reverse()
+        except BaseException:
+            self._state = "consumed"
+            self._seeded = None
+            raise
+
     def grad(self, x: np.ndarray) -> np.ndarray:
         """Adjoint of x's value at the time it was watched (a new array)."""
         self._same_thread("grad()")
@@ -538,6 +556,14 @@ class Tape:
     def ncalls(self) -> int:
         """Number of calls recorded so far."""
         return int(lib.ba_tape_ncalls(self._ptr))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the tape holds now: its records, the values it copied (copy-on-write and the
+        snapshots of checkpointed loops), the shadows and its tables."""
+        shadows = sum(d.nbytes for d in self._regions._shadows.values() if d is not None)
+        loops = sum(loop.nbytes() for loop in self._loops)
+        return int(lib.ba_tape_nbytes(self._ptr)) + shadows + loops + 8 * len(self._keep)
 
     @property
     def bytes_copied(self) -> int:

@@ -116,6 +116,48 @@ int64_t ba_tape_log_bytes(ba_tape *t);
  * the first array that changed since (a resize with refcheck=False), or -1. */
 int64_t ba_keep_pins(intptr_t list, intptr_t pins, int64_t n, int check);
 
+/* Checkpointed loops (DESIGN §9; the schedule: blasad/_checkpoint.py). A loop's steps are
+ * recorded and their records dropped again (truncate: every record from position pos on, with
+ * its snapshots; a position is ncalls at the time). sweep_from runs the adjoints of the records
+ * from pos on, newest first (0, or -1 out of memory for its scratch). A barrier record stands for
+ * the loop on the tape: it references the n byte spans (lo, hi pairs at spans) the steps read, so
+ * that later calls that overwrite them copy them first; the sweep stops at it and returns 1, with
+ * paused its id, and paused_swap exchanges the copied spans' values with the arrays' (the loop's
+ * reverse sweep reads the values the loop read; a second swap puts the final values back).
+ * A ckpt (set on the tape for the loop's forward) notes every range written, with its value
+ * before the first write and the step that first wrote it (set_step); n, span (lo, hi into
+ * lohi) and drop go over those ranges; bytes, save and load pack and unpack the state before a
+ * step `before`: save the ranges first written before it; load puts back those and, for the
+ * later ones, their values from before their first write. keep_all: the fast paths keep every
+ * operand of a call (the loop learns from them which arrays outlive a step). pool_base,
+ * pool_used and pool_rewind give back the scalar slots a step took (their values and shadows
+ * zeroed). remove_region: the region starting at lo (0, or -1: none). nbytes: the tape's
+ * memory (records, snapshots, tables, scratch, log); the shadows are the front end's. */
+void ba_tape_truncate(ba_tape *t, int64_t pos);
+int ba_tape_sweep_from(ba_tape *t, int64_t pos);
+int ba_tape_barrier(ba_tape *t, int64_t id, int64_t n, intptr_t spans);
+int64_t ba_tape_paused(ba_tape *t);
+void ba_tape_paused_swap(ba_tape *t);
+typedef struct ba_ckpt ba_ckpt;
+ba_ckpt *ba_ckpt_new(void);
+void ba_ckpt_free(ba_ckpt *ck);
+void ba_tape_set_ckpt(ba_tape *t, ba_ckpt *ck);
+void ba_ckpt_set_step(ba_ckpt *ck, int64_t step);
+int64_t ba_ckpt_n(ba_ckpt *ck);
+void ba_ckpt_span(ba_ckpt *ck, int64_t i, intptr_t lohi);
+void ba_ckpt_drop(ba_ckpt *ck, int64_t i);
+int64_t ba_ckpt_bytes(ba_ckpt *ck, int64_t before);
+void ba_ckpt_save(ba_ckpt *ck, int64_t before, intptr_t buf);
+void ba_ckpt_load(ba_ckpt *ck, int64_t before, intptr_t buf);
+int64_t ba_ckpt_w0_bytes(ba_ckpt *ck);
+void ba_tape_set_keep_all(ba_tape *t, int on);
+int ba_tape_keep_all(ba_tape *t);
+intptr_t ba_tape_pool_base(ba_tape *t);
+int64_t ba_tape_pool_used(ba_tape *t);
+void ba_tape_pool_rewind(ba_tape *t, intptr_t base, int64_t k);
+int ba_tape_remove_region(ba_tape *t, intptr_t lo);
+int64_t ba_tape_nbytes(ba_tape *t);
+
 /* Fast paths: the same calls taking Python objects by address (CPython's id()); they
  * take the GIL back before reading any object (cffi releases it around every call).
  * They validate and lower the common cases entirely in C and return 0; anything

@@ -833,7 +833,7 @@ static int scalar_call(ba_tape *t, int op, intptr_t xo, intptr_t yo, intptr_t ou
         z_bar = ba_tape_shadow(t, (intptr_t)z);
         *slot = z;
     }
-    if (t && ba_tape_log(t)) { /* the replay writes out and reads the operands' arrays: keep them */
+    if (t && (ba_tape_log(t) || ba_tape_keep_all(t))) { /* the replay writes out and reads the operands' arrays: keep them */
         PyObject *keep = ba_tape_keep(t), *objs[3] = {(PyObject *)xo, arity == 2 ? (PyObject *)yo : NULL, (PyObject *)out};
         for (int i = 0; i < 3; i++)
             if (keep && objs[i] && is_array_or_scalar(objs[i]) && PyList_Append(keep, objs[i]) < 0) {

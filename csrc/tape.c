@@ -33,6 +33,7 @@ static void *ba_realloc(void *p, size_t n) { return injected_failure() ? NULL : 
 
 typedef struct ba_chunk {
     struct ba_chunk *prev;
+    int64_t base; /* the position of recs[0] among the tape's records */
     int n;
     ba_rec recs[CHUNK];
 } ba_chunk;
@@ -61,6 +62,9 @@ struct ba_tape {
     int64_t invalid[3];        /* the sweep found its adjoints invalid, by reason (ba_tape_invalid) */
     ba_log *log;               /* a replay tape's calls (replay.c); NULL for a tape swept once */
     int swept;                 /* a replay tape: its latest sweep ran to the end */
+    ba_ckpt *ck;               /* a checkpointed loop's forward: notes what its steps write */
+    ba_rec *paused;            /* the barrier the sweep stopped at (a checkpointed loop's place) */
+    int keep_all;              /* the fast paths keep every operand (a checkpointed loop's forward) */
 };
 
 ba_log *ba_tape_log(ba_tape *t) { return t->log; }
@@ -83,12 +87,27 @@ void *ba_tape_keep(ba_tape *t) { return t->keep; }
 
 ba_tape *ba_tape_new(void) { return calloc(1, sizeof(ba_tape)); }
 
+static void barrier_adj(ba_rec *r, char *scratch)
+{
+    (void)r, (void)scratch; /* never run: the sweep stops at a barrier (ba_tape_paused) */
+}
+
+/* A record's own memory: its snapshots (and a barrier's references) */
+static void free_rec(ba_rec *r)
+{
+    for (int j = 0; j < 4; j++) free(r->a[j].snap);
+    if (r->adjoint == barrier_adj) {
+        ba_arg *refs = (ba_arg *)r->q[0];
+        for (int64_t i = 0; i < r->s[1]; i++) free(refs[i].snap);
+        free(refs);
+    }
+}
+
 static void release(ba_tape *t)
 {
     ba_chunk *c = t->head;
     while (c) {
-        for (int i = 0; i < c->n; i++)
-            for (int j = 0; j < 4; j++) free(c->recs[i].a[j].snap);
+        for (int i = 0; i < c->n; i++) free_rec(&c->recs[i]);
         ba_chunk *prev = c->prev;
         free(c);
         c = prev;
@@ -118,6 +137,7 @@ void ba_tape_rewind(ba_tape *t)
     t->scratch = 0;
     t->consumed = t->started = t->swept = 0;
     t->sc = NULL;
+    t->paused = NULL;
     t->si = 0;
     memset(t->invalid, 0, sizeof t->invalid);
 }
@@ -228,6 +248,21 @@ int ba_tape_prepare(ba_tape *t)
     return 0;
 }
 
+static int in_records_from(const ba_tape *t, const ba_arg *a, int64_t pos);
+
+/* The sweep stopped at barrier b (at pos - 1): the loop's re-runs are about to write what it and
+ * the records after it (swept) reference; none of those need a copy any more. */
+static void retire(ba_tape *t, const ba_rec *b, int64_t pos)
+{
+    const ba_arg *refs = (const ba_arg *)b->q[0];
+    int64_t k = 0;
+    for (int64_t i = 0; i < t->n_live; i++) {
+        const ba_arg *a = t->live[i];
+        if (!(a >= refs && a < refs + b->s[1]) && !in_records_from(t, a, pos)) t->live[k++] = t->live[i];
+    }
+    t->n_live = k;
+}
+
 /* The reverse sweep, newest record first. It keeps its place, so a sweep stopped by
  * ba_tape_cancel (-4) continues where it stopped when called again, and the finished sweep is
  * the uninterrupted one. (Records and their snapshots, which records may share, are freed at
@@ -237,6 +272,7 @@ int ba_tape_sweep(ba_tape *t)
     if (t->consumed || t->swept || t->nbuf < (t->scratch ? t->scratch : 16)) return -2;
     char *scratch = t->buf;
     atomic_store(&t->cancel, 0);
+    t->paused = NULL;
     if (!t->started) {
         t->started = 1;
         t->sc = t->head;
@@ -246,6 +282,12 @@ int ba_tape_sweep(ba_tape *t)
         while (t->si > 0) {
             if (atomic_load_explicit(&t->cancel, memory_order_relaxed)) return -4;
             ba_rec *r = &t->sc->recs[t->si - 1];
+            if (r->adjoint == barrier_adj) { /* a checkpointed loop: the front end reverses it */
+                t->si--;
+                t->paused = r;
+                retire(t, r, t->sc->base + t->si + 1);
+                return 1;
+            }
 #ifdef BA_CHECKED
             ba_checked_reset();
             for (int j = 0; j < 4; j++) ba_chk_allow_arg(&r->a[j]);
@@ -291,6 +333,7 @@ ba_rec *ba_rec_begin(ba_tape *t, int nlive)
         ba_chunk *c = ba_malloc(sizeof *c);
         if (!c) return NULL;
         c->prev = t->head;
+        c->base = t->head ? t->head->base + t->head->n : 0;
         c->n = 0;
         t->head = c;
     }
@@ -312,6 +355,7 @@ void ba_rec_abort(ba_tape *t, ba_rec *r)
 static int64_t arg_bytes(const ba_arg *a) { return a->rows * a->cols * a->es; }
 
 static int64_t span(const ba_arg *a); /* bytes from the lowest to past the highest element */
+static int same_range(const ba_arg *a, const ba_arg *b);
 
 /* Keep live sorted by address so that copy-on-write only looks near a write. */
 static void live_insert(ba_tape *t, ba_arg *a)
@@ -409,16 +453,7 @@ int ba_snapshot(ba_tape *t, const ba_arg *src, ba_arg *dst)
     size_t bytes = (size_t)arg_bytes(src);
     char *snap = ba_malloc(bytes ? bytes : 1);
     if (!snap) return -1;
-    fp_t f = footprint(src);
-    ba_chk_allow_range(f.lo, (size_t)span(src));
-    ba_chk_allow_range(snap, bytes);
-    /* copy in address order: a vector with negative inc keeps its sign below */
-    if (f.s0 == f.es && (f.n1 == 1 || f.s1 == f.n0 * f.es))
-        memcpy(snap, f.lo, bytes);
-    else if (f.s0 == f.es)
-        for (int64_t j = 0; j < f.n1; j++) memcpy(snap + j * f.n0 * f.es, f.lo + j * f.s1, (size_t)(f.n0 * f.es));
-    else /* a strided vector: f.n0 == 1 */
-        ba_copy_strided(f.n1, f.lo, f.s1 / f.es, snap, 1, f.es);
+    ba_pack(src, snap, 0);
     ba_arg a = *src;
     a.p = a.snap = snap;
     a.ld = a.vec ? (src->ld < 0 ? -1 : 1) : (a.rows > 1 ? a.rows : 1);
@@ -426,6 +461,39 @@ int ba_snapshot(ba_tape *t, const ba_arg *src, ba_arg *dst)
     if (t) t->bytes_copied += (int64_t)bytes;
     return 0;
 }
+
+void ba_pack(const ba_arg *a, char *buf, int unpack)
+{
+    const fp_t f = footprint(a);
+    const size_t bytes = (size_t)arg_bytes(a);
+    ba_chk_allow_range(f.lo, (size_t)span(a));
+    ba_chk_allow_range(buf, bytes);
+    /* in address order: a vector with negative inc keeps its sign in the packed form's ld */
+    if (f.s0 == f.es && (f.n1 == 1 || f.s1 == f.n0 * f.es)) {
+        if (unpack) memcpy(f.lo, buf, bytes);
+        else memcpy(buf, f.lo, bytes);
+    } else if (f.s0 == f.es) {
+        for (int64_t j = 0; j < f.n1; j++) {
+            char *u = f.lo + j * f.s1, *p = buf + j * f.n0 * f.es;
+            if (unpack) memcpy(u, p, (size_t)(f.n0 * f.es));
+            else memcpy(p, u, (size_t)(f.n0 * f.es));
+        }
+    } else if (unpack) { /* a strided vector: f.n0 == 1 */
+        ba_copy_strided(f.n1, buf, 1, f.lo, f.s1 / f.es, f.es);
+    } else {
+        ba_copy_strided(f.n1, f.lo, f.s1 / f.es, buf, 1, f.es);
+    }
+}
+
+int ba_same_range(const ba_arg *a, const ba_arg *b) { return same_range(a, b); }
+
+void ba_arg_span(const ba_arg *a, intptr_t *lo, intptr_t *hi)
+{
+    *lo = (intptr_t)footprint(a).lo;
+    *hi = *lo + span(a);
+}
+
+int64_t ba_arg_bytes(const ba_arg *a) { return arg_bytes(a); }
 
 static int same_range(const ba_arg *a, const ba_arg *b)
 {
@@ -450,6 +518,7 @@ int ba_cow(ba_tape *t, const ba_arg *w)
 {
     fp_t fw = footprint(w);
     const int64_t wspan = span(w);
+    if (t->ck && wspan && ba_ckpt_note(t->ck, w)) return -1;
     intptr_t *r = wspan ? region_of(t, (intptr_t)fw.lo) : NULL;
     if (r) r[3] = 1; /* a recorded call writes it: watch may no longer start its adjoint here */
     if (!wspan || !t->n_live) return 0;
@@ -471,7 +540,8 @@ int ba_cow(ba_tape *t, const ba_arg *w)
             t->live[keep++] = a;
             continue;
         }
-        if (done && same_range(a, &orig)) {
+        if (done && same_range(a, &orig) && !t->ck && !t->paused) { /* (a checkpointed loop drops
+            records: each keeps its own copy) */
             a->p = done->p;
             a->ld = done->ld;
             continue;
@@ -629,4 +699,154 @@ int ba_args_overlap(const ba_arg *a, const ba_arg *b)
 {
     fp_t fa = footprint(a), fb = footprint(b);
     return overlaps(&fa, &fb);
+}
+
+/* ---- segments: a checkpointed loop's steps, recorded, swept and dropped -------- */
+
+void ba_tape_set_ckpt(ba_tape *t, ba_ckpt *ck) { t->ck = ck; }
+void ba_tape_set_keep_all(ba_tape *t, int on) { t->keep_all = on; }
+int ba_tape_keep_all(ba_tape *t) { return t->keep_all; }
+
+/* Is a (a live reference) inside a record at a position >= pos? */
+static int in_records_from(const ba_tape *t, const ba_arg *a, int64_t pos)
+{
+    for (const ba_chunk *c = t->head; c && c->base + c->n > pos; c = c->prev) {
+        const int from = pos > c->base ? (int)(pos - c->base) : 0;
+        if ((const char *)a >= (const char *)&c->recs[from] && (const char *)a < (const char *)&c->recs[c->n])
+            return 1;
+    }
+    return 0;
+}
+
+void ba_tape_truncate(ba_tape *t, int64_t pos)
+{
+    int64_t k = 0;
+    for (int64_t i = 0; i < t->n_live; i++)
+        if (!in_records_from(t, t->live[i], pos)) t->live[k++] = t->live[i];
+    t->n_live = k;
+    while (t->head && t->head->base + t->head->n > pos) {
+        ba_chunk *c = t->head;
+        const int from = pos > c->base ? (int)(pos - c->base) : 0;
+        for (int i = from; i < c->n; i++) free_rec(&c->recs[i]);
+        if (from > 0) {
+            c->n = from;
+            break;
+        }
+        t->head = c->prev;
+        free(c);
+    }
+    if (t->ncalls > pos) t->ncalls = pos;
+}
+
+int ba_tape_sweep_from(ba_tape *t, int64_t pos)
+{
+    const size_t need = t->scratch ? t->scratch : 16;
+    if (t->nbuf < need) {
+        char *buf = ba_malloc(need);
+        if (!buf) return -1;
+        free(t->buf);
+        t->buf = buf;
+        t->nbuf = need;
+    }
+    for (ba_chunk *c = t->head; c && c->base + c->n > pos; c = c->prev)
+        for (int i = c->n - 1; i >= 0 && c->base + i >= pos; i--) {
+            ba_rec *r = &c->recs[i];
+#ifdef BA_CHECKED
+            ba_checked_reset();
+            for (int j = 0; j < 4; j++) ba_chk_allow_arg(&r->a[j]);
+            ba_chk_allow_range(t->buf, t->scratch);
+            ba_chk_allow_range(r->alpha_bar, 16);
+            ba_chk_allow_range(r->beta_bar, 16);
+#endif
+            r->adjoint(r, t->buf);
+        }
+    return 0;
+}
+
+int ba_tape_barrier(ba_tape *t, int64_t id, int64_t n, intptr_t spans)
+{
+    const int64_t *lohi = (const int64_t *)spans;
+    ba_arg *refs = ba_malloc((size_t)(2 * n + 1) * sizeof *refs);
+    if (!refs) return -1;
+    ba_rec *r = ba_rec_begin(t, (int)n);
+    if (!r) {
+        free(refs);
+        return -1;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        refs[i] = refs[n + i] = ba_vec((intptr_t)lohi[2 * i], 1, 0, lohi[2 * i + 1] - lohi[2 * i], 1);
+        if (t->check) refs[i].sum = checksum(&refs[i]);
+    }
+    r->adjoint = barrier_adj;
+    r->s[0] = id;
+    r->s[1] = n;
+    r->q[0] = (char *)refs;
+    for (int64_t i = 0; i < n; i++) live_insert(t, &refs[i]);
+    t->head->n++;
+    t->ncalls++;
+    return 0;
+}
+
+int64_t ba_tape_paused(ba_tape *t) { return t->paused ? t->paused->s[0] : -1; }
+
+void ba_tape_paused_swap(ba_tape *t)
+{
+    if (!t->paused) return;
+    ba_arg *refs = (ba_arg *)t->paused->q[0];
+    const int64_t n = t->paused->s[1];
+    char tmp[4096];
+    for (int64_t i = 0; i < n; i++) {
+        if (!refs[i].snap) continue; /* never overwritten since: the values are in place */
+        char *u = refs[n + i].p, *s = refs[i].snap;
+        for (int64_t off = 0, len = refs[i].rows; off < len; off += (int64_t)sizeof tmp) {
+            const size_t b = (size_t)(len - off < (int64_t)sizeof tmp ? len - off : (int64_t)sizeof tmp);
+            memcpy(tmp, u + off, b);
+            memcpy(u + off, s + off, b);
+            memcpy(s + off, tmp, b);
+        }
+    }
+}
+
+intptr_t ba_tape_pool_base(ba_tape *t) { return (intptr_t)t->pool; }
+int64_t ba_tape_pool_used(ba_tape *t) { return t->pool_k; }
+
+void ba_tape_pool_rewind(ba_tape *t, intptr_t base, int64_t k)
+{
+    if ((intptr_t)t->pool != base || k < 0 || k >= t->pool_k) return;
+    char *p = t->pool + 16 * k;
+    const size_t bytes = (size_t)(16 * (t->pool_k - k));
+    memset(p, 0, bytes);
+    char *bar = (char *)ba_tape_shadow(t, (intptr_t)p);
+    if (bar) memset(bar, 0, bytes);
+    t->pool_k = k;
+}
+
+int ba_tape_remove_region(ba_tape *t, intptr_t lo)
+{
+    const int64_t i = region_after(t, lo) - 1;
+    if (i < 0 || t->reg[RW * i] != lo) return -1;
+    memmove(t->reg + RW * i, t->reg + RW * (i + 1), (size_t)(t->n_reg - i - 1) * RW * sizeof *t->reg);
+    t->n_reg--;
+    return 0;
+}
+
+int64_t ba_tape_nbytes(ba_tape *t)
+{
+    int64_t b = (int64_t)sizeof *t + t->cap_live * (int64_t)sizeof *t->live + t->cap_reg * RW * (int64_t)sizeof *t->reg +
+                (int64_t)t->nbuf;
+    for (const ba_chunk *c = t->head; c; c = c->prev) {
+        b += (int64_t)sizeof *c;
+        for (int i = 0; i < c->n; i++) {
+            const ba_rec *r = &c->recs[i];
+            for (int j = 0; j < 4; j++)
+                if (r->a[j].snap) b += arg_bytes(&r->a[j]);
+            if (r->adjoint == barrier_adj) {
+                const ba_arg *refs = (const ba_arg *)r->q[0];
+                b += (2 * r->s[1] + 1) * (int64_t)sizeof *refs;
+                for (int64_t k = 0; k < r->s[1]; k++)
+                    if (refs[k].snap) b += arg_bytes(&refs[k]);
+            }
+        }
+    }
+    return b + ba_tape_log_bytes(t);
 }

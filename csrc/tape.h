@@ -62,6 +62,17 @@ void ba_rec_commit(ba_tape *t, ba_rec *r, ba_adjoint adj, unsigned needed, size_
  * overwrite. Returns -1 (and writes nothing the user can see) when out of memory. */
 int ba_cow(ba_tape *t, const ba_arg *w);
 
+/* a's elements, in address order, to a packed buffer (unpack: back from it); its bytes; its
+ * byte span [lo, hi); a and b cover exactly the same elements. */
+void ba_pack(const ba_arg *a, char *buf, int unpack);
+int64_t ba_arg_bytes(const ba_arg *a);
+void ba_arg_span(const ba_arg *a, intptr_t *lo, intptr_t *hi);
+int ba_same_range(const ba_arg *a, const ba_arg *b);
+
+/* A checkpointed loop's forward (checkpoint.c): ba_cow notes each range its steps write, with
+ * the value from before the first write (0, or -1 out of memory: nothing written). */
+int ba_ckpt_note(ba_ckpt *ck, const ba_arg *w);
+
 /* Might a and b share a byte? Exact for blocks of one column-major matrix. */
 int ba_args_overlap(const ba_arg *a, const ba_arg *b);
 

@@ -83,7 +83,10 @@ ffibuilder.cdef(_cdef())
 ffibuilder.set_source(
     "blasad._native",
     "#include <cblas.h>\n" + LAPACK_PRELUDE + "".join(f'#include "{h.name}"\n' for h in HEADERS),
-    sources=[os.path.relpath(CSRC / f) for f in ("tape.c", "rules.c", "scalar.c", "fast.c", "replay.c")],
+    sources=[
+        os.path.relpath(CSRC / f)
+        for f in ("tape.c", "rules.c", "scalar.c", "fast.c", "replay.c", "checkpoint.c")
+    ],
     # rebuild when a header, an .inc or a generated file changes
     depends=sorted(os.path.relpath(p) for p in [*CSRC.glob("*.[hi]*"), *GENERATED]),
     include_dirs=[str(CSRC), str(gen.BUILD_DIR), scipy_openblas64.get_include_dir(), numpy.get_include()],

@@ -1,0 +1,333 @@
+"""Long loops in bounded memory: checkpoint_loop and its binomial (revolve) schedule.
+
+A loop ``for i in range(n): step(i)`` inside a recording keeps every state the reverse sweep
+needs. ``checkpoint_loop`` runs it with at most k snapshots of what the steps overwrite instead:
+during the forward it records each step and drops the records again (which also learns what a
+step writes), keeping snapshots where revolve's schedule puts them; a barrier record stands for
+the loop on the tape. When the reverse sweep reaches the barrier it stops, and this module
+reverses the loop: restore a snapshot, advance without recording, and for each step in turn
+(last first) record it, sweep its records, drop them (Griewank & Walther's binomial
+checkpointing, ACM TOMS 26(1), 2000).
+
+The state of step i is every range of memory the steps write (found by the tape's
+copy-on-write hook, with its value from before the loop first wrote it); arrays a step
+allocates and drops are its own, as are active scalars it computes. What the steps only read
+stays in place, protected by the barrier: a later call that overwrites it copies it first.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from math import comb
+from typing import Any, cast
+
+import numpy as np
+
+from blasad._native_loader import ffi, lib
+from blasad._tape import Tape, _is_scalar, _root, current_tape, extent, thread_local
+
+_ALL = 2**62  # "before" every step: all the written ranges
+
+
+def _beta(s: int, r: int) -> int:
+    """β(s, r) = C(s + r, s): the most steps s snapshots reverse with r re-runs of each step."""
+    return comb(s + r, s) if r >= 0 else 0
+
+
+def _reps(n: int, s: int) -> int:
+    """The least r with β(s, r) ≥ n."""
+    r = 0
+    while _beta(s, r) < n:
+        r += 1
+    return r
+
+
+def revolve_advances(n: int, snapshots: int) -> int:
+    """t(n, s) = r n − β(s + 1, r − 1): the fewest step evaluations (besides the n recorded ones)
+    that reverse n steps with s snapshots, the first of them the initial state (Griewank)."""
+    if n <= 1:
+        return 0
+    if snapshots == 1:
+        return n * (n - 1) // 2
+    r = _reps(n, snapshots)
+    return r * n - _beta(snapshots + 1, r - 1)
+
+
+def split(n: int, s: int) -> int:
+    """Where to put the next snapshot, m steps on (n ≥ 2, s ≥ 2): the largest m with
+    m + t(n − m, s − 1) + t(m, s) = t(n, s) (the optimal m form the interval
+    [max(β(s, r − 2), n − β(s − 1, r)), min(β(s, r − 1), n − β(s − 1, r − 1))])."""
+    r = _reps(n, s)
+    return min(_beta(s, r - 1), n - _beta(s - 1, r - 1))
+
+
+def _descent(n: int, k: int) -> list[int]:
+    """The steps before which the forward keeps a snapshot: the schedule's first descent."""
+    lo, s, at = 0, k, []
+    while n - lo > 1 and s > 1:
+        lo += split(n - lo, s)
+        s -= 1
+        at.append(lo)
+    return at
+
+
+class _Recording:
+    """Make tape the one recording on this thread (None: none) for a block, then put back the
+    one that was."""
+
+    def __init__(self, tape: Tape | None) -> None:
+        self.tape = tape
+        self.prev: Tape | None = None
+
+    @staticmethod
+    def _set(tape: Tape | None) -> None:
+        thread_local.tape = tape
+        if tape is None:
+            lib.ba_fast_set_tape(ffi.NULL, 0)
+        else:
+            lib.ba_fast_set_tape(tape._ptr, id(tape._keep))
+
+    def __enter__(self) -> None:
+        self.prev = thread_local.tape
+        self._set(self.tape)
+
+    def __exit__(self, *exc: object) -> None:
+        self._set(self.prev)
+
+
+def _merged(spans: set[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The union of byte spans as disjoint spans, in address order."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(spans):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+class _Loop:
+    """One checkpointed loop on a tape: its step function, its written ranges (a native ckpt)
+    and its snapshots, by the step they come before."""
+
+    def __init__(self, tape: Tape, step: Callable[[int], Any], n: int, k: int) -> None:
+        self.tape, self.step, self.n, self.k = tape, step, n, k
+        ck = lib.ba_ckpt_new()
+        if ck == ffi.NULL:
+            raise MemoryError("blasad: could not allocate a checkpointed loop")
+        self.ck = ffi.gc(ck, lib.ba_ckpt_free)
+        self.snaps: dict[int, np.ndarray] = {}
+        self.reads: set[tuple[int, int]] = set()  # byte spans the steps read (or write)
+        self.at: int | None = None  # the step whose state the arrays hold, when known
+        self.advances = self.recorded = 0  # step evaluations, for tests and reports
+        self.peak = 0  # the most bytes of snapshots held at once
+
+    # -- the state ------------------------------------------------------------------
+    def nbytes(self) -> int:
+        """Bytes of the written ranges' first values and the snapshots."""
+        return int(lib.ba_ckpt_w0_bytes(self.ck)) + sum(s.nbytes for s in self.snaps.values())
+
+    def _take(self, i: int) -> None:
+        buf = np.empty(int(lib.ba_ckpt_bytes(self.ck, i)), np.uint8)
+        lib.ba_ckpt_save(self.ck, i, buf.ctypes.data)
+        self.snaps[i] = buf
+        self.peak = max(self.peak, self.nbytes())
+
+    def _restore(self, i: int) -> None:
+        if self.at != i:
+            buf = self.snaps.get(i)
+            lib.ba_ckpt_load(self.ck, i, 0 if buf is None else buf.ctypes.data)
+            self.at = i
+
+    # -- running steps ----------------------------------------------------------------
+    def _run(self, i: int, mode: str) -> None:
+        """step(i): "learn" (the forward: recorded, then dropped, noting what it writes and
+        reads), "advance" (not recorded) or "reverse" (recorded, swept, dropped)."""
+        if mode == "advance":
+            with _Recording(None):
+                self.step(i)
+            self.advances += 1
+            self.at = i + 1 if self.at == i else None
+            return
+        t, tape = self.tape._ptr, self.tape
+        pos, keep_at, regions_at = lib.ba_tape_ncalls(t), len(tape._keep), len(tape._regions._shadows)
+        pool = (lib.ba_tape_pool_base(t), lib.ba_tape_pool_used(t))
+        noted = lib.ba_ckpt_n(self.ck)
+        if mode == "learn":
+            lib.ba_ckpt_set_step(self.ck, i)
+            self.step(i)
+        else:
+            with _Recording(tape):
+                self.step(i)
+            self.recorded += 1
+            if lib.ba_tape_sweep_from(t, pos):
+                raise MemoryError("blasad: out of memory for the reverse sweep's scratch buffer")
+        self.at = None
+        lib.ba_tape_truncate(t, pos)
+        self._settle(keep_at, regions_at, pool, noted if mode == "learn" else -1)
+
+    def _let_go(
+        self, keep_at: int, new: list[int], reads: bool
+    ) -> tuple[dict[int, int], dict[int, tuple[int, int]], dict[int, Any], list[tuple[int, int, int]]]:
+        """Drop the tape's references to what the step used (kept arrays from keep_at on, the
+        new regions' arrays); returns, by id of each array's base: its byte span and a weak
+        reference to it, the region owners' ids, and (reads) the spans of the arrays used. The
+        strong references end with this function."""
+        tape = self.tape
+        kept = tape._keep[keep_at:]
+        del tape._keep[keep_at:]
+        roots: dict[int, Any] = {}
+        spans: list[tuple[int, int, int]] = []  # (lo, hi, id of the base)
+        for obj in kept:
+            a: Any = cast(Any, obj)._a if _is_scalar(obj) else obj
+            if isinstance(a, np.ndarray):
+                r = _root(a)
+                roots[id(r)] = r
+                if reads:
+                    spans.append((*extent(a), id(r)))
+        owners = {}
+        for lo in new:
+            base = tape._regions._keep.pop(lo)
+            owners[lo] = id(base)
+            roots[id(base)] = base
+        reach = {rid: extent(r) for rid, r in roots.items()}
+        return owners, reach, {rid: weakref.ref(r) for rid, r in roots.items()}, spans
+
+    def _settle(self, keep_at: int, regions_at: int, pool: tuple[int, int], noted: int) -> None:
+        """After a step's records are dropped: let go of what the step allocated (the arrays the
+        tape kept, their shadow regions, the scalar slots), and (noted ≥ 0, the forward) keep
+        the written ranges and read spans of arrays that outlive the step."""
+        tape, t = self.tape, self.tape._ptr
+        regions = tape._regions
+        new = [lo for j, lo in enumerate(regions._shadows) if j >= regions_at and lo not in tape._pool_chunks]
+        owners, reach, refs, spans = self._let_go(keep_at, new, noted >= 0)
+        alive = {rid for rid, ref in refs.items() if ref() is not None}
+        for lo in new:  # a region of an array that outlives the step stays, with its shadow
+            if owners[lo] in alive:
+                regions._keep[lo] = refs[owners[lo]]()
+            else:
+                lib.ba_tape_remove_region(t, lo)
+                del regions._shadows[lo]
+        base = lib.ba_tape_pool_base(t)
+        lib.ba_tape_pool_rewind(t, base, pool[1] if base == pool[0] else 0)
+        if noted < 0:
+            return
+        pools = tape._pool_chunks.values()
+        live = [reach[rid] for rid in alive]
+
+        def outlives(lo: int, hi: int) -> bool:
+            return any(a <= lo and hi <= b for a, b in live) and not any(a <= lo < b for a, b in pools)
+
+        lohi = ffi.new("intptr_t[2]")
+        for j in range(int(lib.ba_ckpt_n(self.ck)) - 1, noted - 1, -1):
+            lib.ba_ckpt_span(self.ck, j, ffi.cast("intptr_t", lohi))
+            if not outlives(lohi[0], lohi[1]):
+                lib.ba_ckpt_drop(self.ck, j)
+        self.reads.update((lo, hi) for lo, hi, rid in spans if rid in alive and hi > lo and outlives(lo, hi))
+
+    # -- the two sweeps -------------------------------------------------------------------
+    def forward(self) -> None:
+        """Run the loop, keeping the snapshots of the schedule's first descent."""
+        t = self.tape._ptr
+        at = set(_descent(self.n, self.k))
+        lib.ba_tape_set_ckpt(t, self.ck)
+        lib.ba_tape_set_keep_all(t, 1)
+        try:
+            for i in range(self.n):
+                if i in at:
+                    self._take(i)
+                self._run(i, "learn")
+        finally:
+            lib.ba_tape_set_ckpt(t, ffi.NULL)
+            lib.ba_tape_set_keep_all(t, 0)
+        self.peak = max(self.peak, self.nbytes())
+
+    def reverse(self) -> None:
+        """The loop's adjoint, when the sweep stopped at its barrier: the arrays get the values
+        the loop read, the steps are reversed on the schedule, and the final values come back."""
+        t = self.tape._ptr
+        final = np.empty(int(lib.ba_ckpt_bytes(self.ck, _ALL)), np.uint8)
+        lib.ba_ckpt_save(self.ck, _ALL, final.ctypes.data)
+        lib.ba_tape_paused_swap(t)
+        self.at = None
+        try:
+            self._reverse(0, self.n, self.k)
+        finally:
+            lib.ba_ckpt_load(self.ck, _ALL, final.ctypes.data)
+            lib.ba_tape_paused_swap(t)
+            self.snaps.clear()
+
+    def _reverse(self, lo: int, hi: int, s: int) -> None:
+        """Reverse steps lo..hi-1, given the state before lo (a snapshot, or the loop's start)
+        and s snapshots counting that one."""
+        while hi > lo:
+            if hi - lo == 1 or s == 1:
+                for i in range(hi - 1, lo - 1, -1):
+                    self._restore(lo)
+                    for j in range(lo, i):
+                        self._run(j, "advance")
+                    self._run(i, "reverse")
+                return
+            m = lo + split(hi - lo, s)
+            if m not in self.snaps:
+                self._restore(lo)
+                for j in range(lo, m):
+                    self._run(j, "advance")
+                self._take(m)
+            self._reverse(m, hi, s - 1)
+            del self.snaps[m]
+            hi = m
+
+
+def checkpoint_loop(step: Callable[[int], Any], n: int, snapshots: int) -> None:
+    """for i in range(n): step(i), differentiated with at most `snapshots` snapshots of state.
+
+    Inside a recording (a ``Tape`` or ``autodiff``), the reverse sweep re-runs steps on the
+    binomial (revolve) schedule of Griewank and Walther instead of keeping every state: memory
+    stays at the snapshots plus one step's records, independent of n, and the gradient is the
+    fully taped loop's. ``step(i)`` makes blasad calls on arrays it closes over; the state is
+    what the steps write (found by the tape, not declared). Arrays and active scalars a step
+    creates are its own: keep values that pass from step to step in arrays made outside the
+    loop (a Python variable a step rebinds is not restored). Re-runs assume that step(i), run
+    again on the same values, makes the same calls. After backward the arrays hold the
+    program's final values. Outside a recording it is the plain loop.
+
+    Example::
+
+        def step(i):
+            ba.gemv(h, A, x, 1.0, x)      # x ← x + h A x
+
+        with ba.Tape() as tape:
+            tape.watch(A, x)
+            ba.checkpoint_loop(step, 1000, snapshots=20)
+    """
+    if not callable(step):
+        raise TypeError(f"step must be a function of the step index, got {type(step).__name__}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"n must be an integer ≥ 0 (the number of steps), got {n!r}")
+    if isinstance(snapshots, bool) or not isinstance(snapshots, (int, np.integer)) or snapshots < 1:
+        raise ValueError(f"snapshots must be an integer ≥ 1 (the initial state counts), got {snapshots!r}")
+    n, k = int(n), int(snapshots)
+    tape = current_tape()
+    if tape is None:
+        for i in range(n):
+            step(i)
+        return
+    if tape._replay:
+        raise RuntimeError("checkpoint_loop inside Tape(replay=True) is not supported; use a plain Tape")
+    if tape._in_loop:
+        raise RuntimeError("checkpoint_loop inside a checkpointed step is not supported")
+    if n == 0:
+        return
+    loop = _Loop(tape, step, n, k)
+    tape._in_loop = True
+    try:
+        loop.forward()
+    finally:
+        tape._in_loop = False
+    spans = _merged(loop.reads)
+    lohi = np.array(spans, np.int64).reshape(-1, 2)
+    if lib.ba_tape_barrier(tape._ptr, len(tape._loops), len(spans), lohi.ctypes.data):
+        raise MemoryError("blasad: out of memory while recording a checkpointed loop")
+    tape._loops.append(loop)
