@@ -6,7 +6,14 @@ scalars, which call no BLAS, under the first only):
 
 - one gemm, gemv and axpy per size n (axpy on vectors of length n², the data volume of the
   n × n gemv): forward, reverse sweep, total, reverse/forward, total/ideal;
-- chains of 1000 tiny dependent calls (4 × 4 gemm X ← W X, 8-vector gemv + axpy), in µs per step;
+- chains of 1000 tiny dependent calls (4 × 4 gemm X ← W X, 8-vector gemv + axpy), in µs per step,
+  the gemm chain also in float32, complex128 and complex64 (autodiff and PyTorch);
+- the single-call fixed cost (``single``; under the first thread count only): one 4 × 4 gemm
+  differentiated end to end through ``ba.autodiff`` and through a ``Tape``, against the ideal and
+  the peers;
+- the tape bytes per call (``tape-bytes``): the resident memory a recording grows by per tiny
+  call, over 200 000 recorded ``ba.axpy`` on 4-vectors (and PyTorch's in-place ``add_``), each
+  in a fresh process;
 - memory: the bytes the tape copied against the bytes of the inputs;
 - active scalars (what reductions return), per operation (``r * 2.0``, ``r * s``, ``2.0 / r``,
   ``-r``, ``np.sqrt(r)``, ``r ** 2``): recorded on a tape (a chain of 1000, record and reverse,
@@ -42,9 +49,12 @@ autodiff; the targets that compare these take the median of the ratio within eac
 in which a drift of the machine's speed cancels. Targets are checked and printed as PASS/FAIL;
 the exit status does not depend on them.
 
+With ``ops`` the report writes a plot (``--plot``): per routine and dtype, each framework's
+time per call against n and, beside it, that time ÷ the ideal's (the overhead at a glance).
+
 The package, by role: ``timing`` (the one timing harness: samples, warm-up, rounds, medians),
 ``problems`` (the calls and programs every framework runs), ``ideal`` (the hand-written adjoints),
-``frameworks`` (blasad's and the AD peers' samples), ``cases`` (the single calls, chains and
-memory programs), ``lapack`` (the LAPACK case: its problems, samples, targets and tables),
+``frameworks`` (blasad's and the AD peers' samples), ``cases`` (the single calls, chains, tape
+bytes and memory programs), ``lapack`` (the LAPACK case: its problems, samples, targets and tables),
 ``report`` (rows, targets, tables, plot, environment) and ``cli`` (the options and ``main``).
 """

@@ -4,7 +4,11 @@ measures every framework and returns its rows."""
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -41,6 +45,9 @@ from blasad.bench.problems import (
     CHAIN_STEPS,
     EMPTY_OP,
     SCALAR_OPS,
+    SINGLE_CASE,
+    SINGLE_N,
+    TAPE_BYTES_CALLS,
     ScalarCase,
     cg_blasad,
     cg_functional,
@@ -61,21 +68,25 @@ def _row(case: str, fw: str, dtype: Any, n: int, threads: int, m: dict[str, floa
     return Row(case, fw, np.dtype(dtype).name, n, threads, m["forward"], m["backward"], m["total"], **kw)
 
 
-def case_op(op: str, n: int, dtype: Any, threads: int, cfg: Config, peers: Peers) -> list[Row]:
-    """One call of `op` at size n: every framework, forward / reverse / total."""
+def case_op(
+    op: str, n: int, dtype: Any, threads: int, cfg: Config, peers: Peers, case: str = ""
+) -> list[Row]:
+    """One call of `op` at size n: every framework, forward / reverse / total; the rows' case
+    is `case` (default: op)."""
     p = make_problem(op, n, dtype, np.random.default_rng(n))
+    label = case or op
     fwd, bwd = ideal_calls(p)
     ours = {"blasad": blasad_sample(p, reverse=bwd), "ideal": two_phase(fwd, bwd, before=p.reseed)}
     m = measure(ours, cfg)  # blasad and the ideal take turns: the targets compare them
     m |= measure_each({"blasad-tape": blasad_tape(p)}, cfg)  # allocates its shadows: alone
     b = m.pop("blasad")
-    rows = [_row(op, "blasad", dtype, n, threads, b, plain=b["plain"], fwd_plain=b["fwd/plain"],
+    rows = [_row(label, "blasad", dtype, n, threads, b, plain=b["plain"], fwd_plain=b["fwd/plain"],
                  rev_plain=b["rev/plain"], rev_ideal=b.get("rev/ideal"))]  # fmt: skip
-    rows.append(_row(op, "blasad-tape", dtype, n, threads, m["blasad-tape"], plain=b["plain"]))
-    rows.append(_row(op, "ideal", dtype, n, threads, m["ideal"], plain=m["ideal"]["forward"]))
+    rows.append(_row(label, "blasad-tape", dtype, n, threads, m["blasad-tape"], plain=b["plain"]))
+    rows.append(_row(label, "ideal", dtype, n, threads, m["ideal"], plain=m["ideal"]["forward"]))
     key = f"{op}-{np.dtype(dtype).name}-{n}"
     for name, t in measure_each(peer_samples(peers, threads, key, p.expr, p.inputs, p.seed), cfg).items():
-        rows.append(_row(op, name, dtype, n, threads, t, note=JAX_JIT_NOTE if name == "jax-jit" else ""))
+        rows.append(_row(label, name, dtype, n, threads, t, note=JAX_JIT_NOTE if name == "jax-jit" else ""))
     return rows
 
 
@@ -94,13 +105,27 @@ def case_axpy(n: int, dtype: Any, threads: int, cfg: Config, peers: Peers) -> li
     return case_op("axpy", n, dtype, threads, cfg, peers)
 
 
+def case_single(threads: int, cfg: Config, peers: Peers) -> list[Row]:
+    """One tiny call differentiated end to end, its fixed costs: a 4 × 4 float64 gemm C ← A B
+    through ``ba.autodiff`` and through a ``ba.Tape`` (enter, watch, call, backward, grad),
+    against the hand-written adjoint on preallocated buffers and the peers (rows of case
+    SINGLE_CASE)."""
+    return case_op("gemm", SINGLE_N, np.float64, threads, cfg, peers, case=SINGLE_CASE)
+
+
 # ---------------------------------------------------------------------------------------------
 # chains of tiny dependent calls
 # ---------------------------------------------------------------------------------------------
 
 
 def _chain_rows(
-    case: str, n: int, threads: int, cfg: Config, samples: dict[str, Sample], compile_s: float | None = None
+    case: str,
+    n: int,
+    threads: int,
+    cfg: Config,
+    samples: dict[str, Sample],
+    compile_s: float | None = None,
+    dtype: Any = np.float64,
 ) -> list[Row]:
     """The rows of a chain: blasad's autodiff and the ideal measured in turns, the others alone
     (the Tape forms allocate, the peers run their own runtimes); compile_s: JAX's compile time."""
@@ -110,19 +135,28 @@ def _chain_rows(
     jit_note = JAX_JIT_NOTE + (f"; compile {compile_s:.2f} s" if compile_s is not None else "")
     notes = {"jax-jit": jit_note, "blasad-replay": "recorded once; replay() + backward", **CHAIN_FORMS}
     return [
-        _row(case, name, np.float64, n, threads, t, steps=CHAIN_STEPS, note=notes.get(name, ""))
+        _row(case, name, dtype, n, threads, t, steps=CHAIN_STEPS, note=notes.get(name, ""))
         for name, t in m.items()
     ]
 
 
-def case_chain_gemm(threads: int, cfg: Config, peers: Peers) -> list[Row]:
-    """1000 steps of X ← W X on 4 × 4 matrices (ping-pong buffers X0, X1); W and X0 active."""
+def _chain_gemm_arrays(dtype: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """W, X0, X1 and the seed of the gemm chain in dtype: W orthogonal (unitary), so that the
+    values stay O(1) over the chain; X1 zero."""
     rng = np.random.default_rng(4)
-    W = (np.linalg.qr(rng.standard_normal((4, 4)))[0]).copy()  # orthogonal: values stay O(1)
-    X0, X1 = rng.standard_normal((4, 4)), np.zeros((4, 4))
-    seed = rng.standard_normal((4, 4))
-    steps = CHAIN_STEPS
-    marks = [0.0]
+
+    def rand() -> np.ndarray:
+        z = rng.standard_normal((4, 4))
+        return z + 1j * rng.standard_normal((4, 4)) if np.dtype(dtype).kind == "c" else z
+
+    W = np.linalg.qr(rand())[0].astype(dtype, order="C")
+    X0, X1 = rand().astype(dtype), np.zeros((4, 4), dtype)
+    return W, X0, X1, rand().astype(dtype)
+
+
+def _chain_gemm_program(steps: int, marks: list[float]) -> Callable[..., None]:
+    """f(W, X0, X1): `steps` times X ← W X with ping-pong buffers (the final X in X0); stores
+    its end time in marks[0]."""
 
     def f(W: np.ndarray, X0: np.ndarray, X1: np.ndarray) -> None:
         gemm = ba.gemm
@@ -131,16 +165,38 @@ def case_chain_gemm(threads: int, cfg: Config, peers: Peers) -> list[Row]:
             gemm(1.0, W, X1, 0.0, X0)
         marks[0] = now()
 
+    return f
+
+
+def _chain_gemm_autodiff(dtype: Any, steps: int) -> tuple[Sample, Callable[..., None], list[np.ndarray]]:
+    """The gemm chain in dtype through ``ba.autodiff`` (W, X0 and X1 Duplicated, X0 seeded):
+    its sample, the program and [W, X0, X1, seed] at their initial values (copies: the
+    sample overwrites its own)."""
+    W, X0, X1, seed = _chain_gemm_arrays(dtype)
+    marks = [0.0]
+    f = _chain_gemm_program(steps, marks)
+    initial = [W.copy(), X0.copy(), X1.copy(), seed]
     arrays = [W, X0, X1]
-    W0, X00 = W.copy(), X0.copy()  # initial values for the others: blasad's f overwrites X0
-    shadows = [np.zeros((4, 4)) for _ in arrays]
-    samples = {"blasad": autodiff_sample(f, arrays, shadows, {1: seed}, marks)}  # X0 holds the final X
+    shadows = [np.zeros_like(a) for a in arrays]
+    return autodiff_sample(f, arrays, shadows, {1: seed}, marks), f, initial
+
+
+def _torch_chain_gemm(peers: Peers, steps: int, W: np.ndarray, X0: np.ndarray, seed: np.ndarray) -> Sample:
+    """PyTorch autograd on the gemm chain written functionally (X ← W @ X)."""
+    return torch_sample(peers.torch, _loop(steps, lambda W, X: W @ X), [W, X0], seed)
+
+
+def case_chain_gemm(threads: int, cfg: Config, peers: Peers) -> list[Row]:
+    """1000 steps of X ← W X on 4 × 4 matrices (ping-pong buffers X0, X1); W and X0 active."""
+    steps = CHAIN_STEPS
+    blasad, f, (W0, X00, X1, seed) = _chain_gemm_autodiff(np.float64, steps)
+    samples = {"blasad": blasad}
     samples["ideal"] = two_phase(*ideal_chain_gemm(W0, X00, seed, steps))
-    samples["blasad-replay"] = replay_sample(f, [W.copy(), X00.copy(), X1.copy()], 1, seed)
+    samples["blasad-replay"] = replay_sample(f, [W0.copy(), X00.copy(), X1.copy()], 1, seed)
     for form in CHAIN_FORMS:
         samples[form] = chain_tape_sample(form, W0, X00, seed, steps)
     if peers.torch is not None:
-        samples["torch"] = torch_sample(peers.torch, _loop(steps, lambda W, X: W @ X), [W0, X00], seed)
+        samples["torch"] = _torch_chain_gemm(peers, steps, W0, X00, seed)
     if peers.jax_at(threads) is not None:
         jax = peers.jax
 
@@ -154,6 +210,22 @@ def case_chain_gemm(threads: int, cfg: Config, peers: Peers) -> list[Row]:
             peers.autograd, _loop(steps, lambda W, X: W @ X), [W0, X00], seed
         )
     return _chain_rows("chain-gemm", 4, threads, cfg, samples, peers.compile_s.get("chain-gemm"))
+
+
+CHAIN_DTYPES = (np.float32, np.complex64, np.complex128)  # the gemm chain's other dtypes
+
+
+def case_chain_gemm_dtypes(threads: int, cfg: Config, peers: Peers) -> list[Row]:
+    """The gemm chain of case_chain_gemm in each of CHAIN_DTYPES: blasad's autodiff and
+    PyTorch autograd (float64 is case_chain_gemm's)."""
+    rows: list[Row] = []
+    for dtype in CHAIN_DTYPES:
+        blasad, _, (W, X0, _, seed) = _chain_gemm_autodiff(dtype, CHAIN_STEPS)
+        samples = {"blasad": blasad}
+        if peers.torch is not None:
+            samples["torch"] = _torch_chain_gemm(peers, CHAIN_STEPS, W, X0, seed)
+        rows += _chain_rows("chain-gemm", 4, threads, cfg, samples, dtype=dtype)
+    return rows
 
 
 def _loop(steps: int, step: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
@@ -376,6 +448,77 @@ def case_cg(n: int, k: int, threads: int, cfg: Config, peers: Peers) -> list[Row
         rows.append(
             Row("cg", name, F64, n, threads, t["forward"], bwd, t["total"], steps=k, note=note, **extra)
         )
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# tape bytes per call: the memory a recording holds for each tiny call
+# ---------------------------------------------------------------------------------------------
+
+
+def _rss_bytes() -> int:
+    """The resident set size of this process in bytes: /proc/self/statm where there is one,
+    else getrusage's peak (which a growing recording raises alike)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB elsewhere
+
+
+def tape_growth(framework: str, calls: int) -> dict[str, float]:
+    """The resident memory growth ("bytes") and the time ("seconds") of recording `calls` tiny
+    calls y ← 2 x + y on length-4 float64 vectors, x active, in this process: blasad,
+    ``ba.axpy(2.0, x, y)`` inside one Tape with x watched; torch, ``y.add_(x, alpha=2.0)``
+    with x requiring grad. A short recording first warms up (the lazy allocations of a first
+    call); the growth is measured while the recording is still alive."""
+    out: dict[str, float] = {}
+    for k in (1000, calls):
+        if framework == "torch":
+            import torch
+
+            x = torch.ones(4, dtype=torch.float64, requires_grad=True)
+            y = torch.zeros(4, dtype=torch.float64)
+            rss, t0 = _rss_bytes(), now()
+            for _ in range(k):
+                y.add_(x, alpha=2.0)
+            out = {"seconds": now() - t0, "bytes": _rss_bytes() - rss}
+            del y  # the graph, before the next recording
+            continue
+        x, y = np.ones(4), np.zeros(4)
+        with ba.Tape() as tape:
+            tape.watch(x)
+            rss, t0 = _rss_bytes(), now()
+            for _ in range(k):
+                ba.axpy(2.0, x, y)
+            out = {"seconds": now() - t0, "bytes": _rss_bytes() - rss}
+        assert tape.ncalls == k, (tape.ncalls, k)
+    return out
+
+
+def case_tape_bytes(threads: int, peers: Peers, calls: int = TAPE_BYTES_CALLS) -> list[Row]:
+    """The memory a recording holds per tiny call (tape_growth), blasad's and PyTorch's when
+    installed, each in a fresh Python process: memory that earlier cases freed, and that the
+    allocator keeps, would otherwise absorb the growth."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(ba.__file__)))  # this blasad, in the child too
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    code = (
+        "import json, sys; from blasad.bench.cases import tape_growth as g; "
+        "print(json.dumps(g(sys.argv[1], int(sys.argv[2]))))"
+    )
+    rows = []
+    for fw in ["blasad"] + (["torch"] if peers.torch is not None else []):
+        child = subprocess.run([sys.executable, "-c", code, fw, str(calls)], env=env, capture_output=True,
+                               text=True)  # fmt: skip
+        if child.returncode != 0:
+            raise RuntimeError(f"tape bytes ({fw}): the measuring process failed:\n{child.stderr[-2000:]}")
+        m = json.loads(child.stdout.splitlines()[-1])
+        t = m["seconds"]
+        rows.append(Row("tape-bytes", fw, F64, 4, threads, t, math.nan, t, steps=calls,
+                        bytes_per_step=m["bytes"] / calls))  # fmt: skip
     return rows
 
 

@@ -18,11 +18,14 @@ from blasad.bench.cases import (
     case_axpy,
     case_cg,
     case_chain_gemm,
+    case_chain_gemm_dtypes,
     case_chain_gemv_axpy,
     case_gemm,
     case_gemv,
     case_memory,
     case_scalar,
+    case_single,
+    case_tape_bytes,
 )
 from blasad.bench.frameworks import Peers
 from blasad.bench.lapack import (
@@ -45,6 +48,8 @@ from blasad.bench.report import (
     print_memory_table,
     print_op_tables,
     print_scalar_tables,
+    print_single_table,
+    print_tape_bytes_table,
     print_targets,
     threads_label,
     write_plot,
@@ -177,7 +182,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=_cases,
         default=list(CASES),
         help="what to measure, comma-separated (default all): ops (gemm, gemv, axpy per size), chains "
-        "(1000 tiny dependent calls), memory (bytes the tape copies), scalar (active-scalar operations, "
+        "(1000 tiny dependent calls; the gemm chain also in float32, complex128, complex64), single (one "
+        "4×4 gemm differentiated end to end against the ideal: the fixed cost; the first thread count), "
+        "tape-bytes (the memory a recording holds per tiny call, in a fresh process), memory (bytes the "
+        "tape copies), scalar (active-scalar operations, "
         "recorded and not), cg (conjugate gradient per iteration), lapack (cholesky, lu, solve_triangular, "
         "qr, eigh, svd against the plain LAPACK call, PyTorch and JAX; under the first thread count), "
         "level3 (each level-3 routine's forward + reverse against its FLOP ratio; the first thread count)",
@@ -226,13 +234,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     cases = cfg.cases
     cg_sizes = CG_QUICK_SIZES if cfg.quick else CG_SIZES
     per_thread = (len(op_cases) * len(dtypes) * len(cfg.sizes) if "ops" in cases else 0) + (
-        2 * ("chains" in cases) + len(cg_sizes) * ("cg" in cases)
+        3 * ("chains" in cases) + len(cg_sizes) * ("cg" in cases)
     )
     lapack = lapack_tasks(cfg) if "lapack" in cases else []
     level3 = level3_tasks(cfg) if "level3" in cases else []
-    progress = Progress(
-        len(threads) * per_thread + ("memory" in cases) + ("scalar" in cases) + len(lapack) + len(level3)
-    )
+    once = sum(c in cases for c in ("single", "tape-bytes", "memory", "scalar"))  # not per thread count
+    progress = Progress(len(threads) * per_thread + once + len(lapack) + len(level3))
     rows: list[Row] = []
     for t in threads:
         with blas_threads(t, peers):
@@ -244,11 +251,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             if "chains" in cases:
                 progress.step(f"chain-gemm threads={threads_label(t)}")
                 rows += case_chain_gemm(t, cfg, peers)
+                progress.step(f"chain-gemm float32, complex threads={threads_label(t)}")
+                rows += case_chain_gemm_dtypes(t, cfg, peers)
                 progress.step(f"chain-gemv-axpy threads={threads_label(t)}")
                 rows += case_chain_gemv_axpy(t, cfg, peers)
             for n, k in cg_sizes if "cg" in cases else ():
                 progress.step(f"cg n={n} k={k} threads={threads_label(t)}")
                 rows += case_cg(n, k, t, cfg, peers)
+    if "single" in cases:  # one tiny call: BLAS threads do not matter; under the first thread count only
+        progress.step("single-call fixed cost")
+        with blas_threads(threads[0], peers):
+            rows += case_single(threads[0], cfg, peers)
+    if "tape-bytes" in cases:
+        progress.step("tape bytes per call")
+        rows += case_tape_bytes(threads[0], peers)
     if "scalar" in cases:  # no BLAS: under the first thread count only
         progress.step("active scalars")
         with blas_threads(threads[0], peers):
@@ -271,6 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print_op_tables(rows)
     print_chain_table(rows)
+    print_single_table(rows)
+    print_tape_bytes_table(rows)
     print_scalar_tables(rows)
     print_cg_table(rows)
     if "memory" in cases:

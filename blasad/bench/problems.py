@@ -13,6 +13,8 @@ import blasad as ba
 
 AXPY_ALPHA = 0.5
 CHAIN_STEPS = 1000
+SINGLE_CASE, SINGLE_N = "single-gemm", 4  # the single-call fixed cost: one n × n gemm, end to end
+TAPE_BYTES_CALLS = 200_000  # recorded tiny calls over which the tape's memory per call is measured
 
 
 @dataclasses.dataclass

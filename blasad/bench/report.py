@@ -15,7 +15,7 @@ import numpy as np
 import blasad as ba
 from blasad._native_loader import _openblas_dir
 from blasad.bench.frameworks import Peers
-from blasad.bench.problems import CHAIN_STEPS
+from blasad.bench.problems import CHAIN_STEPS, SINGLE_CASE, SINGLE_N, TAPE_BYTES_CALLS
 from blasad.bench.timing import Config
 
 README_COMMAND = "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m blasad.bench"
@@ -52,6 +52,7 @@ class Row:
     checks: dict[str, float] = dataclasses.field(default_factory=dict)  # gradient checks: rel. difference
     # LAPACK: medians of ratios within each repetition ("fwd/lapack", ...)
     ratios: dict[str, float] = dataclasses.field(default_factory=dict)
+    bytes_per_step: float | None = None  # tape-bytes: resident memory a recording grew by per step
 
 
 def find(rows: Sequence[Row], **key: Any) -> Row | None:
@@ -156,6 +157,13 @@ def check_targets(rows: Sequence[Row], memory: Sequence[MemoryResult], cfg: Conf
             out += _chain_targets(rows, t)
         if "cg" in cfg.cases:
             out += _cg_targets(rows, t)
+    if "single" in cfg.cases:
+        out += _single_targets(rows)
+    if "tape-bytes" in cfg.cases:
+        b = find(rows, case="tape-bytes", framework="blasad")
+        where = f"ba.axpy(2.0, x, y) on 4-vectors, x watched, {TAPE_BYTES_CALLS} calls"
+        out.append(_target(f"tape bytes per recorded tiny call ≤ {TAPE_BYTES_LIMIT} B", where,
+                           _get(b, "bytes_per_step"), TAPE_BYTES_LIMIT, "{:.0f} B"))  # fmt: skip
     if "scalar" in cfg.cases:
         out += _scalar_targets(rows)
     for m in memory:
@@ -166,11 +174,11 @@ def check_targets(rows: Sequence[Row], memory: Sequence[MemoryResult], cfg: Conf
 
 
 def _chain_targets(rows: Sequence[Row], t: int) -> list[Target]:
-    b = find(rows, case="chain-gemm", framework="blasad", threads=t)
-    torch = find(rows, case="chain-gemm", framework="torch", threads=t)
+    b = _chain(rows, "blasad", t)
+    torch = _chain(rows, "torch", t)
     g = find(rows, case="chain-gemv-axpy", framework="blasad", threads=t)
-    replay = find(rows, case="chain-gemm", framework="blasad-replay", threads=t)
-    jit = find(rows, case="chain-gemm", framework="jax-jit", threads=t)
+    replay = _chain(rows, "blasad-replay", t)
+    jit = _chain(rows, "jax-jit", t)
     us = "{:.2f} µs/step"
     where = f"threads={threads_label(t)}"
     return [
@@ -220,11 +228,27 @@ def _chain_targets(rows: Sequence[Row], t: int) -> list[Target]:
 
 
 def _chain(rows: Sequence[Row], framework: str, t: int) -> Row | None:
-    return find(rows, case="chain-gemm", framework=framework, threads=t)
+    """The float64 gemm chain's row of framework under t threads."""
+    return find(rows, case="chain-gemm", framework=framework, threads=t, dtype="float64")
 
 
 REPLAY_LIMIT = 0.6  # µs per step of the 4×4 gemm chain, replay + backward (issue 15)
 FORM_LIMIT = 1.5  # a Tape form's chain ÷ autodiff over views (issue 15)
+SINGLE_LIMIT = 3.0  # one tiny call differentiated end to end ÷ the ideal (issue 15)
+TAPE_BYTES_LIMIT = 128  # bytes a recording holds per tiny call (issue 15)
+SINGLE_APIS = {"blasad": "ba.autodiff", "blasad-tape": "ba.Tape"}
+
+
+def _single_targets(rows: Sequence[Row]) -> list[Target]:
+    """A target per API of the single-call fixed cost: its total ÷ the ideal's."""
+    ideal = find(rows, case=SINGLE_CASE, framework="ideal")
+    out = []
+    for fw, api in SINGLE_APIS.items():
+        r = find(rows, case=SINGLE_CASE, framework=fw)
+        where = api + ("" if r is None else f" threads={threads_label(r.threads)}")
+        out.append(_target(f"one {SINGLE_N}×{SINGLE_N} gemm end to end ≤ {SINGLE_LIMIT:g} × ideal", where,
+                           _ratio(_get(r, "total"), _get(ideal, "total")), SINGLE_LIMIT))  # fmt: skip
+    return out
 
 
 SCALAR_RECORDED_LIMIT = 1e-6  # s per recorded operation, record + reverse (issue 13)
@@ -364,21 +388,73 @@ def _op_order(r: Row) -> tuple[Any, ...]:
     return (r.threads, r.dtype, r.n, FRAMEWORKS.index(r.framework) if r.framework in FRAMEWORKS else 99)
 
 
+DTYPES = ("float64", "float32", "complex128", "complex64")  # the order of the tables' rows
+
+
+def _dtype_order(dtype: str) -> int:
+    return DTYPES.index(dtype) if dtype in DTYPES else len(DTYPES)
+
+
 def print_chain_table(rows: Sequence[Row]) -> None:
-    """µs per step of each chain, framework and thread count, and the speed-up over PyTorch."""
+    """µs per step of each chain, dtype, framework and thread count, and the speed-up over
+    PyTorch (on the same chain and dtype)."""
     body = []
     chains = [r for r in rows if r.case.startswith("chain")]
-    for r in sorted(chains, key=lambda r: (r.case, r.threads, FRAMEWORKS.index(r.framework))):
-        torch = find(rows, case=r.case, framework="torch", threads=r.threads)
+    order = {fw: i for i, fw in enumerate(FRAMEWORKS)}
+    for r in sorted(chains, key=lambda r: (r.case, r.threads, _dtype_order(r.dtype), order[r.framework])):
+        torch = find(rows, case=r.case, framework="torch", threads=r.threads, dtype=r.dtype)
         us = 1e6 / r.steps
         vs_torch = f"{torch.total / r.total:.2f}×" if torch is not None else "-"
-        body.append([r.case, threads_label(r.threads), r.framework, f"{r.forward * us:.2f}",
+        body.append([r.case, threads_label(r.threads), r.dtype, r.framework, f"{r.forward * us:.2f}",
                      f"{r.backward * us:.2f}", f"{r.total * us:.2f}", vs_torch, r.note])  # fmt: skip
     if body:
-        title = (f"chains of {CHAIN_STEPS} dependent tiny calls (µs per step; float64): chain-gemm = 4×4 "
-                 "X ← W X, chain-gemv-axpy = 8-vector y ← A x; x ← a y + x")  # fmt: skip
-        headers = ("chain", "threads", "framework", "record", "reverse", "total", "vs torch", "note")
-        print_table(title, headers, body, "lllrrrrl")
+        title = (f"chains of {CHAIN_STEPS} dependent tiny calls (µs per step): chain-gemm = 4×4 X ← W X "
+                 "(every framework in float64; autodiff and torch also in float32, complex128 and "
+                 "complex64), chain-gemv-axpy = 8-vector y ← A x; x ← a y + x (float64)")  # fmt: skip
+        headers = ("chain", "threads", "dtype", "framework", "record", "reverse", "total", "vs torch", "note")
+        print_table(title, headers, body, "llllrrrrl")
+
+
+def print_single_table(rows: Sequence[Row]) -> None:
+    """The single-call fixed cost: one tiny gemm differentiated end to end, per framework: its
+    forward, reverse and total, and the total ÷ the ideal's."""
+    single = [r for r in rows if r.case == SINGLE_CASE]
+    ideal = find(single, framework="ideal")
+    body = []
+    for r in sorted(single, key=_op_order):
+        ratio = _ratio(r.total, _get(ideal, "total"))
+        body.append([r.framework, threads_label(r.threads), fmt_time(r.forward), fmt_time(r.backward),
+                     fmt_time(r.total), "-" if ratio is None else f"{ratio:.2f}", r.note])  # fmt: skip
+    if body:
+        title = (f"single-call fixed cost: one {SINGLE_N}×{SINGLE_N} gemm C ← A B, float64, differentiated "
+                 "end to end (A and B active); time per call (median)")  # fmt: skip
+        headers = ("framework", "threads", "forward", "reverse", "total", "total/ideal", "note")
+        print_table(title, headers, body, "llrrrrl")
+        print(
+            "  blasad: ba.autodiff(f, Duplicated(A, dA), Duplicated(B, dB), Duplicated(C, dC)) with\n"
+            "  preallocated shadows (the forward is timed inside f); blasad-tape: a new Tape, enter,\n"
+            "  watch(A, B), the call, backward(C, seed), grad(A), grad(B) (it allocates its shadows);\n"
+            "  ideal: the adjoint by hand, CBLAS on preallocated buffers (pointers computed once); the\n"
+            "  peers: the functional A @ B and its vector-Jacobian product."
+        )
+
+
+def print_tape_bytes_table(rows: Sequence[Row]) -> None:
+    """The resident memory a recording holds per tiny call, and the time to record one."""
+    body = []
+    for r in (r for r in rows if r.case == "tape-bytes"):
+        per_call = "-" if r.bytes_per_step is None else f"{r.bytes_per_step:.0f}"
+        body.append([r.framework, str(r.steps), per_call, fmt_time(_per_step(r, "forward"))])
+    if body:
+        title = (f"tape bytes per call: resident memory growth over {TAPE_BYTES_CALLS} recorded y ← 2 x + y "
+                 "on length-4 float64 vectors, x active (a fresh process per framework)")  # fmt: skip
+        print_table(title, ("framework", "calls", "B/call", "record/call"), body)
+        print(
+            "  blasad: ba.axpy(2.0, x, y) inside one Tape with x watched; torch: y.add_(x, alpha=2.0) with\n"
+            "  x requiring grad (the graph grows by a node per call). The growth is the resident set\n"
+            "  (/proc/self/statm) after the calls less before, the recording still alive, after a short\n"
+            "  recording that warms up."
+        )
 
 
 def _per_step(r: Row | None, field: str = "total") -> float | None:
@@ -522,43 +598,83 @@ def print_targets(targets: Sequence[Target]) -> None:
         )
 
 
-def write_plot(rows: Sequence[Row], path: str) -> str:
-    """Total time per call (forward + reverse) against n, per routine and dtype, a line per
-    framework and thread count (solid: the first thread count, dashed: the second, ...).
-    Returns a line for the report."""
-    try:
-        import matplotlib
+PLOT_DTYPES = ("float32", "float64")
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+
+def write_plot(rows: Sequence[Row], path: str) -> str:
+    """Writes plot_figure(rows) to path; returns a line for the report."""
+    try:
+        fig = plot_figure(rows)
     except ImportError:
         return "plot skipped: matplotlib is not installed"
-    ops = tuple(OP_WHAT)
-    fig, axes = plt.subplots(len(ops), 2, figsize=(12, 12), squeeze=False)
-    threads = sorted({r.threads for r in rows})
-    styles = ["-", "--", ":", "-."]
-    labels: dict[str, Any] = {}  # one legend entry per line kind, for the figure's legend
-    for ax, (op, dtype) in zip(axes.flat, [(op, dt) for op in ops for dt in ("float32", "float64")]):
-        for c, fw in enumerate(FRAMEWORKS):
-            for k, t in enumerate(threads):
-                pts = sorted((r.n, r.total) for r in rows if (r.case, r.framework, r.dtype, r.threads) ==
-                             (op, fw, dtype, t))  # fmt: skip
-                if pts:
-                    label = f"{fw}, {threads_label(t)} thread(s)"
-                    (line,) = ax.plot(*zip(*pts), styles[k % len(styles)], marker="o", markersize=3,
-                                      color=f"C{c}", label=label)  # fmt: skip
-                    labels.setdefault(label, line)
-        ax.set(xscale="log", yscale="log", title=f"{op}: {OP_WHAT[op]}, {dtype}",
-               xlabel="n", ylabel="forward + reverse per call [s]")  # fmt: skip
-        ax.set_xscale("log", base=2)
-        ax.grid(True, which="both", alpha=0.3)
-    if labels:
-        fig.legend(list(labels.values()), list(labels), loc="lower center", ncol=4, fontsize=8)
-    fig.suptitle("blasad benchmark: time per call (median) against n")
-    fig.tight_layout(rect=(0, 0.08, 1, 0.97))
+    import matplotlib.pyplot as plt
+
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return f"plot written to {path}"
+
+
+def plot_figure(rows: Sequence[Row]) -> Any:
+    """The report's figure: per routine (a row of panels) and dtype, the total time per call
+    (forward + reverse) against n, and beside it each framework's total ÷ the ideal's at the
+    same n and thread count (overhead at a glance); a line per framework and thread count
+    (solid: the first thread count, dashed: the second, ...). Raises ImportError without
+    matplotlib."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ops = tuple(OP_WHAT)
+    fig, axes = plt.subplots(len(ops), 2 * len(PLOT_DTYPES), figsize=(22, 12), squeeze=False)
+    labels: dict[str, Any] = {}  # one legend entry per line kind, for the figure's legend
+    for i, op in enumerate(ops):
+        for j, dtype in enumerate(PLOT_DTYPES):
+            for k, over_ideal in enumerate((False, True)):
+                _plot_panel(axes[i, 2 * j + k], rows, op, dtype, over_ideal, labels)
+    if labels:
+        fig.legend(list(labels.values()), list(labels), loc="lower center", ncol=5, fontsize=8)
+    fig.suptitle("blasad benchmark: time per call (median) against n, and ÷ the hand-written ideal")
+    fig.tight_layout(rect=(0, 0.08, 1, 0.97))
+    return fig
+
+
+def panel_series(
+    rows: Sequence[Row], op: str, dtype: str, over_ideal: bool
+) -> dict[tuple[str, int], list[Any]]:
+    """The lines of one panel of plot_figure, by (framework, threads): (n, total per call) points,
+    or (over_ideal) (n, total ÷ the ideal's at the same n and thread count), sorted by n."""
+    mine = [r for r in rows if (r.case, r.dtype) == (op, dtype)]
+    ideal = {(r.n, r.threads): r.total for r in mine if r.framework == "ideal"}
+    out: dict[tuple[str, int], list[Any]] = {}
+    for r in mine:
+        y = _ratio(r.total, ideal.get((r.n, r.threads))) if over_ideal else r.total
+        if y is not None and r.framework in FRAMEWORKS:
+            out.setdefault((r.framework, r.threads), []).append((r.n, y))
+    return {key: sorted(pts) for key, pts in out.items()}
+
+
+def _plot_panel(
+    ax: Any, rows: Sequence[Row], op: str, dtype: str, over_ideal: bool, labels: dict[str, Any]
+) -> None:
+    """One panel of plot_figure: total per call against n, or (over_ideal) total ÷ the ideal's;
+    adds its lines to labels."""
+    threads = sorted({r.threads for r in rows})
+    styles = ["-", "--", ":", "-."]
+    series = panel_series(rows, op, dtype, over_ideal)
+    for c, fw in enumerate(FRAMEWORKS):
+        for k, t in enumerate(threads):
+            pts = series.get((fw, t))
+            if pts:
+                label = f"{fw}, {threads_label(t)} thread(s)"
+                (line,) = ax.plot(*zip(*pts), styles[k % len(styles)], marker="o", markersize=3,
+                                  color=f"C{c}", label=label)  # fmt: skip
+                labels.setdefault(label, line)
+    what = "total ÷ ideal" if over_ideal else "forward + reverse per call [s]"
+    title = f"{op}, {dtype}: ÷ ideal" if over_ideal else f"{op}: {OP_WHAT[op]}, {dtype}"
+    ax.set(yscale="log", title=title, xlabel="n", ylabel=what)
+    ax.set_xscale("log", base=2)
+    ax.grid(True, which="both", alpha=0.3)
 
 
 def environment_lines(peers: Peers) -> list[str]:
