@@ -24,8 +24,9 @@ from typing import Any, cast
 
 import numpy as np
 
+from blasad._lowering import INFO
 from blasad._native_loader import ffi, lib
-from blasad._tape import Tape, _is_scalar, _root, current_tape, extent, thread_local
+from blasad._tape import Tape, _is_scalar, current_tape, extent, thread_local
 
 _ALL = 2**62  # "before" every step: all the written ranges
 
@@ -121,7 +122,18 @@ class _Loop:
         self.reads: set[tuple[int, int]] = set()  # byte spans the steps read (or write)
         self.at: int | None = None  # the step whose state the arrays hold, when known
         self.advances = self.recorded = 0  # step evaluations, for tests and reports
-        self.peak = 0  # the most bytes of snapshots held at once
+        self.peak = 0  # the most bytes of snapshots held at once (the final values' included)
+        # what the steps use: bases by id (a weak reference, lo, hi), the arrays that outlive a
+        # step by id (their bases are among those), the owners of the regions a step made
+        self.bases: dict[int, tuple[Any, int, int]] = {}
+        self.known: dict[int, Any] = {}
+        self.owners: dict[int, int] = {}
+        self.log: Any = None  # the calls of steps log_from.. (each made the same ones), or None
+        self.log_from = n
+        # the forward compares the log's run of a step with the step's own, for the first step
+        # that made the log's calls again and for the last: a step that writes outside blasad
+        # (a NumPy write, which the log does not hold) turns native re-runs off (-1)
+        self.checks = 2
 
     # -- the state ------------------------------------------------------------------
     def nbytes(self) -> int:
@@ -129,102 +141,182 @@ class _Loop:
         return int(lib.ba_ckpt_w0_bytes(self.ck)) + sum(s.nbytes for s in self.snaps.values())
 
     def _take(self, i: int) -> None:
+        """A snapshot of the state before step i: the ranges first written before it."""
         buf = np.empty(int(lib.ba_ckpt_bytes(self.ck, i)), np.uint8)
         lib.ba_ckpt_save(self.ck, i, buf.ctypes.data)
         self.snaps[i] = buf
         self.peak = max(self.peak, self.nbytes())
 
     def _restore(self, i: int) -> None:
+        """The state before step i, from its snapshot (i = 0: the values from before the loop)."""
         if self.at != i:
             buf = self.snaps.get(i)
             lib.ba_ckpt_load(self.ck, i, 0 if buf is None else buf.ctypes.data)
             self.at = i
 
     # -- running steps ----------------------------------------------------------------
-    def _run(self, i: int, mode: str) -> None:
-        """step(i): "learn" (the forward: recorded, then dropped, noting what it writes and
-        reads), "advance" (not recorded) or "reverse" (recorded, swept, dropped)."""
-        if mode == "advance":
-            with _Recording(None):
-                self.step(i)
-            self.advances += 1
-            self.at = i + 1 if self.at == i else None
+    def _replayable(self, i: int) -> bool:
+        return self.log is not None and i >= self.log_from
+
+    def _native(self, i: int, times: int, tape: Any) -> None:
+        """Steps i.. (times of them) from the log of their calls, in C (tape: recorded on it)."""
+        rc = lib.ba_log_run(self.log, tape, times)
+        if rc >= INFO:
+            raise np.linalg.LinAlgError(f"checkpoint_loop: a LAPACK call of step {i} failed when re-run")
+        if rc:
+            raise RuntimeError(f"blasad: re-running step {i} failed in the native core (code {rc})")
+
+    def _advance(self, lo: int, hi: int) -> None:
+        """Steps lo..hi-1, not recorded: the state before hi."""
+        if hi <= lo:
             return
+        if self._replayable(lo):
+            self._native(lo, hi - lo, ffi.NULL)
+        else:
+            with _Recording(None):
+                for i in range(lo, hi):
+                    self.step(i)
+        self.advances += hi - lo
+        self.at = hi if self.at == lo else None
+
+    def _run(self, i: int, learn: bool) -> None:
+        """step(i) recorded, then dropped again: learn (the forward), noting what it writes and
+        reads and logging its calls; else (the reverse sweep) with its records swept first."""
         t, tape = self.tape._ptr, self.tape
         pos, keep_at, regions_at = lib.ba_tape_ncalls(t), len(tape._keep), len(tape._regions._shadows)
         pool = (lib.ba_tape_pool_base(t), lib.ba_tape_pool_used(t))
         noted = lib.ba_ckpt_n(self.ck)
-        if mode == "learn":
+        self.at = None
+        last = self.checks == 1 and i == self.n - 1
+        check = learn and self.log is not None and (self.checks == 2 or last)
+        if check:  # the log's run of step i, to compare with the step's own
+            before = self._state()
+            self._native(i, 1, ffi.NULL)
+            natively = self._state()
+            lib.ba_ckpt_load(self.ck, _ALL, before.ctypes.data)
+        if learn:
             lib.ba_ckpt_set_step(self.ck, i)
-            self.step(i)
+            if lib.ba_tape_log_begin(t):
+                raise MemoryError("blasad: out of memory while recording a checkpointed loop")
+            try:
+                self.step(i)
+            finally:
+                log = ffi.gc(lib.ba_tape_log_end(t), lib.ba_log_free)
+        elif self._replayable(i):  # no Python: no arrays to keep, no regions, no scalar slots taken
+            self._native(i, 1, t)
+            self.recorded += 1
+            rc = lib.ba_tape_sweep_from(t, pos)
+            lib.ba_tape_truncate(t, pos)
+            if rc:
+                raise MemoryError("blasad: out of memory for the reverse sweep's scratch buffer")
+            return
         else:
             with _Recording(tape):
                 self.step(i)
+        if not learn:
             self.recorded += 1
             if lib.ba_tape_sweep_from(t, pos):
                 raise MemoryError("blasad: out of memory for the reverse sweep's scratch buffer")
-        self.at = None
         lib.ba_tape_truncate(t, pos)
-        self._settle(keep_at, regions_at, pool, noted if mode == "learn" else -1)
+        own = self._settle(keep_at, regions_at, pool, noted if learn else -1)
+        if not learn:
+            return
+        # the log re-runs steps natively from the first of a run of steps that made the same calls
+        # on arrays that outlive them (no array of their own: its memory is gone)
+        if self.checks < 0:  # turned off
+            return
+        if own:
+            self.log, self.log_from = None, i + 1
+        elif self.log is None or not lib.ba_log_same(self.log, log):
+            self.log, self.log_from = log, i
+        elif check:
+            self.checks -= 1
+            if not np.array_equal(natively, self._state()):  # the step writes outside blasad
+                self.log, self.log_from, self.checks = None, self.n, -1
 
-    def _let_go(
-        self, keep_at: int, new: list[int], reads: bool
-    ) -> tuple[dict[int, int], dict[int, tuple[int, int]], dict[int, Any], list[tuple[int, int, int]]]:
-        """Drop the tape's references to what the step used (kept arrays from keep_at on, the
-        new regions' arrays); returns, by id of each array's base: its byte span and a weak
-        reference to it, the region owners' ids, and (reads) the spans of the arrays used. The
-        strong references end with this function."""
+    def _state(self) -> np.ndarray:
+        """The values of every range written so far, packed."""
+        buf = np.empty(int(lib.ba_ckpt_bytes(self.ck, _ALL)), np.uint8)
+        lib.ba_ckpt_save(self.ck, _ALL, buf.ctypes.data)
+        return buf
+
+    def _let_go(self, keep_at: int, new: list[int], reads: bool) -> tuple[list[int], list[tuple[int, Any]]]:
+        """Drop the tape's references to what the step used (the arrays kept from keep_at on,
+        the new regions' arrays), noting each one's base (an id, with a weak reference and its
+        byte span, in self.bases); returns the ids of the bases to look at (reads: the bases of
+        the arrays not seen before; the new regions' owners) and weak references to the arrays
+        not seen before. The strong references end with this function."""
         tape = self.tape
         kept = tape._keep[keep_at:]
         del tape._keep[keep_at:]
-        roots: dict[int, Any] = {}
-        spans: list[tuple[int, int, int]] = []  # (lo, hi, id of the base)
-        for obj in kept:
-            a: Any = cast(Any, obj)._a if _is_scalar(obj) else obj
-            if isinstance(a, np.ndarray):
-                r = _root(a)
-                roots[id(r)] = r
-                if reads:
-                    spans.append((*extent(a), id(r)))
-        owners = {}
+        bases: dict[int, Any] = {}
+        seen: list[tuple[int, Any]] = []
+        if reads:
+            known = self.known
+            pools = {id(tape._regions._keep[lo]) for lo in tape._pool_chunks}
+            for obj in kept:
+                w = known.get(id(obj))
+                if w is not None and w() is obj:
+                    continue  # an array seen before, alive: its base is known
+                a: Any = cast(Any, obj)._a if _is_scalar(obj) else obj
+                if not isinstance(a, np.ndarray):
+                    continue
+                r = a
+                while isinstance(r.base, np.ndarray):
+                    r = r.base
+                if id(r) not in pools:
+                    bases[id(r)] = r
+                    seen.append((id(a), weakref.ref(a)))
         for lo in new:
-            base = tape._regions._keep.pop(lo)
-            owners[lo] = id(base)
-            roots[id(base)] = base
-        reach = {rid: extent(r) for rid, r in roots.items()}
-        return owners, reach, {rid: weakref.ref(r) for rid, r in roots.items()}, spans
+            owner = tape._regions._keep.pop(lo)
+            self.owners[lo] = id(owner)
+            bases[id(owner)] = owner
+        for rid, r in bases.items():
+            b = self.bases.get(rid)
+            if b is None or b[0]() is not r:
+                self.bases[rid] = (weakref.ref(r), *extent(r))
+        return list(bases), seen
 
-    def _settle(self, keep_at: int, regions_at: int, pool: tuple[int, int], noted: int) -> None:
+    def _settle(self, keep_at: int, regions_at: int, pool: tuple[int, int], noted: int) -> bool:
         """After a step's records are dropped: let go of what the step allocated (the arrays the
         tape kept, their shadow regions, the scalar slots), and (noted ≥ 0, the forward) keep
-        the written ranges and read spans of arrays that outlive the step."""
+        the written ranges and read spans of arrays that outlive the step. Returns whether the
+        step used arrays of its own (that did not outlive it)."""
         tape, t = self.tape, self.tape._ptr
         regions = tape._regions
-        new = [lo for j, lo in enumerate(regions._shadows) if j >= regions_at and lo not in tape._pool_chunks]
-        owners, reach, refs, spans = self._let_go(keep_at, new, noted >= 0)
-        alive = {rid for rid, ref in refs.items() if ref() is not None}
+        new = []
+        if len(regions._shadows) > regions_at:
+            new = [
+                lo for j, lo in enumerate(regions._shadows) if j >= regions_at and lo not in tape._pool_chunks
+            ]
+        used, seen = self._let_go(keep_at, new, noted >= 0)
+        dead = {rid for rid in used if self.bases[rid][0]() is None}
+        self.known.update((aid, w) for aid, w in seen if w() is not None)
+        for rid in dead:
+            del self.bases[rid]
         for lo in new:  # a region of an array that outlives the step stays, with its shadow
-            if owners[lo] in alive:
-                regions._keep[lo] = refs[owners[lo]]()
-            else:
+            rid = self.owners.pop(lo)
+            if rid in dead:
                 lib.ba_tape_remove_region(t, lo)
                 del regions._shadows[lo]
+            else:
+                regions._keep[lo] = self.bases[rid][0]()
         base = lib.ba_tape_pool_base(t)
         lib.ba_tape_pool_rewind(t, base, pool[1] if base == pool[0] else 0)
         if noted < 0:
-            return
+            return bool(dead)
+        self.reads.update(self.bases[rid][1:] for rid in used if rid not in dead)
+        if lib.ba_ckpt_n(self.ck) == noted:
+            return bool(dead)
+        live = [b[1:] for b in self.bases.values() if b[0]() is not None]
         pools = tape._pool_chunks.values()
-        live = [reach[rid] for rid in alive]
-
-        def outlives(lo: int, hi: int) -> bool:
-            return any(a <= lo and hi <= b for a, b in live) and not any(a <= lo < b for a, b in pools)
-
         lohi = ffi.new("intptr_t[2]")
         for j in range(int(lib.ba_ckpt_n(self.ck)) - 1, noted - 1, -1):
             lib.ba_ckpt_span(self.ck, j, ffi.cast("intptr_t", lohi))
-            if not outlives(lohi[0], lohi[1]):
-                lib.ba_ckpt_drop(self.ck, j)
-        self.reads.update((lo, hi) for lo, hi, rid in spans if rid in alive and hi > lo and outlives(lo, hi))
+            lo, hi = lohi[0], lohi[1]
+            if not any(a <= lo and hi <= b for a, b in live) or any(a <= lo < b for a, b in pools):
+                lib.ba_ckpt_drop(self.ck, j)  # an array of the step's own, or a scalar slot
+        return bool(dead)
 
     # -- the two sweeps -------------------------------------------------------------------
     def forward(self) -> None:
@@ -237,7 +329,7 @@ class _Loop:
             for i in range(self.n):
                 if i in at:
                     self._take(i)
-                self._run(i, "learn")
+                self._run(i, learn=True)
         finally:
             lib.ba_tape_set_ckpt(t, ffi.NULL)
             lib.ba_tape_set_keep_all(t, 0)
@@ -247,8 +339,8 @@ class _Loop:
         """The loop's adjoint, when the sweep stopped at its barrier: the arrays get the values
         the loop read, the steps are reversed on the schedule, and the final values come back."""
         t = self.tape._ptr
-        final = np.empty(int(lib.ba_ckpt_bytes(self.ck, _ALL)), np.uint8)
-        lib.ba_ckpt_save(self.ck, _ALL, final.ctypes.data)
+        final = self._state()  # the (k + 1)-th snapshot
+        self.peak = max(self.peak, self.nbytes() + final.nbytes)
         lib.ba_tape_paused_swap(t)
         self.at = None
         try:
@@ -265,15 +357,13 @@ class _Loop:
             if hi - lo == 1 or s == 1:
                 for i in range(hi - 1, lo - 1, -1):
                     self._restore(lo)
-                    for j in range(lo, i):
-                        self._run(j, "advance")
-                    self._run(i, "reverse")
+                    self._advance(lo, i)
+                    self._run(i, learn=False)
                 return
             m = lo + split(hi - lo, s)
             if m not in self.snaps:
                 self._restore(lo)
-                for j in range(lo, m):
-                    self._run(j, "advance")
+                self._advance(lo, m)
                 self._take(m)
             self._reverse(m, hi, s - 1)
             del self.snaps[m]

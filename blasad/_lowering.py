@@ -107,7 +107,7 @@ class Call:
         """The entry of `name` (a spec routine, or "copy2d") with its arguments after (t, dtype,
         order), through ba_entry, which logs the call on a replay tape (Tape.replay); srcs:
         (word of the real part, dtype code, address) of each read scalar held in a 0-d array."""
-        if self.tape is None or not self.tape._replay:
+        if self.tape is None or not (self.tape._replay or self.tape._in_loop):  # (a loop logs its steps)
             fn = getattr(lib, "ba_" + name)
             head = (self.ptr, self.code) if name == "copy2d" else (self.ptr, self.code, order)
             return int(fn(*head, *words))

@@ -133,6 +133,18 @@ int64_t ba_keep_pins(intptr_t list, intptr_t pins, int64_t n, int check);
  * pool_used and pool_rewind give back the scalar slots a step took (their values and shadows
  * zeroed). remove_region: the region starting at lo (0, or -1: none). nbytes: the tape's
  * memory (records, snapshots, tables, scratch, log); the shadows are the front end's. */
+/* A step's calls as a log (DESIGN §8's): log_begin starts logging the calls made on a tape that
+ * is not a replay tape (0; -1 out of memory; -2 it is one), log_end stops and returns the log;
+ * log_run runs the logged calls `times` times over on tape t (NULL: not recorded), reading the
+ * scalars held in 0-d arrays anew (0, BA_INFO + info for the first LAPACK call that failed, or
+ * another entry's error); log_same: two logs of the same calls on the same arrays. */
+typedef struct ba_log ba_log;
+int ba_tape_log_begin(ba_tape *t);
+ba_log *ba_tape_log_end(ba_tape *t);
+int ba_log_run(ba_log *log, ba_tape *t, int64_t times);
+int ba_log_same(const ba_log *a, const ba_log *b);
+int64_t ba_log_nbytes(const ba_log *log);
+void ba_log_free(ba_log *log);
 void ba_tape_truncate(ba_tape *t, int64_t pos);
 int ba_tape_sweep_from(ba_tape *t, int64_t pos);
 int ba_tape_barrier(ba_tape *t, int64_t id, int64_t n, intptr_t spans);

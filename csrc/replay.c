@@ -110,36 +110,83 @@ int ba_entry(ba_tape *t, int r, int dtype, int order, const ba_word *w, int64_t 
     return rc;
 }
 
+int ba_log_run(ba_log *log, ba_tape *t, int64_t times)
+{
+    log->failed = -1;
+    int first = 0;
+    ba_word w[MAX_WORDS];
+    for (int64_t k = 0; k < times; k++)
+        for (size_t at = 0; at < log->n;) {
+            entry_head h;
+            memcpy(&h, log->buf + at, sizeof h);
+            memcpy(w, log->buf + at + sizeof h, (size_t)h.nw * sizeof *w);
+            const ba_src *src = (const ba_src *)(log->buf + at + sizeof h + (size_t)h.nw * sizeof *w);
+            for (int i = 0; i < h.nsrc; i++) { /* a scalar held in a 0-d array: its value now */
+                const double complex v = ba_scalar_load((const char *)src[i].p, src[i].dtype);
+                w[src[i].word].x = creal(v);
+                w[src[i].word + 1].x = cimag(v);
+            }
+#ifdef BA_CHECKED /* the calls were checked against their arrays when recorded; the log holds no objects */
+            ba_checked_reset();
+            ba_chk_allow_range((const void *)1, SIZE_MAX / 2);
+#endif
+            const int rc = run_entry(t, h.r, h.dtype, h.order, w, h.nw);
+            if (rc >= BA_INFO && !first) {
+                first = rc;
+                log->failed = h.r;
+            } else if (rc && rc < BA_INFO) {
+                return rc;
+            }
+            at += entry_bytes(h.nw, h.nsrc);
+        }
+    return first;
+}
+
 int ba_tape_replay(ba_tape *t)
 {
     ba_log *log = ba_tape_log(t);
     if (!log) return -2;
     ba_tape_rewind(t);
-    log->failed = -1;
-    int first = 0;
-    ba_word w[MAX_WORDS];
-    for (size_t at = 0; at < log->n;) {
-        entry_head h;
-        memcpy(&h, log->buf + at, sizeof h);
-        memcpy(w, log->buf + at + sizeof h, (size_t)h.nw * sizeof *w);
-        const ba_src *src = (const ba_src *)(log->buf + at + sizeof h + (size_t)h.nw * sizeof *w);
-        for (int i = 0; i < h.nsrc; i++) { /* a scalar held in a 0-d array: its value now */
-            const double complex v = ba_scalar_load((const char *)src[i].p, src[i].dtype);
-            w[src[i].word].x = creal(v);
-            w[src[i].word + 1].x = cimag(v);
+    return ba_log_run(log, t, 1);
+}
+
+int ba_tape_log_begin(ba_tape *t)
+{
+    if (ba_tape_log(t)) return -2;
+    return ba_tape_set_replay(t);
+}
+
+ba_log *ba_tape_log_end(ba_tape *t)
+{
+    ba_log *log = ba_tape_log(t);
+    ba_tape_set_log(t, NULL);
+    return log;
+}
+
+/* The same entries with the same words, but for the values of scalars read from 0-d arrays
+ * (which a run reads anew). */
+int ba_log_same(const ba_log *a, const ba_log *b)
+{
+    if (a->n != b->n) return 0;
+    for (size_t at = 0; at < a->n;) {
+        entry_head h, g;
+        memcpy(&h, a->buf + at, sizeof h);
+        memcpy(&g, b->buf + at, sizeof g);
+        if (memcmp(&h, &g, sizeof h)) return 0;
+        const size_t words = sizeof h, srcs = words + (size_t)h.nw * sizeof(ba_word);
+        if (memcmp(a->buf + at + srcs, b->buf + at + srcs, (size_t)h.nsrc * sizeof(ba_src))) return 0;
+        ba_word u[MAX_WORDS], v[MAX_WORDS];
+        memcpy(u, a->buf + at + words, (size_t)h.nw * sizeof *u);
+        memcpy(v, b->buf + at + words, (size_t)h.nw * sizeof *v);
+        const ba_src *src = (const ba_src *)(a->buf + at + srcs);
+        for (int i = 0; i < h.nsrc; i++) {
+            u[src[i].word].i = v[src[i].word].i = 0;
+            u[src[i].word + 1].i = v[src[i].word + 1].i = 0;
         }
-#ifdef BA_CHECKED /* the calls were checked against their arrays when recorded; the log holds no objects */
-        ba_checked_reset();
-        ba_chk_allow_range((const void *)1, SIZE_MAX / 2);
-#endif
-        const int rc = run_entry(t, h.r, h.dtype, h.order, w, h.nw);
-        if (rc >= BA_INFO && !first) {
-            first = rc;
-            log->failed = h.r;
-        } else if (rc && rc < BA_INFO) {
-            return rc;
-        }
+        if (memcmp(u, v, (size_t)h.nw * sizeof *u)) return 0;
         at += entry_bytes(h.nw, h.nsrc);
     }
-    return first;
+    return 1;
 }
+
+int64_t ba_log_nbytes(const ba_log *log) { return (int64_t)(sizeof *log + log->cap); }

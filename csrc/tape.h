@@ -115,10 +115,8 @@ void *ba_tape_pool_owner(ba_tape *t);            /* the chunk's array (a Python 
 /* Replay (replay.c): a replay tape's log of calls; rewind drops every record and snapshot, so
  * that the tape records anew (its regions, pool and log stay). entry_call: the generated switch
  * over the spec routines' entries (dispatch.inc), spec_index its index of a routine's name. */
-typedef struct ba_log ba_log;
 ba_log *ba_tape_log(ba_tape *t); /* NULL: not a replay tape */
 void ba_tape_set_log(ba_tape *t, ba_log *log);
-void ba_log_free(ba_log *log);
 void ba_tape_rewind(ba_tape *t);
 int ba_entry_call(ba_tape *t, int r, int dtype, int order, const ba_word *w, int64_t nw);
 int ba_spec_index(const char *name);

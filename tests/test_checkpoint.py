@@ -369,3 +369,50 @@ def test_nbytes_counts_records_copies_and_shadows() -> None:
     assert watched - empty >= 8000  # x's shadow
     assert recorded - watched >= 8000  # y's shadow (made when axpy wrote y) and the records
     assert tape.nbytes - recorded >= 8000 and tape.bytes_copied == 8000
+
+
+def _euler_loop(k: int | None, numpy_copy: bool, normalise: bool) -> tuple[np.ndarray, np.ndarray, ba.Tape]:
+    """x ← x + h A x (a NumPy copy into a scratch array in the middle when numpy_copy; an active
+    scalar renormalisation when normalise) on preallocated arrays, 200 steps."""
+    rng = np.random.default_rng(5)
+    A, x = rng.standard_normal((5, 5)) * 0.3, rng.standard_normal(5)
+    xs, y = np.zeros(5), np.zeros(5)
+
+    def step(i: int) -> None:
+        ba.gemv(0.05, A, x, 0.0, xs)
+        if numpy_copy:
+            y[:] = 0.5 * x  # a write outside blasad, which no log of blasad's calls holds
+        else:
+            ba.copy(x, y)
+        ba.axpy(1.0, xs, y)
+        ba.copy(y, x)
+        if normalise:
+            ba.scal(1.0 / ba.nrm2(x), x)
+
+    with ba.Tape() as tape:
+        tape.watch(A, x)
+        if k is None:
+            for i in range(200):
+                step(i)
+        else:
+            ba.checkpoint_loop(step, 200, snapshots=k)
+    tape.backward(x, np.arange(5.0))
+    return tape.grad(A), tape.grad(x), tape
+
+
+@pytest.mark.parametrize("normalise", [False, True])
+def test_steps_that_repeat_their_calls_rerun_natively(normalise: bool, dispatch_path: str) -> None:
+    ref = _euler_loop(None, False, normalise)
+    gA, gx, tape = _euler_loop(4, False, normalise)
+    loop = tape._loops[0]
+    if dispatch_path == "fast" or not normalise:  # (the validating path gives nrm2 a new 0-d array)
+        assert loop.log is not None and loop.log_from <= 1  # re-run from the log of their calls
+    assert np.array_equal(gA, ref[0]) and np.array_equal(gx, ref[1])
+    assert loop.advances == _expected_advances(200, 4)
+
+
+def test_a_numpy_write_in_the_step_turns_native_reruns_off() -> None:
+    ref = _euler_loop(None, True, True)
+    gA, gx, tape = _euler_loop(4, True, True)
+    assert tape._loops[0].log is None  # the log's run of a step differed from the step's own
+    assert np.array_equal(gA, ref[0]) and np.array_equal(gx, ref[1])
