@@ -134,13 +134,13 @@ def test_quick_report(
     out = capsys.readouterr().out
     titles = ("gemm: C ← A B", "gemv: y ← A x", "axpy: y ← α x + y", "chains of 1000", "memory:", "targets",
               "active scalars recorded on a tape", "active scalars outside any recording",
-              "conjugate gradient", "LAPACK cholesky")  # fmt: skip
+              "conjugate gradient", "LAPACK cholesky", "checkpointed loop")  # fmt: skip
     assert all(title in out for title in titles), [t for t in titles if t not in out]
     memory = [line for line in out.splitlines() if "tape copies exactly" in line]
     assert len(memory) == 7 and all(line.startswith("PASS") for line in memory)
     assert "FAIL" not in "\n".join(memory)
     checks = [line for line in out.splitlines() if "gradient =" in line]
-    assert len(checks) == 3 and all(line.startswith("PASS") for line in checks), checks
+    assert len(checks) == 4 and all(line.startswith("PASS") for line in checks), checks
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,6 +28,11 @@ scalars, which call no BLAS, under the first only):
   the plain LAPACK calls on the same OpenBLAS (through blasad's extension, csrc/lapack_cdef.h),
   PyTorch (with and without autograd) and jax.jit; an operation whose blasad routines do not exist
   yet is a "not available" line;
+- a checkpointed loop (``checkpoint``, module ``checkpoint``; under the first thread count only): an
+  RK4 loop of n = 100, 1000, 10000 steps on a 32-vector, its gradient's time and the memory the AD
+  holds, through ``ba.checkpoint_loop`` with k = 5, 20, 60 snapshots against the fully taped loop,
+  PyTorch (fully taped and ``torch.utils.checkpoint``) and JAX (``lax.scan``, ``jax.checkpoint``,
+  nested scans), every gradient checked against the fully taped loop's;
 
 for these frameworks:
 
@@ -56,5 +61,6 @@ The package, by role: ``timing`` (the one timing harness: samples, warm-up, roun
 ``problems`` (the calls and programs every framework runs), ``ideal`` (the hand-written adjoints),
 ``frameworks`` (blasad's and the AD peers' samples), ``cases`` (the single calls, chains, tape
 bytes and memory programs), ``lapack`` (the LAPACK case: its problems, samples, targets and tables),
+``checkpoint`` (the checkpointed-loop case: its program, samples, targets and table),
 ``report`` (rows, targets, tables, plot, environment) and ``cli`` (the options and ``main``).
 """

@@ -27,6 +27,7 @@ from blasad.bench.cases import (
     case_single,
     case_tape_bytes,
 )
+from blasad.bench.checkpoint import case_checkpoint, checkpoint_targets, ckpt_steps, print_checkpoint_table
 from blasad.bench.frameworks import Peers
 from blasad.bench.lapack import (
     LAPACK_SIZES,
@@ -188,7 +189,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "tape copies), scalar (active-scalar operations, "
         "recorded and not), cg (conjugate gradient per iteration), lapack (cholesky, lu, solve_triangular, "
         "qr, eigh, svd against the plain LAPACK call, PyTorch and JAX; under the first thread count), "
-        "level3 (each level-3 routine's forward + reverse against its FLOP ratio; the first thread count)",
+        "level3 (each level-3 routine's forward + reverse against its FLOP ratio; the first thread count), "
+        "checkpoint (an RK4 loop's gradient, memory and time against n through ba.checkpoint_loop, against "
+        "the fully taped loop, torch.utils.checkpoint and jax.checkpoint; the first thread count)",
     )
     parser.add_argument(
         "--lapack-ops",
@@ -238,8 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     lapack = lapack_tasks(cfg) if "lapack" in cases else []
     level3 = level3_tasks(cfg) if "level3" in cases else []
+    ckpt = ckpt_steps(cfg) if "checkpoint" in cases else ()
     once = sum(c in cases for c in ("single", "tape-bytes", "memory", "scalar"))  # not per thread count
-    progress = Progress(len(threads) * per_thread + once + len(lapack) + len(level3))
+    progress = Progress(len(threads) * per_thread + once + len(lapack) + len(level3) + len(ckpt))
     rows: list[Row] = []
     for t in threads:
         with blas_threads(t, peers):
@@ -279,6 +283,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             for op, n, dtype in level3:
                 progress.step(f"level3 {op} {np.dtype(dtype).name} n={n} threads={threads_label(threads[0])}")
                 rows += case_level3(op, n, dtype, threads[0], cfg)
+    if ckpt:  # under the first thread count only
+        with blas_threads(threads[0], peers):
+            for n in ckpt:
+                progress.step(f"checkpointed loop n={n} threads={threads_label(threads[0])}")
+                rows += case_checkpoint(n, threads[0], cfg, peers)
     memory = []
     if "memory" in cases:
         progress.step("memory")
@@ -295,7 +304,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_memory_table(memory)
     print_lapack_tables(rows)
     print_level3_table(rows)
-    print_targets(check_targets(rows, memory, cfg) + lapack_targets(rows) + level3_targets(rows))
+    print_checkpoint_table(rows)
+    targets = check_targets(rows, memory, cfg) + lapack_targets(rows) + level3_targets(rows)
+    print_targets(targets + checkpoint_targets(rows))
     if "ops" in cases:
         print("\n" + write_plot(rows, cfg.plot))
     return 0

@@ -499,19 +499,26 @@ def torch_sample(
     return sample
 
 
-def jax_jit_sample(
-    peers: Peers, key: str, expr: Callable[..., Any], inputs: Sequence[np.ndarray], seed: np.ndarray
-) -> Sample:
-    """jax.jit of the forward, and of forward + vjp; the reverse is their difference."""
+def jax_vjp(peers: Peers, key: str, expr: Callable[..., Any]) -> Any:
+    """jax.jit of forward + vjp, made once per key: f(inputs, seed) -> (expr(*inputs), the
+    inputs' adjoints); what jax_jit_sample times as the total."""
     jax = peers.jax
 
     def both(ins: tuple[Any, ...], s: Any) -> Any:
         out, vjp = jax.vjp(expr, *ins)
         return out, vjp(s)
 
+    return peers.jit(("total", key), lambda: jax.jit(both))
+
+
+def jax_jit_sample(
+    peers: Peers, key: str, expr: Callable[..., Any], inputs: Sequence[np.ndarray], seed: np.ndarray
+) -> Sample:
+    """jax.jit of the forward, and of forward + vjp; the reverse is their difference."""
+    jax = peers.jax
     fresh = ("total", key) not in peers._jit
     fwd = peers.jit(("fwd", key), lambda: jax.jit(expr))
-    total = peers.jit(("total", key), lambda: jax.jit(both))
+    total = jax_vjp(peers, key, expr)
     ins = tuple(jax.numpy.asarray(x) for x in inputs)
     s = jax.numpy.asarray(seed)
     if fresh:  # the first calls compile: their time, for the report (compile_s)

@@ -48,11 +48,13 @@ class Row:
     rev_ideal: float | None = None  # median over repetitions of backward / the ideal's (blasad)
     steps: int = 1  # repetitions of the step the row times (chain steps, operations, CG iterations)
     note: str = ""
-    op: str = ""  # the active-scalar operation ("r * 2.0") of a scalar-* row
+    op: str = ""  # the active-scalar operation ("r * 2.0") of a scalar-* row; a checkpoint row's scheme
     checks: dict[str, float] = dataclasses.field(default_factory=dict)  # gradient checks: rel. difference
     # LAPACK: medians of ratios within each repetition ("fwd/lapack", ...)
     ratios: dict[str, float] = dataclasses.field(default_factory=dict)
     bytes_per_step: float | None = None  # tape-bytes: resident memory a recording grew by per step
+    nbytes: int | None = None  # checkpoint: bytes the AD holds at the end of the forward
+    reruns: int | None = None  # checkpoint: step evaluations the reverse sweep re-ran
 
 
 def find(rows: Sequence[Row], **key: Any) -> Row | None:
@@ -253,7 +255,13 @@ def _single_targets(rows: Sequence[Row]) -> list[Target]:
 
 SCALAR_RECORDED_LIMIT = 1e-6  # s per recorded operation, record + reverse (issue 13)
 SCALAR_PLAIN_LIMIT = 2.0  # × NumPy's np.float64 operation, outside a recording ("about" as fast)
-GRAD_CHECK_LIMIT = {"autodiff": 1e-12, "torch": 1e-10, "fd": 1e-6}
+GRAD_CHECK_LIMIT = {"autodiff": 1e-12, "torch": 1e-10, "fd": 1e-6, "taped": 1e-10}
+GRAD_CHECK_WHAT = {
+    "autodiff": "autodiff's",
+    "torch": "PyTorch's",
+    "fd": "a central difference's",
+    "taped": "the fully taped blasad loop's",
+}
 
 
 def _scalar_targets(rows: Sequence[Row]) -> list[Target]:
@@ -300,7 +308,7 @@ def _check_targets(subject: str, where: str, rows: Sequence[Row]) -> list[Target
     for key, limit in GRAD_CHECK_LIMIT.items():
         values = [r.checks[key] for r in rows if key in r.checks]
         if values:
-            what = {"autodiff": "autodiff's", "torch": "PyTorch's", "fd": "a central difference's"}[key]
+            what = GRAD_CHECK_WHAT[key]
             out.append(
                 _target(f"{subject} = {what} (rel. diff ≤ {limit:g})", where, max(values), limit, "{:.1e}")
             )
@@ -331,6 +339,16 @@ def fmt_time(s: float | None) -> str:
     if a < 1:
         return f"{s * 1e3:.3g} ms"
     return f"{s:.3g} s"
+
+
+def fmt_bytes(b: float | None) -> str:
+    """Bytes in B, kB, MB or GB (powers of 1000) with three significant digits."""
+    if b is None or math.isnan(b):
+        return "-"
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(b) >= size:
+            return f"{b / size:.3g} {unit}"
+    return f"{b:.0f} B"
 
 
 def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") -> None:
