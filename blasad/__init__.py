@@ -6,7 +6,7 @@ from blasad._check import GradCheck, gradcheck
 from blasad._checkpoint import checkpoint_loop
 from blasad._routines import FUNCTIONS, iamax
 from blasad._scalar import GradientLostWarning, Scalar
-from blasad._tape import Const, Duplicated, Tape, autodiff
+from blasad._tape import Const, Duplicated, Tape, autodiff, shadow_pool
 from blasad.specs import SPECS
 
 globals().update(FUNCTIONS)  # gemm, gemv, axpy, ...: the routines of the spec table
@@ -26,6 +26,7 @@ __all__ = [
     "checkpoint_loop",
     "gradcheck",
     "iamax",
+    "shadow_pool",
     *FUNCTIONS,
 ]
 __version__ = "0.1.0"

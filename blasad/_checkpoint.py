@@ -183,7 +183,8 @@ class _Loop:
         """step(i) recorded, then dropped again: learn (the forward), noting what it writes and
         reads and logging its calls; else (the reverse sweep) with its records swept first."""
         t, tape = self.tape._ptr, self.tape
-        pos, keep_at, regions_at = lib.ba_tape_ncalls(t), len(tape._keep), len(tape._regions._shadows)
+        pos, keep_at, regions_at = lib.ba_tape_ncalls(t), len(tape._keep), lib.ba_tape_region_seq(t)
+        bases_at = len(tape._bases)
         pool = (lib.ba_tape_pool_base(t), lib.ba_tape_pool_used(t))
         noted = lib.ba_ckpt_n(self.ck)
         self.at = None
@@ -218,7 +219,7 @@ class _Loop:
             if lib.ba_tape_sweep_from(t, pos):
                 raise MemoryError("blasad: out of memory for the reverse sweep's scratch buffer")
         lib.ba_tape_truncate(t, pos)
-        own = self._settle(keep_at, regions_at, pool, noted if learn else -1)
+        own = self._settle(keep_at, bases_at, regions_at, pool, noted if learn else -1)
         if not learn:
             return
         # the log re-runs steps natively from the first of a run of steps that made the same calls
@@ -240,12 +241,15 @@ class _Loop:
         lib.ba_ckpt_save(self.ck, _ALL, buf.ctypes.data)
         return buf
 
-    def _let_go(self, keep_at: int, new: list[int], reads: bool) -> tuple[list[int], list[tuple[int, Any]]]:
+    def _let_go(
+        self, keep_at: int, bases_at: int, new: list[int], reads: bool
+    ) -> tuple[list[int], list[tuple[int, Any]]]:
         """Drop the tape's references to what the step used (the arrays kept from keep_at on,
-        the new regions' arrays), noting each one's base (an id, with a weak reference and its
-        byte span, in self.bases); returns the ids of the bases to look at (reads: the bases of
-        the arrays not seen before; the new regions' owners) and weak references to the arrays
-        not seen before. The strong references end with this function."""
+        the bases of the regions it made, `new`, from bases_at on), noting each one's base (an id,
+        with a weak reference and its byte span, in self.bases) and the new regions' owners;
+        returns the ids of the bases to look at (reads: those of the arrays not seen before;
+        the new regions' owners) and weak references to the arrays not seen before. The strong
+        references end with this function."""
         tape = self.tape
         kept = tape._keep[keep_at:]
         del tape._keep[keep_at:]
@@ -253,7 +257,7 @@ class _Loop:
         seen: list[tuple[int, Any]] = []
         if reads:
             known = self.known
-            pools = {id(tape._regions._keep[lo]) for lo in tape._pool_chunks}
+            pools = {id(raw) for raw in tape._pools}
             for obj in kept:
                 w = known.get(id(obj))
                 if w is not None and w() is obj:
@@ -267,40 +271,44 @@ class _Loop:
                 if id(r) not in pools:
                     bases[id(r)] = r
                     seen.append((id(a), weakref.ref(a)))
-        for lo in new:
-            owner = tape._regions._keep.pop(lo)
-            self.owners[lo] = id(owner)
-            bases[id(owner)] = owner
+        made = tape._bases[bases_at:]
+        del tape._bases[bases_at:]
+        if new:  # the tape kept each new region's base (its lowest byte, the region's lo)
+            where = set(new)
+            for obj in made:
+                lo = extent(obj)[0]
+                if lo in where:
+                    self.owners[lo] = id(obj)
+                    bases[id(obj)] = obj
         for rid, r in bases.items():
             b = self.bases.get(rid)
             if b is None or b[0]() is not r:
                 self.bases[rid] = (weakref.ref(r), *extent(r))
         return list(bases), seen
 
-    def _settle(self, keep_at: int, regions_at: int, pool: tuple[int, int], noted: int) -> bool:
+    def _settle(
+        self, keep_at: int, bases_at: int, regions_at: int, pool: tuple[int, int], noted: int
+    ) -> bool:
         """After a step's records are dropped: let go of what the step allocated (the arrays the
         tape kept, their shadow regions, the scalar slots), and (noted ≥ 0, the forward) keep
         the written ranges and read spans of arrays that outlive the step. Returns whether the
         step used arrays of its own (that did not outlive it)."""
         tape, t = self.tape, self.tape._ptr
         regions = tape._regions
-        new = []
-        if len(regions._shadows) > regions_at:
-            new = [
-                lo for j, lo in enumerate(regions._shadows) if j >= regions_at and lo not in tape._pool_chunks
-            ]
-        used, seen = self._let_go(keep_at, new, noted >= 0)
+        new = [lo for lo in regions.since(regions_at) if lo not in tape._pool_chunks]
+        used, seen = self._let_go(keep_at, bases_at, new, noted >= 0)
         dead = {rid for rid in used if self.bases[rid][0]() is None}
         self.known.update((aid, w) for aid, w in seen if w() is not None)
         for rid in dead:
             del self.bases[rid]
         for lo in new:  # a region of an array that outlives the step stays, with its shadow
-            rid = self.owners.pop(lo)
+            rid = self.owners.pop(lo, -1)  # (-1: the tape keeps its base elsewhere)
             if rid in dead:
                 lib.ba_tape_remove_region(t, lo)
-                del regions._shadows[lo]
-            else:
-                regions._keep[lo] = self.bases[rid][0]()
+                regions._shadows.pop(lo, None)
+                regions._keep.pop(lo, None)
+            elif rid >= 0:
+                tape._bases.append(self.bases[rid][0]())
         base = lib.ba_tape_pool_base(t)
         lib.ba_tape_pool_rewind(t, base, pool[1] if base == pool[0] else 0)
         if noted < 0:

@@ -84,14 +84,18 @@ _STRADDLES = (
 
 class _Regions:
     """Non-overlapping memory regions with their shadows. The C tape holds the table
-    (lo, hi, shadow address) for lookups; here each region's lo maps to its shadow as a
-    uint8 array (None when the shadow is a user buffer, from Duplicated), and `_keep`
-    holds the user arrays, so that their memory cannot be reused while the tape lives."""
+    (lo, hi, shadow address) for lookups and makes most shadows itself (from a pool of blocks
+    it shares with later tapes), keeping each one's base array in `bases` (the Tape's list),
+    so that its memory cannot be reused while the tape lives. A shadow the front end gives
+    (``Duplicated``) is here instead: by lo, its uint8 array (None when it is the user's dx),
+    with `_keep` holding the user arrays."""
 
-    def __init__(self, tape_ptr: Any) -> None:
+    def __init__(self, tape_ptr: Any, bases: list[Any]) -> None:
         self._tape_ptr = tape_ptr
+        self._list = bases
         self._shadows: dict[int, np.ndarray | None] = {}
         self._keep: dict[int, object] = {}  # by lo, as _shadows
+        self._info = ffi.new("intptr_t[3]")
 
     def bar(self, x: np.ndarray) -> int:
         """Shadow address of x's first element, or 0 when x is inactive."""
@@ -116,16 +120,16 @@ class _Regions:
 
     def ensure(self, x: np.ndarray) -> int:
         """Shadow address of x, giving x's whole base a zeroed shadow if it has none."""
-        ptr = address(x)
-        bar = self.bar(x)
-        if not bar:
-            root = _root(x)
-            lo, hi = extent(root)
-            lo, hi = min(lo, ptr), max(hi, ptr + x.itemsize)
-            data = _zeros_like_span(lo, hi)
-            shadow_lo = address(data)
-            self._insert(lo, hi, data, shadow_lo, root, "an array")
-            bar = ptr - lo + shadow_lo
+        bar: int = lib.ba_tape_ensure_array(self._tape_ptr, id(x), id(self._list))
+        if bar == -1:
+            raise ValueError(_STRADDLES)
+        if bar == -2:
+            raise ValueError(
+                "an array overlaps memory that is already tracked through another array object; "
+                "pass one base array and take views of it"
+            )
+        if bar == -3:
+            raise MemoryError("blasad: out of memory while registering a shadow")
         return bar
 
     def attach(self, x: np.ndarray, dx: np.ndarray, name: str) -> Callable[[], None] | None:
@@ -148,17 +152,33 @@ class _Regions:
         return copy_back
 
     def view(self, x: np.ndarray) -> np.ndarray | None:
-        """The shadow of x: an array with x's shape, dtype and strides, or None."""
+        """The shadow of x: an array with x's shape, dtype and strides, or None. Over the tape's
+        memory: for the front end's own use (grad copies it), not to outlive the tape."""
         if not self.bar(x):
             return None
         ptr = address(x)
-        lo = lib.ba_tape_region(self._tape_ptr, ptr)
-        data = self._shadows[lo]
-        if data is None:
-            raise RuntimeError("the shadow of this array is a user buffer (Duplicated); read it there")
+        info = self._info
+        made = lib.ba_tape_region_info(self._tape_ptr, ptr, ffi.cast("intptr_t", info))
+        lo, hi = info[0], info[1]
+        data: Any
+        if made == 2:
+            data = ffi.buffer(ffi.cast("char *", info[2]), hi - lo)
+        else:
+            data = self._shadows[lo]
+            if data is None:
+                raise RuntimeError("the shadow of this array is a user buffer (Duplicated); read it there")
         if x.size == 0:
             return np.zeros(x.shape, x.dtype)
         return np.ndarray(x.shape, x.dtype, buffer=data, offset=ptr - lo, strides=x.strides)
+
+    def since(self, seq: int) -> list[int]:
+        """The lo of each region made since the tape's region number was seq."""
+        n = int(lib.ba_tape_regions_since(self._tape_ptr, seq, 0, 0))
+        if not n:
+            return []
+        out = np.empty(n, np.intp)
+        lib.ba_tape_regions_since(self._tape_ptr, seq, out.ctypes.data, n)
+        return [int(v) for v in out]
 
 
 _SCALAR: list[type] = []  # [blasad.Scalar], once imported
@@ -305,8 +325,10 @@ class Tape:
         if replay and lib.ba_tape_set_replay(self._ptr):
             raise MemoryError("blasad: could not allocate a replay tape's log")
         self._pins: np.ndarray | None = None  # replay: the kept arrays' (data, size) when recorded
-        self._regions = _Regions(self._ptr)
         self._keep: list[np.ndarray] = []  # inputs the sweep may read by address (C appends too)
+        self._bases: list[np.ndarray] = []  # the arrays whose shadows the tape made (C appends)
+        lib.ba_tape_set_bases(self._ptr, id(self._bases))
+        self._regions = _Regions(self._ptr, self._bases)
         self._state = "new"  # new -> recording -> stopped -> consumed (replay: stopped <-> swept)
         self._owner = 0  # the thread recording on it (its threading.get_ident())
         self._busy = threading.Lock()  # held by backward: one sweep at a time
@@ -315,6 +337,7 @@ class Tape:
         self._loops: list[Any] = []  # checkpointed loops (blasad._checkpoint._Loop), by barrier id
         self._in_loop = False  # a checkpointed loop's forward is running
         self._pool_chunks: dict[int, tuple[int, int]] = {}  # scalar pool chunks' spans, by lo
+        self._pools: list[np.ndarray] = []  # their arrays
 
     # -- recording -----------------------------------------------------------
     def __enter__(self) -> Tape:
@@ -563,12 +586,26 @@ class Tape:
         snapshots of checkpointed loops), the shadows and its tables."""
         shadows = sum(d.nbytes for d in self._regions._shadows.values() if d is not None)
         loops = sum(loop.nbytes() for loop in self._loops)
-        return int(lib.ba_tape_nbytes(self._ptr)) + shadows + loops + 8 * len(self._keep)
+        lists = 8 * (len(self._keep) + len(self._bases))
+        return int(lib.ba_tape_nbytes(self._ptr)) + shadows + loops + lists
 
     @property
     def bytes_copied(self) -> int:
         """Bytes the tape copied because a later call overwrote a value it needs."""
         return int(lib.ba_tape_bytes_copied(self._ptr))
+
+
+def shadow_pool(max_bytes: int | None = None) -> int:
+    """Bytes of freed shadow memory kept for later tapes; max_bytes sets the bound (256 MiB at
+    start) and frees what exceeds it, so ``shadow_pool(0)`` releases it all.
+
+    The tape makes the shadows (adjoint buffers) of the arrays it tracks from blocks of this
+    pool and gives them back when it is freed: a program recorded again and again reuses them
+    instead of faulting in fresh pages each time."""
+    bad = isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0
+    if max_bytes is not None and bad:
+        raise ValueError(f"max_bytes must be an integer ≥ 0 (or None), got {max_bytes!r}")
+    return int(lib.ba_shadow_pool(-1 if max_bytes is None else max_bytes))
 
 
 class Duplicated:

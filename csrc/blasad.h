@@ -216,3 +216,22 @@ intptr_t ba_array_lo(intptr_t array);
 intptr_t ba_array_hi(intptr_t array);
 /* ba_tape_lookup for a numpy.ndarray given by id (its elements of itemsize bytes): one call. */
 intptr_t ba_tape_lookup_array(ba_tape *t, intptr_t array, int64_t itemsize);
+/* Shadows the tape makes (the fast paths make an active call's output one the same way):
+ * ensure_array gives the array (by id) a shadow when it has none, over its base's whole span,
+ * zeroed, and appends the base to keep (a list, by id) so that its memory outlives the tape;
+ * returns the shadow address of its first element, or -1 it straddles a tracked region, -2 its
+ * base overlaps one, -3 out of memory (nothing made). new_shadow: the same for bytes [lo, hi).
+ * The shadows come from a pool of blocks that tapes give back when they are freed (or a
+ * region removed): shadow_pool(max) sets the most bytes it keeps (-1: leave it), frees what
+ * exceeds it, and returns what it holds (shadow_pool(0) releases it all; 256 MiB at start).
+ * region_info: lo, hi, shadow_lo of the region holding ptr into out; 0 none, 1 a shadow the
+ * front end gave, 2 one the tape made. region_seq: the number the next region gets;
+ * regions_since: the lo of each region numbered seq or later (up to max into out), their count. */
+intptr_t ba_tape_ensure_array(ba_tape *t, intptr_t array, intptr_t keep);
+/* The list (by id) where the fast paths put the bases of the shadows they make (the Tape's). */
+void ba_tape_set_bases(ba_tape *t, intptr_t list);
+intptr_t ba_tape_new_shadow(ba_tape *t, intptr_t lo, intptr_t hi);
+int64_t ba_shadow_pool(int64_t max_bytes);
+int ba_tape_region_info(ba_tape *t, intptr_t ptr, intptr_t out);
+intptr_t ba_tape_region_seq(ba_tape *t);
+int64_t ba_tape_regions_since(ba_tape *t, intptr_t seq, intptr_t out, int64_t max);

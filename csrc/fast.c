@@ -189,6 +189,7 @@ static int as_scalar(intptr_t o, int dt, int real, ba_tape *t, scalar_t *s)
 }
 
 static intptr_t array_bound(intptr_t o, int upper);
+static intptr_t ensure(ba_tape *t, PyObject *o, PyObject *keep);
 
 /* Checked builds (BA_CHECKED): the arrays among objs (all of element size es) are the
  * memory the call's CBLAS calls may touch, as the Python path declares with
@@ -407,8 +408,14 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
         if ((v[i].bar = shadow(t, &a[i], g->real ? ES_OF[dt & 1] : es)) < 0) return BAIL;
         active |= g->io != FG_OUT && v[i].bar;
     }
-    for (int i = 0; i < na; i++)
-        if (s->args[i].io != FG_IN && s->args[i].kind != FG_PIVOTS && active && !v[i].bar) return NEEDS_SHADOW;
+    for (int i = 0; i < na; i++) /* an active call's outputs without a shadow get one (a result: a slot) */
+        if (s->args[i].io != FG_IN && s->args[i].kind != FG_PIVOTS && active && !v[i].bar) {
+            if (s->args[i].kind == FG_SCALAR) return NEEDS_SHADOW;
+            const intptr_t bar = ensure(t, (PyObject *)obj[i], ba_tape_bases(t));
+            if (bar == -3) return -1;
+            if (bar < 0) return BAIL; /* the validating path names the overlap */
+            v[i].bar = bar;
+        }
     if (t) { /* the sweep reads these by address: keep them alive until then */
         PyObject *keep = ba_tape_keep(t);
         for (int i = 0; i < na; i++)
@@ -535,6 +542,41 @@ int64_t ba_keep_pins(intptr_t list, intptr_t pins, int64_t n, int check)
     }
     PyGILState_Release(g);
     return bad;
+}
+
+/* The shadow of array o's first element on tape t; when o has none, its base gets one (zeroed,
+ * over the base's whole span, which keep then holds). -1: o straddles a tracked region; -2 its
+ * base overlaps one; -3 out of memory (nothing made). The GIL is held. */
+static intptr_t ensure(ba_tape *t, PyObject *o, PyObject *keep)
+{
+    PyArrayObject *arr = (PyArrayObject *)o;
+    const int64_t itemsize = PyArray_ITEMSIZE(arr);
+    const intptr_t p = (intptr_t)PyArray_DATA(arr), lo = array_bound((intptr_t)o, 0);
+    const intptr_t top = array_bound((intptr_t)o, 1);
+    const intptr_t bar = ba_tape_lookup(t, p, lo, top < lo ? lo : top + itemsize);
+    if (bar) return bar;
+    PyObject *root = o;
+    while (PyArray_BASE((PyArrayObject *)root) && PyArray_Check(PyArray_BASE((PyArrayObject *)root)))
+        root = PyArray_BASE((PyArrayObject *)root);
+    intptr_t rlo = array_bound((intptr_t)root, 0), rhi = array_bound((intptr_t)root, 1);
+    rhi = rhi < rlo ? rlo : rhi + PyArray_ITEMSIZE((PyArrayObject *)root);
+    if (p < rlo) rlo = p;
+    if (p + itemsize > rhi) rhi = p + itemsize;
+    const intptr_t shadow_lo = ba_tape_new_shadow(t, rlo, rhi);
+    if (shadow_lo < 0) return shadow_lo == -1 ? -3 : -2;
+    if (keep && PyList_Append(keep, root) < 0) { /* the region stays; its base may outlive the tape */
+        PyErr_Clear();
+        return -3;
+    }
+    return p - rlo + shadow_lo;
+}
+
+intptr_t ba_tape_ensure_array(ba_tape *t, intptr_t o, intptr_t keep)
+{
+    const PyGILState_STATE g = PyGILState_Ensure();
+    const intptr_t bar = ensure(t, (PyObject *)o, (PyObject *)keep);
+    PyGILState_Release(g);
+    return bar;
 }
 
 intptr_t ba_tape_lookup_array(ba_tape *t, intptr_t o, int64_t itemsize)

@@ -3,6 +3,7 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,10 @@
 #include "tape.h"
 
 #define CHUNK 256
+#define RW 6 /* a region's entry: lo, hi, shadow_lo, written by a recorded call, the block its
+                   * shadow lives in when the tape made it (0: the front end's), its number */
+
+static void block_give(char *b); /* a shadow's block back to the pool */
 
 /* Every allocation of the tape goes through here, so that tests can make the n-th
  * one fail (ba_debug_fail_after) and check that nothing is left half-done. */
@@ -65,12 +70,16 @@ struct ba_tape {
     ba_ckpt *ck;               /* a checkpointed loop's forward: notes what its steps write */
     ba_rec *paused;            /* the barrier the sweep stopped at (a checkpointed loop's place) */
     int keep_all;              /* the fast paths keep every operand (a checkpointed loop's forward) */
+    intptr_t reg_seq;          /* the number the next region gets */
+    void *bases;               /* the front end's list of the arrays whose shadows the tape made */
 };
 
 ba_log *ba_tape_log(ba_tape *t) { return t->log; }
 void ba_tape_set_log(ba_tape *t, ba_log *log) { t->log = log; }
 
 void ba_tape_set_keep(ba_tape *t, void *list) { t->keep = list; }
+void ba_tape_set_bases(ba_tape *t, intptr_t list) { t->bases = (void *)list; }
+void *ba_tape_bases(ba_tape *t) { return t->bases; }
 
 void ba_tape_set_pool(ba_tape *t, intptr_t p, int64_t nslots, intptr_t owner)
 {
@@ -125,6 +134,7 @@ void ba_tape_free(ba_tape *t)
 {
     if (!t) return;
     release(t);
+    for (int64_t i = 0; i < t->n_reg; i++) block_give((char *)t->reg[RW * i + 4]);
     ba_log_free(t->log);
     free(t->reg);
     free(t);
@@ -142,7 +152,6 @@ void ba_tape_rewind(ba_tape *t)
     memset(t->invalid, 0, sizeof t->invalid);
 }
 
-#define RW 4 /* a region's entry: lo, hi, shadow_lo, written by a recorded call */
 
 /* The index past the last region with reg.lo <= ptr. */
 static int64_t region_after(const ba_tape *t, intptr_t ptr)
@@ -172,8 +181,112 @@ int ba_tape_add_region(ba_tape *t, intptr_t lo, intptr_t hi, intptr_t shadow_lo)
     t->reg[RW * i + 1] = hi;
     t->reg[RW * i + 2] = shadow_lo;
     t->reg[RW * i + 3] = 0; /* not written yet */
+    t->reg[RW * i + 4] = 0;
+    t->reg[RW * i + 5] = t->reg_seq++;
     t->n_reg++;
     return 0;
+}
+
+/* ---- shadows the tape makes, from a pool shared by all tapes ---------------------------- */
+
+static intptr_t *region_of(ba_tape *t, intptr_t ptr);
+
+/* A block: a header (its capacity), then capacity bytes. A shadow starts inside it at the
+ * offset that aligns it like its primal (mod 64). The pool keeps up to POOL_MAX bytes of freed
+ * blocks for the next tapes (no fresh pages to fault in), the best fit first. */
+#define POOL_BLOCKS 64
+static struct {
+    pthread_mutex_t lock;
+    char *block[POOL_BLOCKS];
+    int64_t n, bytes, max;
+} pool = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0, (int64_t)256 << 20};
+
+static int64_t capacity(const char *block) { return *(const int64_t *)block; }
+
+static char *block_take(int64_t need)
+{
+    if (injected_failure()) return NULL; /* (tests: as if there were no memory, pooled or not) */
+    char *b = NULL;
+    pthread_mutex_lock(&pool.lock);
+    int best = -1;
+    for (int i = 0; i < pool.n; i++) {
+        const int64_t c = capacity(pool.block[i]);
+        if (c >= need && c <= 2 * need + 4096 && (best < 0 || c < capacity(pool.block[best]))) best = i;
+    }
+    if (best >= 0) {
+        b = pool.block[best];
+        pool.block[best] = pool.block[--pool.n];
+        pool.bytes -= capacity(b);
+    }
+    pthread_mutex_unlock(&pool.lock);
+    if (b) {
+        memset(b + 64, 0, (size_t)need); /* it held a shadow */
+        return b;
+    }
+    b = calloc(1, (size_t)need + 64); /* fresh pages come zeroed */
+    if (b) *(int64_t *)b = need;
+    return b;
+}
+
+static void block_give(char *b)
+{
+    if (!b) return;
+    char *drop[POOL_BLOCKS + 1];
+    int nd = 0;
+    pthread_mutex_lock(&pool.lock);
+    if (capacity(b) > pool.max) {
+        drop[nd++] = b;
+    } else { /* room for it: the smallest blocks go first (they are the cheapest to make again) */
+        while (pool.n == POOL_BLOCKS || pool.bytes + capacity(b) > pool.max) {
+            int small = 0;
+            for (int i = 1; i < pool.n; i++)
+                if (capacity(pool.block[i]) < capacity(pool.block[small])) small = i;
+            drop[nd++] = pool.block[small];
+            pool.bytes -= capacity(pool.block[small]);
+            pool.block[small] = pool.block[--pool.n];
+        }
+        pool.block[pool.n++] = b;
+        pool.bytes += capacity(b);
+    }
+    pthread_mutex_unlock(&pool.lock);
+    for (int i = 0; i < nd; i++) free(drop[i]);
+}
+
+int64_t ba_shadow_pool(int64_t max_bytes)
+{
+    pthread_mutex_lock(&pool.lock);
+    if (max_bytes >= 0) pool.max = max_bytes;
+    char *drop[POOL_BLOCKS];
+    int nd = 0;
+    while (pool.n && pool.bytes > pool.max) { /* the largest first */
+        int big = 0;
+        for (int i = 1; i < pool.n; i++)
+            if (capacity(pool.block[i]) > capacity(pool.block[big])) big = i;
+        drop[nd++] = pool.block[big];
+        pool.bytes -= capacity(pool.block[big]);
+        pool.block[big] = pool.block[--pool.n];
+    }
+    const int64_t held = pool.bytes;
+    pthread_mutex_unlock(&pool.lock);
+    for (int i = 0; i < nd; i++) free(drop[i]);
+    return held;
+}
+
+intptr_t ba_tape_new_shadow(ba_tape *t, intptr_t lo, intptr_t hi)
+{
+    const int64_t i = region_after(t, lo);
+    if ((i > 0 && t->reg[RW * (i - 1) + 1] > lo) || (i < t->n_reg && hi > t->reg[RW * i])) return -2;
+    const int64_t bytes = hi - lo;
+    char *b = block_take(bytes + 64);
+    if (!b) return -1;
+    char *data = b + 64;
+    char *shadow = data + (((lo - (intptr_t)data) % 64) + 64) % 64;
+    if (ba_tape_add_region(t, lo, hi, (intptr_t)shadow)) {
+        block_give(b);
+        return -1;
+    }
+    region_of(t, lo)[4] = (intptr_t)b;
+    return (intptr_t)shadow;
 }
 
 /* The region holding byte ptr (its entry: lo, hi, shadow_lo, written), or NULL. */
@@ -825,6 +938,7 @@ int ba_tape_remove_region(ba_tape *t, intptr_t lo)
 {
     const int64_t i = region_after(t, lo) - 1;
     if (i < 0 || t->reg[RW * i] != lo) return -1;
+    block_give((char *)t->reg[RW * i + 4]);
     memmove(t->reg + RW * i, t->reg + RW * (i + 1), (size_t)(t->n_reg - i - 1) * RW * sizeof *t->reg);
     t->n_reg--;
     return 0;
@@ -834,6 +948,8 @@ int64_t ba_tape_nbytes(ba_tape *t)
 {
     int64_t b = (int64_t)sizeof *t + t->cap_live * (int64_t)sizeof *t->live + t->cap_reg * RW * (int64_t)sizeof *t->reg +
                 (int64_t)t->nbuf;
+    for (int64_t i = 0; i < t->n_reg; i++)
+        if (t->reg[RW * i + 4]) b += capacity((const char *)t->reg[RW * i + 4]);
     for (const ba_chunk *c = t->head; c; c = c->prev) {
         b += (int64_t)sizeof *c;
         for (int i = 0; i < c->n; i++) {
@@ -849,4 +965,27 @@ int64_t ba_tape_nbytes(ba_tape *t)
         }
     }
     return b + ba_tape_log_bytes(t);
+}
+
+int ba_tape_region_info(ba_tape *t, intptr_t ptr, intptr_t out)
+{
+    const intptr_t *r = region_of(t, ptr);
+    if (!r) return 0;
+    intptr_t *o = (intptr_t *)out;
+    o[0] = r[0], o[1] = r[1], o[2] = r[2];
+    return r[4] ? 2 : 1;
+}
+
+intptr_t ba_tape_region_seq(ba_tape *t) { return t->reg_seq; }
+
+int64_t ba_tape_regions_since(ba_tape *t, intptr_t seq, intptr_t out, int64_t max)
+{
+    intptr_t *o = (intptr_t *)out;
+    int64_t k = 0;
+    for (int64_t i = 0; i < t->n_reg; i++)
+        if (t->reg[RW * i + 5] >= seq) {
+            if (k < max) o[k] = t->reg[RW * i];
+            k++;
+        }
+    return k;
 }

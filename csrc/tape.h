@@ -50,6 +50,7 @@ struct ba_rec {
  * Python list owned by the Tape object; csrc/fast.c appends to it with the GIL held). */
 void ba_tape_set_keep(ba_tape *t, void *list);
 void *ba_tape_keep(ba_tape *t);
+void *ba_tape_bases(ba_tape *t); /* the list ba_tape_set_bases gave */
 
 /* Record lifecycle: begin reserves a zeroed record (and room for `nlive` live
  * references); abort gives it back with its snapshots; commit makes it part of

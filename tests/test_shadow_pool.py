@@ -1,0 +1,54 @@
+"""Shadows made by the tape (issue 15): zeroed whatever block they come from, given back to a
+bounded pool when the tape is freed, and released on request."""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pytest
+
+import blasad as ba
+
+
+def _gradient(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    C = np.empty((A.shape[0], B.shape[1]))
+    with ba.Tape() as tape:
+        tape.watch(A, B)
+        ba.gemm(1.0, A, B, 0.0, C)
+    tape.backward(C, np.ones_like(C))
+    return tape.grad(A), tape.grad(B), tape.nbytes
+
+
+def test_pooled_shadows_start_at_zero_and_the_pool_is_bounded() -> None:
+    rng = np.random.default_rng(0)
+    A, B = rng.standard_normal((300, 200)), rng.standard_normal((200, 100))
+    first = _gradient(A, B)
+    gc.collect()
+    held = ba.shadow_pool()
+    assert held >= (300 * 200 + 200 * 100 + 300 * 100) * 8  # the three shadows came back
+    again = _gradient(A, B)  # from the pool's blocks, which held the last adjoints
+    assert np.array_equal(first[0], again[0]) and np.array_equal(first[1], again[1])
+    np.testing.assert_allclose(first[0], np.ones((300, 100)) @ B.T)
+    gc.collect()
+    assert ba.shadow_pool(1 << 20) <= 1 << 20  # a smaller bound frees what exceeds it
+    assert ba.shadow_pool(0) == 0  # releases all
+    _gradient(A, B)
+    gc.collect()
+    assert ba.shadow_pool() == 0  # a bound of 0 keeps nothing
+    assert ba.shadow_pool(256 << 20) == 0
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "1"])
+def test_shadow_pool_bound_is_a_byte_count(bad: object) -> None:
+    with pytest.raises(ValueError, match="max_bytes must be an integer"):
+        ba.shadow_pool(bad)  # type: ignore[arg-type]
+
+
+def test_tape_nbytes_counts_the_shadows_it_made() -> None:
+    x, y = np.ones(10_000), np.ones(10_000)
+    with ba.Tape() as tape:
+        before = tape.nbytes
+        tape.watch(x)
+        ba.axpy(2.0, x, y)  # y gets a shadow when it is written from x
+    assert tape.nbytes - before >= 2 * 80_000
