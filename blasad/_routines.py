@@ -178,15 +178,21 @@ def _allocations(spec: Spec, rid: int) -> list[str]:
     trans = sorted({str(a.trans) for a in given if a.trans})
     guard += "".join(f" and type({t}) is str and {t} in _LETTERS" for t in trans)
     flags = ", ".join(f"{a.name!r}: {a.name}" for a in spec.args if a.kind == "flag")
-    lines = [
-        f"    if ({' or '.join(f'{a.name} is None' for a in unset)}) and {guard}:",
-        f"        _dims = {{{', '.join(f'{d!r}: {e}' for d, e in dims.items())}}}",
-    ]
+
+    def inline(a: Any) -> bool:  # its shape from the given arrays' alone, its dtype theirs
+        return a.kind != "pivots" and not a.real and all(d in dims for d in a.dims)
+
+    lines = [f"    if ({' or '.join(f'{a.name} is None' for a in unset)}) and {guard}:"]
+    if not all(inline(a) for a in unset):
+        lines.append(f"        _dims = {{{', '.join(f'{d!r}: {e}' for d, e in dims.items())}}}")
+    order = "F" if spec.column_major else "C"
     for a in unset:
-        lines += [
-            f"        if {a.name} is None:",
-            f"            {a.name} = _allocate(_spec, {a.name!r}, _dims, {{{flags}}}, {given[0].name}.dtype)",
-        ]
+        if inline(a):
+            shape = "".join(f"{dims[d]}, " for d in a.dims)
+            make = f"_zeros(({shape}), {given[0].name}.dtype, order={order!r})"
+        else:  # a dim derived from others (LAPACK's min(m, n)), pivots, a real output: by the spec
+            make = f"_allocate(_spec, {a.name!r}, _dims, {{{flags}}}, {given[0].name}.dtype)"
+        lines += [f"        if {a.name} is None:", f"            {a.name} = {make}"]
     return lines
 
 
