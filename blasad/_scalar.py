@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+import blasad._tape as _tape_module
 from blasad._native_loader import lib
 from blasad._tape import Tape, extent, thread_local
 from blasad.specs import DTYPE_CODES
@@ -401,6 +402,7 @@ if lib.ba_scalar_init(
     id(Scalar), id(np.dtype(np.complex64)), id(np.dtype(np.complex128)), id(np.complex128), id(_box)
 ):
     raise ImportError("blasad: the native core could not set up active scalars (NumPy's C API)")
-_, _, _op, _slot = _box
+_, _, _op, _slot, _shadow = _box
+_tape_module.SHADOW.append(_shadow)  # (blasad._tape cannot import this module)
 for _ufunc, _index in _UFUNCS.items():
     lib.ba_scalar_ufunc(id(_ufunc), _index)

@@ -76,6 +76,8 @@ def _zeros_like_span(lo: int, hi: int) -> np.ndarray:
     return buf[shift : shift + hi - lo]
 
 
+SHADOW: list[Callable[[int, np.ndarray], Any]] = []  # blasad._scalar's native shadow(tape, x)
+
 _STRADDLES = (
     "an array overlaps memory that is already tracked through another array object, without lying "
     "inside it; pass one base array and take views of it"
@@ -95,7 +97,7 @@ class _Regions:
         self._list = bases
         self._shadows: dict[int, np.ndarray | None] = {}
         self._keep: dict[int, object] = {}  # by lo, as _shadows
-        self._info = ffi.new("intptr_t[3]")
+        self._address = int(ffi.cast("intptr_t", tape_ptr))
 
     def bar(self, x: np.ndarray) -> int:
         """Shadow address of x's first element, or 0 when x is inactive."""
@@ -154,21 +156,18 @@ class _Regions:
     def view(self, x: np.ndarray) -> np.ndarray | None:
         """The shadow of x: an array with x's shape, dtype and strides, or None. Over the tape's
         memory: for the front end's own use (grad copies it), not to outlive the tape."""
-        if not self.bar(x):
-            return None
-        ptr = address(x)
-        info = self._info
-        made = lib.ba_tape_region_info(self._tape_ptr, ptr, ffi.cast("intptr_t", info))
-        lo, hi = info[0], info[1]
-        data: Any
-        if made == 2:
-            data = ffi.buffer(ffi.cast("char *", info[2]), hi - lo)
-        else:
-            data = self._shadows[lo]
-            if data is None:
-                raise RuntimeError("the shadow of this array is a user buffer (Duplicated); read it there")
         if x.size == 0:
-            return np.zeros(x.shape, x.dtype)
+            return np.zeros(x.shape, x.dtype) if self.bar(x) else None
+        made = SHADOW[0](self._address, x)
+        if type(made) is not int:
+            return made  # type: ignore[no-any-return]
+        if made < 0:
+            raise ValueError(_STRADDLES)
+        ptr = address(x)
+        lo = lib.ba_tape_region(self._tape_ptr, ptr)
+        data = self._shadows[lo]
+        if data is None:
+            raise RuntimeError("the shadow of this array is a user buffer (Duplicated); read it there")
         return np.ndarray(x.shape, x.dtype, buffer=data, offset=ptr - lo, strides=x.strides)
 
     def since(self, seq: int) -> list[int]:
@@ -625,7 +624,8 @@ class Duplicated:
             raise TypeError(f"Duplicated: dx has dtype {dx.dtype}, expected {x.dtype} (the dtype of x)")
         if not dx.flags.writeable:
             raise ValueError("Duplicated: dx is read-only; it receives the adjoint")
-        if np.shares_memory(x, dx):
+        pair = [x, dx]  # (alive during the call: it is passed by id)
+        if not lib.ba_arrays_disjoint(id(pair)) and np.shares_memory(x, dx):
             raise ValueError("Duplicated: dx shares memory with x")
         self.x, self.dx = x, dx
 
@@ -663,7 +663,9 @@ def autodiff(f: Callable[..., Any], *args: Any, check: bool = False) -> Any:
             x = a.x if isinstance(a, Const) else a
             if isinstance(x, np.ndarray):
                 arrays.append((i, x, 2))
-    for j, (ib, b, rb) in enumerate(arrays):
+    every = [x for _, x, _ in arrays]  # (alive during the call: it is passed by id)
+    disjoint = len(every) < 2 or lib.ba_arrays_disjoint(id(every))
+    for j, (ib, b, rb) in enumerate([] if disjoint else arrays):  # (byte spans apart: no pair shares)
         for ia, a, ra in arrays[:j]:  # a shadow with anything, two primals (not a constant)
             checked = 1 in (ra, rb) or (ra != 2 and rb != 2)
             if checked and np.may_share_memory(a, b) and np.shares_memory(a, b):

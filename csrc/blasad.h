@@ -198,8 +198,8 @@ int ba_fast_call(int routine, intptr_t args);
  * and its arithmetic as number slots) to the list box (by id). scalar_init imports NumPy's C
  * API, registers blasad.Scalar (the subclass), the complex dtypes and numpy.complex128, takes
  * box[0] and box[1] of its list as the Python functions the slots and __array_ufunc__ call for
- * what they do not do themselves (blasad._scalar._from_c, _ufunc_slow), and appends the two CPython functions the Python side calls:
- * op(op, x, y, out, dtype) and slot(dtype). op_index: an op's index by name (-1: none).
+ * what they do not do themselves (blasad._scalar._from_c, _ufunc_slow), and appends the three CPython functions the Python side calls:
+ * op(op, x, y, out, dtype), slot(dtype) and shadow(tape address, x). op_index: an op's index by name (-1: none).
  * set_pool: the tape's current chunk of scalar slots (nslots of 16 bytes at p, one tracked
  * region; owner: the chunk's array, which the tape keeps alive). */
 int ba_scalar_base(intptr_t box);
@@ -214,6 +214,10 @@ void ba_tape_set_pool(ba_tape *t, intptr_t p, int64_t nslots, intptr_t owner);
 intptr_t ba_array_data(intptr_t array);
 intptr_t ba_array_lo(intptr_t array);
 intptr_t ba_array_hi(intptr_t array);
+/* 1 when the numpy.ndarrays of a list (by id, at most 32) cover pairwise disjoint byte spans
+ * (their lowest to their highest byte: exact for disjoint arrays, 0 for interleaved ones, which
+ * the caller then checks element by element), else 0. */
+int ba_arrays_disjoint(intptr_t list);
 /* ba_tape_lookup for a numpy.ndarray given by id (its elements of itemsize bytes): one call. */
 intptr_t ba_tape_lookup_array(ba_tape *t, intptr_t array, int64_t itemsize);
 /* Shadows the tape makes (the fast paths make an active call's output one the same way):

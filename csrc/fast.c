@@ -571,6 +571,32 @@ static intptr_t ensure(ba_tape *t, PyObject *o, PyObject *keep)
     return p - rlo + shadow_lo;
 }
 
+int ba_arrays_disjoint(intptr_t list)
+{
+    const PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *l = (PyObject *)list;
+    const Py_ssize_t n = PyList_GET_SIZE(l);
+    intptr_t lo[32], hi[32];
+    int k = 0, disjoint = n <= 32;
+    for (Py_ssize_t i = 0; i < n && disjoint; i++) {
+        PyObject *o = PyList_GET_ITEM(l, i);
+        if (!PyArray_Check(o)) {
+            disjoint = 0;
+            break;
+        }
+        const intptr_t a = array_bound((intptr_t)o, 0), top = array_bound((intptr_t)o, 1);
+        if (top < a) continue; /* empty: no byte */
+        const intptr_t b = top + PyArray_ITEMSIZE((PyArrayObject *)o);
+        int j = k++;
+        for (; j > 0 && lo[j - 1] > a; j--) lo[j] = lo[j - 1], hi[j] = hi[j - 1]; /* sorted by lo */
+        lo[j] = a, hi[j] = b;
+    }
+    for (int i = 1; i < k && disjoint; i++)
+        if (lo[i] < hi[i - 1]) disjoint = 0;
+    PyGILState_Release(g);
+    return disjoint;
+}
+
 intptr_t ba_tape_ensure_array(ba_tape *t, intptr_t o, intptr_t keep)
 {
     const PyGILState_STATE g = PyGILState_Ensure();
@@ -598,11 +624,38 @@ intptr_t ba_array_hi(intptr_t o) { return locked_bound(o, 1); }
  * return a new reference, or an int status for the Python side to act on (see scalar_call). */
 static PyObject *py_op(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 static PyObject *py_slot(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+/* shadow(tape address, x): x's shadow on the tape as an array over its memory (x's shape, dtype and
+ * strides) when the tape made it; None when x has none; 1 when the front end gave it (Duplicated);
+ * -1 when x straddles a tracked region. */
+static PyObject *py_shadow(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 2 || !PyArray_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "shadow(tape address, ndarray)");
+        return NULL;
+    }
+    ba_tape *t = (ba_tape *)PyLong_AsVoidPtr(args[0]);
+    if (!t) return NULL;
+    PyArrayObject *x = (PyArrayObject *)args[1];
+    const intptr_t p = (intptr_t)PyArray_DATA(x), lo = array_bound((intptr_t)x, 0), top = array_bound((intptr_t)x, 1);
+    const intptr_t bar = ba_tape_lookup(t, p, lo, top < lo ? lo : top + PyArray_ITEMSIZE(x));
+    if (!bar) Py_RETURN_NONE;
+    if (bar < 0) return PyLong_FromLong(-1);
+    intptr_t info[3];
+    if (ba_tape_region_info(t, p, (intptr_t)info) != 2) return PyLong_FromLong(1);
+    PyArray_Descr *d = PyArray_DESCR(x);
+    Py_INCREF(d);
+    return PyArray_NewFromDescr(&PyArray_Type, d, PyArray_NDIM(x), PyArray_DIMS(x), PyArray_STRIDES(x), (void *)bar,
+                                NPY_ARRAY_WRITEABLE, NULL);
+}
+
 static PyMethodDef scalar_methods[] = {
     {"op", (PyCFunction)(void (*)(void))py_op, METH_FASTCALL,
      "op(op, x, y, out, dtype): z <- op(x, y) recorded; a Scalar, or an int status"},
     {"slot", (PyCFunction)(void (*)(void))py_slot, METH_FASTCALL,
      "slot(dtype): a 0-d array over a fresh slot of the recording tape's pool, or None"},
+    {"shadow", (PyCFunction)(void (*)(void))py_shadow, METH_FASTCALL,
+     "shadow(tape address, x): x's shadow as an array when the tape made it; None, 1 or -1"},
 };
 
 /* blasad.Scalar's base, a C type: its one field (`_a`, the 0-d buffer) and its arithmetic as
@@ -741,7 +794,7 @@ int ba_scalar_init(intptr_t type, intptr_t c64, intptr_t c128, intptr_t complex1
     op_mul = ba_scalar_op_index("mul"), op_div = ba_scalar_op_index("div");
     op_pow = ba_scalar_op_index("pow"), op_neg = ba_scalar_op_index("neg");
     op_abs = ba_scalar_op_index("abs");
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         PyObject *f = PyCFunction_NewEx(&scalar_methods[i], NULL, NULL);
         if (!f || PyList_Append((PyObject *)box, f) < 0) {
             Py_XDECREF(f);
