@@ -422,10 +422,13 @@ def checkpoint_loop(step: Callable[[int], Any], n: int, snapshots: int) -> None:
     tape._in_loop = True
     try:
         loop.forward()
+        spans = _merged(loop.reads)
+        lohi = np.array(spans, np.int64).reshape(-1, 2)
+        if lib.ba_tape_barrier(tape._ptr, len(tape._loops), len(spans), lohi.ctypes.data):
+            raise MemoryError("blasad: out of memory while recording a checkpointed loop")
+    except BaseException as e:  # the steps that ran left no record: a gradient would miss them
+        tape._broken = f"a checkpoint_loop raised {type(e).__name__} while it recorded"
+        raise
     finally:
         tape._in_loop = False
-    spans = _merged(loop.reads)
-    lohi = np.array(spans, np.int64).reshape(-1, 2)
-    if lib.ba_tape_barrier(tape._ptr, len(tape._loops), len(spans), lohi.ctypes.data):
-        raise MemoryError("blasad: out of memory while recording a checkpointed loop")
     tape._loops.append(loop)

@@ -335,6 +335,7 @@ class Tape:
         self._check = check  # also: an active scalar turned into a plain number raises (blasad._scalar)
         self._loops: list[Any] = []  # checkpointed loops (blasad._checkpoint._Loop), by barrier id
         self._in_loop = False  # a checkpointed loop's forward is running
+        self._broken = ""  # why backward would give a wrong gradient (a loop that raised)
         self._pool_chunks: dict[int, tuple[int, int]] = {}  # scalar pool chunks' spans, by lo
         self._pools: list[np.ndarray] = []  # their arrays
 
@@ -462,6 +463,8 @@ class Tape:
             )
         if self._state == "replaying":
             raise RuntimeError("backward(): the last replay() did not finish; call replay() again")
+        if self._broken:
+            raise RuntimeError(f"backward(): {self._broken}; record the program again on a new Tape")
         outs = [_check_float_array(x, f"outputs[{i}]") for i, x in enumerate(_as_list(outputs, "outputs"))]
         seeds_l = _as_list(seeds, "seeds")
         if len(seeds_l) != len(outs):

@@ -418,3 +418,20 @@ def test_a_numpy_write_in_the_step_turns_native_reruns_off() -> None:
     gA, gx, tape = _euler_loop(4, True, True)
     assert tape._loops[0].log is None  # the log's run of a step differed from the step's own
     assert np.array_equal(gA, ref[0]) and np.array_equal(gx, ref[1])
+
+
+def test_a_step_that_raises_leaves_a_tape_that_refuses_backward() -> None:
+    x = np.ones(3)
+
+    def step(i: int) -> None:
+        ba.scal(2.0, x)
+        if i == 3:
+            raise ArithmeticError("step 3")
+
+    with ba.Tape() as tape:
+        tape.watch(x)
+        with pytest.raises(ArithmeticError, match="step 3"):
+            ba.checkpoint_loop(step, 10, snapshots=2)
+        ba.scal(2.0, x)  # recording goes on
+    with pytest.raises(RuntimeError, match="a checkpoint_loop raised ArithmeticError"):
+        tape.backward(x, np.ones(3))
