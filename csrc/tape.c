@@ -338,6 +338,21 @@ static void verify(ba_tape *t, const ba_arg *a)
 int64_t ba_tape_bytes_copied(ba_tape *t) { return t->bytes_copied; }
 int64_t ba_tape_bytes_referenced(ba_tape *t) { return t->bytes_referenced; }
 
+/* The sweep's scratch buffer, the largest any recorded adjoint needs: 0, or -1 out of memory. */
+static int scratch_ready(ba_tape *t)
+{
+    /* never NULL, even when no adjoint needs scratch (a zero-length memset must get a valid pointer) */
+    const size_t need = t->scratch ? t->scratch : 16;
+    if (t->nbuf < need) {
+        char *buf = ba_malloc(need);
+        if (!buf) return -1;
+        free(t->buf);
+        t->buf = buf;
+        t->nbuf = need;
+    }
+    return 0;
+}
+
 /* Everything of the sweep that can fail, before it changes anything. */
 int ba_tape_prepare(ba_tape *t)
 {
@@ -349,16 +364,7 @@ int ba_tape_prepare(ba_tape *t)
     }
     for (int64_t i = 0; i < t->n_live; i++) verify(t, t->live[i]);
     if (t->tampered) return -3;
-    /* never NULL, even when no adjoint needs scratch (a zero-length memset must get a valid pointer) */
-    size_t need = t->scratch ? t->scratch : 16;
-    if (t->nbuf < need) {
-        char *buf = ba_malloc(need);
-        if (!buf) return -1;
-        free(t->buf);
-        t->buf = buf;
-        t->nbuf = need;
-    }
-    return 0;
+    return scratch_ready(t);
 }
 
 static int in_records_from(const ba_tape *t, const ba_arg *a, int64_t pos);
@@ -853,14 +859,7 @@ void ba_tape_truncate(ba_tape *t, int64_t pos)
 
 int ba_tape_sweep_from(ba_tape *t, int64_t pos)
 {
-    const size_t need = t->scratch ? t->scratch : 16;
-    if (t->nbuf < need) {
-        char *buf = ba_malloc(need);
-        if (!buf) return -1;
-        free(t->buf);
-        t->buf = buf;
-        t->nbuf = need;
-    }
+    if (scratch_ready(t)) return -1;
     for (ba_chunk *c = t->head; c && c->base + c->n > pos; c = c->prev)
         for (int i = c->n - 1; i >= 0 && c->base + i >= pos; i--) {
             ba_rec *r = &c->recs[i];

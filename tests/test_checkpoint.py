@@ -141,6 +141,15 @@ def kalman(m: int, dtype: Any) -> tuple[dict[str, np.ndarray], Callable[..., Cal
     return {"F": F, "H": H, "Q": Q, "R": R, "Y": Y, "x": x, "P": P, "X": X}, make
 
 
+def loop(step: Callable[[int], None], n: int, k: int | None) -> None:
+    """n steps, on the tape (k None) or through checkpoint_loop with k snapshots."""
+    if k is None:
+        for i in range(n):
+            step(i)
+    else:
+        ba.checkpoint_loop(step, n, snapshots=k)
+
+
 def run(
     program: tuple[dict[str, np.ndarray], Callable[..., Callable[[int], None]]],
     n: int,
@@ -157,11 +166,7 @@ def run(
     watched = [v for name, v in a.items() if name not in ("X",)]
     with ba.Tape() as tape:
         tape.watch(*watched)
-        if k is None:
-            for i in range(n):
-                step(i)
-        else:
-            ba.checkpoint_loop(step, n, snapshots=k)
+        loop(step, n, k)
         if after is not None:
             after(a)
     nbytes = tape.nbytes
@@ -287,11 +292,7 @@ def test_steps_that_write_different_views() -> None:
 
         with ba.Tape() as tape:
             tape.watch(x, M)
-            if k is None:
-                for i in range(30):
-                    step(i)
-            else:
-                ba.checkpoint_loop(step, 30, snapshots=k)
+            loop(step, 30, k)
         tape.backward([x, M], [np.ones(5), np.ones((4, 5))])
         return tape.grad(x), tape.grad(M)
 
@@ -393,11 +394,7 @@ def _euler_loop(k: int | None, numpy_copy: bool, normalise: bool) -> tuple[np.nd
 
     with ba.Tape() as tape:
         tape.watch(A, x)
-        if k is None:
-            for i in range(200):
-                step(i)
-        else:
-            ba.checkpoint_loop(step, 200, snapshots=k)
+        loop(step, 200, k)
     tape.backward(x, np.arange(5.0))
     return tape.grad(A), tape.grad(x), tape
 
