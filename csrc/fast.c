@@ -230,6 +230,8 @@ typedef struct {
     signed char dims[2];        /* symbol indices of the dims of op(X) */
     signed char codes[2][7];    /* a flag: the C code of each letter N T C U L R S for the real
                                    dtypes [0] and the complex ones [1]; -1: not a choice */
+    signed char disc_at, ndisc; /* a vector whose entry disc_at takes one of ndisc values (rotm's flag) */
+    double disc[4];
 } fg_arg;
 
 typedef struct {
@@ -385,6 +387,16 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
             v[i].ld = ld[i][o];
             fp[i] = ba_mat_o(o, v[i].p, v[i].ld, 0, x->rows, x->cols, aes);
         }
+    }
+
+    /* discrete entries (rotm's param[0] in -2, -1, 0, 1): another value is the validator's error */
+    for (int i = 0; i < na; i++) {
+        const fg_arg *g = &s->args[i];
+        if (!g->ndisc || a[i].rows <= g->disc_at) continue;
+        const double e = creal(ba_scalar_load(a[i].p + g->disc_at * a[i].s0 * es, dt));
+        int ok = 0;
+        for (int k = 0; k < g->ndisc; k++) ok |= e == g->disc[k];
+        if (!ok) return BAIL;
     }
 
     /* written arguments: writeable, sharing no element with another argument (maybe shared:

@@ -9,9 +9,10 @@ _lowering.py documents) and the check of its derived dims.
 Eligible: every dtype of the spec's; arguments scalar (read: a Python float or complex, a NumPy
 float64 or complex128, a 0-d array of the call's dtype or, for a real argument, its real one),
 vector, matrix or flag, dense (or a packed vector, or a band matrix, taken column-major only as
-BLAS reads it), no scalar updated in place, no keywords, no discrete
-entries, derived dims that are expressions C can check (symm's ka = m if side == 'L' else n;
-validate binds ka from A's shape like any dim, the wrappers check the relation, and so does C);
+BLAS reads it), no scalar updated in place, no keywords, at most one discrete entry of a vector
+(rotm's param[0], checked in C), derived dims that are expressions C can check (symm's
+ka = m if side == 'L' else n; validate binds ka from A's shape like any dim, the wrappers check
+the relation, and so does C);
 LAPACK routines too: pivots (int64, contiguous; read ones range-checked in C), a rule's
 BA_INFO + info passed back (the public function raises), Spec.column_major calls taken only
 when every matrix is column-major (staging is the Python path's).
@@ -87,8 +88,9 @@ def check(spec: Any) -> None:
     for a in spec.args:
         if a.kind not in KINDS:
             raise Ineligible(f"{a.name}: kind {a.kind}")
-        if a.discrete:
-            raise Ineligible(f"{a.name}: discrete entries")
+        many = len(a.discrete) > 1 or any(len(c) > 4 for _, c in a.discrete)
+        if many or (a.discrete and a.kind != "vector"):
+            raise Ineligible(f"{a.name}: discrete entries past one of a vector's, of up to 4 values")
         if a.kind == "scalar" and a.inout:
             raise Ineligible(f"{a.name}: a scalar updated in place")  # ba_fast_run reads none
         if not (a.storage == "dense" or (a.storage, a.kind) in (("packed", "vector"), ("band", "matrix"))):
@@ -133,7 +135,9 @@ def _arg(spec: Any, i: int) -> str:
         f"{{{dims[0]}, {dims[1]}}}"
     )
     real, cplx = (", ".join(map(str, c)) for c in codes)
-    return "{" + fields + ", {{" + real + "}, {" + cplx + "}}}, /* " + what + " */"
+    at, values = a.discrete[0] if a.discrete else (0, ())
+    disc = f"{at}, {len(values)}, {{{', '.join(repr(float(x)) for x in values) or '0'}}}"
+    return "{" + fields + ", {{" + real + "}, {" + cplx + "}}, " + disc + "}, /* " + what + " */"
 
 
 def table(specs: Iterable[Any]) -> str:
