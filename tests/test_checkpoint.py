@@ -432,3 +432,38 @@ def test_a_step_that_raises_leaves_a_tape_that_refuses_backward() -> None:
         ba.scal(2.0, x)  # recording goes on
     with pytest.raises(RuntimeError, match="a checkpoint_loop raised ArithmeticError"):
         tape.backward(x, np.ones(3))
+
+
+def test_check_mode_and_threads() -> None:
+    """Tape(check=True) verifies what the loop read (a NumPy write to it raises in backward), and
+    two threads run checkpointed loops on their own tapes at once (the shadow pool is shared)."""
+    prog = euler(4, np.float64)
+    ref, _, _, _ = run(prog, 60, None)
+    A, x = prog[0]["A"].copy(), prog[0]["x"].copy()
+    with ba.Tape(check=True) as tape:
+        tape.watch(A, x)
+        ba.checkpoint_loop(prog[1]({"A": A, "x": x}), 60, snapshots=3)
+    A[0, 0] += 1.0  # outside blasad, after the loop read it
+    with pytest.raises(RuntimeError, match="changed outside blasad"):
+        tape.backward(x, np.ones_like(x))
+
+    import threading
+
+    results: list[dict[str, np.ndarray]] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(5):
+                results.append(run(prog, 60, 3)[0])
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors and len(results) == 10
+    for g in results:
+        assert_same(g, ref)
