@@ -95,12 +95,16 @@ def source(spec: Spec) -> str:
         ]
     lines += _allocations(spec, rid)
     lines += [f"    args = ({', '.join(names)},)", "    rc = 0  # not tried"]
+    fast_args = "args"
+    if rid >= 0 and spec.keywords:  # the fast path's tuple: the arguments, then the keyword dims
+        fast_args = "fast_args"  # (a variable: the native call takes it by id)
+        lines.append(f"    fast_args = ({', '.join([*names, *spec.keywords])},)")
     if rid >= 0:  # the fast path first; an output left None is the validating path's
         unset = "".join(f"{n} is not None and " for n in written if spec.defaults.get(n, 0) is None)
         writes = tuple(i for i, a in enumerate(spec.args) if a.out or a.inout)
         lines += [
             f"    if {unset}_lowering.FAST:",
-            f"        rc = _fast_call({rid}, id(args))",
+            f"        rc = _fast_call({rid}, id({fast_args}))",
             "        if rc == 2:  # active, and an output has no shadow yet",
             *(
                 [  # allocated here: a slot of the tape's scalar pool instead, tracked already (a
@@ -114,7 +118,7 @@ def source(spec: Spec) -> str:
                 if fresh and written == fresh
                 else [f"            _give_shadows(args, {writes})"]
             ),
-            f"            rc = _fast_call({rid}, id(args))",
+            f"            rc = _fast_call({rid}, id({fast_args}))",
             "        if rc == 0:",
             f"            return {returns}",
             "        if rc == -1:",

@@ -214,10 +214,10 @@ static void allow(int es, int n, const intptr_t *objs)
  * staging: every array an exact ndarray BLAS can address in one CBLAS order (a band matrix:
  * column-major), every read scalar a number or a 0-d array of its argument's dtype. */
 
-enum { FG_SCALAR, FG_VECTOR, FG_MATRIX, FG_FLAG, FG_PIVOTS };
+enum { FG_SCALAR, FG_VECTOR, FG_MATRIX, FG_FLAG, FG_PIVOTS, FG_INT }; /* FG_INT: a keyword dim (gbmv's kl) */
 enum { FG_IN, FG_OUT, FG_INOUT }; /* read; written (its old value not read); read and written */
-#define FG_MAXARGS 8
-#define FG_MAXDIMS 4
+#define FG_MAXARGS 12
+#define FG_MAXDIMS 8
 
 typedef struct {
     signed char kind, io, real; /* real: of the real dtype (her's α, nrm2's result, heevd's w) */
@@ -290,6 +290,17 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
         const fg_arg *g = &s->args[i];
         if (g->kind == FG_FLAG) {
             if ((L[i] = letter_of(obj[i])) < 0) return BAIL;
+        } else if (g->kind == FG_INT) { /* a keyword dim: an int >= 0, or None (the arrays bind it) */
+            PyObject *o = (PyObject *)obj[i];
+            a[i].rows = -1;
+            if (o == Py_None) continue;
+            if (!PyLong_CheckExact(o)) return BAIL;
+            const long long n = PyLong_AsLongLong(o);
+            if (n < 0) {
+                PyErr_Clear();
+                return BAIL;
+            }
+            a[i].rows = n;
         } else if (g->kind == FG_PIVOTS) {
             if (!as_pivots(obj[i], &a[i])) return BAIL;
         } else if (g->kind != FG_SCALAR && !as_array(obj[i], g->kind == FG_MATRIX ? 2 : 1, g->real ? &rdt : &dt, &a[i]))
@@ -301,11 +312,12 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
         if (s->args[i].kind == FG_FLAG && (f[i] = s->args[i].codes[dt >= 2][L[i]]) < 0) return BAIL;
     const int es = ES_OF[dt];
 
-    /* dims agree across the arguments, through op(X) for a transposed matrix */
+    /* dims agree across the arguments, through op(X) for a transposed matrix (and the keywords) */
     for (int i = 0; i < na; i++) {
         const fg_arg *g = &s->args[i];
-        if (g->kind != FG_VECTOR && g->kind != FG_MATRIX && g->kind != FG_PIVOTS) continue;
-        const int tr = g->trans >= 0 && L[g->trans] != 0;
+        if (g->kind == FG_INT && a[i].rows < 0) continue; /* None */
+        if (g->kind != FG_VECTOR && g->kind != FG_MATRIX && g->kind != FG_PIVOTS && g->kind != FG_INT) continue;
+        const int tr = g->kind != FG_INT && g->trans >= 0 && L[g->trans] != 0;
         const int64_t shape[2] = {tr ? a[i].cols : a[i].rows, tr ? a[i].rows : a[i].cols};
         for (int k = 0; k < (g->kind == FG_MATRIX ? 2 : 1); k++) {
             const int sym = g->dims[k];
@@ -317,6 +329,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
             }
         }
     }
+    fg_solve(r, d, L, &bound);
     if (!fg_derived(r, d, L)) return BAIL; /* the wrappers check these; this is a guard */
 
     /* pivots read: row indices in [0, bound) (LAPACK would read or write out of bounds) */
@@ -412,7 +425,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
     int active = 0;
     for (int i = 0; i < na; i++) {
         const fg_arg *g = &s->args[i];
-        if (g->kind == FG_PIVOTS) continue; /* never differentiated */
+        if (g->kind == FG_PIVOTS || g->kind == FG_INT) continue; /* never differentiated */
         if (g->kind == FG_FLAG || (g->kind == FG_SCALAR && g->io == FG_IN)) {
             active |= v[i].bar != 0; /* a read scalar's shadow is set above */
             continue;
@@ -449,7 +462,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
     for (int k = 0; k < s->ndims; k++) w[nw++].i = d[k];
     for (int i = 0; i < na; i++) {
         const fg_arg *g = &s->args[i];
-        if (g->kind == FG_FLAG) continue;
+        if (g->kind == FG_FLAG || g->kind == FG_INT) continue; /* (a keyword dim: among the dims) */
         if (g->kind == FG_SCALAR && g->io == FG_IN) {
             if (v[i].src) src[ns++] = (ba_src){nw, v[i].sdt, v[i].src};
             w[nw++].x = v[i].x;

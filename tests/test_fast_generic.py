@@ -18,6 +18,7 @@ from blasad.specs import real_dtype
 from blasad.specs.structure import pack
 
 ELIGIBLE = [name for name in ba.SPECS if lib.ba_fast_routine(name.encode()) >= 0]
+POSITIONAL = [name for name in ELIGIBLE if not ba.SPECS[name].keywords]  # (gbmv: test_gbmv_runs_fast)
 DTYPES = (np.float32, np.float64)
 COMPLEX = (np.complex64, np.complex128)
 
@@ -59,14 +60,12 @@ def fast(monkeypatch):
 
 
 def _eligible(spec):
-    """The rule of the generated table: dense storage, a packed vector or a band matrix, no keyword
-    dims, at most one discrete entry of a vector (rotm's flag), no scalar updated in place; every
-    dtype."""
+    """The rule of the generated table: dense storage, a packed vector or a band matrix (keyword
+    dims, gbmv's, are ints after the arguments), at most one discrete entry of a vector (rotm's
+    flag), no scalar updated in place; every dtype."""
     storage = ("dense",), ("packed", "vector"), ("band", "matrix")
-    return (
-        not spec.keywords
-        and all(a.storage == "dense" or (a.storage, a.kind) in storage for a in spec.args)
-        and not any(len(a.discrete) > 1 or (a.kind == "scalar" and a.inout) for a in spec.args)
+    return all(a.storage == "dense" or (a.storage, a.kind) in storage for a in spec.args) and not any(
+        len(a.discrete) > 1 or (a.kind == "scalar" and a.inout) for a in spec.args
     )
 
 
@@ -74,9 +73,8 @@ def test_the_table_holds_the_dense_packed_and_band_routines():
     assert set(ELIGIBLE) == {name for name, spec in ba.SPECS.items() if _eligible(spec)}
     assert {"gemm", "gemv", "axpy", "dot", "symv", "spmv", "tpsv", "syrk", "trsm"} <= set(ELIGIBLE)
     assert {"hemv", "herk", "dotc", "sbmv", "hbmv", "tbsv"} <= set(ELIGIBLE)  # complex, band
-    for name in (b"gbmv", b"rotg"):  # keyword dims, scalars updated
-        assert lib.ba_fast_routine(name) == -1
-    assert "rotm" in ELIGIBLE  # its flag param[0] is checked in C
+    assert lib.ba_fast_routine(b"rotg") == -1  # scalars updated in place
+    assert {"rotm", "gbmv"} <= set(ELIGIBLE)  # rotm's flag checked in C; gbmv's keyword dims
     assert {"heevd", "ungqr", "unmqr"} <= set(ELIGIBLE)
 
 
@@ -139,7 +137,7 @@ def make_call(name, dtype, flags, layout, rng, out_none=False):
 
 CASES = [
     pytest.param(name, dt, flags, layout, id=f"{name}-{np.dtype(dt)}-{''.join(flags.values())}-{layout}")
-    for name in ELIGIBLE
+    for name in POSITIONAL
     for dt in _dtypes(name)
     for flags in _flag_sets(ba.SPECS[name], dt)
     for layout in ("C", "F", "neg")
@@ -184,7 +182,7 @@ def test_fast_path_is_taken_and_bit_identical(fast, monkeypatch, name, dt, flags
         assert a.dtype == b.dtype and np.array_equal(a, b)
 
 
-@pytest.mark.parametrize(("name", "dt"), [(name, dt) for name in ELIGIBLE for dt in _dtypes(name)])
+@pytest.mark.parametrize(("name", "dt"), [(name, dt) for name in POSITIONAL for dt in _dtypes(name)])
 def test_an_output_without_a_shadow_is_given_one(fast, monkeypatch, name, dt):
     """Under a Tape the inputs are watched and the outputs are not (a reduction's out is None): the
     fast path asks for their shadows (rc 2), gets them and records the call, with the validating
@@ -389,3 +387,33 @@ def test_malformed_calls_bail():
     assert lib.ba_fast_run(ffi.NULL, rid, id([2.0, x])) == 1
     assert lib.ba_fast_run(ffi.NULL, rid, id((2.0,))) == 1
     assert lib.ba_fast_run(ffi.NULL, rid, id((2.0, x, x))) == 1
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64, np.complex64, np.complex128])
+@pytest.mark.parametrize("trans", ["N", "T", "C"])
+@pytest.mark.parametrize("m_given", [True, False])
+def test_gbmv_runs_fast(fast, monkeypatch, dt, trans, m_given):
+    """gbmv's keyword dims kl, ku (and m, or m from y or x when None) on the fast path: values and
+    adjoints bit for bit the validating path's."""
+    m, n, kl, ku = 5, 4, 2, 1
+    results = {}
+    for on in (True, False):
+        monkeypatch.setattr(routines, "FAST", on)
+        rng = np.random.default_rng(7)
+        A = np.asfortranarray(_rand(rng, (kl + ku + 1, n), dt))
+        x = _rand(rng, n if trans == "N" else m, dt)
+        y = _rand(rng, m if trans == "N" else n, dt)
+        dA, dx, dy = (_rand(rng, v.shape, dt) for v in (A, x, y))
+        kw = {"kl": kl, "ku": ku, **({"m": m} if m_given else {})}
+        fast.clear()
+        ba.autodiff(
+            lambda A, x, y, kw=kw: ba.gbmv(0.7, A, x, 0.5, y, trans, **kw),
+            ba.Duplicated(A, dA),
+            ba.Duplicated(x, dx),
+            ba.Duplicated(y, dy),
+        )
+        if on:
+            assert "gbmv" not in fast, "gbmv took the validating path"
+        results[on] = [A, x, y, dA, dx, dy]
+    for a, b in zip(results[True], results[False]):
+        assert np.array_equal(a, b)

@@ -9,7 +9,8 @@ _lowering.py documents) and the check of its derived dims.
 Eligible: every dtype of the spec's; arguments scalar (read: a Python float or complex, a NumPy
 float64 or complex128, a 0-d array of the call's dtype or, for a real argument, its real one),
 vector, matrix or flag, dense (or a packed vector, or a band matrix, taken column-major only as
-BLAS reads it), no scalar updated in place, no keywords, at most one discrete entry of a vector
+BLAS reads it), no scalar updated in place, keyword dims (gbmv's m, kl, ku: ints after the
+arguments; None, for m, solved from the arrays by fg_solve), at most one discrete entry of a vector
 (rotm's param[0], checked in C), derived dims that are expressions C can check (symm's
 ka = m if side == 'L' else n; validate binds ka from A's shape like any dim, the wrappers check
 the relation, and so does C);
@@ -28,10 +29,10 @@ from gen.signature import dims as symbols  # the dims of the C entry, in its ord
 from gen.signature import flag_code
 
 LETTERS = "NTCULRS"  # the flag letters, numbered as letter_of in csrc/fast.c reads them
-MAX_ARGS, MAX_DIMS = 8, 4
+MAX_ARGS, MAX_DIMS = 12, 8
 KINDS = {
     "scalar": "FG_SCALAR", "vector": "FG_VECTOR", "matrix": "FG_MATRIX", "flag": "FG_FLAG",
-    "pivots": "FG_PIVOTS",
+    "pivots": "FG_PIVOTS", "int": "FG_INT",
 }  # fmt: skip
 
 
@@ -81,9 +82,7 @@ def c_expr(expr: str, spec: Any) -> str:
 
 def check(spec: Any) -> None:
     """Raise Ineligible when the spec's calls cannot take the C fast path."""
-    if spec.keywords:
-        raise Ineligible("keyword dims or a hand-written entry")
-    if len(spec.args) > MAX_ARGS or len(symbols(spec)) > MAX_DIMS:
+    if len(spec.args) + len(spec.keywords) > MAX_ARGS or len(symbols(spec)) > MAX_DIMS:
         raise Ineligible("too many arguments")
     for a in spec.args:
         if a.kind not in KINDS:
@@ -140,6 +139,14 @@ def _arg(spec: Any, i: int) -> str:
     return "{" + fields + ", {{" + real + "}, {" + cplx + "}}, " + disc + "}, /* " + what + " */"
 
 
+def _keyword(spec: Any, name: str) -> str:
+    """A keyword dim's descriptor: an int binding its symbol (None: the arrays bind it)."""
+    none = ", ".join(["-1"] * len(LETTERS))
+    sym = symbols(spec).index(name)
+    codes = f"{{{{{none}}}, {{{none}}}}}"
+    return f"{{FG_INT, FG_IN, 0, 0, 0, -1, 0, -1, {{{sym}, -1}}, {codes}, 0, 0, {{0}}}}, /* {name} */"
+
+
 def table(specs: Iterable[Any]) -> str:
     """fast_generic.inc, from the spec table."""
     specs = list(specs)
@@ -156,12 +163,14 @@ def table(specs: Iterable[Any]) -> str:
     for r, spec in enumerate(specs):
         dtypes = sum(1 << "sdcz".index(p) for p in spec.dtypes)
         lines.append(f"    /* {r}: {spec.formula} */")
+        nargs = len(spec.args) + len(spec.keywords)  # the keywords after the arguments, in order
         head = (
-            f'"{spec.name}", {entry[spec.name]}, {len(spec.args)}, {len(symbols(spec))}, {dtypes}, '
+            f'"{spec.name}", {entry[spec.name]}, {nargs}, {len(symbols(spec))}, {dtypes}, '
             f"{int(spec.column_major)}"
         )
         lines.append(f"    {{{head}, {{")
         lines += [f"        {_arg(spec, i)}" for i in range(len(spec.args))]
+        lines += [f"        {_keyword(spec, k)}" for k in spec.keywords]
         lines.append("    }},")
     lines += [
         "};",
@@ -181,5 +190,38 @@ def table(specs: Iterable[Any]) -> str:
                 continue
         if conds:
             lines.append(f"    case {r}: return {' && '.join(conds)}; /* {spec.name} */")
-    lines += ["    default: return 1;", "    }", "}"]
+    lines += ["    default: return 1;", "    }", "}", ""]
+    lines += [
+        "/* A keyword dim left None (gbmv's m) from the dim a derived relation gives it, where one",
+        " * does (ny = m if trans == 'N' else n: m = ny for 'N'): then fg_derived checks the rest. */",
+        "static void fg_solve(int r, int64_t *d, const int *L, unsigned *bound)",
+        "{",
+        "    (void)d, (void)L, (void)bound;",
+        "    switch (r) {",
+    ]
+    for r, spec in enumerate(specs):
+        body = _solve(spec)
+        if body:
+            lines += [f"    case {r}: /* {spec.name} */", *body, "        return;"]
+    lines += ["    default: return;", "    }", "}"]
     return "\n".join(lines) + "\n"
+
+
+def _solve(spec: Any) -> list[str]:
+    """fg_solve's lines for spec: each keyword dim that a branch of a derived relation names."""
+    syms = symbols(spec)
+    out = []
+    for sym, expr in spec.derived:
+        node = ast.parse(expr, mode="eval").body
+        if not isinstance(node, ast.IfExp):
+            continue
+        for branch, negate in ((node.body, False), (node.orelse, True)):
+            if isinstance(branch, ast.Name) and branch.id in spec.keywords:
+                k, s = syms.index(branch.id), syms.index(sym)
+                test = c_expr(ast.unparse(node.test), spec)
+                cond = f"!({test})" if negate else f"({test})"
+                out.append(
+                    f"        if (!(*bound >> {k} & 1) && (*bound >> {s} & 1) && {cond}) "
+                    f"d[{k}] = d[{s}], *bound |= 1u << {k};"
+                )
+    return out
