@@ -257,7 +257,7 @@ class _Loop:
         seen: list[tuple[int, Any]] = []
         if reads:
             known = self.known
-            pools = {id(raw) for raw in tape._pools}
+            pools = {id(raw) for _, _, raw in tape._pool_chunks.values()}
             for obj in kept:
                 w = known.get(id(obj))
                 if w is not None and w() is obj:
@@ -317,7 +317,7 @@ class _Loop:
         if lib.ba_ckpt_n(self.ck) == noted:
             return bool(dead)
         live = [b[1:] for b in self.bases.values() if b[0]() is not None]
-        pools = tape._pool_chunks.values()
+        pools = [(a, b) for a, b, _ in tape._pool_chunks.values()]
         lohi = ffi.new("intptr_t[2]")
         for j in range(int(lib.ba_ckpt_n(self.ck)) - 1, noted - 1, -1):
             lib.ba_ckpt_span(self.ck, j, ffi.cast("intptr_t", lohi))

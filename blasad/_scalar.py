@@ -272,8 +272,7 @@ def _add_chunk(tape: Tape) -> None:
     chunk = raw[shift : shift + 16 * _POOL_SLOTS]
     tape._regions.ensure(chunk)
     lo, hi = extent(chunk)
-    tape._pool_chunks[lo] = (lo, hi)
-    tape._pools.append(raw)  # alive as long as the tape
+    tape._pool_chunks[lo] = (lo, hi, raw)  # (raw alive as long as the tape)
     lib.ba_tape_set_pool(tape._ptr, chunk.ctypes.data, _POOL_SLOTS, id(raw))
 
 

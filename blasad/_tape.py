@@ -63,12 +63,6 @@ if sys.implementation.name != "cpython":  # no object addresses: ask NumPy
         return lo, hi + x.itemsize
 
 
-def _root(x: np.ndarray) -> np.ndarray:
-    while isinstance(x.base, np.ndarray):
-        x = x.base
-    return x
-
-
 def _zeros_like_span(lo: int, hi: int) -> np.ndarray:
     """A zeroed uint8 array of hi - lo bytes, aligned (mod 64) like address lo."""
     buf = np.zeros(hi - lo + 64, dtype=np.uint8)
@@ -336,8 +330,8 @@ class Tape:
         self._loops: list[Any] = []  # checkpointed loops (blasad._checkpoint._Loop), by barrier id
         self._in_loop = False  # a checkpointed loop's forward is running
         self._broken = ""  # why backward would give a wrong gradient (a loop that raised)
-        self._pool_chunks: dict[int, tuple[int, int]] = {}  # scalar pool chunks' spans, by lo
-        self._pools: list[np.ndarray] = []  # their arrays
+        # the scalar pool's chunks by lo: their byte span and the array they are (kept alive here)
+        self._pool_chunks: dict[int, tuple[int, int, np.ndarray]] = {}
 
     # -- recording -----------------------------------------------------------
     def __enter__(self) -> Tape:

@@ -165,10 +165,16 @@ static int64_t region_after(const ba_tape *t, intptr_t ptr)
     return lo;
 }
 
+/* Do bytes [lo, hi) meet a region? i: region_after(t, lo). */
+static int meets_region(const ba_tape *t, int64_t i, intptr_t lo, intptr_t hi)
+{
+    return (i > 0 && t->reg[RW * (i - 1) + 1] > lo) || (i < t->n_reg && hi > t->reg[RW * i]);
+}
+
 int ba_tape_add_region(ba_tape *t, intptr_t lo, intptr_t hi, intptr_t shadow_lo)
 {
-    int64_t i = region_after(t, lo);
-    if ((i > 0 && t->reg[RW * (i - 1) + 1] > lo) || (i < t->n_reg && hi > t->reg[RW * i])) return -2;
+    const int64_t i = region_after(t, lo);
+    if (meets_region(t, i, lo, hi)) return -2;
     if (t->n_reg == t->cap_reg) {
         int64_t cap = t->cap_reg ? 2 * t->cap_reg : 16;
         intptr_t *reg = ba_realloc(t->reg, (size_t)cap * RW * sizeof *reg);
@@ -274,8 +280,7 @@ int64_t ba_shadow_pool(int64_t max_bytes)
 
 intptr_t ba_tape_new_shadow(ba_tape *t, intptr_t lo, intptr_t hi)
 {
-    const int64_t i = region_after(t, lo);
-    if ((i > 0 && t->reg[RW * (i - 1) + 1] > lo) || (i < t->n_reg && hi > t->reg[RW * i])) return -2;
+    if (meets_region(t, region_after(t, lo), lo, hi)) return -2; /* (before a block is taken) */
     const int64_t bytes = hi - lo;
     char *b = block_take(bytes + 64);
     if (!b) return -1;
