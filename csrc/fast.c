@@ -569,6 +569,14 @@ int64_t ba_keep_pins(intptr_t list, intptr_t pins, int64_t n, int check)
     return bad;
 }
 
+/* ba_tape_lookup for array o (elements of itemsize bytes), the GIL held. */
+static intptr_t lookup_array(ba_tape *t, intptr_t o, int64_t itemsize)
+{
+    const intptr_t p = (intptr_t)PyArray_DATA((PyArrayObject *)o), lo = array_bound(o, 0);
+    const intptr_t top = array_bound(o, 1); /* lo - 1 for an empty array */
+    return ba_tape_lookup(t, p, lo, top < lo ? lo : top + itemsize);
+}
+
 /* The shadow of array o's first element on tape t; when o has none, its base gets one (zeroed,
  * over the base's whole span, which keep then holds). -1: o straddles a tracked region; -2 its
  * base overlaps one; -3 out of memory (nothing made). The GIL is held. */
@@ -576,9 +584,7 @@ static intptr_t ensure(ba_tape *t, PyObject *o, PyObject *keep)
 {
     PyArrayObject *arr = (PyArrayObject *)o;
     const int64_t itemsize = PyArray_ITEMSIZE(arr);
-    const intptr_t p = (intptr_t)PyArray_DATA(arr), lo = array_bound((intptr_t)o, 0);
-    const intptr_t top = array_bound((intptr_t)o, 1);
-    const intptr_t bar = ba_tape_lookup(t, p, lo, top < lo ? lo : top + itemsize);
+    const intptr_t p = (intptr_t)PyArray_DATA(arr), bar = lookup_array(t, (intptr_t)o, itemsize);
     if (bar) return bar;
     PyObject *root = o;
     while (PyArray_BASE((PyArrayObject *)root) && PyArray_Check(PyArray_BASE((PyArrayObject *)root)))
@@ -633,10 +639,9 @@ intptr_t ba_tape_ensure_array(ba_tape *t, intptr_t o, intptr_t keep)
 intptr_t ba_tape_lookup_array(ba_tape *t, intptr_t o, int64_t itemsize)
 {
     const PyGILState_STATE g = PyGILState_Ensure();
-    const intptr_t p = (intptr_t)PyArray_DATA((PyArrayObject *)o), lo = array_bound(o, 0);
-    const intptr_t top = array_bound(o, 1); /* lo - 1 for an empty array */
+    const intptr_t bar = lookup_array(t, o, itemsize);
     PyGILState_Release(g);
-    return ba_tape_lookup(t, p, lo, top < lo ? lo : top + itemsize);
+    return bar;
 }
 intptr_t ba_array_hi(intptr_t o) { return locked_bound(o, 1); }
 
@@ -662,8 +667,7 @@ static PyObject *py_shadow(PyObject *self, PyObject *const *args, Py_ssize_t nar
     ba_tape *t = (ba_tape *)PyLong_AsVoidPtr(args[0]);
     if (!t) return NULL;
     PyArrayObject *x = (PyArrayObject *)args[1];
-    const intptr_t p = (intptr_t)PyArray_DATA(x), lo = array_bound((intptr_t)x, 0), top = array_bound((intptr_t)x, 1);
-    const intptr_t bar = ba_tape_lookup(t, p, lo, top < lo ? lo : top + PyArray_ITEMSIZE(x));
+    const intptr_t p = (intptr_t)PyArray_DATA(x), bar = lookup_array(t, (intptr_t)x, PyArray_ITEMSIZE(x));
     if (!bar) Py_RETURN_NONE;
     if (bar < 0) return PyLong_FromLong(-1);
     intptr_t info[3];
