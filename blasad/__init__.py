@@ -1,4 +1,4 @@
-"""blasad: exact reverse-mode derivatives of in-place BLAS programs on NumPy arrays."""
+"""blasad: exact reverse- and forward-mode derivatives of in-place BLAS programs on NumPy arrays."""
 
 from typing import TYPE_CHECKING
 
@@ -6,7 +6,7 @@ from blasad._check import GradCheck, gradcheck
 from blasad._checkpoint import checkpoint_loop
 from blasad._routines import FUNCTIONS, iamax
 from blasad._scalar import GradientLostWarning, Scalar
-from blasad._tape import Const, Duplicated, Tape, autodiff, shadow_pool
+from blasad._tape import BatchDuplicated, Const, Duplicated, Tape, autodiff, shadow_pool
 from blasad.specs import SPECS
 
 globals().update(FUNCTIONS)  # gemm, gemv, axpy, ...: the routines of the spec table
@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # their signatures, for type checkers (generated from the spe
 
 __all__ = [
     "SPECS",
+    "BatchDuplicated",
     "Const",
     "Duplicated",
     "GradCheck",

@@ -244,6 +244,8 @@ def run(
     Returns the validated values (outputs allocated). tried: the public function's native
     call (ba_fast_call) turned these values down; it may take them with its scalars as floats.
     (Untried values it could not take: their outputs are left None, or FAST is off.)"""
+    if thread_local.forward is not None:  # forward mode: the call and its tangent rule
+        return thread_local.forward.call(spec, values, keywords or {})  # type: ignore[no-any-return]
     tape = thread_local.tape
     values = _scalar_buffers(spec, values)
     if FAST and tried:

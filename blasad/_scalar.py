@@ -54,6 +54,9 @@ _PIECEWISE = {
     np.isnan, np.isinf, np.signbit, np.sign, np.floor, np.ceil, np.trunc, np.rint,
     np.logical_and, np.logical_or, np.logical_not, np.logical_xor,
 }  # fmt: skip
+# forward mode's handler of a scalar operation (blasad._forward.scalar_op, which imports this
+# module): the native calls answer -7 while forward mode runs on this thread
+FORWARD: list[Any] = []
 _POOL_SLOTS = 1024  # slots (16 bytes each) per chunk of a tape's scalar pool
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
@@ -228,6 +231,15 @@ def lost(s: Scalar, what: str) -> None:
     """Warn (raise, under check=True) when s is active on the recording tape: `what` turns it
     into a plain number, and its gradient stops there."""
     tape = thread_local.tape
+    forward = thread_local.forward
+    if forward is not None and forward.tangent(s._a) is not None:
+        warnings.warn(
+            f"{what} turned a scalar with a tangent into a plain number in forward mode: "
+            "no tangent flows through it",
+            GradientLostWarning,
+            stacklevel=3,
+        )
+        return
     if tape is None or not tape._regions.bar(s._a):
         return
     msg = (
@@ -309,6 +321,8 @@ def apply(op: int, x: Any, y: Any = None, out: np.ndarray | None = None) -> Any:
 
 def _apply_slow(op: int, x: Any, y: Any, out: np.ndarray | None, rc: int, dtype: int = -1) -> Any:
     """apply, once the native call returned the status rc (see scalar_call in csrc/fast.c)."""
+    if rc == -7:  # forward mode
+        return FORWARD[0](op, x, y, out)
     args = (x,) if y is None else (x, y)
     tape = thread_local.tape
     for _ in range(4):  # each cause below is handled once, then the call is made again

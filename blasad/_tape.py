@@ -23,6 +23,7 @@ from blasad._validate import overlaps_itself
 
 class _Local(threading.local):
     tape: Tape | None = None  # the tape recording on this thread
+    forward: Any = None  # the forward-mode run on this thread (blasad._forward.Forward)
 
 
 thread_local = _Local()
@@ -341,6 +342,8 @@ class Tape:
             raise RuntimeError(
                 "another Tape is already recording on this thread; nested tapes are not supported"
             )
+        if thread_local.forward is not None:
+            raise RuntimeError("a Tape cannot record inside forward mode (mixing modes is not supported)")
         thread_local.tape = self
         lib.ba_fast_set_tape(self._ptr, id(self._keep))
         self._owner = threading.get_ident()
@@ -627,6 +630,30 @@ class Duplicated:
         self.x, self.dx = x, dx
 
 
+class BatchDuplicated:
+    """An active argument of forward-mode autodiff with B tangents at once: dxs has shape
+    (B, *x.shape) and x's dtype; on entry dxs[b] is the b-th tangent of x's initial value, on
+    exit that of its final value."""
+
+    __slots__ = ("dxs", "x")
+
+    def __init__(self, x: np.ndarray, dxs: np.ndarray) -> None:
+        _check_float_array(x, "BatchDuplicated x")
+        _check_float_array(dxs, "BatchDuplicated dxs")
+        if dxs.ndim != x.ndim + 1 or dxs.shape[1:] != x.shape:
+            raise ValueError(
+                f"BatchDuplicated: dxs has shape {dxs.shape}, expected (B, {', '.join(map(str, x.shape))}) "
+                "(a batch of tangents of x's shape)"
+            )
+        if dxs.dtype != x.dtype:
+            raise TypeError(f"BatchDuplicated: dxs has dtype {dxs.dtype}, expected {x.dtype} (x's dtype)")
+        if not dxs.flags.writeable:
+            raise ValueError("BatchDuplicated: dxs is read-only; it receives the tangents")
+        if np.shares_memory(x, dxs):
+            raise ValueError("BatchDuplicated: dxs shares memory with x")
+        self.x, self.dxs = x, dxs
+
+
 class Const:
     """A constant argument of autodiff: no adjoint, no adjoint work."""
 
@@ -640,13 +667,25 @@ def _role(i: int, role: int) -> str:
     return (f"argument {i} (Duplicated x)", f"argument {i}'s shadow dx", f"argument {i} (constant)")[role]
 
 
-def autodiff(f: Callable[..., Any], *args: Any, check: bool = False) -> Any:
+def autodiff(f: Callable[..., Any], *args: Any, check: bool = False, mode: str = "reverse") -> Any:
     """Run f(*primals) and its reverse sweep, Enzyme style; returns f's result.
 
     Each ``Duplicated(x, dx)`` is active: dx seeds x's final value on entry and holds
     d loss / d x's initial value on exit, for loss = Σ ⟨dx_entry, x_final⟩.
     ``Const(x)`` and plain values are constants. check=True: see Tape.
+
+    mode="forward": ẋ_final = J ẋ_initial. dx holds the tangent of x's initial value on entry
+    and that of its final value on exit; ``BatchDuplicated(x, dxs)`` carries dxs.shape[0]
+    tangents at once. Nothing is recorded (blasad._forward).
     """
+    if mode == "forward":
+        from blasad._forward import run_forward
+
+        return run_forward(f, args)
+    if mode != "reverse":
+        raise ValueError(f"autodiff: mode must be 'reverse' or 'forward', got {mode!r}")
+    if any(isinstance(a, BatchDuplicated) for a in args):
+        raise ValueError("autodiff: BatchDuplicated carries tangents: it needs mode='forward'")
     tape = Tape(check=check)
     primals: list[Any] = []
     hooks: list[Callable[[], None]] = []

@@ -191,6 +191,9 @@ int ba_fast_run(ba_tape *t, int routine, intptr_t args);
  * keep: the Python list (by id, owned by the Tape object) that keeps alive the arrays the
  * tape's records read; the fast paths append a recorded call's arrays to it. */
 void ba_fast_set_tape(ba_tape *t, intptr_t keep);
+/* Forward mode on this thread (on 1): ba_fast_call turns every call down (returns 1) and the
+ * active scalars' arithmetic goes to the Python side (status -7), which carries the tangents. */
+void ba_fast_set_forward(int on);
 int ba_fast_call(int routine, intptr_t args);
 
 /* Active scalars (blasad/_scalar.py; the operations: blasad/specs/scalar.py, their rules:

@@ -487,6 +487,9 @@ int ba_fast_run(ba_tape *t, int r, intptr_t args)
 }
 
 static _Thread_local ba_tape *recording; /* the tape recording on this thread */
+static _Thread_local int forward; /* forward mode on this thread: every call is Python's */
+
+void ba_fast_set_forward(int on) { forward = on; }
 
 void ba_fast_set_tape(ba_tape *t, intptr_t keep)
 {
@@ -496,6 +499,7 @@ void ba_fast_set_tape(ba_tape *t, intptr_t keep)
 
 int ba_fast_call(int r, intptr_t args)
 {
+    if (forward) return 1;
     const PyGILState_STATE g = PyGILState_Ensure();
     const int rc = fast_run(recording, r, args);
     PyGILState_Release(g);
@@ -702,7 +706,7 @@ static PyObject *scalar_result(int op, PyObject *x, PyObject *y)
 {
     char *slot = NULL;
     double constant[2];
-    const int rc = scalar_call(recording, op, (intptr_t)x, (intptr_t)y, 0, -1, &slot, (char *)constant);
+    const int rc = forward ? -7 : scalar_call(recording, op, (intptr_t)x, (intptr_t)y, 0, -1, &slot, (char *)constant);
     if (rc >= 0) return scalar_object(rc, slot, constant, NULL);
     if (!slow_path) Py_RETURN_NOTIMPLEMENTED;
     return PyObject_CallFunction(slow_path, "iOOi", op, x, y ? y : Py_None, rc);
@@ -1030,8 +1034,9 @@ static PyObject *py_op(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     PyObject *out = args[3] == Py_None ? NULL : args[3];
     char *slot = NULL;
     double constant[2]; /* 16 bytes, aligned for any of the four dtypes */
-    const int rc = scalar_call(recording, (int)op, (intptr_t)args[1], (intptr_t)args[2], (intptr_t)out, (int)dtype,
-                               &slot, (char *)constant);
+    const int rc = forward ? -7
+                           : scalar_call(recording, (int)op, (intptr_t)args[1], (intptr_t)args[2], (intptr_t)out,
+                                         (int)dtype, &slot, (char *)constant);
     return rc < 0 ? PyLong_FromLong(rc) : scalar_object(rc, slot, constant, out);
 }
 

@@ -1,0 +1,308 @@
+"""Forward mode: tangents carried beside the primal values, one rule per routine.
+
+``ba.autodiff(f, ba.Duplicated(x, dx), mode="forward")`` runs f once; every blasad call in it
+updates the tangents of what it writes (its rule in blasad/tangents/, made of blasad's own
+native calls on the tangents) and then runs as usual. Nothing is recorded. A tangent lives in a
+buffer with the byte layout of the memory it shadows (a region), so the tangent of any view is
+the same view of the tangent buffer, as shadows are in reverse mode; with
+``BatchDuplicated(x, dxs)`` each region holds B tangents, one per row of a (B, bytes) buffer,
+and a view's tangents are a (B, *shape) array. Memory that a call writes from active inputs
+gets a region of zeros (its earlier values were constants) covering its whole base array.
+
+The public calls reach ``Forward.call`` through the validating path: while forward mode runs
+on a thread, the C fast path turns every call down (ba_fast_set_forward) and the active
+scalars' arithmetic comes to ``scalar_op``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from blasad import _scalar
+from blasad._native_loader import lib
+from blasad._scalar import Scalar, wrap
+from blasad._tape import address, extent, thread_local
+from blasad.specs import Spec
+from blasad.specs.scalar import OPS
+
+Rule = Callable[[SimpleNamespace, SimpleNamespace], Iterator[None]]
+
+
+class _Region:
+    """The tangents of bytes [lo, hi] of memory; owner: a weak reference to the array that owns
+    that memory (None: held by the caller, a Duplicated argument)."""
+
+    __slots__ = ("buf", "hi", "lo", "owner")
+
+    def __init__(self, lo: int, hi: int, buf: np.ndarray, owner: Any) -> None:
+        self.lo, self.hi, self.buf, self.owner = lo, hi, buf, owner
+
+    def alive(self) -> bool:
+        return self.owner is None or self.owner() is not None
+
+
+class Forward:
+    """The tangents of one forward-mode run (batch: the number carried at once, or None for one)."""
+
+    def __init__(self, batch: int | None) -> None:
+        self.batch = batch
+        self._los: list[int] = []  # the regions' lo, sorted
+        self._regions: list[_Region] = []
+
+    # -- regions -----------------------------------------------------------------------------
+    def _find(self, lo: int, hi: int, what: str = "") -> _Region | None:
+        """The region holding bytes [lo, hi]; None when they meet none. Raises ValueError when
+        they straddle a region's edge."""
+        i = bisect.bisect_right(self._los, hi) - 1
+        while i >= 0:
+            r = self._regions[i]
+            if not r.alive():  # its array is gone: the memory may hold another one now
+                del self._los[i], self._regions[i]
+                i -= 1
+                continue
+            if r.hi < lo:
+                return None
+            if r.lo <= lo and hi <= r.hi:
+                return r
+            raise ValueError(
+                f"forward mode: {what or 'an array'} covers part of the memory of an array with "
+                "tangents and memory outside it; pass the whole base array and take views in f"
+            )
+        return None
+
+    def _add(self, lo: int, hi: int, owner: Any) -> _Region:
+        size = hi - lo + 1
+        row = -(-size // 64) * 64  # rows 64-byte aligned
+        buf = np.zeros(size if self.batch is None else (self.batch, row), np.uint8)
+        r = _Region(lo, hi, buf, owner)
+        i = bisect.bisect_right(self._los, lo)
+        self._los.insert(i, lo)
+        self._regions.insert(i, r)
+        return r
+
+    def _drop(self, r: _Region) -> None:
+        """Forget region r (its array was freed)."""
+        i = bisect.bisect_left(self._los, r.lo)
+        while i < len(self._los) and self._los[i] == r.lo:
+            if self._regions[i] is r:
+                del self._los[i], self._regions[i]
+                return
+            i += 1
+
+    def _view(self, r: _Region, x: np.ndarray) -> np.ndarray:
+        offset = address(x) - r.lo
+        if self.batch is None:
+            return np.ndarray(x.shape, x.dtype, buffer=r.buf, offset=offset, strides=x.strides)
+        shape, strides = (self.batch, *x.shape), (r.buf.strides[0], *x.strides)
+        return np.ndarray(shape, x.dtype, buffer=r.buf, offset=offset, strides=strides)
+
+    def tangent(self, x: Any) -> np.ndarray | None:
+        """The tangent of x (an array, or an active scalar's buffer) as an array of its shape (with
+        the batch axis first), or None for a constant."""
+        if type(x) is Scalar:
+            x = x._a
+        if not isinstance(x, np.ndarray) or x.dtype.kind not in "fc" or x.size == 0:
+            return None
+        lo, hi = extent(x)
+        r = self._find(lo, hi)
+        return None if r is None else self._view(r, x)
+
+    def ensure(self, x: np.ndarray) -> np.ndarray:
+        """x's tangent, made (zeros, over x's whole base array) when it has none."""
+        t = self.tangent(x)
+        if t is not None or x.size == 0:
+            return t if t is not None else np.zeros((*self._lead(), *x.shape), x.dtype)
+        owner = x
+        while isinstance(owner.base, np.ndarray):
+            owner = owner.base
+        lo, hi = extent(owner)
+        try:
+            met = self._find(lo, hi)
+        except ValueError:  # its base holds an array with tangents: x's own memory only
+            owner, (lo, hi) = x, extent(x)
+            met = self._find(lo, hi, "an array written from active inputs")
+        assert met is None
+        region = self._add(lo, hi, None)
+
+        def freed(_: Any) -> None:  # its array is gone: so is the region
+            self._drop(region)
+
+        region.owner = weakref.ref(owner, freed)
+        t = self.tangent(x)
+        assert t is not None
+        return t
+
+    def _lead(self) -> tuple[int, ...]:
+        return () if self.batch is None else (self.batch,)
+
+    def attach(self, x: np.ndarray, dx: np.ndarray) -> None:
+        """x's tangent starts as dx (a Duplicated argument; dxs, batched)."""
+        lo, hi = extent(x)
+        if x.size:
+            self._find(lo, hi, "a Duplicated argument")
+            self._add(lo, hi, None)
+            t = self.tangent(x)
+            assert t is not None
+            t[...] = dx
+
+    # -- calls -------------------------------------------------------------------------------
+    @contextmanager
+    def plain(self) -> Iterator[None]:
+        """Forward mode off on this thread while a rule runs its native calls."""
+        thread_local.forward = None
+        lib.ba_fast_set_forward(0)
+        try:
+            yield
+        finally:
+            thread_local.forward = self
+            lib.ba_fast_set_forward(1)
+
+    def call(self, spec: Spec, values: tuple[Any, ...], keywords: dict[str, Any]) -> list[Any]:
+        """spec's routine on values, its tangents updated by its rule; returns the validated values
+        (outputs allocated), as _lowering.run does."""
+        from blasad._lowering import _scalar_buffers
+        from blasad._validate import validate
+        from blasad.tangents import BATCHED, RULES
+
+        values = _scalar_buffers(spec, values)  # (a cast of an active scalar: through scalar_op)
+        with self.plain():
+            dtype, dims, vals = validate(spec, values, keywords)
+        names = [a.name for a in spec.args]
+        args = dict(zip(names, vals))
+        tracked = ("scalar", "vector", "matrix")
+        reads = {a.name: self.tangent(args[a.name]) for a in spec.args if a.kind in tracked}
+        written = [a.name for a in spec.args if a.out or a.inout]
+        if all(t is None for t in reads.values()):  # constants in, and no tangent to update
+            with self.plain():
+                return _primal(spec, vals, keywords)
+        rule = RULES.get(spec.name)
+        if rule is None:
+            raise NotImplementedError(f"forward mode: {spec.name} has no tangent rule")
+        dots = dict(reads)
+        for n in written:
+            if spec.by_name[n].kind in ("scalar", "vector", "matrix"):
+                dots[n] = self.ensure(args[n])
+        a = SimpleNamespace(**{**args, **keywords, **dims}, dtype=dtype)  # (gbmv's m: a keyword and a dim)
+        with self.plain():
+            if self.batch is None or spec.name in BATCHED:
+                steps = [(rule if self.batch is None else BATCHED[spec.name])(a, SimpleNamespace(**dots))]
+            else:
+                steps = [
+                    rule(a, SimpleNamespace(**{n: None if t is None else t[b, ...] for n, t in dots.items()}))
+                    for b in range(self.batch)
+                ]
+            for s in steps:  # each rule's work before the call (it yields where the call runs)
+                next(s)
+            vals = _primal(spec, vals, keywords)
+            for s in steps:  # and after it
+                next(s, None)
+        return vals
+
+
+def _primal(spec: Spec, vals: list[Any], keywords: dict[str, Any]) -> list[Any]:
+    """The call itself on validated values (forward mode off): one native call through the C fast
+    path when it takes them, else the validating path's lowering."""
+    from blasad import _lowering
+
+    rid = _FAST_IDS.get(spec.name)
+    if rid is None:
+        rid = _FAST_IDS[spec.name] = int(lib.ba_fast_routine(spec.name.encode()))
+    if rid >= 0 and _lowering.FAST:
+        fast_args = (*vals, *(keywords[k] for k in spec.keywords))  # (alive: passed by id)
+        rc = int(lib.ba_fast_call(rid, id(fast_args)))
+        if rc == 0:
+            return vals
+        if rc >= _lowering.INFO:  # LAPACK's info > 0: the call ran
+            _lowering.failed(spec, rc - _lowering.INFO)
+    return _lowering.run(spec, tuple(vals), keywords)
+
+
+_FAST_IDS: dict[str, int] = {}
+
+
+def active() -> Forward | None:
+    """The forward-mode run on this thread, or None."""
+    return thread_local.forward  # type: ignore[no-any-return]
+
+
+# -- active scalars ------------------------------------------------------------------------------
+_TANGENT = {int(lib.ba_scalar_op_index(op.name.encode())): op for op in OPS}
+
+
+def scalar_op(op: int, x: Any, y: Any, out: np.ndarray | None) -> Any:
+    """z ← op(x, y) in forward mode: the value as outside it, and ż from the op's tangent rule
+    (blasad/specs/scalar.py) when an operand has a tangent; z is then a Scalar (over out, or a
+    new 0-d buffer)."""
+    fwd = active()
+    assert fwd is not None
+    operands = (x,) if y is None else (x, y)
+    dots = [fwd.tangent(v) for v in operands]
+    out_dot = None if out is None else fwd.tangent(out)
+    with fwd.plain():
+        z = _scalar.apply(op, x, y, out)
+    if z is NotImplemented or (all(d is None for d in dots) and out_dot is None):
+        return z
+    buf = z._a if type(z) is Scalar else np.array(z)
+    z_dot = fwd.ensure(buf)
+    values = [v._a[()] if type(v) is Scalar else np.asarray(v)[()] for v in operands]
+    got: Any = 0
+    with np.errstate(all="ignore"):
+        for part, d in zip(_TANGENT[op].tangent, dots):
+            if d is not None:  # this operand's share of ż
+                got = got + part(*values, buf[()], d)
+    got = np.asarray(got)
+    np.copyto(z_dot, got.real if buf.dtype.kind == "f" else got, casting="unsafe")
+    return z if type(z) is Scalar else wrap(buf)
+
+
+_scalar.FORWARD.append(scalar_op)
+
+
+def run_forward(f: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    """autodiff(f, *args, mode="forward"): f's result; each Duplicated's dx (BatchDuplicated's dxs)
+    holds the tangent(s) of its x's final value. dx is written only when f returns."""
+    from blasad._tape import BatchDuplicated, Const, Duplicated
+
+    if thread_local.tape is not None:
+        raise RuntimeError("forward mode cannot run inside a recording Tape (mixing modes is not supported)")
+    if active() is not None:
+        raise RuntimeError("forward mode is already running on this thread; nesting it is not supported")
+    pairs = [(a.x, a.dx) for a in args if isinstance(a, Duplicated)]
+    pairs += [(a.x, a.dxs) for a in args if isinstance(a, BatchDuplicated)]
+    batches = {a.dxs.shape[0] for a in args if isinstance(a, BatchDuplicated)}
+    if batches and any(isinstance(a, Duplicated) for a in args):
+        raise ValueError(
+            "autodiff: Duplicated and BatchDuplicated do not mix; give each tangent a batch axis"
+        )
+    if len(batches) > 1:
+        raise ValueError(f"autodiff: each BatchDuplicated must carry as many tangents; got {sorted(batches)}")
+    arrays = [x for x, _ in pairs] + [t for _, t in pairs]
+    for j, b in enumerate(arrays):
+        for a in arrays[:j]:
+            if np.shares_memory(a, b):
+                raise ValueError(
+                    "autodiff: two active arguments, or a tangent and an argument, share memory: "
+                    "pass the base once and take views in f"
+                )
+    fwd = Forward(batches.pop() if batches else None)
+    for x, t in pairs:
+        fwd.attach(x, t)
+    primals = [a.x if isinstance(a, Duplicated | BatchDuplicated | Const) else a for a in args]
+    thread_local.forward = fwd
+    lib.ba_fast_set_forward(1)
+    try:
+        result = f(*primals)
+    finally:
+        thread_local.forward = None
+        lib.ba_fast_set_forward(0)
+    for x, t in pairs:
+        got = fwd.tangent(x)
+        t[...] = 0 if got is None else got
+    return result

@@ -1,0 +1,65 @@
+"""Batched tangent rules: B tangents of one call in a few level-3 calls instead of B rule runs.
+
+Each tangent in ``d`` has the batch axis first. The products that do not involve a tangent are
+formed once; a product with a tangent becomes one gemm over the B tangents stacked side by side
+(a contiguous copy when their layout does not stack as it is).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import numpy as np
+
+import blasad as ba
+from blasad.tangents._util import batched, scale
+
+
+def _op(X: np.ndarray, trans: str) -> np.ndarray:
+    """op(X_b) for every b of a batch X of shape (B, r, c), as a view (a copy for "C")."""
+    Xt = X.transpose(0, 2, 1) if trans != "N" else X
+    return Xt.conj() if trans == "C" else Xt
+
+
+def _bcast(v: np.ndarray, ndim: int) -> np.ndarray:
+    """The B scalars v with ndim axes of length 1 after them, to scale a batch of arrays."""
+    return v.reshape(v.shape[0], *(1,) * ndim)
+
+
+@batched
+def gemm(a: SimpleNamespace, d: SimpleNamespace) -> Iterator[None]:
+    """Ċ_b ← β Ċ_b + β̇_b C + α̇_b op(A) op(B) + α op(Ȧ_b) op(B) + α op(A) op(Ḃ_b), b = 1..B"""
+    nb, m, n = d.C.shape
+    k = a.A.shape[1] if a.trans_a == "N" else a.A.shape[0]
+    scale(d.C, a.beta)  # Ċ_b ← β Ċ_b
+    if d.beta is not None:
+        d.C += _bcast(d.beta, 2) * a.C  # Ċ_b += β̇_b C_old
+    if d.A is not None:  # [op(Ȧ_1); …; op(Ȧ_B)] (B·m × k) op(B): one gemm
+        rows = np.ascontiguousarray(_op(d.A, a.trans_a)).reshape(nb * m, k)
+        d.C += ba.gemm(a.alpha, rows, a.B, trans_b=a.trans_b).reshape(nb, m, n)  # Ċ_b += α op(Ȧ_b) op(B)
+    if d.B is not None:  # op(A) [op(Ḃ_1) … op(Ḃ_B)] (k × B·n): one gemm
+        cols = np.ascontiguousarray(_op(d.B, a.trans_b).transpose(1, 0, 2)).reshape(k, nb * n)
+        prod = ba.gemm(a.alpha, a.A, cols, trans_a=a.trans_a)  # α op(A) op(Ḃ_b), side by side
+        d.C += prod.reshape(m, nb, n).transpose(1, 0, 2)  # Ċ_b += α op(A) op(Ḃ_b)
+    if d.alpha is not None:
+        product = ba.gemm(1.0, a.A, a.B, trans_a=a.trans_a, trans_b=a.trans_b)
+        d.C += _bcast(d.alpha, 2) * product  # Ċ_b += α̇_b op(A) op(B)
+    yield
+
+
+@batched
+def gemv(a: SimpleNamespace, d: SimpleNamespace) -> Iterator[None]:
+    """ẏ_b ← β ẏ_b + β̇_b y + α̇_b op(A) x + α op(Ȧ_b) x + α op(A) ẋ_b, b = 1..B"""
+    nb, m = d.y.shape
+    scale(d.y, a.beta)  # ẏ_b ← β ẏ_b
+    if d.beta is not None:
+        d.y += _bcast(d.beta, 1) * a.y  # ẏ_b += β̇_b y_old
+    if d.x is not None:  # [ẏ_1 … ẏ_B] += α op(A) [ẋ_1 … ẋ_B]: one gemm
+        ba.gemm(a.alpha, a.A, d.x.T, 1.0, d.y.T, trans_a=a.trans)
+    if d.A is not None:  # [op(Ȧ_1); …; op(Ȧ_B)] (B·m × n) x: one gemv
+        rows = np.ascontiguousarray(_op(d.A, a.trans))
+        d.y += ba.gemv(a.alpha, rows.reshape(nb * m, -1), a.x).reshape(nb, m)  # ẏ_b += α op(Ȧ_b) x
+    if d.alpha is not None:
+        d.y += _bcast(d.alpha, 1) * ba.gemv(1.0, a.A, a.x, trans=a.trans)  # ẏ_b += α̇_b op(A) x
+    yield
