@@ -6,7 +6,7 @@ native BLAS/LAPACK kernels as the call itself: gemm's tangent is two or three ge
 
 from __future__ import annotations
 
-from blasad.tangents import batched, level1, level2, level3  # noqa: F401 (registry)
+from blasad.tangents import batched, lapack_eig, lapack_lu, lapack_qr, level1, level2, level3  # noqa: F401 (registry)
 from blasad.tangents._util import BATCHED, RULES, Rule
 
 __all__ = ["BATCHED", "RULES", "Rule"]
