@@ -90,3 +90,49 @@ def test_arguments_that_need_no_gradient_and_bad_outputs() -> None:
         bt.wrap(kalman_step, outputs="x")
     with pytest.raises(TypeError, match="output 0 must be a float"):
         bt.wrap(lambda n, x: None, outputs=0)(3, x)
+
+
+def test_forward_mode_jvp_and_forward_ad() -> None:
+    """torch.func.jvp and torch.autograd.forward_ad through blasad's forward mode, against the
+    reverse mode's vector-Jacobian products (⟨u, J v⟩ both ways) and finite differences."""
+    g = bt.wrap(kalman_step, outputs=(3, 4))
+    primals = tuple(t.detach() for t in tensors(torch.float64))
+    gen = torch.Generator().manual_seed(3)
+    v = tuple(torch.randn(t.shape, generator=gen, dtype=t.dtype) for t in primals)
+    (x1, P1), (dx1, dP1) = torch.func.jvp(g, primals, v)
+    eps = 1e-6
+    plus = g(*(p + eps * d for p, d in zip(primals, v)))
+    minus = g(*(p - eps * d for p, d in zip(primals, v)))
+    for got, p, m in zip((dx1, dP1), plus, minus):
+        np.testing.assert_allclose(got.numpy(), ((p - m) / (2 * eps)).numpy(), rtol=1e-6, atol=1e-8)
+    u = (torch.randn(x1.shape, dtype=x1.dtype), torch.randn(P1.shape, dtype=P1.dtype))
+    _, vjp = torch.func.vjp(g, *primals)
+    jtu = vjp(u)
+    lhs = sum(float((a * b).sum()) for a, b in zip(u, (dx1, dP1)))
+    rhs = sum(float((a * b).sum()) for a, b in zip(jtu, v))
+    assert abs(lhs - rhs) <= 1e-10 * max(1.0, abs(lhs))
+    import torch.autograd.forward_ad as fwad
+
+    with fwad.dual_level():
+        duals = [fwad.make_dual(p, d) for p, d in zip(primals, v)]
+        out = g(*duals)
+        np.testing.assert_allclose(fwad.unpack_dual(out[1]).tangent.numpy(), dP1.numpy(), rtol=1e-13)
+
+
+def test_gradcheck_forward_ad_complex() -> None:
+    def program(A: np.ndarray, x: np.ndarray) -> None:
+        ba.gemv(1.0, A, ba.copy(x, np.empty_like(x)), 0.5, x)
+        r = ba.dotc(x, x)  # an active scalar between the calls
+        ba.scal(r / 4.0, x)
+
+    g = bt.wrap(program, outputs=(1,))
+    A = torch.randn(3, 3, dtype=torch.complex128, requires_grad=True)
+    x = torch.randn(3, dtype=torch.complex128, requires_grad=True)
+    assert torch.autograd.gradcheck(g, (A, x), check_forward_ad=True)
+    kalman = bt.wrap(kalman_step, outputs=(3, 4))
+    assert torch.autograd.gradcheck(kalman, tensors(torch.float64), check_forward_ad=True)
+    # torch.func.grad hides requires_grad from the wrapped function: the tape is recorded in backward
+    gx = torch.func.grad(lambda A, x: g(A, x).abs().sum())(A.detach(), x.detach())
+    A.grad = None
+    g(A, x).abs().sum().backward()
+    np.testing.assert_allclose(gx.numpy(), A.grad.numpy(), rtol=1e-12)
