@@ -25,18 +25,21 @@ from typing import Any
 
 import numpy as np
 
-from blasad import _scalar
+from blasad import _lowering, _scalar
+from blasad._lowering import _scalar_buffers
 from blasad._native_loader import lib
 from blasad._scalar import Scalar, wrap
 from blasad._tape import address, extent, thread_local
+from blasad._validate import validate
 from blasad.specs import Spec
 from blasad.specs.scalar import OPS
+from blasad.tangents import BATCHED, RULES
 
 Rule = Callable[[SimpleNamespace, SimpleNamespace], Iterator[None]]
 
 
 class _Region:
-    """The tangents of bytes [lo, hi] of memory; owner: a weak reference to the array that owns
+    """The tangents of bytes [lo, hi) of memory; owner: a weak reference to the array that owns
     that memory (None: held by the caller, a Duplicated argument)."""
 
     __slots__ = ("buf", "hi", "lo", "owner")
@@ -55,19 +58,21 @@ class Forward:
         self.batch = batch
         self._los: list[int] = []  # the regions' lo, sorted
         self._regions: list[_Region] = []
+        self._dims = np.zeros(8, np.int64)  # ba_fast_check's dims (FG_MAXDIMS in csrc/fast.c)
+        self._dims_at = self._dims.ctypes.data
 
     # -- regions -----------------------------------------------------------------------------
     def _find(self, lo: int, hi: int, what: str = "") -> _Region | None:
-        """The region holding bytes [lo, hi]; None when they meet none. Raises ValueError when
-        they straddle a region's edge."""
-        i = bisect.bisect_right(self._los, hi) - 1
+        """The region holding bytes [lo, hi); None when they meet none. Raises ValueError when
+        they straddle a region's edge. (Regions are disjoint: sorted by lo, they are by hi too.)"""
+        i = bisect.bisect_left(self._los, hi) - 1  # the last region that starts before hi
         while i >= 0:
             r = self._regions[i]
             if not r.alive():  # its array is gone: the memory may hold another one now
                 del self._los[i], self._regions[i]
                 i -= 1
                 continue
-            if r.hi < lo:
+            if r.hi <= lo:
                 return None
             if r.lo <= lo and hi <= r.hi:
                 return r
@@ -78,7 +83,7 @@ class Forward:
         return None
 
     def _add(self, lo: int, hi: int, owner: Any) -> _Region:
-        size = hi - lo + 1
+        size = hi - lo
         row = -(-size // 64) * 64  # rows 64-byte aligned
         buf = np.zeros(size if self.batch is None else (self.batch, row), np.uint8)
         r = _Region(lo, hi, buf, owner)
@@ -167,18 +172,16 @@ class Forward:
     def call(self, spec: Spec, values: tuple[Any, ...], keywords: dict[str, Any]) -> list[Any]:
         """spec's routine on values, its tangents updated by its rule; returns the validated values
         (outputs allocated), as _lowering.run does."""
-        from blasad._lowering import _scalar_buffers
-        from blasad._validate import validate
-        from blasad.tangents import BATCHED, RULES
-
         values = _scalar_buffers(spec, values)  # (a cast of an active scalar: through scalar_op)
-        with self.plain():
-            dtype, dims, vals = validate(spec, values, keywords)
-        names = [a.name for a in spec.args]
+        checked = _checked(spec, values, keywords, self._dims, self._dims_at)
+        if checked is None:  # (what the C fast path does not take: the validator's, and its errors)
+            with self.plain():
+                checked = validate(spec, values, keywords)
+        dtype, dims, vals = checked
+        keywords = {k: dims[k] for k in spec.keywords}  # (gbmv's m: solved when None)
+        names, tracked, written = _LAYOUT.get(spec.name) or _layout(spec)
         args = dict(zip(names, vals))
-        tracked = ("scalar", "vector", "matrix")
-        reads = {a.name: self.tangent(args[a.name]) for a in spec.args if a.kind in tracked}
-        written = [a.name for a in spec.args if a.out or a.inout]
+        reads = {n: self.tangent(args[n]) for n in tracked}
         if all(t is None for t in reads.values()):  # constants in, and no tangent to update
             with self.plain():
                 return _primal(spec, vals, keywords)
@@ -186,8 +189,8 @@ class Forward:
         if rule is None:
             raise NotImplementedError(f"forward mode: {spec.name} has no tangent rule")
         dots = dict(reads)
-        for n in written:
-            if spec.by_name[n].kind in ("scalar", "vector", "matrix"):
+        for n in written:  # a written argument always has a tangent (made here: zeros)
+            if dots[n] is None:
                 dots[n] = self.ensure(args[n])
         a = SimpleNamespace(**{**args, **keywords, **dims}, dtype=dtype)  # (gbmv's m: a keyword and a dim)
         with self.plain():
@@ -206,14 +209,53 @@ class Forward:
         return vals
 
 
-def _primal(spec: Spec, vals: list[Any], keywords: dict[str, Any]) -> list[Any]:
-    """The call itself on validated values (forward mode off): one native call through the C fast
-    path when it takes them, else the validating path's lowering."""
-    from blasad import _lowering
+_LAYOUT: dict[str, tuple[list[str], list[str], list[str]]] = {}
 
+
+def _layout(spec: Spec) -> tuple[list[str], list[str], list[str]]:
+    """spec's argument names, those that carry tangents, and the written ones among these."""
+    tracked = [a.name for a in spec.args if a.kind in ("scalar", "vector", "matrix")]
+    written = [n for n in tracked if spec.by_name[n].out or spec.by_name[n].inout]
+    _LAYOUT[spec.name] = ([a.name for a in spec.args], tracked, written)
+    return _LAYOUT[spec.name]
+
+
+def _fast_id(spec: Spec) -> int:
+    """ba_fast_call's index of spec's routine, or -1."""
     rid = _FAST_IDS.get(spec.name)
     if rid is None:
         rid = _FAST_IDS[spec.name] = int(lib.ba_fast_routine(spec.name.encode()))
+        _DIM_NAMES[spec.name] = list(
+            dict.fromkeys([s for a in spec.args for s in a.dims] + list(spec.keywords))
+        )
+    return rid
+
+
+def _checked(
+    spec: Spec, values: tuple[Any, ...], keywords: dict[str, Any], buf: np.ndarray, at: int
+) -> tuple[np.dtype[Any], dict[str, int], list[Any]] | None:
+    """validate's (dtype, dims, values) from the C fast path's validation when it takes the call
+    (most calls: microseconds instead of the validator's tens), else None."""
+    rid = _fast_id(spec)
+    if rid < 0 or not _lowering.FAST or any(v is None for v in values):  # (outputs to allocate)
+        return None
+    fast_args = (*values, *(keywords.get(k) for k in spec.keywords))  # (alive: passed by id)
+    if lib.ba_fast_check(rid, id(fast_args), at) != 0:  # (buf: at's array, 8 dims)
+        return None
+    names = _DIM_NAMES[spec.name]
+    dims = dict(zip(names, buf[: len(names)].tolist()))
+    vals = [v.upper() if a.kind == "flag" else v for a, v in zip(spec.args, values)]
+    dtype = next(v.dtype for a, v in zip(spec.args, vals) if a.kind in ("vector", "matrix") and not a.real)
+    return dtype, dims, vals
+
+
+_DIM_NAMES: dict[str, list[str]] = {}  # the entry's dims, in its order
+
+
+def _primal(spec: Spec, vals: list[Any], keywords: dict[str, Any]) -> list[Any]:
+    """The call itself on validated values (forward mode off): one native call through the C fast
+    path when it takes them, else the validating path's lowering."""
+    rid = _fast_id(spec)
     if rid >= 0 and _lowering.FAST:
         fast_args = (*vals, *(keywords[k] for k in spec.keywords))  # (alive: passed by id)
         rc = int(lib.ba_fast_call(rid, id(fast_args)))

@@ -194,6 +194,9 @@ void ba_fast_set_tape(ba_tape *t, intptr_t keep);
 /* Forward mode on this thread (on 1): ba_fast_call turns every call down (returns 1) and the
  * active scalars' arithmetic goes to the Python side (status -7), which carries the tangents. */
 void ba_fast_set_forward(int on);
+/* ba_fast_call's validation alone, with no tape: 0 when it would take the call, with the
+ * entry's dims (int64, in the entry's order) written to dims; nothing runs. */
+int ba_fast_check(int routine, intptr_t args, intptr_t dims);
 int ba_fast_call(int routine, intptr_t args);
 
 /* Active scalars (blasad/_scalar.py; the operations: blasad/specs/scalar.py, their rules:

@@ -266,6 +266,8 @@ static void lds_of(const nd_t *a, int64_t ld[2])
     ld[1] = (a->s1 == 1 || c <= 1) && (r <= 1 || a->s0 >= MAX(c, 1)) ? (r > 1 ? a->s0 : MAX(c, 1)) : 0;
 }
 
+static _Thread_local int64_t *dry; /* ba_fast_check's dims: validate only */
+
 static int fast_run(ba_tape *t, int r, intptr_t args)
 {
     PyObject *tuple = (PyObject *)args;
@@ -450,6 +452,10 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
                 return -1; /* out of memory; nothing written */
             }
     }
+    if (dry) { /* ba_fast_check: validated; the dims, and nothing run */
+        memcpy(dry, d, sizeof(int64_t) * (size_t)s->ndims);
+        return 0;
+    }
     allow(es, na, obj);
     int64_t work = 1;
     for (int k = 0; k < s->ndims; k++) work *= d[k] > 1 ? d[k] : 1;
@@ -502,6 +508,16 @@ int ba_fast_call(int r, intptr_t args)
     if (forward) return 1;
     const PyGILState_STATE g = PyGILState_Ensure();
     const int rc = fast_run(recording, r, args);
+    PyGILState_Release(g);
+    return rc;
+}
+
+int ba_fast_check(int r, intptr_t args, intptr_t dims)
+{
+    const PyGILState_STATE g = PyGILState_Ensure();
+    dry = (int64_t *)dims;
+    const int rc = fast_run(NULL, r, args);
+    dry = NULL;
     PyGILState_Release(g);
     return rc;
 }

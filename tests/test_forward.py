@@ -7,7 +7,8 @@ layout schemes), with every float argument Duplicated and a random tangent:
      and complex dtypes alike, ⟨a, b⟩ = Re Σ conj(a) b);
   3. an output whose old value is not read (β = 0, copy, a reduction) gets its tangent
      overwritten exactly: a NaN in it does not survive;
-  4. BatchDuplicated with 3 tangents == three forward runs with one each;
+  4. BatchDuplicated with 3 tangents == three forward runs with one each (every case of the
+     routines with a batched rule, blasad/tangents/batched.py);
   5. float32 and complex64 tangents == float64 and complex128 ones, to their precision.
 """
 
@@ -27,6 +28,7 @@ from test_routines import (
 )
 
 import blasad as ba
+from blasad.tangents import BATCHED
 
 SPECS = ba.SPECS
 TAGS = {"f64": ("0", "1", "-0.7", "arr"), "c128": ("0", "1", "0.7-0.3j", "arr")}
@@ -134,7 +136,7 @@ def test_unread_output_tangent_is_overwritten(name, flags, scalars, scheme, dt, 
     assert not np.isnan(written).any(), f"a NaN in the unread output's tangent survived; {case}"
 
 
-@parametrize(PARAMS[::3])
+@parametrize([p for i, p in enumerate(PARAMS) if i % 3 == 0 or p.values[1] in BATCHED])  # (batched: all)
 def test_batch_equals_one_at_a_time(name, flags, scalars, scheme, dt, rng):
     case = _case(name, flags, scalars, scheme, dt, rng)
     floats = _floats(case)

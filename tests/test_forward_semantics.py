@@ -178,3 +178,18 @@ def test_a_lost_tangent_warns(rng):
         warnings.simplefilter("always")
         ba.autodiff(loses, ba.Duplicated(x, dx), mode="forward")
     assert any(issubclass(w.category, ba.GradientLostWarning) for w in caught)
+
+
+def test_adjacent_blocks_of_one_buffer(rng):
+    """A Duplicated block and the block right after it in memory (written from it inside f, through
+    a closure): two regions that touch and do not overlap."""
+    buf = rng.standard_normal(8)
+    x, y = buf[:4], buf[4:]
+
+    def f(x):
+        ba.copy(x, y)
+        ba.scal(2.0, y)
+
+    dx = rng.standard_normal(4)
+    ba.autodiff(f, ba.Duplicated(x, dx.copy()), mode="forward")
+    np.testing.assert_array_equal(y, 2 * x)
