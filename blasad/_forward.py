@@ -42,13 +42,29 @@ class _Region:
     """The tangents of bytes [lo, hi) of memory; owner: a weak reference to the array that owns
     that memory (None: held by the caller, a Duplicated argument)."""
 
-    __slots__ = ("buf", "hi", "lo", "owner")
+    __slots__ = ("buf", "hi", "keep", "lo", "owner")
 
     def __init__(self, lo: int, hi: int, buf: np.ndarray, owner: Any) -> None:
         self.lo, self.hi, self.buf, self.owner = lo, hi, buf, owner
+        self.keep: Any = None  # the array whose memory buf is, when it is not buf's own
 
     def alive(self) -> bool:
         return self.owner is None or self.owner() is not None
+
+
+class _Memory:
+    """Bytes at an address, for NumPy (the array interface): what _bytes_at views."""
+
+    __slots__ = ("__array_interface__",)
+
+    def __init__(self, at: int, shape: tuple[int, ...], strides: tuple[int, ...]) -> None:
+        self.__array_interface__ = {"data": (at, False), "shape": shape, "strides": strides,
+                                    "typestr": "|u1", "version": 3}  # fmt: skip
+
+
+def _bytes_at(at: int, shape: tuple[int, ...], strides: tuple[int, ...]) -> np.ndarray:
+    """A uint8 array over memory another array owns (the caller keeps that one alive)."""
+    return np.asarray(_Memory(at, shape, strides))
 
 
 class Forward:
@@ -147,15 +163,34 @@ class Forward:
     def _lead(self) -> tuple[int, ...]:
         return () if self.batch is None else (self.batch,)
 
-    def attach(self, x: np.ndarray, dx: np.ndarray) -> None:
-        """x's tangent starts as dx (a Duplicated argument; dxs, batched)."""
+    def attach(self, x: np.ndarray, dx: np.ndarray) -> bool:
+        """x's tangent starts as dx (a Duplicated argument; dxs, batched). When dx has x's strides
+        and x's elements fill their span, dx's own memory is the region (nothing copied: dx holds
+        the tangent of x's current value all along); else a region of its own, dx copied in, and
+        False: the caller copies the tangent back."""
+        if not x.size:
+            return True
         lo, hi = extent(x)
-        if x.size:
-            self._find(lo, hi, "a Duplicated argument")
-            self._add(lo, hi, None)
-            t = self.tangent(x)
-            assert t is not None
-            t[...] = dx
+        self._find(lo, hi, "a Duplicated argument")
+        lead = 0 if self.batch is None else 1
+        step = dx.strides[0] if lead else 0
+        nb = 1 if self.batch is None else self.batch
+        if dx.strides[lead:] == x.strides and hi - lo == x.nbytes and (nb == 1 or step >= hi - lo) and nb > 0:
+            first = dx[0, ...] if lead else dx  # (an array, 0-d included: its address is read by id)
+            dlo = extent(first)[0]
+            size = hi - lo
+            buf = _bytes_at(dlo, (nb, size) if lead else (size,), (step, 1) if lead else (1,))
+            r = _Region(lo, hi, buf, None)
+            r.keep = dx
+            i = bisect.bisect_right(self._los, lo)
+            self._los.insert(i, lo)
+            self._regions.insert(i, r)
+            return True
+        self._add(lo, hi, None)
+        t = self.tangent(x)
+        assert t is not None
+        t[...] = dx
+        return False
 
     # -- calls -------------------------------------------------------------------------------
     @contextmanager
@@ -309,7 +344,7 @@ _scalar.FORWARD.append(scalar_op)
 
 def run_forward(f: Callable[..., Any], args: tuple[Any, ...]) -> Any:
     """autodiff(f, *args, mode="forward"): f's result; each Duplicated's dx (BatchDuplicated's dxs)
-    holds the tangent(s) of its x's final value. dx is written only when f returns."""
+    holds the tangent(s) of its x's final value (if f raises: of the value f left in x)."""
     from blasad._tape import BatchDuplicated, Const, Duplicated
 
     if thread_local.tape is not None:
@@ -326,7 +361,8 @@ def run_forward(f: Callable[..., Any], args: tuple[Any, ...]) -> Any:
     if len(batches) > 1:
         raise ValueError(f"autodiff: each BatchDuplicated must carry as many tangents; got {sorted(batches)}")
     arrays = [x for x, _ in pairs] + [t for _, t in pairs]
-    for j, b in enumerate(arrays):
+    disjoint = len(arrays) < 2 or lib.ba_arrays_disjoint(id(arrays))  # (byte spans apart: no pair shares)
+    for j, b in enumerate([] if disjoint else arrays):
         for a in arrays[:j]:
             if np.shares_memory(a, b):
                 raise ValueError(
@@ -334,17 +370,15 @@ def run_forward(f: Callable[..., Any], args: tuple[Any, ...]) -> Any:
                     "pass the base once and take views in f"
                 )
     fwd = Forward(batches.pop() if batches else None)
-    for x, t in pairs:
-        fwd.attach(x, t)
+    copied = [(x, t) for x, t in pairs if not fwd.attach(x, t)]  # (the others are their regions)
     primals = [a.x if isinstance(a, Duplicated | BatchDuplicated | Const) else a for a in args]
     thread_local.forward = fwd
     lib.ba_fast_set_forward(1)
     try:
-        result = f(*primals)
-    finally:
+        return f(*primals)
+    finally:  # (also when f raises: dx is the tangent of x as f left it, as it is for the others)
         thread_local.forward = None
         lib.ba_fast_set_forward(0)
-    for x, t in pairs:
-        got = fwd.tangent(x)
-        t[...] = 0 if got is None else got
-    return result
+        for x, t in copied:
+            got = fwd.tangent(x)
+            t[...] = 0 if got is None else got
