@@ -28,6 +28,7 @@ from blasad.bench.cases import (
     case_tape_bytes,
 )
 from blasad.bench.checkpoint import case_checkpoint, checkpoint_targets, ckpt_steps, print_checkpoint_table
+from blasad.bench.forward import case_forward, forward_targets, forward_tasks, print_forward_tables
 from blasad.bench.frameworks import Peers
 from blasad.bench.lapack import (
     LAPACK_SIZES,
@@ -191,7 +192,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "qr, eigh, svd against the plain LAPACK call, PyTorch and JAX; under the first thread count), "
         "level3 (each level-3 routine's forward + reverse against its FLOP ratio; the first thread count), "
         "checkpoint (an RK4 loop's gradient, memory and time against n through ba.checkpoint_loop, against "
-        "the fully taped loop, torch.utils.checkpoint and jax.checkpoint; the first thread count)",
+        "the fully taped loop, torch.utils.checkpoint and jax.checkpoint; the first thread count), forward "
+        "(forward mode: one gemm per size up to 1024 against the hand-written tangent, torch.func.jvp, "
+        "forward_ad and jax.jvp; the 4×4 gemm chain; 16 tangents at once; the torch and jax wrappers' "
+        "cost per call; the first thread count)",
     )
     parser.add_argument(
         "--lapack-ops",
@@ -242,8 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     lapack = lapack_tasks(cfg) if "lapack" in cases else []
     level3 = level3_tasks(cfg) if "level3" in cases else []
     ckpt = ckpt_steps(cfg) if "checkpoint" in cases else ()
+    fwd = forward_tasks(cfg) if "forward" in cases else []
     once = sum(c in cases for c in ("single", "tape-bytes", "memory", "scalar"))  # not per thread count
-    progress = Progress(len(threads) * per_thread + once + len(lapack) + len(level3) + len(ckpt))
+    progress = Progress(len(threads) * per_thread + once + len(lapack) + len(level3) + len(ckpt) + len(fwd))
     rows: list[Row] = []
     for t in threads:
         with blas_threads(t, peers):
@@ -288,6 +293,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             for n in ckpt:
                 progress.step(f"checkpointed loop n={n} threads={threads_label(threads[0])}")
                 rows += case_checkpoint(n, threads[0], cfg, peers)
+    if fwd:  # under the first thread count only
+        with blas_threads(threads[0], peers):
+            for part, n in fwd:
+                progress.step(f"{part} n={n} threads={threads_label(threads[0])}")
+                rows += case_forward(part, n, threads[0], cfg, peers)
     memory = []
     if "memory" in cases:
         progress.step("memory")
@@ -305,8 +315,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_lapack_tables(rows)
     print_level3_table(rows)
     print_checkpoint_table(rows)
+    print_forward_tables(rows)
     targets = check_targets(rows, memory, cfg) + lapack_targets(rows) + level3_targets(rows)
-    print_targets(targets + checkpoint_targets(rows))
+    print_targets(targets + checkpoint_targets(rows) + forward_targets(rows))
     if "ops" in cases:
         print("\n" + write_plot(rows, cfg.plot))
     return 0

@@ -14,7 +14,8 @@ from typing import Any
 ROUNDS = 8  # the samples of a case take turns this many times
 WARM_TIME = 0.08  # seconds of untimed repetitions at the start of a sample's turn
 # what a report can measure (--cases)
-CASES = ("ops", "chains", "single", "tape-bytes", "memory", "scalar", "cg", "lapack", "level3", "checkpoint")
+CASES = ("ops", "chains", "single", "tape-bytes", "memory", "scalar", "cg", "lapack", "level3", "checkpoint",
+         "forward")  # fmt: skip
 Sample = Callable[[], dict[str, float]]  # one timed repetition: segment name -> seconds
 now = time.perf_counter
 
