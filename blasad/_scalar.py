@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,9 @@ _PIECEWISE = {
     np.isnan, np.isinf, np.signbit, np.sign, np.floor, np.ceil, np.trunc, np.rint,
     np.logical_and, np.logical_or, np.logical_not, np.logical_xor,
 }  # fmt: skip
+# an in-place operator's result, `A[j, j, ...] -= r`, until Python stores it back into A[j, j]
+# (the element the recorded operation wrote: that store loses nothing), per thread
+_STORE_BACK = threading.local()
 # forward mode's handler of a scalar operation (blasad._forward.scalar_op, which imports this
 # module): the native calls answer -7 while forward mode runs on this thread
 FORWARD: list[Any] = []
@@ -205,7 +209,10 @@ class Scalar(_ScalarBase):  # type: ignore[misc]
         return self._a.item()
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        lost(self, "conversion to a NumPy array (np.asarray, a NumPy store such as A[j, j] = r)")
+        if getattr(_STORE_BACK, "result", None) is self:  # `A[j, j, ...] -= r`'s store of its result
+            _STORE_BACK.result = None  # into the element the operator wrote (recorded): no loss
+        else:
+            lost(self, "conversion to a NumPy array (np.asarray, a NumPy store such as A[j, j] = r)")
         if copy or (dtype is not None and np.dtype(dtype) != self._a.dtype):
             return np.array(self._a, dtype=dtype, copy=True)
         return self._a
@@ -400,7 +407,10 @@ def _ufunc_slow(self: Scalar, ufunc: np.ufunc, method: str, *inputs: Any, **kwar
             out = out[0] if isinstance(out, tuple) and len(out) == 1 else out
             out = out._a if isinstance(out, Scalar) else out
         if out is None or (isinstance(out, np.ndarray) and out.ndim == 0):
-            return apply(op, inputs[0], inputs[1] if len(inputs) > 1 else None, out)
+            result = apply(op, inputs[0], inputs[1] if len(inputs) > 1 else None, out)
+            if out is not None and inputs[0] is out:  # an in-place operator, `A[j, j, ...] -= r`:
+                _STORE_BACK.result = result  # Python stores the result back where it already is
+            return result
     return _numpy(ufunc, method, inputs, kwargs, lose=ufunc not in _PIECEWISE)
 
 

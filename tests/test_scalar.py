@@ -196,6 +196,25 @@ def test_out_stores_into_a_tracked_element_and_in_place_operators_record() -> No
     assert np.allclose(tape.grad(x), 2 * x * (4 * 0.5 / r - 1))
 
 
+def test_in_place_operator_on_a_subscript_stores_back_silently() -> None:
+    """`A[j, j, ...] -= r` is `t = A[j, j, ...]; t -= r; A[j, j, ...] = t`: the last store puts the
+    recorded result back where it is, which loses nothing (no GradientLostWarning, check=True
+    included); storing it anywhere else still warns."""
+    A, x = np.array([[4.0, 1.0], [1.0, 3.0]]), np.array([1.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with ba.Tape(check=True) as tape:
+            tape.watch(A, x)
+            A[1, 1, ...] -= ba.dot(x, x)
+    tape.backward(A, np.ones((2, 2)))
+    assert A[1, 1] == -2 and np.allclose(tape.grad(x), -2 * x)
+    with ba.Tape() as tape, pytest.warns(ba.GradientLostWarning):
+        tape.watch(A, x)
+        d = A[1, 1, ...]
+        d -= ba.dot(x, x)
+        np.zeros(2)[0] = ba.dot(x, x)
+
+
 def test_operations_outside_a_recording_are_numpy_scalars() -> None:
     r = ba.dot(np.ones(3), np.ones(3))
     assert isinstance(r, ba.Scalar) and repr(r) == "Scalar(3.0)" and str(r) == "3.0" and f"{r:.2f}" == "3.00"
