@@ -322,13 +322,13 @@ def scalar_op(op: int, x: Any, y: Any, out: np.ndarray | None) -> Any:
     operands = (x,) if y is None else (x, y)
     dots = [fwd.tangent(v) for v in operands]
     out_dot = None if out is None else fwd.tangent(out)
+    values = [v._a[()] if type(v) is Scalar else np.asarray(v)[()] for v in operands]  # (out may be one)
     with fwd.plain():
         z = _scalar.apply(op, x, y, out)
     if z is NotImplemented or (all(d is None for d in dots) and out_dot is None):
         return z
     buf = z._a if type(z) is Scalar else np.array(z)
     z_dot = fwd.ensure(buf)
-    values = [v._a[()] if type(v) is Scalar else np.asarray(v)[()] for v in operands]
     got: Any = 0
     with np.errstate(all="ignore"):
         for part, d in zip(_TANGENT[op].tangent, dots):

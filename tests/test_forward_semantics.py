@@ -195,3 +195,70 @@ def test_adjacent_blocks_of_one_buffer(rng):
     dx = rng.standard_normal(4)
     ba.autodiff(f, ba.Duplicated(x, dx.copy()), mode="forward")
     np.testing.assert_array_equal(y, 2 * x)
+
+
+def _cholesky_by_scalars(A):
+    """A ← L in place, column by column with active scalars stored into A (out= and -=)."""
+    n = A.shape[0]
+    for j in range(n):
+        if j:
+            A[j, j, ...] -= ba.dot(A[j, :j], A[j, :j])
+        np.sqrt(ba.Scalar(A[j, j, ...]), out=A[j, j, ...])  # (a Scalar operand: recorded)
+        if j + 1 < n:
+            ba.gemv(-1.0, A[j + 1 :, :j], A[j, :j], 1.0, A[j + 1 :, j])
+            ba.scal(np.reciprocal(ba.Scalar(A[j, j, ...])), A[j + 1 :, j])
+
+
+def test_scalars_stored_into_arrays(rng):
+    M = rng.standard_normal((5, 5))
+    _check(_cholesky_by_scalars, [M @ M.T + 5 * np.eye(5)], rng)
+
+
+def test_cg_and_a_checkpointed_loop(rng):
+    def cg(A, b, x):
+        r, p, Ap = np.empty_like(b), np.empty_like(b), np.empty_like(b)
+        ba.copy(b, r)
+        ba.gemv(-1.0, A, x, 1.0, r)
+        ba.copy(r, p)
+        state = {"rr": ba.dot(r, r)}
+
+        def step(i):
+            ba.gemv(1.0, A, p, 0.0, Ap)
+            alpha = state["rr"] / ba.dot(p, Ap)
+            ba.axpy(alpha, p, x)
+            ba.axpy(-alpha, Ap, r)
+            rr_new = ba.dot(r, r)
+            ba.scal(rr_new / state["rr"], p)
+            ba.axpy(1.0, r, p)
+            state["rr"] = rr_new
+
+        ba.checkpoint_loop(step, 4, snapshots=2)  # (outside a tape: the loop as written)
+
+    M = rng.standard_normal((6, 6))
+    _check(cg, [M @ M.T + 6 * np.eye(6), rng.standard_normal(6), np.zeros(6)], rng, rtol=1e-6)
+
+
+def test_threads_run_forward_mode_apart(rng):
+    import threading
+
+    A = rng.standard_normal((8, 8))
+    dA = rng.standard_normal((8, 8))
+    results = {}
+
+    def program(B, x):
+        ba.gemv(1.0, B, x.copy(), 0.0, x)  # (x.copy(): a constant)
+
+    def work(k):
+        B, dB = A.copy(), dA.copy()
+        for _ in range(50):
+            x, dx = np.ones(8) * k, np.zeros(8)
+            ba.autodiff(program, ba.Duplicated(B, dB), ba.Duplicated(x, dx), mode="forward")
+        results[k] = dx
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in (1, 2, 3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in (1, 2, 3):
+        np.testing.assert_allclose(results[k], dA @ (np.ones(8) * k), rtol=1e-12)
