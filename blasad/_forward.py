@@ -9,9 +9,12 @@ the same view of the tangent buffer, as shadows are in reverse mode; with
 and a view's tangents are a (B, *shape) array. Memory that a call writes from active inputs
 gets a region of zeros (its earlier values were constants) covering its whole base array.
 
-The public calls reach ``Forward.call`` through the validating path: while forward mode runs
-on a thread, the C fast path turns every call down (ba_fast_set_forward) and the active
-scalars' arithmetic comes to ``scalar_op``.
+While forward mode runs on a thread (ba_fast_set_forward), the C fast path runs the calls of the
+routines with a native tangent rule (csrc/tangents.inc: gemm, gemv, axpy, scal, copy) itself, one
+native call each, finding the tangents in a copy of the region table that this module keeps in C
+(ba_fw_add, ba_fw_drop; with one tangent per argument only); it asks for a tangent it lacks (rc 2:
+``ensure``) and turns every other call down, which then reaches ``Forward.call`` through the
+validating path, as the active scalars' arithmetic reaches ``scalar_op``.
 """
 
 from __future__ import annotations
@@ -86,6 +89,8 @@ class Forward:
             r = self._regions[i]
             if not r.alive():  # its array is gone: the memory may hold another one now
                 del self._los[i], self._regions[i]
+                if self.batch is None:
+                    lib.ba_fw_drop(r.lo)
                 i -= 1
                 continue
             if r.hi <= lo:
@@ -102,10 +107,14 @@ class Forward:
         size = hi - lo
         row = -(-size // 64) * 64  # rows 64-byte aligned
         buf = np.zeros(size if self.batch is None else (self.batch, row), np.uint8)
-        r = _Region(lo, hi, buf, owner)
-        i = bisect.bisect_right(self._los, lo)
-        self._los.insert(i, lo)
+        return self._insert(_Region(lo, hi, buf, owner))
+
+    def _insert(self, r: _Region) -> _Region:
+        i = bisect.bisect_right(self._los, r.lo)
+        self._los.insert(i, r.lo)
         self._regions.insert(i, r)
+        if self.batch is None and lib.ba_fw_add(r.lo, r.hi, address(r.buf)):  # (the native calls' copy)
+            raise MemoryError("blasad: out of memory in forward mode's table of tangents")
         return r
 
     def _drop(self, r: _Region) -> None:
@@ -114,6 +123,8 @@ class Forward:
         while i < len(self._los) and self._los[i] == r.lo:
             if self._regions[i] is r:
                 del self._los[i], self._regions[i]
+                if self.batch is None:
+                    lib.ba_fw_drop(r.lo)
                 return
             i += 1
 
@@ -182,9 +193,7 @@ class Forward:
             buf = _bytes_at(dlo, (nb, size) if lead else (size,), (step, 1) if lead else (1,))
             r = _Region(lo, hi, buf, None)
             r.keep = dx
-            i = bisect.bisect_right(self._los, lo)
-            self._los.insert(i, lo)
-            self._regions.insert(i, r)
+            self._insert(r)
             return True
         self._add(lo, hi, None)
         t = self.tangent(x)
@@ -370,7 +379,12 @@ def run_forward(f: Callable[..., Any], args: tuple[Any, ...]) -> Any:
                     "pass the base once and take views in f"
                 )
     fwd = Forward(batches.pop() if batches else None)
-    copied = [(x, t) for x, t in pairs if not fwd.attach(x, t)]  # (the others are their regions)
+    lib.ba_fw_native(int(fwd.batch is None))  # one tangent each: the native rules may run
+    try:
+        copied = [(x, t) for x, t in pairs if not fwd.attach(x, t)]  # (the others are their regions)
+    except BaseException:
+        lib.ba_fw_native(0)
+        raise
     primals = [a.x if isinstance(a, Duplicated | BatchDuplicated | Const) else a for a in args]
     thread_local.forward = fwd
     lib.ba_fast_set_forward(1)
@@ -379,6 +393,7 @@ def run_forward(f: Callable[..., Any], args: tuple[Any, ...]) -> Any:
     finally:  # (also when f raises: dx is the tangent of x as f left it, as it is for the others)
         thread_local.forward = None
         lib.ba_fast_set_forward(0)
+        lib.ba_fw_native(0)
         for x, t in copied:
             got = fwd.tangent(x)
             t[...] = 0 if got is None else got

@@ -210,8 +210,13 @@ def out_of_memory(name: str) -> None:
 
 def give_shadows(values: tuple[Any, ...], writes: tuple[int, ...]) -> None:
     """Shadows for the written arguments of an active call (ba_fast_call's rc 2)."""
+    if thread_local.forward is not None:  # forward mode's native call: tangents for them
+        for i in writes:
+            if isinstance(values[i], np.ndarray):
+                thread_local.forward.ensure(values[i])
+        return
     tape = current_tape()
-    assert tape is not None, "rc 2 comes only from a recording"
+    assert tape is not None, "rc 2 comes only from a recording or forward mode"
     for i in writes:
         tape._regions.ensure(values[i])
 

@@ -311,6 +311,10 @@ def buffer_as(s: Scalar, dtype: np.dtype[Any]) -> np.ndarray | None:
 def result_buffer(dtype: np.dtype[Any]) -> np.ndarray:
     """A reduction's result buffer: while a tape records, a 0-d array over a fresh slot of its
     scalar pool (tracked already, so the call needs no new region); else a new 0-d array."""
+    if thread_local.forward is not None:  # forward mode: a new 0-d array with a tangent
+        a = np.zeros((), dtype)
+        thread_local.forward.ensure(a)
+        return a
     a = _slot(DTYPE_CODES[dtype])
     if a is None and thread_local.tape is not None:
         _add_chunk(thread_local.tape)

@@ -197,6 +197,15 @@ void ba_fast_set_forward(int on);
 /* ba_fast_call's validation alone, with no tape: 0 when it would take the call, with the
  * entry's dims (int64, in the entry's order) written to dims; nothing runs. */
 int ba_fast_check(int routine, intptr_t args, intptr_t dims);
+/* Forward mode's native calls (one tangent per argument; not for batches): on 1 makes ba_fast_call
+ * run a call whose routine has a native tangent rule (ba_tangent_native, by entry index) with the
+ * tangents found in this thread's table of regions: [lo, hi) bytes whose tangents start at tan
+ * (fw_add; fw_drop by lo; off clears it). ba_fast_call returns 2 when a written argument has no
+ * tangent yet (the caller makes one and calls again) and 1 for what the Python rules do. */
+void ba_fw_native(int on);
+int ba_fw_add(intptr_t lo, intptr_t hi, intptr_t tan);
+void ba_fw_drop(intptr_t lo);
+int ba_tangent_native(int r);
 int ba_fast_call(int routine, intptr_t args);
 
 /* Active scalars (blasad/_scalar.py; the operations: blasad/specs/scalar.py, their rules:

@@ -137,16 +137,79 @@ static int writeable(intptr_t o) { return PyArray_FLAGS((PyArrayObject *)o) & NP
 /* The shadow of array a (elements of es bytes) on tape t: its address, 0 when a is inactive,
  * -1 when a straddles a tracked region (not a view of the tracked base: the Python path
  * raises the error). */
+/* Forward mode's regions on this thread (blasad/_forward.py mirrors its table here): sorted by lo,
+ * disjoint; the tangent of byte p of [lo, hi) is at tan + (p - lo). fw_on: native calls, while
+ * forward mode runs with one tangent per argument and not inside a rule (ba_fast_set_forward). */
+typedef struct {
+    intptr_t lo, hi, tan;
+} fw_region;
+static _Thread_local fw_region *fw_tab;
+static _Thread_local int64_t fw_n, fw_cap;
+static _Thread_local int fw_native_on, forward;
+static _Thread_local int64_t *dry; /* ba_fast_check's dims: validate only (no tangents looked up) */
+
+int ba_fw_add(intptr_t lo, intptr_t hi, intptr_t tan)
+{
+    if (fw_n == fw_cap) {
+        const int64_t cap = fw_cap ? 2 * fw_cap : 64;
+        fw_region *p = realloc(fw_tab, (size_t)cap * sizeof *p);
+        if (!p) return -1;
+        fw_tab = p, fw_cap = cap;
+    }
+    int64_t i = fw_n;
+    while (i > 0 && fw_tab[i - 1].lo > lo) i--;
+    memmove(fw_tab + i + 1, fw_tab + i, (size_t)(fw_n - i) * sizeof *fw_tab);
+    fw_tab[i] = (fw_region){lo, hi, tan};
+    fw_n++;
+    return 0;
+}
+
+void ba_fw_drop(intptr_t lo)
+{
+    for (int64_t i = 0; i < fw_n; i++)
+        if (fw_tab[i].lo == lo) {
+            memmove(fw_tab + i, fw_tab + i + 1, (size_t)(fw_n - i - 1) * sizeof *fw_tab);
+            fw_n--;
+            return;
+        }
+}
+
+void ba_fw_native(int on)
+{
+    fw_native_on = on;
+    if (!on) {
+        free(fw_tab);
+        fw_tab = NULL, fw_n = fw_cap = 0;
+    }
+}
+
+/* The tangent of p, whose argument spans bytes [lo, hi): 0 when they meet no region, -1 when they
+ * straddle one's edge (the Python path names it). */
+static intptr_t fw_lookup(intptr_t p, intptr_t lo, intptr_t hi)
+{
+    int64_t a = 0, b = fw_n; /* the last region with its lo <= lo */
+    while (a < b) {
+        const int64_t c = (a + b) / 2;
+        if (fw_tab[c].lo <= lo) a = c + 1;
+        else b = c;
+    }
+    if (a > 0 && lo < fw_tab[a - 1].hi) return hi <= fw_tab[a - 1].hi ? fw_tab[a - 1].tan + (p - fw_tab[a - 1].lo) : -1;
+    return a < fw_n && fw_tab[a].lo < hi ? -1 : 0;
+}
+
 static intptr_t shadow(ba_tape *t, const nd_t *a, int es)
 {
-    if (!t) return 0;
+    const int fw = !t && forward && fw_native_on && !dry;
+    if (!t && !fw) return 0;
     intptr_t lo = (intptr_t)a->p, hi = lo;
     if (a->rows > 0 && a->cols > 0) {
         const int64_t d0 = (a->rows - 1) * a->s0 * es, d1 = (a->cols - 1) * a->s1 * es;
         lo += (d0 < 0 ? d0 : 0) + (d1 < 0 ? d1 : 0);
         hi += (d0 > 0 ? d0 : 0) + (d1 > 0 ? d1 : 0) + es;
+    } else if (fw) {
+        return 0; /* an empty argument: no tangent to carry */
     }
-    return ba_tape_lookup(t, (intptr_t)a->p, lo, hi);
+    return fw ? fw_lookup((intptr_t)a->p, lo, hi) : ba_tape_lookup(t, (intptr_t)a->p, lo, hi);
 }
 
 /* A read scalar, as as_scalar reads it. */
@@ -266,7 +329,6 @@ static void lds_of(const nd_t *a, int64_t ld[2])
     ld[1] = (a->s1 == 1 || c <= 1) && (r <= 1 || a->s0 >= MAX(c, 1)) ? (r > 1 ? a->s0 : MAX(c, 1)) : 0;
 }
 
-static _Thread_local int64_t *dry; /* ba_fast_check's dims: validate only */
 
 static int fast_run(ba_tape *t, int r, intptr_t args)
 {
@@ -274,6 +336,8 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
     if (r < 0 || r >= FG_NROUTINES || !PyTuple_CheckExact(tuple)) return BAIL;
     const fg_spec *s = &fg_specs[r];
     const int na = s->nargs;
+    const int fw = !t && forward && fw_native_on && !dry; /* forward mode's native call */
+    if (fw && !ba_tangent_native(s->entry)) return BAIL; /* its Python rule's */
     if (PyTuple_GET_SIZE(tuple) != na) return BAIL;
     intptr_t obj[FG_MAXARGS];
     for (int i = 0; i < na; i++) obj[i] = (intptr_t)PyTuple_GET_ITEM(tuple, i);
@@ -435,6 +499,14 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
         if ((v[i].bar = shadow(t, &a[i], g->real ? ES_OF[dt & 1] : es)) < 0) return BAIL;
         active |= g->io != FG_OUT && v[i].bar;
     }
+    int tangents = 0; /* forward mode: a tangent anywhere runs the native tangent rule */
+    if (fw) {
+        for (int i = 0; i < na; i++)
+            if (s->args[i].kind != FG_PIVOTS && s->args[i].kind != FG_INT) tangents |= v[i].bar != 0;
+        for (int i = 0; i < na; i++) /* a written argument without a tangent: the caller makes one */
+            if (tangents && s->args[i].io != FG_IN && s->args[i].kind != FG_PIVOTS && !v[i].bar) return NEEDS_SHADOW;
+        active = 0; /* (no tape: nothing below records) */
+    }
     for (int i = 0; i < na; i++) /* an active call's outputs without a shadow get one (a result: a slot) */
         if (s->args[i].io != FG_IN && s->args[i].kind != FG_PIVOTS && active && !v[i].bar) {
             if (s->args[i].kind == FG_SCALAR) return NEEDS_SHADOW;
@@ -457,6 +529,14 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
         return 0;
     }
     allow(es, na, obj);
+#ifdef BA_CHECKED
+    for (int i = 0; tangents && i < na; i++) /* the tangent rule's CBLAS calls reach the tangents too */
+        if (v[i].bar && Py_TYPE((PyObject *)obj[i]) == nd_type && s->args[i].kind != FG_SCALAR) {
+            const intptr_t shift = v[i].bar - (intptr_t)a[i].p, lo = array_bound(obj[i], 0);
+            const intptr_t hi = array_bound(obj[i], 1) + es;
+            if (hi > lo) ba_checked_allow(lo + shift, hi + shift);
+        }
+#endif
     int64_t work = 1;
     for (int k = 0; k < s->ndims; k++) work *= d[k] > 1 ? d[k] : 1;
     /* the entry's arguments as words, in its order: flags, dims, then each argument */
@@ -480,6 +560,10 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
         if (g->kind != FG_PIVOTS) w[nw++].i = v[i].bar;
     }
     int ret;
+    if (tangents) {
+        KERNEL(ret, work, ba_tangent_call(s->entry, dt, order, w, nw));
+        return ret == -3 ? BAIL : ret;
+    }
     KERNEL(ret, work, ba_entry(t, s->entry, dt, order, w, nw, src, ns));
     return ret;
 }
@@ -493,7 +577,7 @@ int ba_fast_run(ba_tape *t, int r, intptr_t args)
 }
 
 static _Thread_local ba_tape *recording; /* the tape recording on this thread */
-static _Thread_local int forward; /* forward mode on this thread: every call is Python's */
+/* forward (declared above): forward mode on this thread; every call is Python's but for fw_native_on */
 
 void ba_fast_set_forward(int on) { forward = on; }
 
@@ -505,7 +589,7 @@ void ba_fast_set_tape(ba_tape *t, intptr_t keep)
 
 int ba_fast_call(int r, intptr_t args)
 {
-    if (forward) return 1;
+    if (forward && !fw_native_on) return 1;
     const PyGILState_STATE g = PyGILState_Ensure();
     const int rc = fast_run(recording, r, args);
     PyGILState_Release(g);

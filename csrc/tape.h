@@ -120,6 +120,7 @@ ba_log *ba_tape_log(ba_tape *t); /* NULL: not a replay tape */
 void ba_tape_set_log(ba_tape *t, ba_log *log);
 void ba_tape_rewind(ba_tape *t);
 int ba_entry_call(ba_tape *t, int r, int dtype, int order, const ba_word *w, int64_t nw);
+int ba_tangent_call(int r, int dtype, int order, const ba_word *w, int64_t nw); /* -3: no native rule */
 int ba_spec_index(const char *name);
 
 /* LAPACK (lapack.inc): a rule returns BA_INFO + info when LAPACK reports info > 0. An adjoint

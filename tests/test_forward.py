@@ -10,6 +10,7 @@ layout schemes), with every float argument Duplicated and a random tangent:
   4. BatchDuplicated with 3 tangents == three forward runs with one each (every case of the
      routines with a batched rule, blasad/tangents/batched.py);
   5. float32 and complex64 tangents == float64 and complex128 ones, to their precision.
+A routine with a native tangent rule (csrc/tangents.inc) runs each check through both rules.
 """
 
 import numpy as np
@@ -28,6 +29,7 @@ from test_routines import (
 )
 
 import blasad as ba
+from blasad._native_loader import lib
 from blasad.tangents import BATCHED
 
 SPECS = ba.SPECS
@@ -45,13 +47,20 @@ def _params():
                 flags, scalars = sets[i % len(sets)], _rotation(spec, tags, i + i // len(sets))
                 scheme = SCHEMES[(3 * i + len(name)) % len(SCHEMES)]
                 tag = "".join(str(v) for v in flags.values())
-                yield pytest.param(
-                    "fast", name, flags, scalars, scheme, dt, id=f"{name}-{tag}-{i}-{scheme}-{dt}"
-                )
+                for path in ("fast", "validating") if _native(name) else ("fast",):
+                    ident = f"{path}-{name}-{tag}-{i}-{scheme}-{dt}"
+                    yield pytest.param(path, name, flags, scalars, scheme, dt, id=ident)
+
+
+def _native(name):
+    """Has the routine a native tangent rule (csrc/tangents.inc)? Then the fast path runs it, and
+    the validating path its Python rule: both are checked."""
+    return bool(lib.ba_tangent_native(lib.ba_entry_index(name.encode())))
 
 
 PARAMS = list(_params())
-# the rules' own calls take the C fast path (forward mode turns it off for the user's calls)
+# "fast": the C fast path runs the native tangent rule where there is one, else the Python rule
+# (whose own calls take the fast path); "validating": the Python rules alone
 ARGS = ("dispatch_path", "name", "flags", "scalars", "scheme", "dt")
 
 

@@ -60,7 +60,9 @@ def build_outputs() -> dict[str, str]:
     rules = signature.rules(p.read_text(encoding="utf-8") for p in sorted(CSRC.glob("*.inc")))
     return {
         "routines.h": entries.header(routines),
-        "dispatch.inc": entries.dispatch(routines, rules) + entries.entries(routines),
+        "dispatch.inc": entries.dispatch(routines, rules)
+        + entries.entries(routines)
+        + entries.tangents(routines, rules),
         "fast_generic.inc": fast.table(routines),
         "checked.h": checked.macros(),
     }

@@ -58,6 +58,37 @@ def dispatch(specs: Iterable[Any], defined: set[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def tangents(specs: Iterable[Any], defined: set[str]) -> str:
+    """The end of dispatch.inc: forward mode's native tangent rules (F(<name>_tan), csrc/tangents.inc)
+    behind one call by the entry's index, with the entry's words (ba_tangent_call: -3 for a routine
+    without one), and whether routine r has one (ba_tangent_native)."""
+    specs = list(specs)
+    lines = [
+        "",
+        "/* Routine r's native tangent rule (forward mode) with the entry's words, its `_bar` words the",
+        " * tangents: -3 when it has none (its Python rule runs), -2 for a word count not its entry's. */",
+        "int ba_tangent_call(int r, int dtype, int order, const ba_word *w, int64_t nw)",
+        "{",
+        "    switch (r) {",
+    ]
+    have = []
+    for r, spec in enumerate(specs):
+        if f"{spec.name}_tan" not in defined:
+            continue
+        have.append(r)
+        ps = params(spec)
+        call = [_word(ty, k) for k, (ty, _) in enumerate(ps)]
+        lines += [f"    case {r}:", f"        if (nw != {len(ps)}) return -2;", "        switch (dtype) {"]
+        for p in spec.dtypes:
+            head = f"        case {PREFIX.index(p)}: return {spec.name}_tan_{p}("
+            lines += _wrap(head, ["NULL", "order", *call], ");", 16)
+        lines += ["        default: return -2;", "        }"]
+    lines += ["    default: return -3;", "    }", "}", ""]
+    cases = " || ".join(f"r == {r}" for r in have) or "0"
+    lines += ["int ba_tangent_native(int r)", "{", f"    return {cases};", "}"]
+    return "\n".join(lines) + "\n"
+
+
 def _word(ty: str, k: int) -> str:
     """Word k of an entry's argument list (ba_word, csrc/blasad.h) as a parameter of C type ty."""
     casts = {"int": f"(int)w[{k}].i", "int64_t": f"w[{k}].i", "intptr_t": f"(intptr_t)w[{k}].i"}
