@@ -21,6 +21,7 @@ tangent it lacks (rc 2: ``ensure``) and turns every other call down, which then 
 from __future__ import annotations
 
 import bisect
+import threading
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,7 +34,7 @@ from blasad import _lowering, _scalar
 from blasad._lowering import _scalar_buffers
 from blasad._native_loader import lib
 from blasad._scalar import Scalar, wrap
-from blasad._tape import address, extent, thread_local
+from blasad._tape import BatchDuplicated, Const, Duplicated, address, extent, thread_local
 from blasad._validate import validate
 from blasad.specs import Spec
 from blasad.specs.scalar import OPS
@@ -71,6 +72,18 @@ def _bytes_at(at: int, shape: tuple[int, ...], strides: tuple[int, ...]) -> np.n
     return np.asarray(_Memory(at, shape, strides))
 
 
+_PER_THREAD = threading.local()
+
+
+def _dims_buffer() -> tuple[np.ndarray, int]:
+    """This thread's buffer for ba_fast_check's dims (FG_MAXDIMS in csrc/fast.c) and its address."""
+    got = getattr(_PER_THREAD, "dims", None)
+    if got is None:
+        buf = np.zeros(8, np.int64)
+        got = _PER_THREAD.dims = (buf, buf.ctypes.data)
+    return got  # type: ignore[no-any-return]
+
+
 class Forward:
     """The tangents of one forward-mode run (batch: the number carried at once, or None for one)."""
 
@@ -78,8 +91,7 @@ class Forward:
         self.batch = batch
         self._los: list[int] = []  # the regions' lo, sorted
         self._regions: list[_Region] = []
-        self._dims = np.zeros(8, np.int64)  # ba_fast_check's dims (FG_MAXDIMS in csrc/fast.c)
-        self._dims_at = self._dims.ctypes.data
+        self._dims, self._dims_at = _dims_buffer()  # ba_fast_check's dims
 
     # -- regions -----------------------------------------------------------------------------
     def _find(self, lo: int, hi: int, what: str = "") -> _Region | None:
@@ -189,7 +201,7 @@ class Forward:
         nb = 1 if self.batch is None else self.batch
         if dx.strides[lead:] == x.strides and hi - lo == x.nbytes and (nb == 1 or step >= hi - lo) and nb > 0:
             first = dx[0, ...] if lead else dx  # (an array, 0-d included: its address is read by id)
-            dlo = extent(first)[0]
+            dlo = lib.ba_array_lo(id(first))
             size = hi - lo
             buf = _bytes_at(dlo, (nb, size) if lead else (size,), (step, 1) if lead else (1,))
             r = _Region(lo, hi, buf, None)
@@ -355,16 +367,21 @@ _scalar.FORWARD.append(scalar_op)
 def run_forward(f: Callable[..., Any], args: tuple[Any, ...]) -> Any:
     """autodiff(f, *args, mode="forward"): f's result; each Duplicated's dx (BatchDuplicated's dxs)
     holds the tangent(s) of its x's final value (if f raises: of the value f left in x)."""
-    from blasad._tape import BatchDuplicated, Const, Duplicated
-
     if thread_local.tape is not None:
         raise RuntimeError("forward mode cannot run inside a recording Tape (mixing modes is not supported)")
-    if active() is not None:
+    if thread_local.forward is not None:
         raise RuntimeError("forward mode is already running on this thread; nesting it is not supported")
-    pairs = [(a.x, a.dx) for a in args if isinstance(a, Duplicated)]
-    pairs += [(a.x, a.dxs) for a in args if isinstance(a, BatchDuplicated)]
-    batches = {a.dxs.shape[0] for a in args if isinstance(a, BatchDuplicated)}
-    if batches and any(isinstance(a, Duplicated) for a in args):
+    pairs, primals, batches, single = [], [], set(), False
+    for a in args:
+        kind = type(a)
+        if kind is Duplicated:
+            pairs.append((a.x, a.dx))
+            single = True
+        elif kind is BatchDuplicated:
+            pairs.append((a.x, a.dxs))
+            batches.add(a.dxs.shape[0])
+        primals.append(a.x if kind is Duplicated or kind is BatchDuplicated or kind is Const else a)
+    if batches and single:
         raise ValueError(
             "autodiff: Duplicated and BatchDuplicated do not mix; give each tangent a batch axis"
         )
@@ -386,7 +403,6 @@ def run_forward(f: Callable[..., Any], args: tuple[Any, ...]) -> Any:
     except BaseException:
         lib.ba_fw_native(0)
         raise
-    primals = [a.x if isinstance(a, Duplicated | BatchDuplicated | Const) else a for a in args]
     thread_local.forward = fwd
     lib.ba_fast_set_forward(1)
     try:
