@@ -164,15 +164,27 @@ class Forward:
         t = self.tangent(x)
         if t is not None or x.size == 0:
             return t if t is not None else np.zeros((*self._lead(), *x.shape), x.dtype)
+        self.cover(x)
+        t = self.tangent(x)
+        assert t is not None
+        return t
+
+    def cover(self, x: np.ndarray) -> None:
+        """Give x a tangent (zeros, over x's whole base array) when it has none (an array the
+        native path asks a tangent for: rc 2)."""
+        if x.size == 0 or x.dtype.kind not in "fc":
+            return
+        xlo, xhi = extent(x)
+        if self._find(xlo, xhi, "an array written from active inputs") is not None:
+            return
         owner = x
         while isinstance(owner.base, np.ndarray):
             owner = owner.base
-        lo, hi = extent(owner)
+        lo, hi = extent(owner) if owner is not x else (xlo, xhi)
         try:
             met = self._find(lo, hi)
         except ValueError:  # its base holds an array with tangents: x's own memory only
-            owner, (lo, hi) = x, extent(x)
-            met = self._find(lo, hi, "an array written from active inputs")
+            owner, lo, hi, met = x, xlo, xhi, None
         assert met is None
         region = self._add(lo, hi, None)
 
@@ -180,9 +192,6 @@ class Forward:
             self._drop(region)
 
         region.owner = weakref.ref(owner, freed)
-        t = self.tangent(x)
-        assert t is not None
-        return t
 
     def _lead(self) -> tuple[int, ...]:
         return () if self.batch is None else (self.batch,)

@@ -213,7 +213,7 @@ def give_shadows(values: tuple[Any, ...], writes: tuple[int, ...]) -> None:
     if thread_local.forward is not None:  # forward mode's native call: tangents for them
         for i in writes:
             if isinstance(values[i], np.ndarray):
-                thread_local.forward.ensure(values[i])
+                thread_local.forward.cover(values[i])
         return
     tape = current_tape()
     assert tape is not None, "rc 2 comes only from a recording or forward mode"

@@ -313,7 +313,7 @@ def result_buffer(dtype: np.dtype[Any]) -> np.ndarray:
     scalar pool (tracked already, so the call needs no new region); else a new 0-d array."""
     if thread_local.forward is not None:  # forward mode: a new 0-d array with a tangent
         a = np.zeros((), dtype)
-        thread_local.forward.ensure(a)
+        thread_local.forward.cover(a)
         return a
     a = _slot(DTYPE_CODES[dtype])
     if a is None and thread_local.tape is not None:
