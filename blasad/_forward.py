@@ -169,14 +169,15 @@ class Forward:
         assert t is not None
         return t
 
-    def cover(self, x: np.ndarray) -> None:
+    def cover(self, x: np.ndarray) -> _Region | None:
         """Give x a tangent (zeros, over x's whole base array) when it has none (an array the
-        native path asks a tangent for: rc 2)."""
+        native path asks a tangent for: rc 2); the region that holds it (None: x is empty)."""
         if x.size == 0 or x.dtype.kind not in "fc":
-            return
+            return None
         xlo, xhi = extent(x)
-        if self._find(xlo, xhi, "an array written from active inputs") is not None:
-            return
+        found = self._find(xlo, xhi, "an array written from active inputs")
+        if found is not None:
+            return found
         owner = x
         while isinstance(owner.base, np.ndarray):
             owner = owner.base
@@ -192,6 +193,7 @@ class Forward:
             self._drop(region)
 
         region.owner = weakref.ref(owner, freed)
+        return region
 
     def _lead(self) -> tuple[int, ...]:
         return () if self.batch is None else (self.batch,)
@@ -348,25 +350,29 @@ def scalar_op(op: int, x: Any, y: Any, out: np.ndarray | None) -> Any:
     """z ← op(x, y) in forward mode: the value as outside it, and ż from the op's tangent rule
     (blasad/specs/scalar.py) when an operand has a tangent; z is then a Scalar (over out, or a
     new 0-d buffer)."""
-    fwd = active()
-    assert fwd is not None
+    fwd = thread_local.forward
     operands = (x,) if y is None else (x, y)
-    dots = [fwd.tangent(v) for v in operands]
+    dots = [fwd.tangent(v) if type(v) is Scalar or type(v) is np.ndarray else None for v in operands]
     out_dot = None if out is None else fwd.tangent(out)
-    values = [v._a[()] if type(v) is Scalar else np.asarray(v)[()] for v in operands]  # (out may be one)
-    with fwd.plain():
+    values = [v._a[()] if type(v) is Scalar else v[()] if type(v) is np.ndarray else v for v in operands]
+    thread_local.forward = None  # (out may be an operand: its value was read above)
+    lib.ba_fast_set_forward(0)
+    try:
         z = _scalar.apply(op, x, y, out)
-    if z is NotImplemented or (all(d is None for d in dots) and out_dot is None):
+    finally:
+        thread_local.forward = fwd
+        lib.ba_fast_set_forward(1)
+    if z is NotImplemented or (out_dot is None and all(d is None for d in dots)):
         return z
     buf = z._a if type(z) is Scalar else np.array(z)
-    z_dot = fwd.ensure(buf)
+    region = fwd.cover(buf)
+    z_dot = out_dot if out_dot is not None else fwd._view(region, buf)  # type: ignore[arg-type]
     got: Any = 0
     with np.errstate(all="ignore"):
         for part, d in zip(_TANGENT[op].tangent, dots):
             if d is not None:  # this operand's share of ż
                 got = got + part(*values, buf[()], d)
-    got = np.asarray(got)
-    np.copyto(z_dot, got.real if buf.dtype.kind == "f" else got, casting="unsafe")
+    z_dot[...] = got.real if buf.dtype.kind == "f" and np.iscomplexobj(got) else got
     return z if type(z) is Scalar else wrap(buf)
 
 
