@@ -229,7 +229,7 @@ void ba_tape_set_pool(ba_tape *t, intptr_t p, int64_t nslots, intptr_t owner);
 intptr_t ba_array_data(intptr_t array);
 intptr_t ba_array_lo(intptr_t array);
 intptr_t ba_array_hi(intptr_t array);
-/* 1 when the numpy.ndarrays of a list (by id, at most 32) cover pairwise disjoint byte spans
+/* 1 when the numpy.ndarrays of a list (by id; any number: sorted by span) cover pairwise disjoint byte spans
  * (their lowest to their highest byte: exact for disjoint arrays, 0 for interleaved ones, which
  * the caller then checks element by element), else 0. */
 int ba_arrays_disjoint(intptr_t list);

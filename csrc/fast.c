@@ -706,13 +706,20 @@ static intptr_t ensure(ba_tape *t, PyObject *o, PyObject *keep)
     return p - rlo + shadow_lo;
 }
 
+static int span_order(const void *x, const void *y)
+{
+    const intptr_t a = ((const intptr_t *)x)[0], b = ((const intptr_t *)y)[0];
+    return (a > b) - (a < b);
+}
+
 int ba_arrays_disjoint(intptr_t list)
 {
     const PyGILState_STATE g = PyGILState_Ensure();
     PyObject *l = (PyObject *)list;
     const Py_ssize_t n = PyList_GET_SIZE(l);
-    intptr_t lo[32], hi[32];
-    int k = 0, disjoint = n <= 32;
+    intptr_t small[64], *span = n <= 32 ? small : malloc((size_t)n * 2 * sizeof *span); /* (lo, hi) pairs */
+    int disjoint = span != NULL;
+    Py_ssize_t k = 0;
     for (Py_ssize_t i = 0; i < n && disjoint; i++) {
         PyObject *o = PyList_GET_ITEM(l, i);
         if (!PyArray_Check(o)) {
@@ -721,13 +728,13 @@ int ba_arrays_disjoint(intptr_t list)
         }
         const intptr_t a = array_bound((intptr_t)o, 0), top = array_bound((intptr_t)o, 1);
         if (top < a) continue; /* empty: no byte */
-        const intptr_t b = top + PyArray_ITEMSIZE((PyArrayObject *)o);
-        int j = k++;
-        for (; j > 0 && lo[j - 1] > a; j--) lo[j] = lo[j - 1], hi[j] = hi[j - 1]; /* sorted by lo */
-        lo[j] = a, hi[j] = b;
+        span[2 * k] = a, span[2 * k + 1] = top + PyArray_ITEMSIZE((PyArrayObject *)o);
+        k++;
     }
-    for (int i = 1; i < k && disjoint; i++)
-        if (lo[i] < hi[i - 1]) disjoint = 0;
+    if (disjoint) qsort(span, (size_t)k, 2 * sizeof *span, span_order); /* by lo */
+    for (Py_ssize_t i = 1; i < k && disjoint; i++)
+        if (span[2 * i] < span[2 * i - 1]) disjoint = 0;
+    if (span != small) free(span);
     PyGILState_Release(g);
     return disjoint;
 }

@@ -262,3 +262,15 @@ def test_threads_run_forward_mode_apart(rng):
         t.join()
     for k in (1, 2, 3):
         np.testing.assert_allclose(results[k], dA @ (np.ones(8) * k), rtol=1e-12)
+
+
+def test_many_separate_arguments(rng):
+    """A chain over 200 separately allocated arrays, each Duplicated (their overlap check sorts
+    their spans: it once compared every pair)."""
+    A = [rng.standard_normal((3, 3)) / 3 for _ in range(200)]
+
+    def chain(*A):
+        for i in range(len(A) - 1):
+            ba.gemm(1.0, A[i], A[i], 0.5, A[i + 1])
+
+    _check(chain, A, rng, rtol=1e-6)
