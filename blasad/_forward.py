@@ -10,11 +10,11 @@ and a view's tangents are a (B, *shape) array. Memory that a call writes from ac
 gets a region of zeros (its earlier values were constants) covering its whole base array.
 
 While forward mode runs on a thread (ba_fast_set_forward), the C fast path runs the calls of the
-routines with a native tangent rule (csrc/tangents.inc: gemm, gemv, axpy, scal, copy, the dots,
-nrm2) itself, one native call each, finding the tangents in a copy of the region table that this
-module keeps in C (ba_fw_add, ba_fw_drop; with one tangent per argument only); it asks for a
-tangent it lacks (rc 2: ``ensure``) and turns every other call down, which then reaches
-``Forward.call`` through the validating path, as the active scalars' arithmetic reaches
+routines with a native tangent rule itself, one native call each (csrc/tangents*.inc: axpy, scal,
+copy, the dots, nrm2, rot; dense level 2; level 3; geadd), finding the tangents in a copy of the
+region table that this module keeps in C (ba_fw_add, ba_fw_drop; with one tangent per argument
+only); it asks for a tangent it lacks (rc 2: ``cover``) and turns every other call down, which then
+reaches ``Forward.call`` through the validating path, as the active scalars' arithmetic reaches
 ``scalar_op``.
 """
 
@@ -241,6 +241,10 @@ class Forward:
         """spec's routine on values, its tangents updated by its rule; returns the validated values
         (outputs allocated), as _lowering.run does."""
         values = _scalar_buffers(spec, values)  # (a cast of an active scalar: through scalar_op)
+        if self.batch is None and _lowering.FAST:  # the native path with int scalars as floats
+            done = _lowering.retry_as_floats(spec, values)
+            if done is not None:
+                return list(done)
         checked = _checked(spec, values, keywords, self._dims, self._dims_at)
         if checked is None:  # (what the C fast path does not take: the validator's, and its errors)
             with self.plain():
