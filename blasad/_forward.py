@@ -40,8 +40,6 @@ from blasad.specs import Spec
 from blasad.specs.scalar import OPS
 from blasad.tangents import BATCHED, RULES
 
-Rule = Callable[[SimpleNamespace, SimpleNamespace], Iterator[None]]
-
 
 class _Region:
     """The tangents of bytes [lo, hi) of memory; owner: a weak reference to the array that owns

@@ -205,8 +205,9 @@ def test_scalar_case_rows(monkeypatch: pytest.MonkeyPatch) -> None:
                 r = find(rows, case=case, op=label, framework=fw)
                 assert r is not None, (case, label, fw)
                 assert np.isfinite(r.total) and r.total > 0 and r.steps > 1, r
-                if case == "scalar-recorded":
-                    assert r.forward > 0 and r.backward > 0 and r.forward + r.backward <= r.total
+                if case == "scalar-recorded":  # (medians: each part's is at most the total's, their
+                    # sum need not be: the two parts peak in different repetitions)
+                    assert 0 < r.forward <= r.total and 0 < r.backward <= r.total
     assert find(rows, case="scalar-plain", framework="python") is not None
     targets = check_targets(rows, [], cfg)
     assert [t.where.split(" (")[0] for t in targets if "record + reverse" in t.name] == labels
