@@ -54,7 +54,7 @@ def main() -> int:
     h = np.array(0.1)  # a 0-d array: differentiable, like any buffer
     u = rng.standard_normal(N_STATE)  # the seed: L = <u, x_final>
 
-    print("blasad demo: reverse mode through an in-place BLAS program (float64, OpenBLAS)\n")
+    print("blasad demo: reverse and forward mode through an in-place BLAS program (float64, OpenBLAS)\n")
     print(f"The program: {STEPS} explicit Euler steps of dx/dt = W x, in place in x and v\n")
     print(textwrap.indent(inspect.getsource(euler), "    "))
 
@@ -115,6 +115,13 @@ def main() -> int:
             failures.append(f"{name}: relative error {err:.1e} > {RTOL:.0e}")
     print()
 
+    # -- forward mode: the tangent of x_final along the same direction -------------------
+    x_fw, dx_fw, v_fw = x0.copy(), dx_dir.copy(), np.zeros(N_STATE)
+    W_fw, h_fw = ba.Duplicated(W.copy(), dW_dir.copy()), ba.Duplicated(h.copy(), np.array(dh_dir))
+    ba.autodiff(euler, W_fw, ba.Duplicated(x_fw, dx_fw), ba.Const(v_fw), h_fw, mode="forward")
+    jvp = float(u @ dx_fw)  # <u, J d>, from the tangents pushed forward
+    vjp = float(np.vdot(W_bar, dW_dir) + x0_bar @ dx_dir + h_bar * dh_dir)  # <J^T u, d>, from the adjoints
+
     # -- independent checks ----------------------------------------------------------
     M = np.eye(N_STATE) + float(h) * W  # one Euler step is x <- (I + hW) x
     forward_err = float(np.abs(x - np.linalg.matrix_power(M, STEPS) @ x0).max())
@@ -133,6 +140,11 @@ def main() -> int:
             f"max abs error {closed_err:.1e}",
         ),
         ("ba.autodiff == Tape", autodiff_diff <= 1e-13, f"max abs difference {autodiff_diff:.1e}"),
+        (
+            "forward mode: <u, J d> == <J^T u, d>",
+            rel_error(jvp, vjp) <= 1e-12,
+            f"relative difference {rel_error(jvp, vjp):.1e}",
+        ),
         (
             f"ba.gradcheck, all {n_entries} entries + dot test",
             check.ok,
