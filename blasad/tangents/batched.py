@@ -63,3 +63,33 @@ def gemv(a: SimpleNamespace, d: SimpleNamespace) -> Iterator[None]:
     if d.alpha is not None:
         d.y += _bcast(d.alpha, 1) * ba.gemv(1.0, a.A, a.x, trans=a.trans)  # ẏ_b += α̇_b op(A) x
     yield
+
+
+def _triangle(X: np.ndarray, uplo: str, diag: str) -> np.ndarray:
+    """What a triangular routine reads of every X_b of a batch (B, k, k): the uplo triangle, without
+    the diagonal for diag "U" (a copy)."""
+    strict = 1 if diag == "U" else 0
+    return np.triu(X, strict) if uplo == "U" else np.tril(X, -strict)
+
+
+@batched
+def trsm(a: SimpleNamespace, d: SimpleNamespace) -> Iterator[None]:
+    """Ḃ_b ← M⁻¹ (α Ḃ_b + α̇_b B − Ṁ_b X) (side R: (α Ḃ_b + α̇_b B − X Ṁ_b) M⁻¹), M = op(A), X the
+    new B, b = 1..B: one gemm for the Ṁ_b X terms and one trsm for the B solves"""
+    nb, m, n = d.B.shape
+    scale(d.B, a.alpha)  # Ḃ_b ← α Ḃ_b
+    if d.alpha is not None:
+        d.B += _bcast(d.alpha, 2) * a.B  # Ḃ_b += α̇_b B_old
+    yield
+    left = a.side == "L"
+    if d.A is not None and m and n:
+        M_dot = np.ascontiguousarray(_op(_triangle(d.A, a.uplo, a.diag), a.trans_a))  # Ṁ_b (B, k, k)
+        if left:  # [Ṁ_1; …; Ṁ_B] X: (B·m × m)(m × n)
+            d.B -= ba.gemm(1.0, M_dot.reshape(nb * m, m), a.B).reshape(nb, m, n)  # Ḃ_b −= Ṁ_b X
+        else:  # X [Ṁ_1 … Ṁ_B]: (m × n)(n × B·n)
+            prod = ba.gemm(1.0, a.B, np.ascontiguousarray(M_dot.transpose(1, 0, 2)).reshape(n, nb * n))
+            d.B -= prod.reshape(m, nb, n).transpose(1, 0, 2)  # Ḃ_b −= X Ṁ_b
+    if m and n and nb:  # M⁻¹ [Ḃ_1 … Ḃ_B] (side L: m × B·n), or [Ḃ_1; …; Ḃ_B] M⁻¹ (side R: B·m × n)
+        stack = d.B.transpose(1, 0, 2).reshape(m, nb * n) if left else d.B.reshape(nb * m, n)  # (copies)
+        ba.trsm(1.0, a.A, stack, a.side, a.uplo, a.trans_a, a.diag)
+        d.B[...] = stack.reshape(m, nb, n).transpose(1, 0, 2) if left else stack.reshape(nb, m, n)
