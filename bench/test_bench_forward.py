@@ -70,7 +70,11 @@ def test_forward_tables_and_targets(
     assert [(int(c[0]), c[1]) for c in body] == [(4, "blasad"), (4, "ideal"), (16, "blasad"), (16, "ideal")]
     assert all(c[-1] in ("0.0e+00", "ref") or float(c[-1]) <= forward.CHECK_LIMIT for c in body)
     chain = out[out.index("forward mode: a chain") :].split("\n\n")[0].splitlines()
-    assert [line.split()[0] for line in chain[3:7] if line[:1].isalpha()][:2] == ["blasad", "ideal"]
+    assert [line.split()[0] for line in chain[3:8] if line[:1].isalpha()][:3] == [
+        "blasad",
+        forward.NEW_OUTPUTS,
+        "ideal",
+    ]
     batch = out[out.index("forward mode, B tangents") :].split("\n\n")[0].splitlines()
     assert [line.split()[2] for line in batch[3:6]] == ["blasad-batch", "blasad-loop", "ideal"]
     assert "the wrappers' cost" not in out

@@ -51,7 +51,18 @@ CHECK_LIMIT = 1e-12  # a derivative's largest difference from the reference's, r
 F64 = "float64"
 TORCH_JVP, TORCH_FWAD, JAX_JVP = "torch.func.jvp", "torch.forward_ad", "jax-jit"
 JAX_GRAD = "jax.jit(jax.grad)"
-ORDER = ("blasad", "blasad-batch", "blasad-loop", "ideal", TORCH_JVP, TORCH_FWAD, JAX_JVP, JAX_GRAD)
+NEW_OUTPUTS = "blasad-new-outputs"  # the chain written X = ba.gemm(1.0, W, X): a new array per step
+ORDER = (
+    "blasad",
+    NEW_OUTPUTS,
+    "blasad-batch",
+    "blasad-loop",
+    "ideal",
+    TORCH_JVP,
+    TORCH_FWAD,
+    JAX_JVP,
+    JAX_GRAD,
+)
 RM, N = ROW_MAJOR, NO_TRANS
 
 
@@ -363,13 +374,32 @@ def case_forward_chain(n: int, threads: int, cfg: Config, peers: Peers) -> list[
         t2 = now()
         return {"plain": t1 - t0, "jvp": t2 - t1, "total": t2 - t0}
 
+    def fresh(W: np.ndarray, X0: np.ndarray) -> None:  # the form with a new output per step
+        X = X0
+        for _ in range(steps):
+            X = ba.gemm(1.0, W, X)
+        ba.geadd(1.0, X, 0.0, X0)
+
+    def blasad_new() -> dict[str, float]:
+        np.copyto(X0, X00)
+        np.copyto(dX0, dX00)
+        np.copyto(dW_, dW)
+        t0 = now()
+        ba.autodiff(fresh, D(W, dW_), D(X0, dX0), mode="forward")
+        t = now() - t0
+        return {"jvp": t, "total": t}
+
+    blasad_new()
+    check_new = _rel(dX0, want)
     blasad()
     check = _rel(dX0, want)
-    m = measure({"blasad": blasad, "ideal": ideal}, cfg)
-    b, i = m["blasad"], m["ideal"]
+    m = measure({"blasad": blasad, "ideal": ideal, NEW_OUTPUTS: blasad_new}, cfg)
+    b, i, nw = m["blasad"], m["ideal"], m[NEW_OUTPUTS]
     rows = [
         Row(CHAIN, "blasad", F64, n, threads, b["inside"], math.nan, b["jvp"], plain=b["plain"],
             steps=steps, checks={"ideal": check}),
+        Row(CHAIN, NEW_OUTPUTS, F64, n, threads, nw["jvp"], math.nan, nw["jvp"], steps=steps,
+            checks={"ideal": check_new}),
         Row(CHAIN, "ideal", F64, n, threads, i["jvp"], math.nan, i["jvp"], plain=i["plain"], steps=steps),
     ]  # fmt: skip
     ins, dots = [W, X00], [dW, dX00]
@@ -636,7 +666,8 @@ def _print_chain(rows: Sequence[Row], threads: str) -> None:
     for r in sorted(rows, key=_order):
         us = 1e6 / r.steps
         inside = f"{r.forward * us:.2f}" if r.framework == "blasad" else "-"
-        body.append([r.framework, f"{(r.plain or math.nan) * us:.2f}", f"{r.total * us:.2f}", inside,
+        plain = "-" if r.plain is None else f"{r.plain * us:.2f}"
+        body.append([r.framework, plain, f"{r.total * us:.2f}", inside,
                      _times(r.total, None if ideal is None else ideal.total), _diff(r), r.note])  # fmt: skip
     if not body:
         return
@@ -646,7 +677,8 @@ def _print_chain(rows: Sequence[Row], threads: str) -> None:
     print_table(title, headers, body, "lrrrrrl")
     print(
         "  blasad: ba.autodiff(f, Duplicated(W, dW), Duplicated(X0, dX0), Duplicated(X1, dX1),\n"
-        '  mode="forward") over the reverse chain\'s ping-pong program (primal: f with no AD); ideal:\n'
+        '  mode="forward") over the reverse chain\'s ping-pong program (primal: f with no AD);\n'
+        "  blasad-new-outputs: the chain written X = ba.gemm(1.0, W, X), a new array each step; ideal:\n"
         "  Xᵢ₊₁ = W Xᵢ, Ẋᵢ₊₁ = Ẇ Xᵢ + W Ẋᵢ, three CBLAS gemms a step on preallocated ping-pong buffers;\n"
         "  torch: the functional chain X = W @ X (torch.func.jvp, forward_ad dual tensors); jax-jit:\n"
         "  jax.jit of jax.jvp of a lax.scan of the step (compile excluded)."
