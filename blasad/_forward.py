@@ -10,11 +10,11 @@ and a view's tangents are a (B, *shape) array. Memory that a call writes from ac
 gets a region of zeros (its earlier values were constants) covering its whole base array.
 
 While forward mode runs on a thread (ba_fast_set_forward), the C fast path runs the calls of the
-routines with a native tangent rule itself, one native call each (csrc/tangents*.inc: axpy, scal,
-copy, the dots, nrm2, rot; dense level 2; level 3; geadd), finding the tangents in a copy of the
-region table that this module keeps in C (ba_fw_add, ba_fw_drop; with one tangent per argument
-only); it asks for a tangent it lacks (rc 2: ``cover``) and turns every other call down, which then
-reaches ``Forward.call`` through the validating path, as the active scalars' arithmetic reaches
+routines with a native tangent rule itself, one native call each (csrc/tangents*.inc: every BLAS
+routine but rotg and rotmg, and geadd), finding the tangents in a copy of the region table that
+this module keeps in C (ba_fw_add, ba_fw_drop; with one tangent per argument only); it asks for a
+tangent it lacks (rc 2: ``cover``) and turns every other call down, which then reaches
+``Forward.call`` through the validating path, as the active scalars' arithmetic reaches
 ``scalar_op``.
 """
 
