@@ -10,7 +10,8 @@ layout schemes), with every float argument Duplicated and a random tangent:
   4. BatchDuplicated with 3 tangents == three forward runs with one each (every case of the
      routines with a batched rule, blasad/tangents/batched.py);
   5. float32 and complex64 tangents == float64 and complex128 ones, to their precision.
-A routine with a native tangent rule (csrc/tangents.inc) runs each check through both rules.
+A routine with a native tangent rule (csrc/tangents*.inc) runs each check through both rules: the
+native one where the C fast path takes the call (else the Python rule), and the Python one alone.
 """
 
 import numpy as np
