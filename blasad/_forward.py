@@ -158,14 +158,10 @@ class Forward:
         return None if r is None else self._view(r, x)
 
     def ensure(self, x: np.ndarray) -> np.ndarray:
-        """x's tangent, made (zeros, over x's whole base array) when it has none."""
-        t = self.tangent(x)
-        if t is not None or x.size == 0:
-            return t if t is not None else np.zeros((*self._lead(), *x.shape), x.dtype)
-        self.cover(x)
-        t = self.tangent(x)
-        assert t is not None
-        return t
+        """x's tangent, made (zeros, over x's whole base array) when it has none (an empty x: an
+        empty tangent of its own)."""
+        region = self.cover(x)
+        return np.zeros((*self._lead(), *x.shape), x.dtype) if region is None else self._view(region, x)
 
     def cover(self, x: np.ndarray) -> _Region | None:
         """Give x a tangent (zeros, over x's whole base array) when it has none (an array the
@@ -226,7 +222,8 @@ class Forward:
     # -- calls -------------------------------------------------------------------------------
     @contextmanager
     def plain(self) -> Iterator[None]:
-        """Forward mode off on this thread while a rule runs its native calls."""
+        """Forward mode off on this thread while a rule (or an active scalar's value) runs its
+        native calls."""
         thread_local.forward = None
         lib.ba_fast_set_forward(0)
         try:
@@ -339,11 +336,6 @@ def _primal(spec: Spec, vals: list[Any], keywords: dict[str, Any]) -> list[Any]:
 _FAST_IDS: dict[str, int] = {}
 
 
-def active() -> Forward | None:
-    """The forward-mode run on this thread, or None."""
-    return thread_local.forward  # type: ignore[no-any-return]
-
-
 # -- active scalars ------------------------------------------------------------------------------
 _TANGENT = {int(lib.ba_scalar_op_index(op.name.encode())): op for op in OPS}
 
@@ -357,13 +349,8 @@ def scalar_op(op: int, x: Any, y: Any, out: np.ndarray | None) -> Any:
     dots = [fwd.tangent(v) if type(v) is Scalar or type(v) is np.ndarray else None for v in operands]
     out_dot = None if out is None else fwd.tangent(out)
     values = [v._a[()] if type(v) is Scalar else v[()] if type(v) is np.ndarray else v for v in operands]
-    thread_local.forward = None  # (out may be an operand: its value was read above)
-    lib.ba_fast_set_forward(0)
-    try:
+    with fwd.plain():  # (out may be an operand: its value was read above)
         z = _scalar.apply(op, x, y, out)
-    finally:
-        thread_local.forward = fwd
-        lib.ba_fast_set_forward(1)
     if z is NotImplemented or (out_dot is None and all(d is None for d in dots)):
         return z
     buf = z._a if type(z) is Scalar else np.array(z)
