@@ -60,6 +60,14 @@ def _record(f: Callable[..., Any], arrays: list[Any], active: list[int]) -> Tape
     return tape
 
 
+def _backward(tape: Tape, arrays: list[Any], outputs: Any, grads: Any, active: Any) -> list[Any]:
+    """The tape's reverse sweep from the outputs' gradients (None: zero): the adjoints, as tensors,
+    of the arrays at the positions `active`."""
+    outs = [arrays[i] for i in outputs]
+    tape.backward(outs, [np.zeros_like(a) if g is None else _seed(g, a.dtype) for a, g in zip(outs, grads)])
+    return [torch.from_numpy(tape.grad(arrays[i])) for i in active]
+
+
 class _Program(torch.autograd.Function):
     """f run on copies of the arguments; backward seeds the outputs' final values and returns the
     adjoints of the tensors' values through a blasad Tape, jvp pushes the tangents through
@@ -102,13 +110,8 @@ class _Program(torch.autograd.Function):
             values = [next(saved) if isinstance(t, torch.Tensor) else t for t in args]
             got = iter(_Adjoints.apply(ctx.f, ctx.outputs, tuple(active), len(args), *values, *grads[:-1]))
             return (None, None, *(next(got) if i in active else None for i in range(len(args))))
-        outs = [run.arrays[i] for i in ctx.outputs]
-        seeds = [np.zeros_like(a) if g is None else _seed(g, a.dtype) for a, g in zip(outs, grads)]
-        run.tape.backward(outs, seeds)
-        adjoints: list[Any] = [None] * len(args)
-        for i in active:
-            adjoints[i] = torch.from_numpy(run.tape.grad(run.arrays[i]))
-        return (None, None, *adjoints)
+        got = iter(_backward(run.tape, run.arrays, ctx.outputs, grads, active))
+        return (None, None, *(next(got) if i in active else None for i in range(len(args))))
 
     @staticmethod
     def jvp(ctx: Any, f_dot: Any, outputs_dot: Any, *dots: Any) -> Any:
@@ -133,12 +136,7 @@ class _Adjoints(torch.autograd.Function):
     ) -> Any:
         values, grads = values_and_grads[:n], values_and_grads[n:]
         arrays = [_array(i, t) for i, t in enumerate(values)]
-        tape = _record(f, arrays, list(active))
-        outs = [arrays[i] for i in outputs]
-        tape.backward(
-            outs, [np.zeros_like(a) if g is None else _seed(g, a.dtype) for a, g in zip(outs, grads)]
-        )
-        return tuple(torch.from_numpy(tape.grad(arrays[i])) for i in active)
+        return tuple(_backward(_record(f, arrays, list(active)), arrays, outputs, grads, active))
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
