@@ -22,8 +22,18 @@ from blasad._validate import overlaps_itself
 
 
 class _Local(threading.local):
-    tape: Tape | None = None  # the tape recording on this thread
+    _tape: Tape | None = None
     forward: Any = None  # the forward-mode run on this thread (blasad._forward.Forward)
+
+    @property
+    def tape(self) -> Tape | None:
+        """The tape recording on this thread: a Tape's, or a native autodiff call's (made now)."""
+        tape = self._tape
+        return tape if tape is not None else _native_tape()
+
+    @tape.setter
+    def tape(self, tape: Tape | None) -> None:
+        self._tape = tape
 
 
 thread_local = _Local()
@@ -254,6 +264,17 @@ def _interrupts_deferred() -> Iterator[None]:
                 raise KeyboardInterrupt
 
 
+# why a finished sweep's adjoints are invalid, by ba_tape_invalid's reason
+_INVALID = {
+    1: "the gradient reached the output of a LAPACK call that failed (it raised LinAlgError when "
+    "it ran): those values have no derivative, so the adjoints are invalid",
+    2: "the loss depends on the phase of a complex eigenvector or singular vector, which the matrix "
+    "does not determine (each column may be scaled by any e^{iφ}): the gradient is not defined; use "
+    "a loss invariant to those phases (|V|, V diag(w) Vᴴ, ...)",
+}
+_OUT_OF_MEMORY = "blasad: out of memory for the reverse sweep's scratch buffer; no adjoint was touched"
+
+
 def _run_sweep(ptr: Any) -> int:
     """ba_tape_sweep; a long sweep from the main thread runs on a helper thread, and an
     exception in the waiting one (KeyboardInterrupt) cancels it between two records. The
@@ -312,25 +333,34 @@ class Tape:
         ptr = lib.ba_tape_new()
         if ptr == ffi.NULL:
             raise MemoryError("blasad: could not allocate a tape")
-        self._ptr = ffi.gc(ptr, lib.ba_tape_free)
+        self._setup(ffi.gc(ptr, lib.ba_tape_free), [], [], check)
+        if replay:
+            self._replay = True
+            if lib.ba_tape_set_replay(self._ptr):
+                raise MemoryError("blasad: could not allocate a replay tape's log")
+
+    # fields whose value at the start is shared (the class's) until a tape sets its own
+    _replay = False
+    _pins: np.ndarray | None = None  # replay: the kept arrays' (data, size) when recorded
+    _state = "new"  # new -> recording -> stopped -> consumed (replay: stopped <-> swept)
+    _owner = 0  # the thread recording on it (its threading.get_ident())
+    _seeded: tuple[list[np.ndarray], list[np.ndarray]] | None = None  # the seeds in the shadows
+    _check = False  # also: an active scalar turned into a plain number raises (blasad._scalar)
+    _in_loop = False  # a checkpointed loop's forward is running
+    _broken = ""  # why backward would give a wrong gradient (a loop that raised)
+
+    def _setup(self, ptr: Any, keep: list[np.ndarray], bases: list[np.ndarray], check: bool = False) -> None:
+        """The fields of a Tape over the native tape ptr (which it frees) and its lists."""
+        self._ptr = ptr
         if check:
             lib.ba_tape_set_check(self._ptr, 1)
-        self._replay = bool(replay)
-        if replay and lib.ba_tape_set_replay(self._ptr):
-            raise MemoryError("blasad: could not allocate a replay tape's log")
-        self._pins: np.ndarray | None = None  # replay: the kept arrays' (data, size) when recorded
-        self._keep: list[np.ndarray] = []  # inputs the sweep may read by address (C appends too)
-        self._bases: list[np.ndarray] = []  # the arrays whose shadows the tape made (C appends)
-        lib.ba_tape_set_bases(self._ptr, id(self._bases))
+            self._check = True
+        self._keep = keep  # inputs the sweep may read by address (C appends too)
+        self._bases = bases  # the arrays whose shadows the tape made (C appends)
         self._regions = _Regions(self._ptr, self._bases)
-        self._state = "new"  # new -> recording -> stopped -> consumed (replay: stopped <-> swept)
-        self._owner = 0  # the thread recording on it (its threading.get_ident())
+        lib.ba_tape_set_bases(self._ptr, id(self._bases))
         self._busy = threading.Lock()  # held by backward: one sweep at a time
-        self._seeded: tuple[list[np.ndarray], list[np.ndarray]] | None = None  # the seeds in the shadows
-        self._check = check  # also: an active scalar turned into a plain number raises (blasad._scalar)
         self._loops: list[Any] = []  # checkpointed loops (blasad._checkpoint._Loop), by barrier id
-        self._in_loop = False  # a checkpointed loop's forward is running
-        self._broken = ""  # why backward would give a wrong gradient (a loop that raised)
         # the scalar pool's chunks by lo: their byte span and the array they are (kept alive here)
         self._pool_chunks: dict[int, tuple[int, int, np.ndarray]] = {}
 
@@ -338,20 +368,20 @@ class Tape:
     def __enter__(self) -> Tape:
         if self._state != "new":
             raise RuntimeError("a Tape records once; create a new Tape for another recording")
-        if current_tape() is not None:
+        if thread_local.tape is not None:
             raise RuntimeError(
                 "another Tape is already recording on this thread; nested tapes are not supported"
             )
         if thread_local.forward is not None:
             raise RuntimeError("a Tape cannot record inside forward mode (mixing modes is not supported)")
-        thread_local.tape = self
+        thread_local._tape = self
         lib.ba_fast_set_tape(self._ptr, id(self._keep))
         self._owner = threading.get_ident()
         self._state = "recording"
         return self
 
     def __exit__(self, *exc: object) -> None:
-        thread_local.tape = None
+        thread_local._tape = None
         lib.ba_fast_set_tape(ffi.NULL, 0)
         self._state = "stopped"
         if self._replay:  # what each kept array was, for replay() to refuse one resized since
@@ -369,6 +399,8 @@ class Tape:
         self._same_thread("watch()")
         if self._state == "consumed":
             raise RuntimeError("this tape was consumed by backward()")
+        if _native_watch(self._regions._address, self._bases, arrays):  # (the common case)
+            return
         # (an input whose elements overlap may be watched: its adjoint is the sum over its
         # aliases, shown at each of them; it can be neither written nor seeded)
         checked = [_check_float_array(x, f"watch argument {i}", distinct=False) for i, x in enumerate(arrays)]
@@ -442,6 +474,12 @@ class Tape:
         if not self._busy.acquire(blocking=False):
             raise RuntimeError("backward() is running on this tape in another thread")
         try:
+            sweepable = self._state in ("stopped", "swept") and self._seeded is None and not self._broken
+            if sweepable and DEBUG_HOOK is None:  # the common case natively (csrc/fast.c py_backward)
+                rc = _native_backward(self._regions._address, outputs, seeds)
+                if rc is not _FALLBACK:
+                    self._sweep(rc, swept=True)
+                    return
             self._backward(outputs, seeds)
         finally:
             self._busy.release()
@@ -501,15 +539,16 @@ class Tape:
                 _debug_step("seeded")
         self._sweep(rc)
 
-    def _sweep(self, rc: int) -> None:
-        """The reverse sweep, once ba_tape_prepare returned rc (and the seeds are in). A long one
-        runs on a helper thread while this one waits in short steps, so Ctrl-C stops it between
-        two records (KeyboardInterrupt); backward called again continues it."""
-        if rc == 0:
+    def _sweep(self, rc: int, swept: bool = False) -> None:
+        """The reverse sweep, once ba_tape_prepare returned rc (and the seeds are in); swept: rc is
+        the sweep's own status. A long one runs on a helper thread while this one waits in short
+        steps, so Ctrl-C stops it between two records (KeyboardInterrupt); backward called again
+        continues it."""
+        if rc == 0 and not swept:
             rc = _run_sweep(self._ptr)
-            while rc == 1:  # stopped at a checkpointed loop: reverse it, then go on
-                self._reverse_loop()
-                rc = _run_sweep(self._ptr)
+        while rc == 1:  # stopped at a checkpointed loop: reverse it, then go on
+            self._reverse_loop()
+            rc = _run_sweep(self._ptr)
         if rc == -2 and lib.ba_tape_swept(self._ptr):  # it finished just before an interrupt
             rc = 0
         if rc == -4:  # cancelled between two records: backward continues it
@@ -522,9 +561,7 @@ class Tape:
                 "would be wrong, so no adjoint was computed"
             )
         if rc == -1:
-            raise MemoryError(
-                "blasad: out of memory for the reverse sweep's scratch buffer; no adjoint was touched"
-            )
+            raise MemoryError(_OUT_OF_MEMORY)
         if rc != 0:
             raise RuntimeError("this tape was already consumed by backward()")
         if self._replay:  # kept for the next backward or replay
@@ -533,17 +570,9 @@ class Tape:
         else:
             self._state = "consumed"
             self._keep.clear()
-        if lib.ba_tape_invalid(self._ptr, 1):
-            raise np.linalg.LinAlgError(
-                "the gradient reached the output of a LAPACK call that failed (it raised "
-                "LinAlgError when it ran): those values have no derivative, so the adjoints are invalid"
-            )
-        if lib.ba_tape_invalid(self._ptr, 2):
-            raise np.linalg.LinAlgError(
-                "the loss depends on the phase of a complex eigenvector or singular vector, which "
-                "the matrix does not determine (each column may be scaled by any e^{iφ}): the "
-                "gradient is not defined; use a loss invariant to those phases (|V|, V diag(w) Vᴴ, ...)"
-            )
+        for reason in _INVALID:
+            if lib.ba_tape_invalid(self._ptr, reason):
+                raise np.linalg.LinAlgError(_INVALID[reason])
         _debug_step("swept")
 
     def _reverse_loop(self) -> None:
@@ -567,6 +596,10 @@ class Tape:
             self._state = "swept" if self._replay else "consumed"
         if self._state not in ("consumed", "swept"):
             raise RuntimeError("grad() is available after backward()")
+        if type(x) is np.ndarray and x.size and x.dtype in _FLOAT_DTYPES:  # (the common case)
+            made = SHADOW[0](self._regions._address, x)
+            if type(made) is np.ndarray:
+                return np.array(made, copy=True)
         x = _check_float_array(x, "x", distinct=False)
         shadow = self._regions.view(x)
         if shadow is None:
@@ -616,18 +649,24 @@ class Duplicated:
     __slots__ = ("dx", "x")
 
     def __init__(self, x: np.ndarray, dx: np.ndarray) -> None:
-        _check_float_array(x, "Duplicated x")
-        _check_float_array(dx, "Duplicated dx")
-        if dx.shape != x.shape:
-            raise ValueError(f"Duplicated: dx has shape {dx.shape}, expected {x.shape} (the shape of x)")
-        if dx.dtype != x.dtype:
-            raise TypeError(f"Duplicated: dx has dtype {dx.dtype}, expected {x.dtype} (the dtype of x)")
-        if not dx.flags.writeable:
-            raise ValueError("Duplicated: dx is read-only; it receives the adjoint")
-        pair = [x, dx]  # (alive during the call: it is passed by id)
-        if not lib.ba_arrays_disjoint(id(pair)) and np.shares_memory(x, dx):
-            raise ValueError("Duplicated: dx shares memory with x")
+        if not _native_duplicated(x, dx):  # (the common case passes at once)
+            _check_duplicated(x, dx)
         self.x, self.dx = x, dx
+
+
+def _check_duplicated(x: Any, dx: Any) -> None:
+    """Duplicated(x, dx)'s checks, each with its message."""
+    _check_float_array(x, "Duplicated x")
+    _check_float_array(dx, "Duplicated dx")
+    if dx.shape != x.shape:
+        raise ValueError(f"Duplicated: dx has shape {dx.shape}, expected {x.shape} (the shape of x)")
+    if dx.dtype != x.dtype:
+        raise TypeError(f"Duplicated: dx has dtype {dx.dtype}, expected {x.dtype} (the dtype of x)")
+    if not dx.flags.writeable:
+        raise ValueError("Duplicated: dx is read-only; it receives the adjoint")
+    pair = [x, dx]  # (alive during the call: it is passed by id)
+    if not lib.ba_arrays_disjoint(id(pair)) and np.shares_memory(x, dx):
+        raise ValueError("Duplicated: dx shares memory with x")
 
 
 class BatchDuplicated:
@@ -684,6 +723,10 @@ def autodiff(f: Callable[..., Any], *args: Any, check: bool = False, mode: str =
         return run_forward(f, args)
     if mode != "reverse":
         raise ValueError(f"autodiff: mode must be 'reverse' or 'forward', got {mode!r}")
+    if not check:  # the common case natively (csrc/fast.c py_autodiff), else _FALLBACK
+        result = _native_autodiff(f, args)
+        if result is not _FALLBACK:
+            return result
     if any(isinstance(a, BatchDuplicated) for a in args):
         raise ValueError("autodiff: BatchDuplicated carries tangents: it needs mode='forward'")
     tape = Tape(check=check)
@@ -723,3 +766,46 @@ def autodiff(f: Callable[..., Any], *args: Any, check: bool = False, mode: str =
     for hook in hooks:
         hook()
     return result
+
+
+# -- the native autodiff call's side (csrc/fast.c py_autodiff) ------------------------------------
+
+
+def _adopt(address: int, keep: list[np.ndarray], bases: list[np.ndarray]) -> Tape:
+    """The Tape object of the native autodiff call running on this thread, which Python code asked
+    for while f runs: over its native tape (which it owns from now on) and its lists, recording.
+    (The regions of the Duplicated arguments, dx over x, are in the native table; the call holds
+    its arguments, so x and dx outlive its sweep.)"""
+    tape = Tape.__new__(Tape)
+    tape._setup(ffi.gc(ffi.cast("ba_tape *", address), lib.ba_tape_free), keep, bases)
+    tape._state = "recording"
+    tape._owner = threading.get_ident()
+    thread_local.tape = tape
+    return tape
+
+
+def _end_adopted(tape: Tape, ok: bool) -> None:
+    """The end of a native autodiff call whose Tape object _adopt made: as the Python path ends."""
+    tape.__exit__()
+    if ok:
+        tape._sweep(lib.ba_tape_prepare(tape._ptr))
+
+
+def _sweep_failed(rc: int, reason: int) -> None:
+    """Raise what a native autodiff call's sweep ended with: rc < 0, or its adjoints invalid."""
+    if rc == -1:
+        raise MemoryError(_OUT_OF_MEMORY)
+    if rc:
+        raise RuntimeError(f"blasad: the reverse sweep failed in the native core (code {rc})")
+    raise np.linalg.LinAlgError(_INVALID[reason])
+
+
+_FALLBACK = object()  # py_autodiff's answer when the call is not its common case
+_box: list[Any] = [Duplicated, Const, BatchDuplicated, _FALLBACK, _adopt, _end_adopted, _sweep_failed]
+if lib.ba_autodiff_init(id(_box)):
+    raise ImportError("blasad: the native core could not set up autodiff (NumPy's C API)")
+_native_autodiff: Callable[[Callable[..., Any], tuple[Any, ...]], Any] = _box[7]
+_native_tape: Callable[[], Tape | None] = _box[8]
+_native_duplicated: Callable[[Any, Any], bool] = _box[9]
+_native_watch: Callable[[int, list[np.ndarray], tuple[Any, ...]], bool] = _box[10]
+_native_backward: Callable[[int, Any, Any], Any] = _box[11]

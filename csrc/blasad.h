@@ -221,6 +221,11 @@ int ba_scalar_base(intptr_t box);
 /* ufunc (a numpy.ufunc by id) applied to an active scalar is op: __array_ufunc__ runs it natively */
 int ba_scalar_ufunc(intptr_t ufunc, int op);
 int ba_scalar_init(intptr_t scalar_type, intptr_t c64, intptr_t c128, intptr_t complex128_scalar, intptr_t box);
+/* Reverse-mode autodiff's common case in one native call (blasad/_tape.py): box holds Duplicated,
+ * Const, BatchDuplicated, the fallback object and the Python side's _adopt, _end_adopted and
+ * _sweep_failed; the CPython functions autodiff(f, args), tape(), duplicated(x, dx),
+ * watch(tape address, bases, arrays) and backward(tape address, output, seed) are appended to it. */
+int ba_autodiff_init(intptr_t box);
 int ba_scalar_op_index(const char *name);
 void ba_tape_set_pool(ba_tape *t, intptr_t p, int64_t nslots, intptr_t owner);
 

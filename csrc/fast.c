@@ -712,16 +712,14 @@ static int span_order(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-int ba_arrays_disjoint(intptr_t list)
+/* ba_arrays_disjoint for n objects, the GIL held */
+static int disjoint_spans(PyObject *const *objs, Py_ssize_t n)
 {
-    const PyGILState_STATE g = PyGILState_Ensure();
-    PyObject *l = (PyObject *)list;
-    const Py_ssize_t n = PyList_GET_SIZE(l);
     intptr_t small[64], *span = n <= 32 ? small : malloc((size_t)n * 2 * sizeof *span); /* (lo, hi) pairs */
     int disjoint = span != NULL;
     Py_ssize_t k = 0;
     for (Py_ssize_t i = 0; i < n && disjoint; i++) {
-        PyObject *o = PyList_GET_ITEM(l, i);
+        PyObject *o = objs[i];
         if (!PyArray_Check(o)) {
             disjoint = 0;
             break;
@@ -735,6 +733,14 @@ int ba_arrays_disjoint(intptr_t list)
     for (Py_ssize_t i = 1; i < k && disjoint; i++)
         if (span[2 * i] < span[2 * i - 1]) disjoint = 0;
     if (span != small) free(span);
+    return disjoint;
+}
+
+int ba_arrays_disjoint(intptr_t list)
+{
+    const PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *l = (PyObject *)list;
+    const int disjoint = disjoint_spans(((PyListObject *)l)->ob_item, PyList_GET_SIZE(l));
     PyGILState_Release(g);
     return disjoint;
 }
@@ -1159,4 +1165,311 @@ static PyObject *py_slot(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     char *p = recording ? ba_tape_pool_take(recording) : NULL;
     if (!p) Py_RETURN_NONE;
     return slot_array(recording, p, (int)dt);
+}
+
+/* ---- reverse-mode autodiff in one native call (blasad/_tape.py autodiff) ---------------------
+ *
+ * The common case, every Duplicated with dx laid out as x and no argument sharing a byte with
+ * another (ba_arrays_disjoint): the tape, its regions and lists are made here, f runs with the
+ * tape recording on this thread, and the reverse sweep follows, with no Python object for the
+ * tape. Python code that asks for the recording tape while f runs (thread_local.tape: an active
+ * scalar's slow path, a routine's validating path, checkpoint_loop, a nested Tape) gets one made
+ * then over the same tape and lists (blasad._tape._adopt), which owns the tape from then on and
+ * finishes the call as the Python path would (blasad._tape._end_adopted). A long sweep (as
+ * _run_sweep counts it) goes that way too, so that Ctrl-C can stop it. */
+typedef struct {
+    ba_tape *t;
+    PyObject *keep, *bases; /* the tape's keep and bases lists */
+    PyObject *tape;                /* the Tape object made for it (it owns t), or NULL */
+} lazy_t;
+static _Thread_local lazy_t *lazy;
+static PyTypeObject *dup_type, *const_type, *batch_type;
+static PyObject *str_x, *str_dx, *fallback, *adopt_fn, *end_fn, *failed_fn;
+
+/* The Tape object of the autodiff running on this thread, made on first demand; NULL with no
+ * exception set when none runs. */
+static PyObject *lazy_tape(void)
+{
+    if (!lazy) return NULL;
+    if (!lazy->tape)
+        lazy->tape = PyObject_CallFunction(adopt_fn, "nOO", (Py_ssize_t)(intptr_t)lazy->t, lazy->keep, lazy->bases);
+    return lazy->tape;
+}
+
+/* tape(): the Tape object of the autodiff running on this thread (made now), or None */
+static PyObject *py_lazy_tape(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self, (void)args, (void)nargs;
+    if (!lazy || recording != lazy->t) Py_RETURN_NONE; /* (a checkpointed loop's advance: none) */
+    PyObject *tape = lazy_tape();
+    return tape ? Py_NewRef(tape) : NULL;
+}
+
+/* x and dx of a Duplicated, x of a Const (borrowed: the argument holds them while autodiff runs) */
+static PyObject *field(PyObject *o, PyObject *name)
+{
+    PyObject *v = PyObject_GetAttr(o, name);
+    Py_XDECREF(v); /* (the object keeps it) */
+    return v;
+}
+
+/* The arguments' primals in primals (a new tuple of n), the arrays to check in arr (their count
+ * in *na: x and dx of each Duplicated, a constant's array); 0, or 1: not the common case. */
+static int classify(PyObject *args, PyObject *primals, PyObject **arr, Py_ssize_t *na)
+{
+    const Py_ssize_t n = PyTuple_GET_SIZE(args);
+    *na = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *a = PyTuple_GET_ITEM(args, i), *primal = a;
+        if (Py_TYPE(a) == dup_type) {
+            PyObject *x = field(a, str_x), *dx = x ? field(a, str_dx) : NULL;
+            if (!dx || !PyArray_Check(x) || !PyArray_Check(dx)) return 1;
+            PyArrayObject *xa = (PyArrayObject *)x, *da = (PyArrayObject *)dx;
+            const int nd = PyArray_NDIM(xa);
+            if (nd != PyArray_NDIM(da) || memcmp(PyArray_STRIDES(xa), PyArray_STRIDES(da), (size_t)nd * sizeof(npy_intp)))
+                return 1; /* dx through a buffer of x's layout, copied back: the Python path's */
+            arr[(*na)++] = x, arr[(*na)++] = dx;
+            primal = x;
+        } else if (Py_TYPE(a) == const_type) {
+            if (!(primal = field(a, str_x))) return 1;
+            if (PyArray_Check(primal)) arr[(*na)++] = primal;
+        } else if (PyArray_Check(a)) {
+            arr[(*na)++] = a;
+        } else if (PyObject_TypeCheck(a, dup_type) || PyObject_TypeCheck(a, const_type) ||
+                   PyObject_TypeCheck(a, batch_type)) {
+            return 1; /* subclasses (the Python path's isinstance), BatchDuplicated (its error) */
+        }
+        PyTuple_SET_ITEM(primals, i, Py_NewRef(primal));
+    }
+    return 0;
+}
+
+/* autodiff(f, args): f(*primals) and its reverse sweep, as blasad._tape.autodiff(mode="reverse",
+ * check=False) does it, returning f's result; the fallback object when the call is not the
+ * common case (nothing done: the Python path runs it). */
+static PyObject *py_autodiff(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 2 || !PyTuple_Check(a[1])) {
+        PyErr_SetString(PyExc_TypeError, "autodiff(f, args)");
+        return NULL;
+    }
+    PyObject *f = a[0], *args = a[1];
+    if (recording || forward || lazy || !dup_type) return Py_NewRef(fallback); /* (its errors) */
+    const Py_ssize_t n = PyTuple_GET_SIZE(args);
+    if (n > 64) return Py_NewRef(fallback);
+    PyObject *arr[128], *primals = PyTuple_New(n);
+    Py_ssize_t na;
+    if (!primals) return NULL;
+    if (classify(args, primals, arr, &na) || !disjoint_spans(arr, na)) {
+        PyErr_Clear();
+        Py_DECREF(primals);
+        return Py_NewRef(fallback);
+    }
+    lazy_t L = {ba_tape_new(), PyList_New(0), PyList_New(0), NULL};
+    int rc = L.t && L.keep && L.bases ? 0 : -1;
+    if (!rc) ba_tape_set_bases(L.t, (intptr_t)L.bases);
+    Py_ssize_t k = 0; /* each Duplicated: dx is x's shadow (arr: x and dx, a constant's array) */
+    for (Py_ssize_t i = 0; i < n && !rc; i++) {
+        if (Py_TYPE(PyTuple_GET_ITEM(args, i)) != dup_type) {
+            if (PyArray_Check(PyTuple_GET_ITEM(primals, i))) k++;
+            continue;
+        }
+        PyObject *x = arr[k], *dx = arr[k + 1];
+        k += 2;
+        const intptr_t lo = array_bound((intptr_t)x, 0), top = array_bound((intptr_t)x, 1);
+        const int64_t es = PyArray_ITEMSIZE((PyArrayObject *)x);
+        const intptr_t hi = top < lo ? lo + es : top + es; /* (an empty x: one element's span) */
+        rc = ba_tape_add_region(L.t, lo, hi, array_bound((intptr_t)dx, 0));
+    }
+    if (rc) {
+        if (L.t) ba_tape_free(L.t);
+        Py_XDECREF(L.keep), Py_XDECREF(L.bases), Py_DECREF(primals);
+        return PyErr_Occurred() ? NULL : PyErr_NoMemory();
+    }
+    lazy = &L;
+    ba_fast_set_tape(L.t, (intptr_t)L.keep);
+    PyObject *result = PyObject_Call(f, primals, NULL);
+    Py_DECREF(primals);
+    /* a long sweep runs in Python, which stops it on Ctrl-C between two records */
+    if (result && !L.tape && ba_tape_ncalls(L.t) >= 256 && ba_tape_bytes_referenced(L.t) >= (4 << 20) &&
+        !lazy_tape())
+        Py_CLEAR(result);
+    recording = NULL, lazy = NULL;
+    if (L.tape) { /* Python made the Tape object: it ends the call (and owns the tape) */
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyObject *end = PyObject_CallFunction(end_fn, "Oi", L.tape, result != NULL);
+        if (!result || !end) Py_CLEAR(result);
+        if (type) PyErr_Restore(type, value, tb); /* f's exception wins */
+        Py_XDECREF(end), Py_DECREF(L.tape), Py_DECREF(L.keep), Py_DECREF(L.bases);
+        return result;
+    }
+    if (result) {
+        rc = ba_tape_prepare(L.t);
+        if (!rc) {
+            Py_BEGIN_ALLOW_THREADS rc = ba_tape_sweep(L.t);
+            Py_END_ALLOW_THREADS
+        }
+        const long bad = rc ? rc : ba_tape_invalid(L.t, BA_FAILED_READ) ? BA_FAILED_READ
+                                 : ba_tape_invalid(L.t, BA_PHASE)       ? BA_PHASE
+                                                                         : 0;
+        if (bad) { /* blasad._tape._sweep_failed raises the Python path's error */
+            PyObject *r = PyObject_CallFunction(failed_fn, "ll", (long)rc, rc ? 0L : bad);
+            Py_XDECREF(r);
+            Py_CLEAR(result);
+        }
+    }
+    ba_tape_free(L.t);
+    Py_DECREF(L.keep), Py_DECREF(L.bases);
+    return result;
+}
+
+/* A float array of distinct elements that the Python checks would take at once: contiguous (or
+ * of at most one element), of a float or complex dtype in native byte order. */
+static int plain_float_array(PyObject *o)
+{
+    if (!PyArray_Check(o)) return 0;
+    PyArrayObject *a = (PyArrayObject *)o;
+    const int tn = PyArray_TYPE(a);
+    return (tn == NPY_FLOAT || tn == NPY_DOUBLE || tn == NPY_CFLOAT || tn == NPY_CDOUBLE) && PyArray_ISNOTSWAPPED(a) &&
+           (PyArray_SIZE(a) <= 1 || PyArray_IS_C_CONTIGUOUS(a) || PyArray_IS_F_CONTIGUOUS(a));
+}
+
+/* duplicated(x, dx): True when Duplicated(x, dx) passes all its checks (the common case: two
+ * contiguous float arrays of one shape and dtype, dx writeable, apart); False: check in Python */
+static PyObject *py_duplicated(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 2 || !plain_float_array(a[0]) || !plain_float_array(a[1])) Py_RETURN_FALSE;
+    PyArrayObject *x = (PyArrayObject *)a[0], *dx = (PyArrayObject *)a[1];
+    const int nd = PyArray_NDIM(x);
+    if (nd != PyArray_NDIM(dx) || PyArray_TYPE(x) != PyArray_TYPE(dx) || !PyArray_ISWRITEABLE(dx) ||
+        memcmp(PyArray_DIMS(x), PyArray_DIMS(dx), (size_t)nd * sizeof(npy_intp)))
+        Py_RETURN_FALSE;
+    return PyBool_FromLong(disjoint_spans(a, 2));
+}
+
+/* watch(tape address, bases, arrays): Tape.watch's common case, arrays (a tuple) of float
+ * ndarrays that no recorded call has written: each one's base gets a zeroed shadow unless it
+ * has one (bases keeps those bases alive), and True; False: nothing done, or an array that
+ * straddles a tracked region (the Python path names the problem); MemoryError. */
+static PyObject *py_watch(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 3 || !PyTuple_Check(a[2])) {
+        PyErr_SetString(PyExc_TypeError, "watch(tape address, bases, arrays)");
+        return NULL;
+    }
+    ba_tape *t = (ba_tape *)PyLong_AsVoidPtr(a[0]);
+    if (!t) return NULL;
+    const Py_ssize_t n = PyTuple_GET_SIZE(a[2]);
+    const int written = ba_tape_ncalls(t) > 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *o = PyTuple_GET_ITEM(a[2], i);
+        if (!PyArray_Check(o)) Py_RETURN_FALSE;
+        PyArrayObject *x = (PyArrayObject *)o;
+        const int tn = PyArray_TYPE(x);
+        if (!(tn == NPY_FLOAT || tn == NPY_DOUBLE || tn == NPY_CFLOAT || tn == NPY_CDOUBLE) || !PyArray_ISNOTSWAPPED(x) ||
+            (written && PyArray_SIZE(x) && ba_tape_written(t, array_bound((intptr_t)o, 0))))
+            Py_RETURN_FALSE;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const intptr_t bar = ensure(t, PyTuple_GET_ITEM(a[2], i), a[1]);
+        if (bar == -3) return PyErr_Format(PyExc_MemoryError, "blasad: out of memory while registering a shadow");
+        if (bar < 0) Py_RETURN_FALSE;
+    }
+    Py_RETURN_TRUE;
+}
+
+/* backward(tape address, output, seed): Tape.backward's common case, one output and a seed of its
+ * shape and dtype laid out as it (both C- or both Fortran-contiguous): prepare, seed and sweep in
+ * one call, so that no Ctrl-C falls between the seeds and the sweep (the GIL is let go during the
+ * sweep alone); the status of prepare or of the sweep, or the fallback object (nothing done): a
+ * long sweep, which runs in Python (Ctrl-C stops it between two records), or any other call. */
+static PyObject *py_backward(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "backward(tape address, output, seed)");
+        return NULL;
+    }
+    ba_tape *t = (ba_tape *)PyLong_AsVoidPtr(a[0]);
+    if (!t) return NULL;
+    if (!plain_float_array(a[1]) || !plain_float_array(a[2])) return Py_NewRef(fallback);
+    PyArrayObject *out = (PyArrayObject *)a[1], *seed = (PyArrayObject *)a[2];
+    const int nd = PyArray_NDIM(out), es = (int)PyArray_ITEMSIZE(out);
+    const npy_intp size = PyArray_SIZE(out);
+    const int both_c = PyArray_IS_C_CONTIGUOUS(out) && PyArray_IS_C_CONTIGUOUS(seed);
+    const int both_f = PyArray_IS_F_CONTIGUOUS(out) && PyArray_IS_F_CONTIGUOUS(seed);
+    if (PyArray_TYPE(out) != PyArray_TYPE(seed) || nd != PyArray_NDIM(seed) ||
+        memcmp(PyArray_DIMS(out), PyArray_DIMS(seed), (size_t)nd * sizeof(npy_intp)) || !(size <= 1 || both_c || both_f) ||
+        (ba_tape_ncalls(t) >= 256 && ba_tape_bytes_referenced(t) >= (4 << 20)))
+        return Py_NewRef(fallback);
+    const intptr_t bar = lookup_array(t, (intptr_t)out, es);
+    if (bar < 0) return Py_NewRef(fallback); /* (it straddles a tracked region: the Python path's error) */
+    int rc = ba_tape_prepare(t);
+    if (rc) return PyLong_FromLong(rc);
+    if (bar && size) { /* shadow += seed, element for element over the same layout: as real numbers */
+        const int real = PyArray_TYPE(out) == NPY_FLOAT || PyArray_TYPE(out) == NPY_CFLOAT ? 4 : 8;
+        const int64_t n = (int64_t)size * (es / real);
+#ifdef BA_CHECKED
+        ba_checked_reset();
+        ba_checked_allow((intptr_t)PyArray_DATA(seed), (intptr_t)PyArray_DATA(seed) + (intptr_t)(size * es));
+        ba_checked_allow(bar, bar + (intptr_t)(size * es));
+#endif
+        if (real == 4) scipy_cblas_saxpy64_(n, 1.0f, PyArray_DATA(seed), 1, (float *)bar, 1);
+        else scipy_cblas_daxpy64_(n, 1.0, PyArray_DATA(seed), 1, (double *)bar, 1);
+    }
+    const int big = ba_tape_bytes_referenced(t) >= (1 << 16);
+    if (big) {
+        Py_BEGIN_ALLOW_THREADS rc = ba_tape_sweep(t);
+        Py_END_ALLOW_THREADS
+    } else {
+        rc = ba_tape_sweep(t);
+    }
+    return PyLong_FromLong(rc);
+}
+
+static PyMethodDef autodiff_methods[] = {
+    {"autodiff", (PyCFunction)(void (*)(void))py_autodiff, METH_FASTCALL,
+     "autodiff(f, args): reverse-mode autodiff's common case; the fallback object when not taken"},
+    {"tape", (PyCFunction)(void (*)(void))py_lazy_tape, METH_FASTCALL,
+     "tape(): the Tape of the native autodiff running on this thread (made now), or None"},
+    {"duplicated", (PyCFunction)(void (*)(void))py_duplicated, METH_FASTCALL,
+     "duplicated(x, dx): True when Duplicated(x, dx) passes its checks at once"},
+    {"watch", (PyCFunction)(void (*)(void))py_watch, METH_FASTCALL,
+     "watch(tape address, bases, arrays): Tape.watch's common case; False when not taken"},
+    {"backward", (PyCFunction)(void (*)(void))py_backward, METH_FASTCALL,
+     "backward(tape address, output, seed): Tape.backward's common case; the fallback object when not taken"},
+};
+
+/* box: [Duplicated, Const, BatchDuplicated, fallback object, _adopt, _end_adopted, _sweep_failed];
+ * autodiff, tape, duplicated, watch and backward are appended to it. 0, or -1. */
+int ba_autodiff_init(intptr_t box)
+{
+    const PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *b = (PyObject *)box;
+    int rc = -1;
+    if (_import_array() < 0 || PyList_GET_SIZE(b) != 7) goto done;
+    PyObject *v[7];
+    for (int i = 0; i < 7; i++) v[i] = Py_NewRef(PyList_GET_ITEM(b, i)); /* kept for the process's life */
+    str_x = PyUnicode_InternFromString("x"), str_dx = PyUnicode_InternFromString("dx");
+    if (!str_x || !str_dx) goto done;
+    const_type = (PyTypeObject *)v[1], batch_type = (PyTypeObject *)v[2];
+    fallback = v[3], adopt_fn = v[4], end_fn = v[5], failed_fn = v[6];
+    dup_type = (PyTypeObject *)v[0]; /* (last: py_autodiff runs once it is set) */
+    for (int i = 0; i < 5; i++) {
+        PyObject *f = PyCFunction_NewEx(&autodiff_methods[i], NULL, NULL);
+        if (!f || PyList_Append(b, f) < 0) {
+            Py_XDECREF(f);
+            goto done;
+        }
+        Py_DECREF(f);
+    }
+    rc = 0;
+done:
+    PyErr_Clear();
+    PyGILState_Release(g);
+    return rc;
 }
