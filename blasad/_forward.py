@@ -34,7 +34,7 @@ from blasad import _lowering, _scalar
 from blasad._lowering import _scalar_buffers
 from blasad._native_loader import lib
 from blasad._scalar import Scalar, wrap
-from blasad._tape import BatchDuplicated, Const, Duplicated, address, extent, thread_local
+from blasad._tape import _FALLBACK, BatchDuplicated, Const, Duplicated, address, extent, thread_local
 from blasad._validate import validate
 from blasad.specs import Spec
 from blasad.specs.scalar import OPS
@@ -120,11 +120,12 @@ class Forward:
         buf = np.zeros(size if self.batch is None else (self.batch, row), np.uint8)
         return self._insert(_Region(lo, hi, buf, owner))
 
-    def _insert(self, r: _Region) -> _Region:
+    def _insert(self, r: _Region, native: bool = True) -> _Region:
+        """Add region r (native: to the native calls' copy of the table too)."""
         i = bisect.bisect_right(self._los, r.lo)
         self._los.insert(i, r.lo)
         self._regions.insert(i, r)
-        if self.batch is None and lib.ba_fw_add(r.lo, r.hi, address(r.buf)):  # (the native calls' copy)
+        if native and self.batch is None and lib.ba_fw_add(r.lo, r.hi, address(r.buf)):
             raise MemoryError("blasad: out of memory in forward mode's table of tangents")
         return r
 
@@ -371,6 +372,9 @@ _scalar.FORWARD.append(scalar_op)
 def run_forward(f: Callable[..., Any], args: tuple[Any, ...]) -> Any:
     """autodiff(f, *args, mode="forward"): f's result; each Duplicated's dx (BatchDuplicated's dxs)
     holds the tangent(s) of its x's final value (if f raises: of the value f left in x)."""
+    result = _native_forward(f, args)  # the common case natively (csrc/fast.c py_forward)
+    if result is not _FALLBACK:
+        return result
     if thread_local.tape is not None:
         raise RuntimeError("forward mode cannot run inside a recording Tape (mixing modes is not supported)")
     if thread_local.forward is not None:
@@ -418,3 +422,29 @@ def run_forward(f: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         for x, t in copied:
             got = fwd.tangent(x)
             t[...] = 0 if got is None else got
+
+
+def _adopt(args: tuple[Any, ...]) -> Forward:
+    """The Forward object of the native forward-mode run on this thread (csrc/fast.c py_forward),
+    which Python code asked for while f runs: each Duplicated's dx is its x's region, as attach
+    makes it (the native table has them already)."""
+    fwd = Forward(None)
+    for a in args:
+        if type(a) is Duplicated and a.x.size:
+            lo, hi = extent(a.x)
+            r = _Region(lo, hi, _bytes_at(lib.ba_array_lo(id(a.dx)), (hi - lo,), (1,)), None)
+            r.keep = a.dx
+            fwd._insert(r, native=False)
+    thread_local.forward = fwd
+    return fwd
+
+
+def _end() -> None:
+    """The end of a native forward-mode run whose Forward object _adopt made."""
+    thread_local.forward = None
+
+
+_box: list[Any] = [_adopt, _end]
+if lib.ba_forward_init(id(_box)):
+    raise ImportError("blasad: the native core could not set up forward mode")
+_native_forward: Callable[[Callable[..., Any], tuple[Any, ...]], Any] = _box[2]

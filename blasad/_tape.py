@@ -23,7 +23,7 @@ from blasad._validate import overlaps_itself
 
 class _Local(threading.local):
     _tape: Tape | None = None
-    forward: Any = None  # the forward-mode run on this thread (blasad._forward.Forward)
+    _forward: Any = None
 
     @property
     def tape(self) -> Tape | None:
@@ -34,6 +34,16 @@ class _Local(threading.local):
     @tape.setter
     def tape(self, tape: Tape | None) -> None:
         self._tape = tape
+
+    @property
+    def forward(self) -> Any:
+        """The forward-mode run on this thread (blasad._forward.Forward; a native one's made now)."""
+        forward = self._forward
+        return forward if forward is not None else _native_forward()
+
+    @forward.setter
+    def forward(self, forward: Any) -> None:
+        self._forward = forward
 
 
 thread_local = _Local()
@@ -809,3 +819,4 @@ _native_tape: Callable[[], Tape | None] = _box[8]
 _native_duplicated: Callable[[Any, Any], bool] = _box[9]
 _native_watch: Callable[[int, list[np.ndarray], tuple[Any, ...]], bool] = _box[10]
 _native_backward: Callable[[int, Any, Any], Any] = _box[11]
+_native_forward: Callable[[], Any] = _box[12]

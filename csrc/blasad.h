@@ -224,8 +224,11 @@ int ba_scalar_init(intptr_t scalar_type, intptr_t c64, intptr_t c128, intptr_t c
 /* Reverse-mode autodiff's common case in one native call (blasad/_tape.py): box holds Duplicated,
  * Const, BatchDuplicated, the fallback object and the Python side's _adopt, _end_adopted and
  * _sweep_failed; the CPython functions autodiff(f, args), tape(), duplicated(x, dx),
- * watch(tape address, bases, arrays) and backward(tape address, output, seed) are appended to it. */
+ * watch(tape address, bases, arrays), backward(tape address, output, seed) and forward_run()
+ * are appended to it. ba_forward_init: forward mode's (blasad/_forward.py), box
+ * [_adopt, _end], forward(f, args) appended. */
 int ba_autodiff_init(intptr_t box);
+int ba_forward_init(intptr_t box);
 int ba_scalar_op_index(const char *name);
 void ba_tape_set_pool(ba_tape *t, intptr_t p, int64_t nslots, intptr_t owner);
 

@@ -1431,6 +1431,123 @@ static PyObject *py_backward(PyObject *self, PyObject *const *a, Py_ssize_t narg
     return PyLong_FromLong(rc);
 }
 
+/* ---- forward-mode autodiff in one native call (blasad/_forward.py run_forward) ------------------
+ *
+ * The common case, every Duplicated's dx laid out as x with x's elements filling their span, the
+ * active arrays and tangents apart: dx is x's tangent region in the native table, and f runs in
+ * forward mode with no Python object for the run. Python code that asks for it while f runs
+ * (thread_local.forward: a Python tangent rule, a new output's tangent, an active scalar) gets
+ * one made then over the same regions (blasad._forward._adopt). */
+typedef struct {
+    PyObject *args; /* autodiff's arguments */
+    PyObject *fwd;  /* the Forward object made for the run, or NULL */
+} lazy_fw_t;
+static _Thread_local lazy_fw_t *lazy_fw;
+static PyObject *fw_adopt_fn, *fw_end_fn;
+
+/* forward_run(): the Forward object of the native forward-mode run on this thread (made now), or
+ * None (also while a rule runs its plain calls: forward mode is off then) */
+static PyObject *py_lazy_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self, (void)args, (void)nargs;
+    if (!lazy_fw || !forward) Py_RETURN_NONE;
+    if (!lazy_fw->fwd) lazy_fw->fwd = PyObject_CallOneArg(fw_adopt_fn, lazy_fw->args);
+    return lazy_fw->fwd ? Py_NewRef(lazy_fw->fwd) : NULL;
+}
+
+/* forward(f, args): f(*primals) in forward mode, as blasad._forward.run_forward does it for the
+ * common case, returning f's result; the fallback object when not taken (nothing done). */
+static PyObject *py_forward(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 2 || !PyTuple_Check(a[1])) {
+        PyErr_SetString(PyExc_TypeError, "forward(f, args)");
+        return NULL;
+    }
+    PyObject *f = a[0], *args = a[1];
+    const Py_ssize_t n = PyTuple_GET_SIZE(args);
+    if (recording || forward || lazy || lazy_fw || fw_n || !fw_adopt_fn || n > 64) return Py_NewRef(fallback);
+    PyObject *arr[128], *primals = PyTuple_New(n);
+    Py_ssize_t na = 0;
+    if (!primals) return NULL;
+    int ok = 1;
+    for (Py_ssize_t i = 0; i < n && ok; i++) {
+        PyObject *o = PyTuple_GET_ITEM(args, i), *primal = o;
+        if (Py_TYPE(o) == dup_type) {
+            PyObject *x = field(o, str_x), *dx = x ? field(o, str_dx) : NULL;
+            ok = dx && PyArray_Check(x) && PyArray_Check(dx);
+            if (!ok) break;
+            PyArrayObject *xa = (PyArrayObject *)x, *da = (PyArrayObject *)dx;
+            const int nd = PyArray_NDIM(xa);
+            const intptr_t lo = array_bound((intptr_t)x, 0), top = array_bound((intptr_t)x, 1);
+            /* dx is the region: x's strides, and x's elements fill their span (an empty x: none) */
+            ok = nd == PyArray_NDIM(da) &&
+                 !memcmp(PyArray_STRIDES(xa), PyArray_STRIDES(da), (size_t)nd * sizeof(npy_intp)) &&
+                 (top < lo || top + PyArray_ITEMSIZE(xa) - lo == (intptr_t)PyArray_NBYTES(xa));
+            arr[na++] = x, arr[na++] = dx;
+            primal = x;
+        } else if (Py_TYPE(o) == const_type) {
+            ok = (primal = field(o, str_x)) != NULL;
+        } else if (PyObject_TypeCheck(o, dup_type) || PyObject_TypeCheck(o, const_type) ||
+                   PyObject_TypeCheck(o, batch_type)) {
+            ok = 0;
+        }
+        if (ok) PyTuple_SET_ITEM(primals, i, Py_NewRef(primal));
+    }
+    if (!ok || !disjoint_spans(arr, na)) {
+        PyErr_Clear();
+        Py_DECREF(primals);
+        return Py_NewRef(fallback);
+    }
+    ba_fw_native(1);
+    for (Py_ssize_t i = 0; i < na; i += 2) {
+        const intptr_t lo = array_bound((intptr_t)arr[i], 0), top = array_bound((intptr_t)arr[i], 1);
+        if (top >= lo && ba_fw_add(lo, top + PyArray_ITEMSIZE((PyArrayObject *)arr[i]), array_bound((intptr_t)arr[i + 1], 0))) {
+            ba_fw_native(0);
+            Py_DECREF(primals);
+            return PyErr_NoMemory();
+        }
+    }
+    lazy_fw_t L = {args, NULL};
+    lazy_fw = &L, forward = 1;
+    PyObject *result = PyObject_Call(f, primals, NULL);
+    Py_DECREF(primals);
+    forward = 0, lazy_fw = NULL;
+    if (L.fwd) { /* Python made the Forward object: it leaves forward mode */
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyObject *end = PyObject_CallNoArgs(fw_end_fn);
+        if (!end) Py_CLEAR(result);
+        if (type) PyErr_Restore(type, value, tb); /* f's exception wins */
+        Py_XDECREF(end), Py_DECREF(L.fwd);
+    }
+    ba_fw_native(0);
+    return result;
+}
+
+static PyMethodDef forward_method = {"forward", (PyCFunction)(void (*)(void))py_forward, METH_FASTCALL,
+                                     "forward(f, args): forward-mode autodiff's common case; the fallback object "
+                                     "when not taken"};
+
+/* box: [_adopt, _end] (blasad/_forward.py); forward is appended to it. 0, or -1. */
+int ba_forward_init(intptr_t box)
+{
+    const PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *b = (PyObject *)box;
+    int rc = -1;
+    PyObject *f = NULL;
+    if (!fallback || PyList_GET_SIZE(b) != 2) goto done;
+    fw_end_fn = Py_NewRef(PyList_GET_ITEM(b, 1)); /* both kept for the process's life */
+    fw_adopt_fn = Py_NewRef(PyList_GET_ITEM(b, 0));
+    f = PyCFunction_NewEx(&forward_method, NULL, NULL);
+    if (f && PyList_Append(b, f) == 0) rc = 0;
+    Py_XDECREF(f);
+done:
+    PyErr_Clear();
+    PyGILState_Release(g);
+    return rc;
+}
+
 static PyMethodDef autodiff_methods[] = {
     {"autodiff", (PyCFunction)(void (*)(void))py_autodiff, METH_FASTCALL,
      "autodiff(f, args): reverse-mode autodiff's common case; the fallback object when not taken"},
@@ -1442,10 +1559,12 @@ static PyMethodDef autodiff_methods[] = {
      "watch(tape address, bases, arrays): Tape.watch's common case; False when not taken"},
     {"backward", (PyCFunction)(void (*)(void))py_backward, METH_FASTCALL,
      "backward(tape address, output, seed): Tape.backward's common case; the fallback object when not taken"},
+    {"forward_run", (PyCFunction)(void (*)(void))py_lazy_forward, METH_FASTCALL,
+     "forward_run(): the Forward of the native forward-mode run on this thread (made now), or None"},
 };
 
 /* box: [Duplicated, Const, BatchDuplicated, fallback object, _adopt, _end_adopted, _sweep_failed];
- * autodiff, tape, duplicated, watch and backward are appended to it. 0, or -1. */
+ * autodiff, tape, duplicated, watch, backward and forward_run are appended to it. 0, or -1. */
 int ba_autodiff_init(intptr_t box)
 {
     const PyGILState_STATE g = PyGILState_Ensure();
@@ -1459,7 +1578,7 @@ int ba_autodiff_init(intptr_t box)
     const_type = (PyTypeObject *)v[1], batch_type = (PyTypeObject *)v[2];
     fallback = v[3], adopt_fn = v[4], end_fn = v[5], failed_fn = v[6];
     dup_type = (PyTypeObject *)v[0]; /* (last: py_autodiff runs once it is set) */
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         PyObject *f = PyCFunction_NewEx(&autodiff_methods[i], NULL, NULL);
         if (!f || PyList_Append(b, f) < 0) {
             Py_XDECREF(f);

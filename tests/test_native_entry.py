@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import blasad as ba
-from blasad import _tape
+from blasad import _forward, _tape
 from blasad._tape import current_tape
 
 rng = np.random.default_rng(7)
@@ -32,6 +32,7 @@ def rand(*shape: int, dtype: Any = np.float64, order: str = "C") -> np.ndarray:
 def python_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """Switch the native entry points off: every call takes the Python path."""
     monkeypatch.setattr(_tape, "_native_autodiff", lambda f, args: _tape._FALLBACK)
+    monkeypatch.setattr(_forward, "_native_forward", lambda f, args: _tape._FALLBACK)
     monkeypatch.setattr(_tape, "_native_duplicated", lambda x, dx: False)
     monkeypatch.setattr(_tape, "_native_watch", lambda address, bases, arrays: False)
     monkeypatch.setattr(_tape, "_native_backward", lambda address, out, seed: _tape._FALLBACK)
