@@ -9,6 +9,7 @@ share their base's adjoint and the C side can use the primal's ld/inc for both.
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import sys
 import threading
@@ -107,12 +108,12 @@ class _Regions:
     (``Duplicated``) is here instead: by lo, its uint8 array (None when it is the user's dx),
     with `_keep` holding the user arrays."""
 
-    def __init__(self, tape_ptr: Any, bases: list[Any]) -> None:
+    def __init__(self, tape_ptr: Any, bases: list[Any], address: int) -> None:
         self._tape_ptr = tape_ptr
         self._list = bases
         self._shadows: dict[int, np.ndarray | None] = {}
         self._keep: dict[int, object] = {}  # by lo, as _shadows
-        self._address = int(ffi.cast("intptr_t", tape_ptr))
+        self._address = address
 
     def bar(self, x: np.ndarray) -> int:
         """Shadow address of x's first element, or 0 when x is inactive."""
@@ -340,10 +341,9 @@ class Tape:
 
         replay=True keeps the tape after backward() and lets replay() run the recorded
         calls again on the arrays' current values (see replay)."""
-        ptr = lib.ba_tape_new()
-        if ptr == ffi.NULL:
-            raise MemoryError("blasad: could not allocate a tape")
-        self._setup(ffi.gc(ptr, lib.ba_tape_free), [], [], check)
+        bases: list[np.ndarray] = []
+        address, owner = _native_tape_new(bases)
+        self._setup(address, owner, [], bases, check)
         if replay:
             self._replay = True
             if lib.ba_tape_set_replay(self._ptr):
@@ -359,40 +359,53 @@ class Tape:
     _in_loop = False  # a checkpointed loop's forward is running
     _broken = ""  # why backward would give a wrong gradient (a loop that raised)
 
-    def _setup(self, ptr: Any, keep: list[np.ndarray], bases: list[np.ndarray], check: bool = False) -> None:
-        """The fields of a Tape over the native tape ptr (which it frees) and its lists."""
-        self._ptr = ptr
+    def _setup(
+        self, address: int, owner: Any, keep: list[Any], bases: list[Any], check: bool = False
+    ) -> None:
+        """The fields of a Tape over the native tape at address, which owner (a capsule) frees, and
+        its lists (the tape knows bases already)."""
+        self._address = address
+        self._owner_capsule = owner
         if check:
             lib.ba_tape_set_check(self._ptr, 1)
             self._check = True
         self._keep = keep  # inputs the sweep may read by address (C appends too)
         self._bases = bases  # the arrays whose shadows the tape made (C appends)
-        self._regions = _Regions(self._ptr, self._bases)
-        lib.ba_tape_set_bases(self._ptr, id(self._bases))
         self._busy = threading.Lock()  # held by backward: one sweep at a time
         self._loops: list[Any] = []  # checkpointed loops (blasad._checkpoint._Loop), by barrier id
         # the scalar pool's chunks by lo: their byte span and the array they are (kept alive here)
         self._pool_chunks: dict[int, tuple[int, int, np.ndarray]] = {}
 
+    @functools.cached_property
+    def _ptr(self) -> Any:
+        """The native tape, for cffi calls (made on first use)."""
+        return ffi.cast("ba_tape *", self._address)
+
+    @functools.cached_property
+    def _regions(self) -> _Regions:
+        """The shadows' regions (made on first use)."""
+        return _Regions(self._ptr, self._bases, self._address)
+
     # -- recording -----------------------------------------------------------
     def __enter__(self) -> Tape:
         if self._state != "new":
             raise RuntimeError("a Tape records once; create a new Tape for another recording")
-        if thread_local.tape is not None:
-            raise RuntimeError(
-                "another Tape is already recording on this thread; nested tapes are not supported"
-            )
-        if thread_local.forward is not None:
-            raise RuntimeError("a Tape cannot record inside forward mode (mixing modes is not supported)")
+        if not _native_enter(self._address, self._keep):  # (it records: the common case)
+            if thread_local.tape is not None:
+                raise RuntimeError(
+                    "another Tape is already recording on this thread; nested tapes are not supported"
+                )
+            if thread_local.forward is not None:
+                raise RuntimeError("a Tape cannot record inside forward mode (mixing modes is not supported)")
+            lib.ba_fast_set_tape(self._ptr, id(self._keep))
         thread_local._tape = self
-        lib.ba_fast_set_tape(self._ptr, id(self._keep))
         self._owner = threading.get_ident()
         self._state = "recording"
         return self
 
     def __exit__(self, *exc: object) -> None:
         thread_local._tape = None
-        lib.ba_fast_set_tape(ffi.NULL, 0)
+        _native_leave()
         self._state = "stopped"
         if self._replay:  # what each kept array was, for replay() to refuse one resized since
             self._pins = np.zeros((len(self._keep), 2), np.int64)
@@ -409,7 +422,7 @@ class Tape:
         self._same_thread("watch()")
         if self._state == "consumed":
             raise RuntimeError("this tape was consumed by backward()")
-        if _native_watch(self._regions._address, self._bases, arrays):  # (the common case)
+        if _native_watch(self._address, self._bases, arrays):  # (the common case)
             return
         # (an input whose elements overlap may be watched: its adjoint is the sum over its
         # aliases, shown at each of them; it can be neither written nor seeded)
@@ -486,7 +499,10 @@ class Tape:
         try:
             sweepable = self._state in ("stopped", "swept") and self._seeded is None and not self._broken
             if sweepable and DEBUG_HOOK is None:  # the common case natively (csrc/fast.c py_backward)
-                rc = _native_backward(self._regions._address, outputs, seeds)
+                rc = _native_backward(self._address, outputs, seeds)
+                if rc is None:  # swept to the end, the adjoints valid
+                    self._swept()
+                    return
                 if rc is not _FALLBACK:
                     self._sweep(rc, swept=True)
                     return
@@ -574,16 +590,20 @@ class Tape:
             raise MemoryError(_OUT_OF_MEMORY)
         if rc != 0:
             raise RuntimeError("this tape was already consumed by backward()")
+        self._swept()
+        for reason in _INVALID:
+            if lib.ba_tape_invalid(self._ptr, reason):
+                raise np.linalg.LinAlgError(_INVALID[reason])
+        _debug_step("swept")
+
+    def _swept(self) -> None:
+        """The state after a sweep that ran to its end."""
         if self._replay:  # kept for the next backward or replay
             self._state = "swept"
             self._seeded = None
         else:
             self._state = "consumed"
             self._keep.clear()
-        for reason in _INVALID:
-            if lib.ba_tape_invalid(self._ptr, reason):
-                raise np.linalg.LinAlgError(_INVALID[reason])
-        _debug_step("swept")
 
     def _reverse_loop(self) -> None:
         """The adjoint of the checkpointed loop the sweep stopped at (it re-runs the loop's steps,
@@ -599,6 +619,10 @@ class Tape:
 
     def grad(self, x: np.ndarray) -> np.ndarray:
         """Adjoint of x's value at the time it was watched (a new array)."""
+        if self._state == "consumed" or self._state == "swept":  # (the common case natively)
+            made = _native_grad(self._address, x)
+            if made is not None:
+                return made  # type: ignore[no-any-return]
         self._same_thread("grad()")
         done = self._state in ("consumed", "swept")
         if not done and self._seeded is not None and lib.ba_tape_swept(self._ptr):
@@ -606,10 +630,6 @@ class Tape:
             self._state = "swept" if self._replay else "consumed"
         if self._state not in ("consumed", "swept"):
             raise RuntimeError("grad() is available after backward()")
-        if type(x) is np.ndarray and x.size and x.dtype in _FLOAT_DTYPES:  # (the common case)
-            made = SHADOW[0](self._regions._address, x)
-            if type(made) is np.ndarray:
-                return np.array(made, copy=True)
         x = _check_float_array(x, "x", distinct=False)
         shadow = self._regions.view(x)
         if shadow is None:
@@ -781,13 +801,13 @@ def autodiff(f: Callable[..., Any], *args: Any, check: bool = False, mode: str =
 # -- the native autodiff call's side (csrc/fast.c py_autodiff) ------------------------------------
 
 
-def _adopt(address: int, keep: list[np.ndarray], bases: list[np.ndarray]) -> Tape:
+def _adopt(address: int, owner: Any, keep: list[np.ndarray], bases: list[np.ndarray]) -> Tape:
     """The Tape object of the native autodiff call running on this thread, which Python code asked
     for while f runs: over its native tape (which it owns from now on) and its lists, recording.
     (The regions of the Duplicated arguments, dx over x, are in the native table; the call holds
     its arguments, so x and dx outlive its sweep.)"""
     tape = Tape.__new__(Tape)
-    tape._setup(ffi.gc(ffi.cast("ba_tape *", address), lib.ba_tape_free), keep, bases)
+    tape._setup(address, owner, keep, bases)
     tape._state = "recording"
     tape._owner = threading.get_ident()
     thread_local.tape = tape
@@ -814,9 +834,15 @@ _FALLBACK = object()  # py_autodiff's answer when the call is not its common cas
 _box: list[Any] = [Duplicated, Const, BatchDuplicated, _FALLBACK, _adopt, _end_adopted, _sweep_failed]
 if lib.ba_autodiff_init(id(_box)):
     raise ImportError("blasad: the native core could not set up autodiff (NumPy's C API)")
-_native_autodiff: Callable[[Callable[..., Any], tuple[Any, ...]], Any] = _box[7]
-_native_tape: Callable[[], Tape | None] = _box[8]
-_native_duplicated: Callable[[Any, Any], bool] = _box[9]
-_native_watch: Callable[[int, list[np.ndarray], tuple[Any, ...]], bool] = _box[10]
-_native_backward: Callable[[int, Any, Any], Any] = _box[11]
-_native_forward: Callable[[], Any] = _box[12]
+(  # csrc/fast.c's autodiff_methods
+    _native_autodiff,
+    _native_tape,
+    _native_duplicated,
+    _native_tape_new,
+    _native_enter,
+    _native_leave,
+    _native_grad,
+    _native_watch,
+    _native_backward,
+    _native_forward,
+) = _box[7:]

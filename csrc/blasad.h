@@ -223,9 +223,8 @@ int ba_scalar_ufunc(intptr_t ufunc, int op);
 int ba_scalar_init(intptr_t scalar_type, intptr_t c64, intptr_t c128, intptr_t complex128_scalar, intptr_t box);
 /* Reverse-mode autodiff's common case in one native call (blasad/_tape.py): box holds Duplicated,
  * Const, BatchDuplicated, the fallback object and the Python side's _adopt, _end_adopted and
- * _sweep_failed; the CPython functions autodiff(f, args), tape(), duplicated(x, dx),
- * watch(tape address, bases, arrays), backward(tape address, output, seed) and forward_run()
- * are appended to it. ba_forward_init: forward mode's (blasad/_forward.py), box
+ * _sweep_failed; the CPython functions of csrc/fast.c's autodiff_methods are appended to it
+ * (autodiff, tape, duplicated, tape_new, enter, grad, watch, backward, forward_run). ba_forward_init: forward mode's (blasad/_forward.py), box
  * [_adopt, _end], forward(f, args) appended. */
 int ba_autodiff_init(intptr_t box);
 int ba_forward_init(intptr_t box);

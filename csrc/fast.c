@@ -1188,11 +1188,19 @@ static PyObject *str_x, *str_dx, *fallback, *adopt_fn, *end_fn, *failed_fn;
 
 /* The Tape object of the autodiff running on this thread, made on first demand; NULL with no
  * exception set when none runs. */
+static void free_tape(PyObject *capsule) { ba_tape_free(PyCapsule_GetPointer(capsule, "blasad.tape")); }
+
 static PyObject *lazy_tape(void)
 {
     if (!lazy) return NULL;
-    if (!lazy->tape)
-        lazy->tape = PyObject_CallFunction(adopt_fn, "nOO", (Py_ssize_t)(intptr_t)lazy->t, lazy->keep, lazy->bases);
+    if (!lazy->tape) { /* the capsule frees the tape once the Tape object holds it */
+        PyObject *owner = PyCapsule_New(lazy->t, "blasad.tape", NULL);
+        if (!owner) return NULL;
+        lazy->tape = PyObject_CallFunction(adopt_fn, "nOOO", (Py_ssize_t)(intptr_t)lazy->t, owner, lazy->keep,
+                                           lazy->bases);
+        if (lazy->tape) PyCapsule_SetDestructor(owner, free_tape);
+        Py_DECREF(owner);
+    }
     return lazy->tape;
 }
 
@@ -1350,6 +1358,80 @@ static PyObject *py_duplicated(PyObject *self, PyObject *const *a, Py_ssize_t na
     return PyBool_FromLong(disjoint_spans(a, 2));
 }
 
+/* tape_new(bases): a new native tape's address, and a capsule that frees it; bases: its list of
+ * the arrays whose shadows it makes */
+static PyObject *py_tape_new(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 1 || !PyList_Check(a[0])) {
+        PyErr_SetString(PyExc_TypeError, "tape_new(bases)");
+        return NULL;
+    }
+    ba_tape *t = ba_tape_new();
+    if (!t) return PyErr_Format(PyExc_MemoryError, "blasad: could not allocate a tape");
+    ba_tape_set_bases(t, (intptr_t)a[0]);
+    PyObject *owner = PyCapsule_New(t, "blasad.tape", free_tape);
+    if (!owner) {
+        ba_tape_free(t);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", PyLong_FromVoidPtr(t), owner);
+}
+
+/* leave(): no tape records on this thread (Tape.__exit__) */
+static PyObject *py_leave(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
+{
+    (void)self, (void)a, (void)nargs;
+    recording = NULL;
+    Py_RETURN_NONE;
+}
+
+/* enter(tape address, keep): the tape records on this thread (Tape.__enter__), and True; False
+ * when a tape records already or forward mode runs (nothing done: the Python side raises). */
+static PyObject *py_enter(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 2 || !PyList_Check(a[1])) {
+        PyErr_SetString(PyExc_TypeError, "enter(tape address, keep)");
+        return NULL;
+    }
+    ba_tape *t = (ba_tape *)PyLong_AsVoidPtr(a[0]);
+    if (!t) return NULL;
+    if (recording || lazy || forward) Py_RETURN_FALSE;
+    ba_fast_set_tape(t, (intptr_t)a[1]);
+    Py_RETURN_TRUE;
+}
+
+/* grad(tape address, x): a copy of x's shadow (x's shape and dtype, its layout), when x is a float
+ * ndarray whose shadow the tape made; None: the Python path's case (its answer, its errors). */
+static PyObject *py_grad(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "grad(tape address, x)");
+        return NULL;
+    }
+    ba_tape *t = (ba_tape *)PyLong_AsVoidPtr(a[0]);
+    if (!t) return NULL;
+    if (Py_TYPE(a[1]) != nd_type) Py_RETURN_NONE;
+    PyArrayObject *x = (PyArrayObject *)a[1];
+    const int tn = PyArray_TYPE(x);
+    if (!(tn == NPY_FLOAT || tn == NPY_DOUBLE || tn == NPY_CFLOAT || tn == NPY_CDOUBLE) || !PyArray_ISNOTSWAPPED(x) ||
+        !PyArray_SIZE(x))
+        Py_RETURN_NONE;
+    const intptr_t bar = lookup_array(t, (intptr_t)x, PyArray_ITEMSIZE(x));
+    intptr_t info[3];
+    if (bar <= 0 || ba_tape_region_info(t, (intptr_t)PyArray_DATA(x), (intptr_t)info) != 2) Py_RETURN_NONE;
+    PyArray_Descr *d = PyArray_DESCR(x);
+    Py_INCREF(d);
+    PyObject *view = PyArray_NewFromDescr(&PyArray_Type, d, PyArray_NDIM(x), PyArray_DIMS(x), PyArray_STRIDES(x),
+                                          (void *)bar, 0, NULL);
+    if (!view) return NULL;
+    PyObject *copy = PyArray_NewCopy((PyArrayObject *)view, NPY_KEEPORDER);
+    Py_DECREF(view);
+    return copy;
+}
+
 /* watch(tape address, bases, arrays): Tape.watch's common case, arrays (a tuple) of float
  * ndarrays that no recorded call has written: each one's base gets a zeroed shadow unless it
  * has one (bases keeps those bases alive), and True; False: nothing done, or an array that
@@ -1385,8 +1467,9 @@ static PyObject *py_watch(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
 /* backward(tape address, output, seed): Tape.backward's common case, one output and a seed of its
  * shape and dtype laid out as it (both C- or both Fortran-contiguous): prepare, seed and sweep in
  * one call, so that no Ctrl-C falls between the seeds and the sweep (the GIL is let go during the
- * sweep alone); the status of prepare or of the sweep, or the fallback object (nothing done): a
- * long sweep, which runs in Python (Ctrl-C stops it between two records), or any other call. */
+ * sweep alone); None when the sweep ran to its end with valid adjoints, else the status of
+ * prepare or of the sweep; the fallback object (nothing done): a long sweep, which runs in Python
+ * (Ctrl-C stops it between two records), or any other call. */
 static PyObject *py_backward(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
 {
     (void)self;
@@ -1428,6 +1511,7 @@ static PyObject *py_backward(PyObject *self, PyObject *const *a, Py_ssize_t narg
     } else {
         rc = ba_tape_sweep(t);
     }
+    if (!rc && !ba_tape_invalid(t, BA_FAILED_READ) && !ba_tape_invalid(t, BA_PHASE)) Py_RETURN_NONE;
     return PyLong_FromLong(rc);
 }
 
@@ -1555,6 +1639,12 @@ static PyMethodDef autodiff_methods[] = {
      "tape(): the Tape of the native autodiff running on this thread (made now), or None"},
     {"duplicated", (PyCFunction)(void (*)(void))py_duplicated, METH_FASTCALL,
      "duplicated(x, dx): True when Duplicated(x, dx) passes its checks at once"},
+    {"tape_new", (PyCFunction)(void (*)(void))py_tape_new, METH_FASTCALL, "tape_new(bases): a new tape's address"},
+    {"enter", (PyCFunction)(void (*)(void))py_enter, METH_FASTCALL,
+     "enter(tape address, keep): the tape records on this thread; False when one records already"},
+    {"leave", (PyCFunction)(void (*)(void))py_leave, METH_FASTCALL, "leave(): no tape records on this thread"},
+    {"grad", (PyCFunction)(void (*)(void))py_grad, METH_FASTCALL,
+     "grad(tape address, x): a copy of x's shadow when the tape made it; None otherwise"},
     {"watch", (PyCFunction)(void (*)(void))py_watch, METH_FASTCALL,
      "watch(tape address, bases, arrays): Tape.watch's common case; False when not taken"},
     {"backward", (PyCFunction)(void (*)(void))py_backward, METH_FASTCALL,
@@ -1564,7 +1654,7 @@ static PyMethodDef autodiff_methods[] = {
 };
 
 /* box: [Duplicated, Const, BatchDuplicated, fallback object, _adopt, _end_adopted, _sweep_failed];
- * autodiff, tape, duplicated, watch, backward and forward_run are appended to it. 0, or -1. */
+ * the functions of autodiff_methods are appended to it, in order. 0, or -1. */
 int ba_autodiff_init(intptr_t box)
 {
     const PyGILState_STATE g = PyGILState_Ensure();
@@ -1578,7 +1668,7 @@ int ba_autodiff_init(intptr_t box)
     const_type = (PyTypeObject *)v[1], batch_type = (PyTypeObject *)v[2];
     fallback = v[3], adopt_fn = v[4], end_fn = v[5], failed_fn = v[6];
     dup_type = (PyTypeObject *)v[0]; /* (last: py_autodiff runs once it is set) */
-    for (int i = 0; i < 6; i++) {
+    for (size_t i = 0; i < sizeof autodiff_methods / sizeof *autodiff_methods; i++) {
         PyObject *f = PyCFunction_NewEx(&autodiff_methods[i], NULL, NULL);
         if (!f || PyList_Append(b, f) < 0) {
             Py_XDECREF(f);
