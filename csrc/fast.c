@@ -369,7 +369,9 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
             a[i].rows = n;
         } else if (g->kind == FG_PIVOTS) {
             if (!as_pivots(obj[i], &a[i])) return BAIL;
-        } else if (g->kind != FG_SCALAR && !as_array(obj[i], g->kind == FG_MATRIX ? 2 : 1, g->real ? &rdt : &dt, &a[i]))
+        } else if (g->kind == FG_SCALAR) { /* a written one: a 0-d array (rotg's alone give the dtype) */
+            if (g->io != FG_IN && !as_array(obj[i], 0, g->real ? &rdt : &dt, &a[i])) return BAIL;
+        } else if (!as_array(obj[i], g->kind == FG_MATRIX ? 2 : 1, g->real ? &rdt : &dt, &a[i]))
             return BAIL;
     }
     if (dt < 0 || !(s->dtypes >> dt & 1)) return BAIL;
@@ -421,11 +423,9 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
             v[i].src = (intptr_t)sc.fp.p;
             v[i].sdt = sc.dt;
             fp[i] = sc.fp;
-        } else {
-            int d0 = g->real ? dt & 1 : dt; /* nrm2's result: the real dtype */
-            if (!as_array(obj[i], 0, &d0, &a[i])) return BAIL;
+        } else { /* (read above; nrm2's result, rotg's c: of the real dtype) */
             v[i].p = (intptr_t)a[i].p;
-            fp[i] = ba_mat(v[i].p, 1, 0, 1, 1, ES_OF[d0]);
+            fp[i] = ba_mat(v[i].p, 1, 0, 1, 1, ES_OF[g->real ? dt & 1 : dt]);
         }
     }
 

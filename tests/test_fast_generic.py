@@ -62,10 +62,10 @@ def fast(monkeypatch):
 def _eligible(spec):
     """The rule of the generated table: dense storage, a packed vector or a band matrix (keyword
     dims, gbmv's, are ints after the arguments), at most one discrete entry of a vector (rotm's
-    flag), no scalar updated in place; every dtype."""
+    flag); scalars read, written or updated in place (rotg's); every dtype."""
     storage = ("dense",), ("packed", "vector"), ("band", "matrix")
     return all(a.storage == "dense" or (a.storage, a.kind) in storage for a in spec.args) and not any(
-        len(a.discrete) > 1 or (a.kind == "scalar" and a.inout) for a in spec.args
+        len(a.discrete) > 1 for a in spec.args
     )
 
 
@@ -73,7 +73,7 @@ def test_the_table_holds_the_dense_packed_and_band_routines():
     assert set(ELIGIBLE) == {name for name, spec in ba.SPECS.items() if _eligible(spec)}
     assert {"gemm", "gemv", "axpy", "dot", "symv", "spmv", "tpsv", "syrk", "trsm"} <= set(ELIGIBLE)
     assert {"hemv", "herk", "dotc", "sbmv", "hbmv", "tbsv"} <= set(ELIGIBLE)  # complex, band
-    assert lib.ba_fast_routine(b"rotg") == -1  # scalars updated in place
+    assert {"rotg", "rotmg"} <= set(ELIGIBLE)  # scalars updated in place
     assert {"rotm", "gbmv"} <= set(ELIGIBLE)  # rotm's flag checked in C; gbmv's keyword dims
     assert {"heevd", "ungqr", "unmqr"} <= set(ELIGIBLE)
 
@@ -97,7 +97,10 @@ def make_call(name, dtype, flags, layout, rng, out_none=False):
     for a in spec.args:
         if a.kind == "flag":
             args.append(flags[a.name])
-        elif a.kind == "scalar" and (a.out or a.inout):  # (nrm2's: of the real dtype)
+        elif a.kind == "scalar" and a.inout:  # rotg's a, b, rotmg's d1, d2, x1: away from rotg's
+            sdt = real_dtype(np.dtype(dtype)) if a.real else np.dtype(dtype)  # and rotmg's branch points
+            args.append(np.array(rng.uniform(0.5, 2.0) + (0.3j if sdt.kind == "c" else 0), sdt))
+        elif a.kind == "scalar" and a.out:  # (nrm2's, rotg's c: of the real dtype)
             args.append(None if out_none else np.zeros((), real_dtype(np.dtype(dtype)) if a.real else dtype))
         elif a.kind == "scalar":  # complex for a complex argument
             sdt = real_dtype(np.dtype(dtype)) if a.real else np.dtype(dtype)
@@ -206,7 +209,8 @@ def test_an_output_without_a_shadow_is_given_one(fast, monkeypatch, name, dt):
             result = _call(spec, getattr(ba, name), args)
         if on:
             assert name not in fast and tape.ncalls >= 1
-        outs = [result if args[i] is None else args[i] for i in written]
+        results = result if isinstance(result, tuple) else (result,) * len(written)  # (rotg: a, b, c, s)
+        outs = [getattr(r, "_a", r) if args[i] is None else args[i] for i, r in zip(written, results)]
         outs = [o for o in outs if o.dtype.kind in "fc"]  # (not pivots)
         tape.backward(outs, [np.full(o.shape, 0.5, o.dtype) for o in outs])
         grads[on] = [tape.grad(x) for x in (inputs or [args[written[0]]])] + outs
@@ -313,6 +317,22 @@ BAILS = {
     "complex packed": lambda rng: [
         ba.spmv(1.0, np.ones(6, complex), np.ones(3, complex), 0.0, np.zeros(3, complex))
     ],
+    "rotg of a blasad.Scalar": lambda rng: list(ba.rotg(ba.dot(np.ones(2), np.ones(2)), np.array(1.5))),
+    "rotg of a 1-D a": lambda rng: list(ba.rotg(np.ones(1), np.array(1.5), np.zeros(()), np.zeros(()))),
+    "rotg, a is b": lambda rng: list(ba.rotg(a := np.array(2.0), a, np.zeros(()), np.zeros(()))),
+    "rotg, c is s": lambda rng: list(ba.rotg(np.array(2.0), np.array(1.0), c := np.zeros(()), c)),
+    "rotg of mixed dtypes": lambda rng: list(ba.rotg(np.array(2.0), np.array(1.0, np.float32))),
+    "rotg, a complex c": lambda rng: list(
+        ba.rotg(np.array(2.0 + 1j), np.array(1.0 + 0j), np.zeros((), complex), np.zeros((), complex))
+    ),
+    "rotg, a read-only c": lambda rng: list(ba.rotg(np.array(2.0), np.array(1.0), _readonly(np.zeros(())))),
+    "rotg of an int array": lambda rng: list(ba.rotg(np.array(2), np.array(1), np.zeros(()), np.zeros(()))),
+    "rotmg, y1 of another dtype": lambda rng: list(
+        ba.rotmg(np.array(1.0), np.array(2.0), np.array(0.5), np.array(0.3, np.float32))
+    ),
+    "rotmg, x1 in param": lambda rng: list(
+        ba.rotmg(np.array(1.0), np.array(2.0), (p := np.zeros(5))[4, ...], 0.3, p)
+    ),
 }
 
 
@@ -417,3 +437,31 @@ def test_gbmv_runs_fast(fast, monkeypatch, dt, trans, m_given):
         results[on] = [A, x, y, dA, dx, dy]
     for a, b in zip(results[True], results[False]):
         assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64, np.complex64, np.complex128])
+def test_rotg_and_rotmg_run_fast_on_a_tape(fast, monkeypatch, dt):
+    """rotg's and rotmg's scalars updated in place (0-d arrays), c and s left None, their results
+    read by the next call: no validator, and the validating path's values and gradients, bit for
+    bit (rotg twice on the arrays it wrote; rotmg, real only, reads rotg's c as y1)."""
+    results = {}
+    for on in (True, False):
+        monkeypatch.setattr(routines, "FAST", on)
+        rng = np.random.default_rng(11)
+        a, b = (np.array(_rand(rng, (), dt) + 2.0) for _ in range(2))
+        d1, d2, x1 = (np.array(rng.uniform(0.5, 2.0), real_dtype(np.dtype(dt))) for _ in range(3))
+        fast.clear()
+        with ba.Tape() as tape:
+            tape.watch(a, b, d1, d2, x1)
+            _, _, c, s = ba.rotg(a, b)
+            ba.rotg(a, s._a, c._a, ss := np.zeros((), dt))  # a again; s as b
+            outs = [a, s._a, c._a, ss]
+            if np.dtype(dt).kind == "f":
+                _, _, _, param = ba.rotmg(d1, d2, x1, c._a)
+                outs += [d1, d2, x1, param]
+        assert fast == [] if on else fast
+        seeds = [np.full(o.shape, 0.5 + (0.25j if o.dtype.kind == "c" else 0), o.dtype) for o in outs]
+        tape.backward(outs, seeds)
+        results[on] = [*outs, *(tape.grad(x) for x in (a, b, d1, d2, x1))]
+    for x, y in zip(results[True], results[False]):
+        assert x.dtype == y.dtype and np.array_equal(x, y)
