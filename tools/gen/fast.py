@@ -16,8 +16,8 @@ by fg_solve), at most one discrete entry of a vector
 ka = m if side == 'L' else n; validate binds ka from A's shape like any dim, the wrappers check
 the relation, and so does C);
 LAPACK routines too: pivots (int64, contiguous; read ones range-checked in C), a rule's
-BA_INFO + info passed back (the public function raises), Spec.column_major calls taken only
-when every matrix is column-major (staging is the Python path's).
+BA_INFO + info passed back (the public function raises), Spec.column_major calls with every
+matrix column-major. Layouts BLAS cannot address are staged in C as _lowering.run stages them.
 """
 
 from __future__ import annotations
