@@ -340,7 +340,7 @@ static ba_arg span_of(const nd_t *x, int es)
 }
 
 /* Are the elements of a matrix distinct? The sufficient test of _validate.overlaps_itself (each
- * axis's stride at least the span of the smaller one); 0 also where that test is exact. */
+ * axis's stride at least the span of the smaller one): 0 for some distinct ones too (run's). */
 static int distinct(const nd_t *x)
 {
     if (x->rows <= 1 || x->cols <= 1) return (x->rows <= 1 || x->s0) && (x->cols <= 1 || x->s1);
@@ -540,7 +540,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
 
     /* staging, as run: a matrix BLAS cannot address in that order, a packed vector that is not
      * contiguous and a read vector with a zero stride go through recorded copies into
-     * temporaries (stage_run); their footprints for the overlap test: their byte spans */
+     * temporaries (stage_in, stage_out); their footprints for the overlap test: their byte spans */
     int stage[FG_MAXARGS] = {0}, nstage = 0;
     for (int i = 0; i < na; i++) {
         const fg_arg *g = &s->args[i];
