@@ -313,7 +313,11 @@ def _checked(
     names = _DIM_NAMES[spec.name]
     dims = dict(zip(names, buf[: len(names)].tolist()))
     vals = [v.upper() if a.kind == "flag" else v for a, v in zip(spec.args, values)]
-    dtype = next(v.dtype for a, v in zip(spec.args, vals) if a.kind in ("vector", "matrix") and not a.real)
+    dtype = next(  # (rotg's, of scalars only: its 0-d arrays')
+        v.dtype
+        for a, v in zip(spec.args, vals)
+        if a.kind in ("vector", "matrix", "scalar") and not a.real and isinstance(v, np.ndarray)
+    )
     return dtype, dims, vals
 
 

@@ -27,7 +27,8 @@ recorded copies, so their adjoints still flow back.
 
 The common calls never get here in Python: the public functions first
 call ba_fast_call (csrc/fast.c, its table generated from the specs by tools/gen/fast.py),
-which validates and lowers them in C, and comes back untouched for anything else.
+which validates and lowers them in C (staging copies included, made and recorded as `run`
+makes them), and comes back untouched for anything else: `run` stays the reference.
 """
 
 from __future__ import annotations

@@ -80,7 +80,10 @@ def source(spec: Spec) -> str:
     lines = [_def_line(spec, lambda name: f"_defaults[{name!r}]")]
     rid = int(lib.ba_fast_routine(spec.name.encode()))
     first = next((a.name for a in spec.args if a.kind in ("vector", "matrix")), None)
-    fresh = [  # a reduction's result left None: a 0-d array, as the validator makes it
+    if first is None:  # scalars only (rotg): the dtype of the first one updated in place
+        first = next((a.name for a in spec.args if a.kind == "scalar" and a.inout and not a.real), None)
+    zero_d = f" and {first}.ndim == 0" if first and spec.by_name[first].kind == "scalar" else ""
+    fresh = [  # a reduction's result (rotg's c, s) left None: a 0-d array, as the validator makes it
         a.name
         for a in spec.args
         if rid >= 0 and first and a.kind == "scalar" and a.out and spec.defaults.get(a.name, 0) is None
@@ -90,7 +93,7 @@ def source(spec: Spec) -> str:
     for name in fresh:
         lines += [
             f"    fresh_{name} = None",
-            f"    if {name} is None and type({first}) is _ndarray and {first}.dtype in _DTYPES:",
+            f"    if {name} is None and type({first}) is _ndarray{zero_d} and {first}.dtype in _DTYPES:",
             f"        {name} = fresh_{name} = _zeros((), {result_dtype[name]})",
         ]
     lines += _allocations(spec, rid)
@@ -167,7 +170,9 @@ def _allocations(spec: Spec, rid: int) -> list[str]:
         if a.kind in ("vector", "matrix", "pivots") and a.out and spec.defaults.get(a.name, 0) is None
     ]
     given = [a for a in spec.args if a.kind in ("vector", "matrix") and a not in unset]
-    if not unset or not given:
+    if unset and not given:  # besides scalars, outputs of constant dims only (rotmg's param)
+        return _constant_allocations(spec, unset)
+    if not unset:
         return []
     dims: dict[str, str] = {}
     for a in given:
@@ -197,6 +202,23 @@ def _allocations(spec: Spec, rid: int) -> list[str]:
         else:  # a dim derived from others (LAPACK's min(m, n)), pivots, a real output: by the spec
             make = f"_allocate(_spec, {a.name!r}, _dims, {{{flags}}}, {given[0].name}.dtype)"
         lines += [f"        if {a.name} is None:", f"            {a.name} = {make}"]
+    return lines
+
+
+def _constant_allocations(spec: Spec, unset: list[Arg]) -> list[str]:
+    """Outputs whose dims the spec fixes (rotmg's param: 5 entries) of a routine with no other
+    array, in the dtype of its first scalar updated in place when that is a 0-d array, as the
+    validator allocates them: lines of source."""
+    first = next((a.name for a in spec.args if a.kind == "scalar" and a.inout and not a.real), None)
+    derived = dict(spec.derived)
+    if first is None or any(a.kind == "pivots" or a.real for a in unset):
+        return []
+    if not all(derived.get(d, "").isdigit() for a in unset for d in a.dims):
+        return []
+    lines = [f"    if type({first}) is _ndarray and {first}.ndim == 0 and {first}.dtype in _DTYPES:"]
+    for a in unset:
+        shape = "".join(f"{derived[d]}, " for d in a.dims)
+        lines += [f"        if {a.name} is None:", f"            {a.name} = _zeros(({shape}), {first}.dtype)"]
     return lines
 
 

@@ -273,9 +273,11 @@ static void allow(int es, int n, const intptr_t *objs)
 
 /* ---- the spec-driven routines: one table-driven fast path ----------------
  *
- * ba_fast_run mirrors _lowering.run + _validate.validate for the calls they accept without
- * staging: every array an exact ndarray BLAS can address in one CBLAS order (a band matrix:
- * column-major), every read scalar a number or a 0-d array of its argument's dtype. */
+ * ba_fast_run mirrors _lowering.run + _validate.validate: every array an exact ndarray, every
+ * read scalar a number or a 0-d array of its argument's dtype, every written one a 0-d array.
+ * An array BLAS cannot address in the call's CBLAS order (a band matrix: column-major only) is
+ * staged as run stages it, through the same recorded copies (stage_in, stage_out); a written
+ * one whose byte span meets another argument's, or whose elements may overlap, is run's. */
 
 enum { FG_SCALAR, FG_VECTOR, FG_MATRIX, FG_FLAG, FG_PIVOTS, FG_INT }; /* FG_INT: a keyword dim (gbmv's kl) */
 enum { FG_IN, FG_OUT, FG_INOUT }; /* read; written (its old value not read); read and written */
@@ -329,6 +331,100 @@ static void lds_of(const nd_t *a, int64_t ld[2])
     ld[1] = (a->s1 == 1 || c <= 1) && (r <= 1 || a->s0 >= MAX(c, 1)) ? (r > 1 ? a->s0 : MAX(c, 1)) : 0;
 }
 
+/* A matrix's byte span as a contiguous vector: a footprint that holds every element. */
+static ba_arg span_of(const nd_t *x, int es)
+{
+    const int64_t d0 = (x->rows - 1) * x->s0, d1 = (x->cols - 1) * x->s1; /* (not empty) */
+    const int64_t lo = (d0 < 0 ? d0 : 0) + (d1 < 0 ? d1 : 0), hi = (d0 > 0 ? d0 : 0) + (d1 > 0 ? d1 : 0) + 1;
+    return ba_vec((intptr_t)x->p + lo * es, 1, 0, hi - lo, es);
+}
+
+/* Are the elements of a matrix distinct? The sufficient test of _validate.overlaps_itself (each
+ * axis's stride at least the span of the smaller one): 0 for some distinct ones too (run's). */
+static int distinct(const nd_t *x)
+{
+    if (x->rows <= 1 || x->cols <= 1) return (x->rows <= 1 || x->s0) && (x->cols <= 1 || x->s1);
+    const int64_t s0 = x->s0 < 0 ? -x->s0 : x->s0, s1 = x->s1 < 0 ? -x->s1 : x->s1;
+    return s0 <= s1 ? s0 >= 1 && s1 >= s0 * x->rows : s1 >= 1 && s0 >= s1 * x->cols;
+}
+
+/* dst <- src (rows x cols, signed element strides; a vector is a column, its second stride 0)
+ * through copy2d's entry, logged on a replay tape: the recorded copy _lowering.Call.copy makes. */
+static int copy2d(ba_tape *t, int dt, const nd_t *src, intptr_t src_bar, intptr_t src_obj, const nd_t *dst,
+                  intptr_t dst_bar, intptr_t dst_obj)
+{
+    static int entry = -1;
+    if (entry < 0) entry = ba_entry_index("copy2d");
+    const intptr_t objs[2] = {src_obj, dst_obj};
+    allow(ES_OF[dt], 2, objs);
+    const ba_word w[10] = {{.i = src->rows}, {.i = src->cols},          {.i = (intptr_t)src->p}, {.i = src->s0},
+                           {.i = src->s1},   {.i = src_bar},            {.i = (intptr_t)dst->p}, {.i = dst->s0},
+                           {.i = dst->s1},   {.i = dst_bar}};
+    int rc;
+    KERNEL(rc, src->rows * src->cols, ba_entry(t, entry, dt, 0, w, 10, NULL, 0));
+    return rc;
+}
+
+/* The staged arguments of a call (stage[i]) into temporaries, as _lowering.run stages them: each a
+ * new array (Fortran-ordered for a matrix when order is column-major) that the tape keeps, with a
+ * shadow when its argument had one (bar0: the shadows before the call's outputs got theirs) or it
+ * is written by an active call, copied in (matrices first, then vectors; a written-only output too:
+ * beta C reads it). The call then reads the temporaries: obj[i] and v[i] become theirs, and ubar[i]
+ * keeps the argument's own shadow. 0, BAIL (no copy made), or a copy's status. */
+static int stage_in(ba_tape *t, const fg_spec *s, int dt, int order, int active, const intptr_t *bar0,
+                    intptr_t *obj, const nd_t *a, fg_val *v, const int *stage, PyObject **tmp, nd_t *ta,
+                    intptr_t *ubar)
+{
+    PyObject *keep = t ? ba_tape_keep(t) : NULL;
+    for (int i = 0; i < s->nargs; i++) { /* first every temporary and its shadow: nothing written */
+        if (!stage[i]) continue;
+        PyArrayObject *u = (PyArrayObject *)obj[i];
+        PyArray_Descr *d = PyArray_DESCR(u);
+        Py_INCREF(d); /* (PyArray_Empty takes it) */
+        tmp[i] = PyArray_Empty(PyArray_NDIM(u), PyArray_DIMS(u), d, s->args[i].kind == FG_MATRIX && !order);
+        if (!tmp[i] || (keep && PyList_Append(keep, tmp[i]) < 0)) {
+            PyErr_Clear();
+            return -1;
+        }
+        int code = dt;
+        if (!as_array((intptr_t)tmp[i], PyArray_NDIM(u), &code, &ta[i]) || shadow(t, &ta[i], ES_OF[dt]))
+            return BAIL; /* (fresh memory: never tracked) */
+        ubar[i] = v[i].bar;
+        v[i].bar = 0;
+        if (t && (bar0[i] || (s->args[i].io != FG_IN && active))) {
+            const intptr_t bar = ensure(t, tmp[i], ba_tape_bases(t));
+            if (bar < 0) return bar == -3 ? -1 : BAIL;
+            v[i].bar = bar;
+        }
+    }
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < s->nargs; i++) {
+            if (!stage[i] || (s->args[i].kind == FG_MATRIX) == pass) continue;
+            /* the temporary's shadow takes part only when the argument's did (run's out_bar) */
+            const int rc = copy2d(t, dt, &a[i], bar0[i], obj[i], &ta[i], bar0[i] ? v[i].bar : 0, (intptr_t)tmp[i]);
+            if (rc) return rc;
+            obj[i] = (intptr_t)tmp[i];
+            v[i].p = (intptr_t)ta[i].p;
+            int64_t l[2];
+            lds_of(&ta[i], l);
+            v[i].ld = s->args[i].kind == FG_MATRIX ? l[order] : 1;
+        }
+    return 0;
+}
+
+/* The written temporaries back into their arguments (user: their objects; ubar: their shadows),
+ * recorded, in stage_in's order. 0 or a copy's status. */
+static int stage_out(ba_tape *t, const fg_spec *s, int dt, const int *stage, PyObject **tmp, const nd_t *ta,
+                     const fg_val *v, const intptr_t *user, const nd_t *a, const intptr_t *ubar)
+{
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < s->nargs; i++) {
+            if (!stage[i] || s->args[i].io == FG_IN || (s->args[i].kind == FG_MATRIX) == pass) continue;
+            const int rc = copy2d(t, dt, &ta[i], v[i].bar, (intptr_t)tmp[i], &a[i], ubar[i], user[i]);
+            if (rc) return rc;
+        }
+    return 0;
+}
 
 static int fast_run(ba_tape *t, int r, intptr_t args)
 {
@@ -369,7 +465,9 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
             a[i].rows = n;
         } else if (g->kind == FG_PIVOTS) {
             if (!as_pivots(obj[i], &a[i])) return BAIL;
-        } else if (g->kind != FG_SCALAR && !as_array(obj[i], g->kind == FG_MATRIX ? 2 : 1, g->real ? &rdt : &dt, &a[i]))
+        } else if (g->kind == FG_SCALAR) { /* a written one: a 0-d array (rotg's alone give the dtype) */
+            if (g->io != FG_IN && !as_array(obj[i], 0, g->real ? &rdt : &dt, &a[i])) return BAIL;
+        } else if (!as_array(obj[i], g->kind == FG_MATRIX ? 2 : 1, g->real ? &rdt : &dt, &a[i]))
             return BAIL;
     }
     if (dt < 0 || !(s->dtypes >> dt & 1)) return BAIL;
@@ -421,27 +519,29 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
             v[i].src = (intptr_t)sc.fp.p;
             v[i].sdt = sc.dt;
             fp[i] = sc.fp;
-        } else {
-            int d0 = g->real ? dt & 1 : dt; /* nrm2's result: the real dtype */
-            if (!as_array(obj[i], 0, &d0, &a[i])) return BAIL;
+        } else { /* (read above; nrm2's result, rotg's c: of the real dtype) */
             v[i].p = (intptr_t)a[i].p;
-            fp[i] = ba_mat(v[i].p, 1, 0, 1, 1, ES_OF[d0]);
+            fp[i] = ba_mat(v[i].p, 1, 0, 1, 1, ES_OF[g->real ? dt & 1 : dt]);
         }
     }
 
-    /* run's CBLAS order needs the fewest staging copies, and staging bails here: so
-     * column-major when every matrix allows it (a tie then has native order 0), else
-     * row-major. A matrix with flip set goes either way: in the other order, as its transpose. */
-    int need[2] = {0, 0};
+    /* run's CBLAS order: the one that needs the fewest staging copies; a tie takes the first
+     * written matrix's native order (LAPACK's routines: column-major). A matrix with flip set
+     * goes either way: in the other order, as its transpose. */
+    int need[2] = {0, 0}, wfirst = -1;
     for (int i = 0; i < na; i++)
         if (s->args[i].kind == FG_MATRIX) {
             lds_of(&a[i], ld[i]);
-            if (s->args[i].band) ld[i][1] = 0; /* column-major only */
+            if (s->args[i].band || s->colmajor) ld[i][1] = 0; /* column-major only */
             for (int o = 0; o < 2; o++) need[o] += !ld[i][o] && !(s->args[i].flip && ld[i][!o]);
+            if (s->args[i].io != FG_IN && wfirst < 0) wfirst = i;
         }
-    const int order = need[0] && !s->colmajor ? 1 : 0;
-    if (need[order]) return BAIL;
+    const int order = s->colmajor ? 0 : need[0] == need[1] ? wfirst >= 0 && !ld[wfirst][0] : need[1] < need[0];
 
+    /* staging, as run: a matrix BLAS cannot address in that order, a packed vector that is not
+     * contiguous and a read vector with a zero stride go through recorded copies into
+     * temporaries (stage_in, stage_out); their footprints for the overlap test: their byte spans */
+    int stage[FG_MAXARGS] = {0}, nstage = 0;
     for (int i = 0; i < na; i++) {
         const fg_arg *g = &s->args[i];
         const nd_t *x = &a[i];
@@ -451,8 +551,9 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
             v[i].ld = 1;
             fp[i] = ba_vec(v[i].p, 1, 0, x->rows, 8);
         } else if (g->kind == FG_VECTOR) {
-            if (x->s0 == 0 && x->rows > 1) return BAIL; /* run stages an input; an output is refused */
-            if (g->packed && x->s0 != 1 && x->rows > 1) return BAIL; /* _lowering.run stages it */
+            if (x->s0 == 0 && x->rows > 1 && g->io != FG_IN) return BAIL; /* the validator refuses it */
+            stage[i] = x->rows > 1 && (x->s0 == 0 || (g->packed && x->s0 != 1));
+            if (stage[i] && g->io == FG_OUT) return BAIL; /* (run copies back only what it updates) */
             v[i].p = (intptr_t)x->p;
             v[i].ld = x->s0 ? x->s0 : 1;
             fp[i] = ba_vec(v[i].p, v[i].ld, 0, x->rows, aes);
@@ -460,13 +561,23 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
             const int empty = !x->rows || !x->cols; /* np.zeros((0, n)): zero strides, no element */
             if (g->io != FG_IN && !empty && ((x->s0 == 0 && x->rows > 1) || (x->s1 == 0 && x->cols > 1)))
                 return BAIL;
-            const int o = ld[i][order] ? order : !order; /* !order: read as its transpose */
-            if (o != order) f[g->trans] ^= 1;
             v[i].p = (intptr_t)x->p;
-            v[i].ld = ld[i][o];
-            fp[i] = ba_mat_o(o, v[i].p, v[i].ld, 0, x->rows, x->cols, aes);
+            if (!ld[i][order] && !(g->flip && ld[i][!order])) { /* staged */
+                if (g->io != FG_IN && !distinct(x)) return BAIL; /* the validator tells */
+                stage[i] = 1;
+                fp[i] = span_of(x, aes);
+            } else {
+                const int o = ld[i][order] ? order : !order; /* !order: read as its transpose */
+                if (o != order) f[g->trans] ^= 1;
+                v[i].ld = ld[i][o];
+                fp[i] = ba_mat_o(o, v[i].p, v[i].ld, 0, x->rows, x->cols, aes);
+            }
         }
+        nstage += stage[i];
+        /* (staging copies in the call's dtype: a real argument of a complex call is the Python path's) */
+        if (stage[i] && (g->real ? dt & 1 : dt) != dt) return BAIL;
     }
+    if (nstage && (fw || !PyArray_API)) return BAIL; /* forward mode: its Python rule's */
 
     /* discrete entries (rotm's param[0] in -2, -1, 0, 1): another value is the validator's error */
     for (int i = 0; i < na; i++) {
@@ -489,6 +600,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
 
     /* activity as run: a shadow among the read arguments makes every written one active */
     int active = 0;
+    intptr_t bar0[FG_MAXARGS] = {0}; /* the arrays' shadows before the outputs get theirs */
     for (int i = 0; i < na; i++) {
         const fg_arg *g = &s->args[i];
         if (g->kind == FG_PIVOTS || g->kind == FG_INT) continue; /* never differentiated */
@@ -496,7 +608,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
             active |= v[i].bar != 0; /* a read scalar's shadow is set above */
             continue;
         }
-        if ((v[i].bar = shadow(t, &a[i], g->real ? ES_OF[dt & 1] : es)) < 0) return BAIL;
+        if ((v[i].bar = bar0[i] = shadow(t, &a[i], g->real ? ES_OF[dt & 1] : es)) < 0) return BAIL;
         active |= g->io != FG_OUT && v[i].bar;
     }
     int tangents = 0; /* forward mode: a tangent anywhere runs the native tangent rule */
@@ -528,6 +640,12 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
         memcpy(dry, d, sizeof(int64_t) * (size_t)s->ndims);
         return 0;
     }
+    PyObject *tmp[FG_MAXARGS] = {NULL}; /* the staged arguments' temporaries */
+    nd_t ta[FG_MAXARGS];
+    intptr_t user[FG_MAXARGS], ubar[FG_MAXARGS] = {0};
+    int ret = 0;
+    memcpy(user, obj, sizeof user);
+    if (nstage && (ret = stage_in(t, s, dt, order, active, bar0, obj, a, v, stage, tmp, ta, ubar))) goto done;
     allow(es, na, obj);
 #ifdef BA_CHECKED
     for (int i = 0; tangents && i < na; i++) /* the tangent rule's CBLAS calls reach the tangents too */
@@ -559,12 +677,17 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
         }
         if (g->kind != FG_PIVOTS) w[nw++].i = v[i].bar;
     }
-    int ret;
-    if (tangents) {
+    if (tangents) { /* (forward mode stages nothing) */
         KERNEL(ret, work, ba_tangent_call(s->entry, dt, order, w, nw));
         return ret == -3 ? BAIL : ret;
     }
     KERNEL(ret, work, ba_entry(t, s->entry, dt, order, w, nw, src, ns));
+    if (nstage && (ret == 0 || ret >= BA_INFO)) { /* (after a LAPACK failure too: A holds what LAPACK left) */
+        const int rc = stage_out(t, s, dt, stage, tmp, ta, v, user, a, ubar);
+        if (rc) ret = rc;
+    }
+done:
+    for (int i = 0; i < na; i++) Py_XDECREF(tmp[i]); /* (the tape's keep list holds them while it needs them) */
     return ret;
 }
 

@@ -38,6 +38,7 @@ def _common_calls(rng):
     ba.gemv(2.0, A, x, 1.0, y)
     ba.gemv(alpha, A, y, 0.0, rng.standard_normal(4), "T")
     ba.axpy(-1.0, x, y[::-1][:4])
+    ba.gemm(1.0, A[:, ::-1], B, 1.0, C[::-1])  # staged (negative strides): recorded copies, in C
     return C, y
 
 
@@ -59,7 +60,7 @@ def test_common_calls_take_the_fast_path(monkeypatch, rng):
     [
         pytest.param(lambda A, B, C: ba.gemm(2**60, A, B, 0.0, C), id="int alpha beyond 2**53"),
         pytest.param(lambda A, B, C: ba.gemm(True, A, B, 0.0, C), id="bool alpha"),
-        pytest.param(lambda A, B, C: ba.gemm(1.0, A[:, ::-1], B, 0.0, C), id="negative stride"),
+        pytest.param(lambda A, B, C: ba.gemm(1.0, A[:, ::-1], B, 0.0, A[::-1]), id="staged, aliasing"),
         pytest.param(lambda A, B, C: ba.gemm(1.0, A, B.astype(int)), id="C=None, B of ints"),
         pytest.param(lambda A, B, C: ba.gemm(1.0, A, B, 0.0, C, trans_a="X"), id="bad flag"),
         pytest.param(lambda A, B, C: ba.gemm(1.0, A, A, 0.0, A), id="aliasing"),

@@ -62,10 +62,10 @@ def fast(monkeypatch):
 def _eligible(spec):
     """The rule of the generated table: dense storage, a packed vector or a band matrix (keyword
     dims, gbmv's, are ints after the arguments), at most one discrete entry of a vector (rotm's
-    flag), no scalar updated in place; every dtype."""
+    flag); scalars read, written or updated in place (rotg's); every dtype."""
     storage = ("dense",), ("packed", "vector"), ("band", "matrix")
     return all(a.storage == "dense" or (a.storage, a.kind) in storage for a in spec.args) and not any(
-        len(a.discrete) > 1 or (a.kind == "scalar" and a.inout) for a in spec.args
+        len(a.discrete) > 1 for a in spec.args
     )
 
 
@@ -73,7 +73,7 @@ def test_the_table_holds_the_dense_packed_and_band_routines():
     assert set(ELIGIBLE) == {name for name, spec in ba.SPECS.items() if _eligible(spec)}
     assert {"gemm", "gemv", "axpy", "dot", "symv", "spmv", "tpsv", "syrk", "trsm"} <= set(ELIGIBLE)
     assert {"hemv", "herk", "dotc", "sbmv", "hbmv", "tbsv"} <= set(ELIGIBLE)  # complex, band
-    assert lib.ba_fast_routine(b"rotg") == -1  # scalars updated in place
+    assert {"rotg", "rotmg"} <= set(ELIGIBLE)  # scalars updated in place
     assert {"rotm", "gbmv"} <= set(ELIGIBLE)  # rotm's flag checked in C; gbmv's keyword dims
     assert {"heevd", "ungqr", "unmqr"} <= set(ELIGIBLE)
 
@@ -87,9 +87,24 @@ def _flag_sets(spec, dtype=np.float64):
         yield dict(zip((a.name for a in flags), values))
 
 
+def _staged(x, layout):
+    """x's values in a layout BLAS cannot address in place (the fast path stages it through
+    recorded copies): "rev" reverses its rows (a negative stride; vectors too), "strided" takes
+    every other element of a larger array along each axis (matrices: no unit stride); else x."""
+    if layout == "rev":
+        return x[::-1].copy()[::-1]
+    if layout == "strided":
+        big = np.zeros(tuple(2 * n for n in x.shape), x.dtype)
+        big[(slice(None, None, 2),) * x.ndim] = x
+        return big[(slice(None, None, 2),) * x.ndim]
+    return x
+
+
 def make_call(name, dtype, flags, layout, rng, out_none=False):
     """Positional arguments (spec order) of one well-conditioned call. layout "C" or "F" for the
-    matrices; "neg" gives the vectors negative strides. The first read scalar is a 0-d array."""
+    matrices; "neg" gives the vectors negative strides; "rev" and "strided" (_staged) give every
+    matrix and vector a layout that needs staging copies for matrices and packed vectors. The first
+    read scalar is a 0-d array."""
     spec = ba.SPECS[name]
     sizes = dict(zip(spec.free_dims, (3, 4, 2)))
     dims = spec.dims_for(sizes, flags)
@@ -97,7 +112,10 @@ def make_call(name, dtype, flags, layout, rng, out_none=False):
     for a in spec.args:
         if a.kind == "flag":
             args.append(flags[a.name])
-        elif a.kind == "scalar" and (a.out or a.inout):  # (nrm2's: of the real dtype)
+        elif a.kind == "scalar" and a.inout:  # rotg's a, b, rotmg's d1, d2, x1: away from rotg's
+            sdt = real_dtype(np.dtype(dtype)) if a.real else np.dtype(dtype)  # and rotmg's branch points
+            args.append(np.array(rng.uniform(0.5, 2.0) + (0.3j if sdt.kind == "c" else 0), sdt))
+        elif a.kind == "scalar" and a.out:  # (nrm2's, rotg's c: of the real dtype)
             args.append(None if out_none else np.zeros((), real_dtype(np.dtype(dtype)) if a.real else dtype))
         elif a.kind == "scalar":  # complex for a complex argument
             sdt = real_dtype(np.dtype(dtype)) if a.real else np.dtype(dtype)
@@ -110,10 +128,11 @@ def make_call(name, dtype, flags, layout, rng, out_none=False):
             args.append(np.array(p, np.int64))
         elif a.storage == "packed":
             n = dims["n"]
-            args.append(pack((rng.standard_normal((n, n)) + n * np.eye(n)).astype(dtype), flags["uplo"]))
+            AP = pack((rng.standard_normal((n, n)) + n * np.eye(n)).astype(dtype), flags["uplo"])
+            args.append(_staged(AP, layout))
         elif a.kind == "vector":
             x = _rand(rng, dims[a.dims[0]], real_dtype(np.dtype(dtype)) if a.real else dtype)
-            x = x[::-1] if layout == "neg" else x
+            x = x[::-1] if layout == "neg" else _staged(x, layout)
             for j, choices in a.discrete:  # rotm's flag: one of its values
                 x[j] = choices[int(rng.integers(len(choices)))]
             args.append(x)
@@ -124,12 +143,12 @@ def make_call(name, dtype, flags, layout, rng, out_none=False):
             M = _rand(rng, shape, real_dtype(np.dtype(dtype)) if a.real else dtype)
             if a.storage == "band":  # column-major, as BLAS reads it; a dominant diagonal (its row)
                 M[shape[0] - 1 if flags.get("uplo", "U") == "U" else 0] += shape[1]
-                args.append(np.asfortranarray(M))
+                args.append(_staged(M, layout) if layout in ("rev", "strided") else np.asfortranarray(M))
                 continue
             if a.structure == "triangular":
                 M += shape[0] * np.eye(shape[0], dtype=dtype)
             # (a Spec.column_major routine takes column-major matrices only: others are staged)
-            args.append(np.asfortranarray(M) if layout == "F" or spec.column_major else M)
+            args.append(np.asfortranarray(M) if layout == "F" or spec.column_major else _staged(M, layout))
     if spec.conditioned is not None:  # into the routine's domain (potrf: positive definite)
         spec.conditioned(dict(zip((a.name for a in spec.args), args)), rng)
     return args
@@ -140,7 +159,7 @@ CASES = [
     for name in POSITIONAL
     for dt in _dtypes(name)
     for flags in _flag_sets(ba.SPECS[name], dt)
-    for layout in ("C", "F", "neg")
+    for layout in ("C", "F", "neg", "rev", "strided")
 ]
 
 
@@ -164,7 +183,8 @@ def _autodiff(name, args, seeds):
 
 @pytest.mark.parametrize(("name", "dt", "flags", "layout"), CASES)
 def test_fast_path_is_taken_and_bit_identical(fast, monkeypatch, name, dt, flags, layout):
-    """Forward values and adjoints (every array Duplicated) equal the validating path's, bit for bit."""
+    """Forward values and adjoints (every array Duplicated) equal the validating path's, bit for bit;
+    layouts that need staging copies (rev, strided; C for LAPACK's column-major routines) too."""
     results = {}
     for on in (True, False):
         monkeypatch.setattr(routines, "FAST", on)
@@ -176,17 +196,19 @@ def test_fast_path_is_taken_and_bit_identical(fast, monkeypatch, name, dt, flags
         ]  # (none for pivots)
         fast.clear()
         results[on] = _autodiff(name, args, seeds)[:2]
-        if on and (layout == "F" or not ba.SPECS[name].column_major):  # (else staged in Python)
+        if on:
             assert name not in fast, f"{name} took the validating path"
     for a, b in zip(itertools.chain(*results[True]), itertools.chain(*results[False])):
         assert a.dtype == b.dtype and np.array_equal(a, b)
 
 
+@pytest.mark.parametrize("layout", ["plain", "rev"])
 @pytest.mark.parametrize(("name", "dt"), [(name, dt) for name in POSITIONAL for dt in _dtypes(name)])
-def test_an_output_without_a_shadow_is_given_one(fast, monkeypatch, name, dt):
+def test_an_output_without_a_shadow_is_given_one(fast, monkeypatch, name, dt, layout):
     """Under a Tape the inputs are watched and the outputs are not (a reduction's out is None): the
     fast path asks for their shadows (rc 2), gets them and records the call, with the validating
-    path's gradients."""
+    path's gradients, records and copies; rev: every matrix and packed vector staged (a written one
+    gets its shadow before its copy back, the temporary before the call)."""
     spec = ba.SPECS[name]
     written = [i for i, a in enumerate(spec.args) if a.out or a.inout]
     grads = {}
@@ -194,7 +216,8 @@ def test_an_output_without_a_shadow_is_given_one(fast, monkeypatch, name, dt):
         monkeypatch.setattr(routines, "FAST", on)
         rng = np.random.default_rng(3)
         flags = next(_flag_sets(spec, dt))
-        args = make_call(name, dt, flags, "F" if spec.column_major else "C", rng, out_none=True)
+        plain = "F" if spec.column_major else "C"
+        args = make_call(name, dt, flags, "rev" if layout == "rev" else plain, rng, out_none=True)
         inputs = [
             x
             for i, x in enumerate(args)
@@ -206,10 +229,12 @@ def test_an_output_without_a_shadow_is_given_one(fast, monkeypatch, name, dt):
             result = _call(spec, getattr(ba, name), args)
         if on:
             assert name not in fast and tape.ncalls >= 1
-        outs = [result if args[i] is None else args[i] for i in written]
+        results = result if isinstance(result, tuple) else (result,) * len(written)  # (rotg: a, b, c, s)
+        outs = [getattr(r, "_a", r) if args[i] is None else args[i] for i, r in zip(written, results)]
         outs = [o for o in outs if o.dtype.kind in "fc"]  # (not pivots)
         tape.backward(outs, [np.full(o.shape, 0.5, o.dtype) for o in outs])
         grads[on] = [tape.grad(x) for x in (inputs or [args[written[0]]])] + outs
+        grads[on] += [np.array([tape.ncalls, tape.bytes_copied])]
     for a, b in zip(grads[True], grads[False]):
         assert np.array_equal(a, b)
 
@@ -280,7 +305,6 @@ def _sym(rng, n=4, dtype=np.float64):
 BAILS = {
     "complex alpha, real x": lambda rng: [ba.scal(2.0j, rng.standard_normal(4))],
     "complex alpha, real argument": lambda rng: [ba.her(1j, np.ones(3, complex), np.zeros((3, 3), complex))],
-    "band matrix row-major": lambda rng: [ba.tbmv(rng.standard_normal((2, 4)), np.ones(4))],
     "int alpha beyond 2**53": lambda rng: [ba.scal(2**60, rng.standard_normal(4))],
     "numpy bool alpha": lambda rng: [ba.scal(np.True_, rng.standard_normal(4))],
     "numpy longdouble alpha": lambda rng: [ba.scal(np.longdouble(2.0), rng.standard_normal(4))],
@@ -288,14 +312,9 @@ BAILS = {
     "overlapping output": lambda rng: [ba.copy((x := rng.standard_normal(5))[:-1], x[1:])],
     "swap with itself": lambda rng: list(ba.swap(x := rng.standard_normal(3), x)),
     "output is an input of a matrix": lambda rng: [ba.symv(1.0, M := _sym(rng), M[0], 0.0, M[1])],
-    "doubly strided matrix": lambda rng: [ba.symv(1.0, _sym(rng, 8)[::2, ::2], np.ones(4), 0.0, np.zeros(4))],
-    "mixed orders staged": lambda rng: [
-        ba.symm(1.0, _sym(rng), np.asfortranarray(_sym(rng)), 0.0, np.zeros((4, 4)))
-    ],
     "None output, a bad flag": lambda rng: [ba.gemm(1.0, _sym(rng), _sym(rng), trans_b="X")],
     "bad flag": lambda rng: [ba.symv(1.0, _sym(rng), np.ones(4), 0.0, np.zeros(4), "X")],
     "non-str flag": lambda rng: [ba.trmv(_sym(rng), np.ones(4), 0)],
-    "zero-stride input": lambda rng: [ba.copy(np.broadcast_to(np.array(2.0), (4,)), np.zeros(4))],
     "zero-stride output": lambda rng: [
         ba.scal(2.0, np.lib.stride_tricks.as_strided(np.ones(1), (4,), (0,), writeable=True))
     ],
@@ -305,15 +324,66 @@ BAILS = {
     "subclass": lambda rng: [ba.scal(2.0, np.ones(4).view(np.recarray))],
     "out of another dtype": lambda rng: [ba.nrm2(np.ones(3), np.zeros((), np.float32))],
     "float16": lambda rng: [ba.asum(np.ones(3, np.float16))],
-    "strided packed input": lambda rng: [
-        ba.spmv(1.0, rng.standard_normal(12)[::2], np.ones(3), 0.0, np.zeros(3))
-    ],
-    "strided packed output": lambda rng: [ba.spr(1.0, np.ones(3), (AP := rng.standard_normal(12))[::2]), AP],
     "packed of the wrong length": lambda rng: [ba.tpmv(np.ones(5), np.ones(3))],
     "complex packed": lambda rng: [
         ba.spmv(1.0, np.ones(6, complex), np.ones(3, complex), 0.0, np.zeros(3, complex))
     ],
+    "staged output is an input": lambda rng: [ba.gemm(1.0, M := _sym(rng), _sym(rng), 0.0, M[::-1])],
+    "staged output interleaved with an input": lambda rng: [  # (spans overlap: the validator decides)
+        ba.gemm(1.0, (M := _sym(rng, 8))[::2, :4], _sym(rng), 0.0, M[::-2, :4]),
+        M,
+    ],
+    "staged output with overlapping elements": lambda rng: [
+        ba.gemm(1.0, _sym(rng), _sym(rng), 0.0, np.lib.stride_tricks.as_strided(np.zeros(16), (4, 4), (8, 8)))
+    ],
+    "rotg of a blasad.Scalar": lambda rng: list(ba.rotg(ba.dot(np.ones(2), np.ones(2)), np.array(1.5))),
+    "rotg of a 1-D a": lambda rng: list(ba.rotg(np.ones(1), np.array(1.5), np.zeros(()), np.zeros(()))),
+    "rotg, a is b": lambda rng: list(ba.rotg(a := np.array(2.0), a, np.zeros(()), np.zeros(()))),
+    "rotg, c is s": lambda rng: list(ba.rotg(np.array(2.0), np.array(1.0), c := np.zeros(()), c)),
+    "rotg of mixed dtypes": lambda rng: list(ba.rotg(np.array(2.0), np.array(1.0, np.float32))),
+    "rotg, a complex c": lambda rng: list(
+        ba.rotg(np.array(2.0 + 1j), np.array(1.0 + 0j), np.zeros((), complex), np.zeros((), complex))
+    ),
+    "rotg, a read-only c": lambda rng: list(ba.rotg(np.array(2.0), np.array(1.0), _readonly(np.zeros(())))),
+    "rotg of an int array": lambda rng: list(ba.rotg(np.array(2), np.array(1), np.zeros(()), np.zeros(()))),
+    "rotmg, y1 of another dtype": lambda rng: list(
+        ba.rotmg(np.array(1.0), np.array(2.0), np.array(0.5), np.array(0.3, np.float32))
+    ),
+    "rotmg, x1 in param": lambda rng: list(
+        ba.rotmg(np.array(1.0), np.array(2.0), (p := np.zeros(5))[4, ...], 0.3, p)
+    ),
 }
+
+
+STAGED = {  # layouts BLAS cannot address: staged through recorded copies in C
+    "band matrix row-major": lambda rng: [ba.tbmv(rng.standard_normal((2, 4)), np.ones(4))],
+    "doubly strided matrix": lambda rng: [ba.symv(1.0, _sym(rng, 8)[::2, ::2], np.ones(4), 0.0, np.zeros(4))],
+    "mixed orders staged": lambda rng: [
+        ba.symm(1.0, _sym(rng), np.asfortranarray(_sym(rng)), 0.0, np.zeros((4, 4)))
+    ],
+    "zero-stride input": lambda rng: [ba.copy(np.broadcast_to(np.array(2.0), (4,)), np.zeros(4))],
+    "strided packed input": lambda rng: [
+        ba.spmv(1.0, rng.standard_normal(12)[::2], np.ones(3), 0.0, np.zeros(3))
+    ],
+    "strided packed output": lambda rng: [ba.spr(1.0, np.ones(3), (AP := rng.standard_normal(12))[::2]), AP],
+    "staged output": lambda rng: [ba.gemm(1.0, _sym(rng), _sym(rng), 0.5, _sym(rng, 4)[::-1])],
+    "staged inout, no unit stride": lambda rng: [ba.trmm(1.0, _sym(rng), _sym(rng, 8)[::2, ::2], "L", "U")],
+    "staged operand read twice": lambda rng: [ba.gemm(1.0, A := _sym(rng)[::-1], A, 0.0, np.zeros((4, 4)))],
+    "staged read, output a disjoint block": lambda rng: [
+        ba.gemm(1.0, (M := _sym(rng, 8))[4:, ::-2], M[:4, 4:], 0.0, M[:4, :4])
+    ],
+    "LAPACK row-major": lambda rng: [ba.getrf(_sym(rng) + 4 * np.eye(4))[0]],
+}
+
+
+@pytest.mark.parametrize("case", list(STAGED), ids=list(STAGED))
+def test_staged_layouts_run_fast(fast, monkeypatch, case):
+    """No validator, and the validating path's values, bit for bit."""
+    got = [np.array(r, copy=True) for r in STAGED[case](np.random.default_rng(1))]
+    assert fast == [], f"{case} took the validating path"
+    monkeypatch.setattr(routines, "FAST", False)
+    want = STAGED[case](np.random.default_rng(1))
+    assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(got, want))
 
 
 def _readonly(x):
@@ -417,3 +487,79 @@ def test_gbmv_runs_fast(fast, monkeypatch, dt, trans, m_given):
         results[on] = [A, x, y, dA, dx, dy]
     for a, b in zip(results[True], results[False]):
         assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64, np.complex64, np.complex128])
+def test_rotg_and_rotmg_run_fast_on_a_tape(fast, monkeypatch, dt):
+    """rotg's and rotmg's scalars updated in place (0-d arrays), c and s left None, their results
+    read by the next call: no validator, and the validating path's values and gradients, bit for
+    bit (rotg twice on the arrays it wrote; rotmg, real only, reads rotg's c as y1)."""
+    results = {}
+    for on in (True, False):
+        monkeypatch.setattr(routines, "FAST", on)
+        rng = np.random.default_rng(11)
+        a, b = (np.array(_rand(rng, (), dt) + 2.0) for _ in range(2))
+        d1, d2, x1 = (np.array(rng.uniform(0.5, 2.0), real_dtype(np.dtype(dt))) for _ in range(3))
+        fast.clear()
+        with ba.Tape() as tape:
+            tape.watch(a, b, d1, d2, x1)
+            _, _, c, s = ba.rotg(a, b)
+            ba.rotg(a, s._a, c._a, ss := np.zeros((), dt))  # a again; s as b
+            outs = [a, s._a, c._a, ss]
+            if np.dtype(dt).kind == "f":
+                _, _, _, param = ba.rotmg(d1, d2, x1, c._a)
+                outs += [d1, d2, x1, param]
+        assert fast == [] if on else fast
+        seeds = [np.full(o.shape, 0.5 + (0.25j if o.dtype.kind == "c" else 0), o.dtype) for o in outs]
+        tape.backward(outs, seeds)
+        results[on] = [*outs, *(tape.grad(x) for x in (a, b, d1, d2, x1))]
+    for x, y in zip(results[True], results[False]):
+        assert x.dtype == y.dtype and np.array_equal(x, y)
+
+
+def _staged_program(A, B, C, x, y, AP):
+    """Staged operands of every kind: A reversed, B with no unit stride, C (β C read, written) and
+    AP (packed, updated) copied back, x a broadcast vector (zero stride), A read twice."""
+    ba.gemm(1.0, A, B, 0.5, C)
+    ba.gemm(0.3, A, A, 1.0, C, trans_b="T")
+    ba.gemv(1.0, C, x, 0.0, y)
+    ba.spr(0.5, y, AP)
+
+
+@pytest.mark.parametrize("dt", [np.float64, np.float32])
+def test_staged_calls_replay_as_the_validating_path_records_them(fast, monkeypatch, dt):
+    """On a replay tape: recorded at one point, replayed at another, the values, gradients, records
+    and copies of the fast path's staging are the validating path's, bit for bit, and those of a
+    fresh recording at the new point."""
+    results = {}
+    for on in (True, False):
+        monkeypatch.setattr(routines, "FAST", on)
+        rng = np.random.default_rng(2)
+        A, B = _staged(_rand(rng, (4, 4), dt), "rev"), _staged(_rand(rng, (4, 4), dt), "strided")
+        C = _staged(_rand(rng, (4, 4), dt), "rev")
+        x = np.broadcast_to(np.array(0.5, dt), (4,))
+        y, AP = np.zeros(4, dt), _staged(_rand(rng, 10, dt), "strided")
+        seeds = [_rand(rng, (4, 4), dt), _rand(rng, 10, dt)]
+        fast.clear()
+        with ba.Tape(replay=True) as tape:
+            tape.watch(A, B, C, AP)
+            _staged_program(A, B, C, x, y, AP)
+        assert fast == [] if on else fast
+        for X in (A, B, C, AP):  # a new point, written in place
+            X *= 1.5
+        new = [X.copy() for X in (A, B, C, AP)]
+        tape.replay()
+        tape.backward([C, AP], seeds)
+        got = [C.copy(), AP.copy(), *(tape.grad(X) for X in (A, B, C, AP))]
+        for X, v in zip((A, B, C, AP), new):
+            X[...] = v
+        with ba.Tape() as fresh:
+            fresh.watch(A, B, C, AP)
+            _staged_program(A, B, C, x, y, AP)
+        fresh.backward([C, AP], seeds)
+        want = [C, AP, *(fresh.grad(X) for X in (A, B, C, AP))]
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
+        results[on] = [*got, np.array([tape.ncalls, tape.bytes_copied, fresh.ncalls, fresh.bytes_copied])]
+    for a, b in zip(results[True], results[False]):
+        assert a.dtype == b.dtype and np.array_equal(a, b)

@@ -201,12 +201,12 @@ def test_cg_with_active_scalars_replays_exactly(rng):
 
 
 def test_staged_layouts_and_lapack_replay(rng):
-    """A reversed view (staged through recorded copies on the validating path) and a Cholesky solve."""
+    """Reversed views (staged through recorded copies; C, written, copied back) and a Cholesky solve."""
     n = 4
     M = rng.standard_normal((n, n))
     S = M @ M.T + n * np.eye(n)
     A, B = S.copy(), rng.standard_normal((n, 2))
-    C, F = np.zeros((n, 2)), np.zeros((n, n))
+    C, F = np.zeros((n, 2))[::-1], np.zeros((n, n))
     seed = rng.standard_normal((n, 2))
 
     def program():

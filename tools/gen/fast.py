@@ -7,16 +7,17 @@ ba_entry (dispatch.inc: fast.c packs the lowered arguments into the words of the
 _lowering.py documents) and the check of its derived dims.
 
 Eligible: every dtype of the spec's; arguments scalar (read: a Python float or complex, a NumPy
-float64 or complex128, a 0-d array of the call's dtype or, for a real argument, its real one),
-vector, matrix or flag, dense (or a packed vector, or a band matrix, taken column-major only as
-BLAS reads it), no scalar updated in place, keyword dims (gbmv's m, kl, ku: ints after the
-arguments; None, for m, solved from the arrays by fg_solve), at most one discrete entry of a vector
+float64 or complex128, a 0-d array of the call's dtype or, for a real argument, its real one;
+written, or updated in place as rotg's and rotmg's: an exact 0-d ndarray of its dtype), vector,
+matrix or flag, dense (or a packed vector, or a band matrix, taken column-major only as BLAS reads
+it), keyword dims (gbmv's m, kl, ku: ints after the arguments; None, for m, solved from the arrays
+by fg_solve), at most one discrete entry of a vector
 (rotm's param[0], checked in C), derived dims that are expressions C can check (symm's
 ka = m if side == 'L' else n; validate binds ka from A's shape like any dim, the wrappers check
 the relation, and so does C);
 LAPACK routines too: pivots (int64, contiguous; read ones range-checked in C), a rule's
-BA_INFO + info passed back (the public function raises), Spec.column_major calls taken only
-when every matrix is column-major (staging is the Python path's).
+BA_INFO + info passed back (the public function raises), Spec.column_major calls with every
+matrix column-major. Layouts BLAS cannot address are staged in C as _lowering.run stages them.
 """
 
 from __future__ import annotations
@@ -90,8 +91,6 @@ def check(spec: Any) -> None:
         many = len(a.discrete) > 1 or any(len(c) > 4 for _, c in a.discrete)
         if many or (a.discrete and a.kind != "vector"):
             raise Ineligible(f"{a.name}: discrete entries past one of a vector's, of up to 4 values")
-        if a.kind == "scalar" and a.inout:
-            raise Ineligible(f"{a.name}: a scalar updated in place")  # ba_fast_run reads none
         if not (a.storage == "dense" or (a.storage, a.kind) in (("packed", "vector"), ("band", "matrix"))):
             raise Ineligible(f"{a.name}: {a.storage} storage")
     for _, expr in spec.derived:
