@@ -1309,6 +1309,16 @@ static _Thread_local lazy_t *lazy;
 static PyTypeObject *dup_type, *const_type, *batch_type;
 static PyObject *str_x, *str_dx, *fallback, *adopt_fn, *end_fn, *failed_fn;
 
+/* ba_tape_sweep of a short tape (as _run_sweep counts it), the GIL let go while it reads 64 KiB or more */
+static int sweep(ba_tape *t)
+{
+    if (ba_tape_bytes_referenced(t) < (1 << 16)) return ba_tape_sweep(t);
+    PyThreadState *state = PyEval_SaveThread();
+    const int rc = ba_tape_sweep(t);
+    PyEval_RestoreThread(state);
+    return rc;
+}
+
 /* The Tape object of the autodiff running on this thread, made on first demand; NULL with no
  * exception set when none runs. */
 static void free_tape(PyObject *capsule) { ba_tape_free(PyCapsule_GetPointer(capsule, "blasad.tape")); }
@@ -1438,10 +1448,7 @@ static PyObject *py_autodiff(PyObject *self, PyObject *const *a, Py_ssize_t narg
     }
     if (result) {
         rc = ba_tape_prepare(L.t);
-        if (!rc) {
-            Py_BEGIN_ALLOW_THREADS rc = ba_tape_sweep(L.t);
-            Py_END_ALLOW_THREADS
-        }
+        if (!rc) rc = sweep(L.t);
         const long bad = rc ? rc : ba_tape_invalid(L.t, BA_FAILED_READ) ? BA_FAILED_READ
                                  : ba_tape_invalid(L.t, BA_PHASE)       ? BA_PHASE
                                                                          : 0;
@@ -1627,13 +1634,7 @@ static PyObject *py_backward(PyObject *self, PyObject *const *a, Py_ssize_t narg
         if (real == 4) scipy_cblas_saxpy64_(n, 1.0f, PyArray_DATA(seed), 1, (float *)bar, 1);
         else scipy_cblas_daxpy64_(n, 1.0, PyArray_DATA(seed), 1, (double *)bar, 1);
     }
-    const int big = ba_tape_bytes_referenced(t) >= (1 << 16);
-    if (big) {
-        Py_BEGIN_ALLOW_THREADS rc = ba_tape_sweep(t);
-        Py_END_ALLOW_THREADS
-    } else {
-        rc = ba_tape_sweep(t);
-    }
+    rc = sweep(t);
     if (!rc && !ba_tape_invalid(t, BA_FAILED_READ) && !ba_tape_invalid(t, BA_PHASE)) Py_RETURN_NONE;
     return PyLong_FromLong(rc);
 }
