@@ -372,9 +372,16 @@ class Tape:
         self._keep = keep  # inputs the sweep may read by address (C appends too)
         self._bases = bases  # the arrays whose shadows the tape made (C appends)
         self._busy = threading.Lock()  # held by backward: one sweep at a time
-        self._loops: list[Any] = []  # checkpointed loops (blasad._checkpoint._Loop), by barrier id
-        # the scalar pool's chunks by lo: their byte span and the array they are (kept alive here)
-        self._pool_chunks: dict[int, tuple[int, int, np.ndarray]] = {}
+
+    @functools.cached_property
+    def _loops(self) -> list[Any]:
+        """The checkpointed loops (blasad._checkpoint._Loop), by barrier id."""
+        return []
+
+    @functools.cached_property
+    def _pool_chunks(self) -> dict[int, tuple[int, int, np.ndarray]]:
+        """The scalar pool's chunks by lo: their byte span and the array they are (kept alive here)."""
+        return {}
 
     @functools.cached_property
     def _ptr(self) -> Any:
@@ -419,7 +426,8 @@ class Tape:
 
     def watch(self, *arrays: np.ndarray) -> None:
         """Mark arrays as active inputs: their adjoints will be available from grad()."""
-        self._same_thread("watch()")
+        if self._state == "recording" and threading.get_ident() != self._owner:
+            self._same_thread("watch()")
         if self._state == "consumed":
             raise RuntimeError("this tape was consumed by backward()")
         if _native_watch(self._address, self._bases, arrays):  # (the common case)
@@ -493,7 +501,8 @@ class Tape:
         Consumes the tape (a second call raises RuntimeError), unless it is a replay tape:
         then each backward gives the gradient at the values of the latest recording or replay.
         """
-        self._same_thread("backward()")
+        if self._state == "recording":
+            self._same_thread("backward()")
         if not self._busy.acquire(blocking=False):
             raise RuntimeError("backward() is running on this tape in another thread")
         try:

@@ -1552,6 +1552,11 @@ static PyObject *py_grad(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
     const intptr_t bar = lookup_array(t, (intptr_t)x, PyArray_ITEMSIZE(x));
     intptr_t info[3];
     if (bar <= 0 || ba_tape_region_info(t, (intptr_t)PyArray_DATA(x), (intptr_t)info) != 2) Py_RETURN_NONE;
+    if (PyArray_IS_C_CONTIGUOUS(x) || PyArray_IS_F_CONTIGUOUS(x)) { /* the shadow's bytes as they lie */
+        PyObject *copy = PyArray_NewLikeArray(x, NPY_KEEPORDER, NULL, 0);
+        if (copy) memcpy(PyArray_DATA((PyArrayObject *)copy), (const void *)bar, (size_t)PyArray_NBYTES(x));
+        return copy;
+    }
     PyArray_Descr *d = PyArray_DESCR(x);
     Py_INCREF(d);
     PyObject *view = PyArray_NewFromDescr(&PyArray_Type, d, PyArray_NDIM(x), PyArray_DIMS(x), PyArray_STRIDES(x),
