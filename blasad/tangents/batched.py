@@ -1,8 +1,10 @@
 """Batched tangent rules: B tangents of one call in a few level-3 calls instead of B rule runs.
 
 Each tangent in ``d`` has the batch axis first. The products that do not involve a tangent are
-formed once; a product with a tangent becomes one gemm over the B tangents stacked side by side
-(a contiguous copy when their layout does not stack as it is).
+formed once; a product with a tangent on the left becomes one gemm over the B tangents stacked
+([Ȧ_1; …; Ȧ_B] B, a contiguous copy when their layout does not stack as it is). gemm's A Ḃ_b
+runs one gemm per tangent into its output in place: stacking side by side costs two copies of
+the batch, more than the B calls.
 """
 
 from __future__ import annotations
@@ -22,6 +24,13 @@ def _op(X: np.ndarray, trans: str) -> np.ndarray:
     return Xt.conj() if trans == "C" else Xt
 
 
+def _stacked(X: np.ndarray) -> np.ndarray | None:
+    """A batch X of shape (B, r, c) as the (B·r × c) matrix [X_1; …; X_B], a view of it; None when
+    its rows do not stack so."""
+    nb, r, c = X.shape
+    return X.reshape(nb * r, c) if r and X.strides[0] == r * X.strides[1] else None
+
+
 def _bcast(v: np.ndarray, ndim: int) -> np.ndarray:
     """The B scalars v with ndim axes of length 1 after them, to scale a batch of arrays."""
     return v.reshape(v.shape[0], *(1,) * ndim)
@@ -37,11 +46,14 @@ def gemm(a: SimpleNamespace, d: SimpleNamespace) -> Iterator[None]:
         d.C += _bcast(d.beta, 2) * a.C  # Ċ_b += β̇_b C_old
     if d.A is not None:  # [op(Ȧ_1); …; op(Ȧ_B)] (B·m × k) op(B): one gemm
         rows = np.ascontiguousarray(_op(d.A, a.trans_a)).reshape(nb * m, k)
-        d.C += ba.gemm(a.alpha, rows, a.B, trans_b=a.trans_b).reshape(nb, m, n)  # Ċ_b += α op(Ȧ_b) op(B)
-    if d.B is not None:  # op(A) [op(Ḃ_1) … op(Ḃ_B)] (k × B·n): one gemm
-        cols = np.ascontiguousarray(_op(d.B, a.trans_b).transpose(1, 0, 2)).reshape(k, nb * n)
-        prod = ba.gemm(a.alpha, a.A, cols, trans_a=a.trans_a)  # α op(A) op(Ḃ_b), side by side
-        d.C += prod.reshape(m, nb, n).transpose(1, 0, 2)  # Ċ_b += α op(A) op(Ḃ_b)
+        out = _stacked(d.C)
+        if out is not None:  # [Ċ_1; …; Ċ_B] += α [op(Ȧ_b)] op(B), in place
+            ba.gemm(a.alpha, rows, a.B, 1.0, out, trans_b=a.trans_b)
+        else:
+            d.C += ba.gemm(a.alpha, rows, a.B, trans_b=a.trans_b).reshape(nb, m, n)  # Ċ_b += α op(Ȧ_b) op(B)
+    if d.B is not None:  # op(A) op(Ḃ_b), accumulated in place: one gemm per tangent (side by side,
+        for b in range(nb):  # [op(Ḃ_b)] would need a copy of the tangents and of the products)
+            ba.gemm(a.alpha, a.A, d.B[b], 1.0, d.C[b], a.trans_a, a.trans_b)  # Ċ_b += α op(A) op(Ḃ_b)
     if d.alpha is not None:
         product = ba.gemm(1.0, a.A, a.B, trans_a=a.trans_a, trans_b=a.trans_b)
         d.C += _bcast(d.alpha, 2) * product  # Ċ_b += α̇_b op(A) op(B)
