@@ -1354,34 +1354,59 @@ static PyObject *field(PyObject *o, PyObject *name)
     return v;
 }
 
-/* The arguments' primals in primals (a new tuple of n), the arrays to check in arr (their count
- * in *na: x and dx of each Duplicated, a constant's array); 0, or 1: not the common case. */
-static int classify(PyObject *args, PyObject *primals, PyObject **arr, Py_ssize_t *na)
+/* Python's end of a native call for which Python made its object: fn(*args) (a new tuple, NULL when
+ * making it failed), with f's exception, if f raised, kept aside while it runs (it wins over fn's);
+ * result, or NULL when f or fn raised. */
+static PyObject *end_in_python(PyObject *result, PyObject *fn, PyObject *args)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyObject *end = args ? PyObject_Call(fn, args, NULL) : NULL;
+    Py_XDECREF(args);
+    if (!end) Py_CLEAR(result);
+    Py_XDECREF(end);
+    if (type) PyErr_Restore(type, value, tb);
+    return result;
+}
+
+/* The arguments' primals into primals (a new tuple of n); each Duplicated's x and dx into arr, in
+ * pairs (*nd of them), then the constants' arrays, which reverse mode checks too (*na arrays in
+ * all). fw: forward mode's common case, where dx is x's tangent region, so x's elements must fill
+ * their span. 0, or 1: not the common case (the Python path's). */
+static int classify(PyObject *args, PyObject *primals, PyObject **arr, Py_ssize_t *nd, Py_ssize_t *na, int fw)
 {
     const Py_ssize_t n = PyTuple_GET_SIZE(args);
-    *na = 0;
+    PyObject *constants[64];
+    Py_ssize_t nc = 0;
+    *nd = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *a = PyTuple_GET_ITEM(args, i), *primal = a;
         if (Py_TYPE(a) == dup_type) {
             PyObject *x = field(a, str_x), *dx = x ? field(a, str_dx) : NULL;
             if (!dx || !PyArray_Check(x) || !PyArray_Check(dx)) return 1;
             PyArrayObject *xa = (PyArrayObject *)x, *da = (PyArrayObject *)dx;
-            const int nd = PyArray_NDIM(xa);
-            if (nd != PyArray_NDIM(da) || memcmp(PyArray_STRIDES(xa), PyArray_STRIDES(da), (size_t)nd * sizeof(npy_intp)))
+            const int ndim = PyArray_NDIM(xa);
+            if (ndim != PyArray_NDIM(da) ||
+                memcmp(PyArray_STRIDES(xa), PyArray_STRIDES(da), (size_t)ndim * sizeof(npy_intp)))
                 return 1; /* dx through a buffer of x's layout, copied back: the Python path's */
-            arr[(*na)++] = x, arr[(*na)++] = dx;
+            const intptr_t lo = array_bound((intptr_t)x, 0), top = array_bound((intptr_t)x, 1);
+            if (fw && top >= lo && top + PyArray_ITEMSIZE(xa) - lo != (intptr_t)PyArray_NBYTES(xa)) return 1;
+            arr[2 * *nd] = x, arr[2 * *nd + 1] = dx;
+            ++*nd;
             primal = x;
         } else if (Py_TYPE(a) == const_type) {
             if (!(primal = field(a, str_x))) return 1;
-            if (PyArray_Check(primal)) arr[(*na)++] = primal;
+            if (PyArray_Check(primal) && !fw) constants[nc++] = primal;
         } else if (PyArray_Check(a)) {
-            arr[(*na)++] = a;
+            if (!fw) constants[nc++] = a;
         } else if (PyObject_TypeCheck(a, dup_type) || PyObject_TypeCheck(a, const_type) ||
                    PyObject_TypeCheck(a, batch_type)) {
-            return 1; /* subclasses (the Python path's isinstance), BatchDuplicated (its error) */
+            return 1; /* subclasses (the Python path's isinstance), BatchDuplicated (its path or error) */
         }
         PyTuple_SET_ITEM(primals, i, Py_NewRef(primal));
     }
+    memcpy(arr + 2 * *nd, constants, (size_t)nc * sizeof *constants);
+    *na = 2 * *nd + nc;
     return 0;
 }
 
@@ -1400,9 +1425,9 @@ static PyObject *py_autodiff(PyObject *self, PyObject *const *a, Py_ssize_t narg
     const Py_ssize_t n = PyTuple_GET_SIZE(args);
     if (n > 64) return Py_NewRef(fallback);
     PyObject *arr[128], *primals = PyTuple_New(n);
-    Py_ssize_t na;
+    Py_ssize_t nd, na;
     if (!primals) return NULL;
-    if (classify(args, primals, arr, &na) || !disjoint_spans(arr, na)) {
+    if (classify(args, primals, arr, &nd, &na, 0) || !disjoint_spans(arr, na)) {
         PyErr_Clear();
         Py_DECREF(primals);
         return Py_NewRef(fallback);
@@ -1410,18 +1435,11 @@ static PyObject *py_autodiff(PyObject *self, PyObject *const *a, Py_ssize_t narg
     lazy_t L = {ba_tape_new(), PyList_New(0), PyList_New(0), NULL};
     int rc = L.t && L.keep && L.bases ? 0 : -1;
     if (!rc) ba_tape_set_bases(L.t, (intptr_t)L.bases);
-    Py_ssize_t k = 0; /* each Duplicated: dx is x's shadow (arr: x and dx, a constant's array) */
-    for (Py_ssize_t i = 0; i < n && !rc; i++) {
-        if (Py_TYPE(PyTuple_GET_ITEM(args, i)) != dup_type) {
-            if (PyArray_Check(PyTuple_GET_ITEM(primals, i))) k++;
-            continue;
-        }
-        PyObject *x = arr[k], *dx = arr[k + 1];
-        k += 2;
-        const intptr_t lo = array_bound((intptr_t)x, 0), top = array_bound((intptr_t)x, 1);
-        const int64_t es = PyArray_ITEMSIZE((PyArrayObject *)x);
+    for (Py_ssize_t i = 0; i < 2 * nd && !rc; i += 2) { /* each Duplicated: dx is x's shadow */
+        const intptr_t lo = array_bound((intptr_t)arr[i], 0), top = array_bound((intptr_t)arr[i], 1);
+        const int64_t es = PyArray_ITEMSIZE((PyArrayObject *)arr[i]);
         const intptr_t hi = top < lo ? lo + es : top + es; /* (an empty x: one element's span) */
-        rc = ba_tape_add_region(L.t, lo, hi, array_bound((intptr_t)dx, 0));
+        rc = ba_tape_add_region(L.t, lo, hi, array_bound((intptr_t)arr[i + 1], 0));
     }
     if (rc) {
         if (L.t) ba_tape_free(L.t);
@@ -1438,12 +1456,8 @@ static PyObject *py_autodiff(PyObject *self, PyObject *const *a, Py_ssize_t narg
         Py_CLEAR(result);
     recording = NULL, lazy = NULL;
     if (L.tape) { /* Python made the Tape object: it ends the call (and owns the tape) */
-        PyObject *type, *value, *tb;
-        PyErr_Fetch(&type, &value, &tb);
-        PyObject *end = PyObject_CallFunction(end_fn, "Oi", L.tape, result != NULL);
-        if (!result || !end) Py_CLEAR(result);
-        if (type) PyErr_Restore(type, value, tb); /* f's exception wins */
-        Py_XDECREF(end), Py_DECREF(L.tape), Py_DECREF(L.keep), Py_DECREF(L.bases);
+        result = end_in_python(result, end_fn, Py_BuildValue("(Oi)", L.tape, result != NULL));
+        Py_DECREF(L.tape), Py_DECREF(L.keep), Py_DECREF(L.bases);
         return result;
     }
     if (result) {
@@ -1681,41 +1695,18 @@ static PyObject *py_forward(PyObject *self, PyObject *const *a, Py_ssize_t nargs
     const Py_ssize_t n = PyTuple_GET_SIZE(args);
     if (recording || forward || lazy || lazy_fw || fw_n || !fw_adopt_fn || n > 64) return Py_NewRef(fallback);
     PyObject *arr[128], *primals = PyTuple_New(n);
-    Py_ssize_t na = 0;
+    Py_ssize_t nd, na;
     if (!primals) return NULL;
-    int ok = 1;
-    for (Py_ssize_t i = 0; i < n && ok; i++) {
-        PyObject *o = PyTuple_GET_ITEM(args, i), *primal = o;
-        if (Py_TYPE(o) == dup_type) {
-            PyObject *x = field(o, str_x), *dx = x ? field(o, str_dx) : NULL;
-            ok = dx && PyArray_Check(x) && PyArray_Check(dx);
-            if (!ok) break;
-            PyArrayObject *xa = (PyArrayObject *)x, *da = (PyArrayObject *)dx;
-            const int nd = PyArray_NDIM(xa);
-            const intptr_t lo = array_bound((intptr_t)x, 0), top = array_bound((intptr_t)x, 1);
-            /* dx is the region: x's strides, and x's elements fill their span (an empty x: none) */
-            ok = nd == PyArray_NDIM(da) &&
-                 !memcmp(PyArray_STRIDES(xa), PyArray_STRIDES(da), (size_t)nd * sizeof(npy_intp)) &&
-                 (top < lo || top + PyArray_ITEMSIZE(xa) - lo == (intptr_t)PyArray_NBYTES(xa));
-            arr[na++] = x, arr[na++] = dx;
-            primal = x;
-        } else if (Py_TYPE(o) == const_type) {
-            ok = (primal = field(o, str_x)) != NULL;
-        } else if (PyObject_TypeCheck(o, dup_type) || PyObject_TypeCheck(o, const_type) ||
-                   PyObject_TypeCheck(o, batch_type)) {
-            ok = 0;
-        }
-        if (ok) PyTuple_SET_ITEM(primals, i, Py_NewRef(primal));
-    }
-    if (!ok || !disjoint_spans(arr, na)) {
+    if (classify(args, primals, arr, &nd, &na, 1) || !disjoint_spans(arr, na)) {
         PyErr_Clear();
         Py_DECREF(primals);
         return Py_NewRef(fallback);
     }
     ba_fw_native(1);
-    for (Py_ssize_t i = 0; i < na; i += 2) {
+    for (Py_ssize_t i = 0; i < 2 * nd; i += 2) { /* each Duplicated: dx is x's tangent region */
         const intptr_t lo = array_bound((intptr_t)arr[i], 0), top = array_bound((intptr_t)arr[i], 1);
-        if (top >= lo && ba_fw_add(lo, top + PyArray_ITEMSIZE((PyArrayObject *)arr[i]), array_bound((intptr_t)arr[i + 1], 0))) {
+        const intptr_t hi = top + PyArray_ITEMSIZE((PyArrayObject *)arr[i]);
+        if (top >= lo && ba_fw_add(lo, hi, array_bound((intptr_t)arr[i + 1], 0))) {
             ba_fw_native(0);
             Py_DECREF(primals);
             return PyErr_NoMemory();
@@ -1727,12 +1718,8 @@ static PyObject *py_forward(PyObject *self, PyObject *const *a, Py_ssize_t nargs
     Py_DECREF(primals);
     forward = 0, lazy_fw = NULL;
     if (L.fwd) { /* Python made the Forward object: it leaves forward mode */
-        PyObject *type, *value, *tb;
-        PyErr_Fetch(&type, &value, &tb);
-        PyObject *end = PyObject_CallNoArgs(fw_end_fn);
-        if (!end) Py_CLEAR(result);
-        if (type) PyErr_Restore(type, value, tb); /* f's exception wins */
-        Py_XDECREF(end), Py_DECREF(L.fwd);
+        result = end_in_python(result, fw_end_fn, PyTuple_New(0));
+        Py_DECREF(L.fwd);
     }
     ba_fw_native(0);
     return result;
