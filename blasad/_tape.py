@@ -745,6 +745,9 @@ def _role(i: int, role: int) -> str:
     return (f"argument {i} (Duplicated x)", f"argument {i}'s shadow dx", f"argument {i} (constant)")[role]
 
 
+_RUN_FORWARD: list[Callable[[Callable[..., Any], tuple[Any, ...]], Any]] = []  # [blasad._forward.run_forward]
+
+
 def autodiff(f: Callable[..., Any], *args: Any, check: bool = False, mode: str = "reverse") -> Any:
     """Run f(*primals) and its reverse sweep, Enzyme style; returns f's result.
 
@@ -757,9 +760,11 @@ def autodiff(f: Callable[..., Any], *args: Any, check: bool = False, mode: str =
     tangents at once. Nothing is recorded (blasad._forward).
     """
     if mode == "forward":
-        from blasad._forward import run_forward
+        if not _RUN_FORWARD:  # (blasad._forward imports this module: imported on first use)
+            from blasad._forward import run_forward
 
-        return run_forward(f, args)
+            _RUN_FORWARD.append(run_forward)
+        return _RUN_FORWARD[0](f, args)
     if mode != "reverse":
         raise ValueError(f"autodiff: mode must be 'reverse' or 'forward', got {mode!r}")
     if not check:  # the common case natively (csrc/fast.c py_autodiff), else _FALLBACK
