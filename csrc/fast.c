@@ -132,6 +132,17 @@ static int as_pivots(intptr_t o, nd_t *a)
 /* An ndarray, or a blasad.Scalar (its 0-d buffer may be a user's array): what the tape keeps */
 static int is_array_or_scalar(PyObject *o) { return Py_TYPE(o) == nd_type || (scalar_type && Py_TYPE(o) == scalar_type); }
 
+/* o onto tape t's keep list, unless one of its last 8 items is o already (a loop of calls on the
+ * same arrays: 8 bytes per operand and call saved; the list holds o as long as before). Each one,
+ * while a checkpointed loop runs its steps: it reads what each step appended. 0, or -1. */
+static int keep_add(ba_tape *t, PyObject *keep, PyObject *o)
+{
+    if (!ba_tape_keep_all(t) && ba_tape_paused(t) < 0)
+        for (Py_ssize_t n = PyList_GET_SIZE(keep), i = n - 1; i >= 0 && i >= n - 8; i--)
+            if (PyList_GET_ITEM(keep, i) == o) return 0;
+    return PyList_Append(keep, o);
+}
+
 static int writeable(intptr_t o) { return PyArray_FLAGS((PyArrayObject *)o) & NPY_ARRAY_WRITEABLE; }
 
 /* The shadow of array a (elements of es bytes) on tape t: its address, 0 when a is inactive,
@@ -631,7 +642,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
         PyObject *keep = ba_tape_keep(t);
         for (int i = 0; i < na; i++)
             if (s->args[i].kind != FG_FLAG && is_array_or_scalar((PyObject *)obj[i]) && keep &&
-                PyList_Append(keep, (PyObject *)obj[i]) < 0) {
+                keep_add(t, keep, (PyObject *)obj[i]) < 0) {
                 PyErr_Clear();
                 return -1; /* out of memory; nothing written */
             }

@@ -10,7 +10,7 @@
 
 #include "tape.h"
 
-#define CHUNK 256
+#define CHUNK_MAX ((size_t)64 << 10) /* the largest chunk of records, in bytes */
 #define RW 6 /* a region's entry: lo, hi, shadow_lo, written by a recorded call, the block its
                    * shadow lives in when the tape made it (0: the front end's), its number */
 
@@ -36,11 +36,64 @@ static int injected_failure(void)
 static void *ba_malloc(size_t n) { return injected_failure() ? NULL : malloc(n); }
 static void *ba_realloc(void *p, size_t n) { return injected_failure() ? NULL : realloc(p, n); }
 
+/* Committed records, packed (ba_rec is the form the rules read and write: 440 bytes, most of
+ * them zero for a tiny call, most of them as in the call before). A record holds how it differs
+ * from a template: a record the tape keeps (t->tpl, the latest ones by adjoint in t->slot), or
+ * the zero record. In a chunk's data:
+ *   mask     a varint: bit j < 4, a[j] is a live reference (held raw, below); bit 4, the record
+ *            owns memory that only its unpacked form shows (a snapshot, a barrier's references);
+ *            bit 5 + w, the 8-byte word w of ba_rec differs from the template's (held below)
+ *   template a varint: 0 the zero record, i + 1 t->tpl[i]
+ *   widths   2 bits per word held: it takes 1, 2, 4 or 8 bytes
+ *   pad      to 8 bytes, then the live a[j], raw (ba_cow redirects them in place: the sweep
+ *            unpacks what they hold then); no pad without them
+ *   words    each word held, little-endian in the bytes its width says, coded by its kind:
+ *            integers zigzag, addresses zigzag from the record's previous address, the adjoint
+ *            from barrier_adj, doubles byte-swapped (2.0: one byte), two ints zigzag with their
+ *            low bytes first; by kind (K_*), then in word order
+ *   length   the bytes before it, 1 byte (< 128) or 2 (the last with its high bit set): the
+ *            records are walked newest first
+ * A varint: L bytes (1 to 8) hold 7L bits after L - 1 zero bits and a one; 0 then 8 bytes: the
+ * whole word. Words and varints are read and written 8 bytes at a time, so a chunk keeps slack
+ * after its records: a record begins with at least MAXREC bytes left. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the packed records assume a little-endian machine"
+#endif
+#define NWORDS 55
+#define W(f) (offsetof(ba_rec, f) / 8)
+#define B(f) ((uint64_t)1 << W(f))
+#define ARGB(f) (B(a[0].f) | B(a[1].f) | B(a[2].f) | B(a[3].f))
+#define K_FN B(adjoint)
+#define K_PTR (B(alpha_bar) | B(beta_bar) | ARGB(p) | ARGB(bar) | ARGB(snap) | B(q[0]) | B(q[1]))
+#define K_INT                                                                                        \
+    (B(m) | B(n) | B(k) | ARGB(ld) | ARGB(ld_bar) | ARGB(rows) | ARGB(cols) | B(s[0]) | B(s[1]) | B(s[2]) | \
+     B(s[3]))
+#define K_DBL (B(alpha[0]) | B(alpha[1]) | B(beta[0]) | B(beta[1]) | B(w[0]) | B(w[1]))
+#define K_PAIR (B(f0) | ARGB(vec)) /* (f0, f1), (vec, es) */
+#define K_RAW ARGB(sum)
+#define M_OWNS 16u /* mask bit 4 */
+#define M_WORDS 5  /* word w: mask bit 5 + w */
+#define MAXREC 1024 /* a record's bytes at most (9 + 9 + 14 + 7 + 4·72 + 55·8 + 2 = 769), with slack */
+#define SLOTS 64    /* the templates by adjoint: a direct-mapped table */
+_Static_assert(sizeof(ba_rec) == 8 * NWORDS && sizeof(ba_arg) == 72 && offsetof(ba_rec, a) % 8 == 0,
+               "ba_rec: 8-byte words");
+_Static_assert(offsetof(ba_rec, f1) == offsetof(ba_rec, f0) + 4 && offsetof(ba_arg, es) == offsetof(ba_arg, vec) + 4 &&
+                   offsetof(ba_rec, f0) % 8 == 0 && offsetof(ba_arg, vec) % 8 == 0,
+               "the int pairs fill a word");
+_Static_assert((K_FN | K_PTR | K_INT | K_DBL | K_PAIR | K_RAW) == ((uint64_t)1 << NWORDS) - 1 &&
+                   __builtin_popcountll(K_FN) + __builtin_popcountll(K_PTR) + __builtin_popcountll(K_INT) +
+                           __builtin_popcountll(K_DBL) + __builtin_popcountll(K_PAIR) + __builtin_popcountll(K_RAW) ==
+                       NWORDS,
+               "each word has one kind");
+
 typedef struct ba_chunk {
     struct ba_chunk *prev;
-    int64_t base; /* the position of recs[0] among the tape's records */
-    int n;
-    ba_rec recs[CHUNK];
+    int64_t base; /* the position of its first record among the tape's records */
+    int64_t n;    /* its records */
+    size_t used, cap;
+    int owns; /* a record may own memory: a snapshot, a live reference (ba_cow may give it one), a
+               * barrier's references (else release and nbytes need not read the records) */
+    _Alignas(8) unsigned char data[];
 } ba_chunk;
 
 struct ba_tape {
@@ -54,8 +107,9 @@ struct ba_tape {
     size_t nbuf;
     int consumed;              /* swept to the end (or released) */
     atomic_int cancel;         /* ba_tape_cancel: stop the running sweep before its next record */
-    ba_chunk *sc;              /* the sweep's place: the next record is sc->recs[si - 1] */
-    int si, started;
+    ba_chunk *sc;              /* the sweep's place: the next record ends at sc->data + se */
+    size_t se;
+    int started;
     int check;                 /* checksum saved inputs to catch writes made outside blasad */
     int64_t tampered;          /* saved inputs found changed (check mode) */
     intptr_t *reg;             /* shadow regions, sorted: lo, hi, shadow_lo, written per entry */
@@ -68,7 +122,12 @@ struct ba_tape {
     ba_log *log;               /* a replay tape's calls (replay.c); NULL for a tape swept once */
     int swept;                 /* a replay tape: its latest sweep ran to the end */
     ba_ckpt *ck;               /* a checkpointed loop's forward: notes what its steps write */
-    ba_rec *paused;            /* the barrier the sweep stopped at (a checkpointed loop's place) */
+    ba_rec *paused;            /* the barrier the sweep stopped at (a checkpointed loop's place): */
+    ba_rec paused_rec;         /* NULL or this, its copy */
+    ba_rec stage;              /* the record between ba_rec_begin and its commit (or abort) */
+    ba_rec *tpl;               /* the templates the packed records refer to */
+    int64_t n_tpl, cap_tpl;
+    int64_t slot[SLOTS];       /* the latest template by adjoint (hashed): its index + 1, or 0 */
     int keep_all;              /* the fast paths keep every operand (a checkpointed loop's forward) */
     intptr_t reg_seq;          /* the number the next region gets */
     void *bases;               /* the front end's list of the arrays whose shadows the tape made */
@@ -101,6 +160,276 @@ static void barrier_adj(ba_rec *r, char *scratch)
     (void)r, (void)scratch; /* never run: the sweep stops at a barrier (ba_tape_paused) */
 }
 
+/* ---- the packed records ------------------------------------------------------------ */
+
+static uint64_t ld8(const unsigned char *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
+}
+
+static unsigned char *put_v(unsigned char *o, uint64_t v)
+{
+    const int bits = 64 - __builtin_clzll(v | 1), L = (bits + 6) / 7;
+    if (L > 8) {
+        *o = 0;
+        memcpy(o + 1, &v, 8);
+        return o + 9;
+    }
+    const uint64_t x = v << L | (uint64_t)1 << (L - 1);
+    memcpy(o, &x, 8);
+    return o + L;
+}
+
+static const unsigned char *get_v(const unsigned char *i, uint64_t *v)
+{
+    if (!*i) {
+        *v = ld8(i + 1);
+        return i + 9;
+    }
+    const int L = __builtin_ctz(*i) + 1;
+    *v = ld8(i) >> L & (((uint64_t)1 << 7 * L) - 1);
+    return i + L;
+}
+
+/* set bits (__builtin_popcountll is a library call without -mpopcnt) */
+static int bits(uint64_t x)
+{
+    x -= x >> 1 & 0x5555555555555555ull;
+    x = (x & 0x3333333333333333ull) + (x >> 2 & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+    return (int)(x * 0x0101010101010101ull >> 56);
+}
+
+static uint64_t zz(uint64_t v) { return v << 1 ^ (uint64_t)-(int64_t)(v >> 63); }
+static uint64_t unzz(uint64_t u) { return u >> 1 ^ (uint64_t)-(int64_t)(u & 1); }
+
+/* two 32-bit ints (zigzag), their low bytes first: small pairs make small words */
+static uint64_t pair_code(uint64_t u)
+{
+    const uint64_t a = (uint32_t)(u << 1 ^ (uint64_t)-(int64_t)(u >> 31 & 1)),
+                   b = (uint32_t)((u >> 32) << 1 ^ (uint64_t)-(int64_t)(u >> 63));
+    return (a & 0xff) | (b & 0xff) << 8 | (a >> 8) << 16 | (b >> 8) << 40;
+}
+
+static uint64_t pair_word(uint64_t v)
+{
+    const uint64_t a = (v & 0xff) | (v >> 16 & 0xffffff) << 8, b = (v >> 8 & 0xff) | (v >> 40) << 8;
+    return (uint32_t)(a >> 1 ^ (uint64_t)-(int64_t)(a & 1)) | (uint64_t)(uint32_t)(b >> 1 ^ (uint64_t)-(int64_t)(b & 1)) << 32;
+}
+
+/* adjoints are coded from this address: the rules lie near it, a few bytes of difference */
+static uint64_t fn_base(void)
+{
+    const ba_adjoint f = barrier_adj;
+    uint64_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+_Static_assert(sizeof(ba_adjoint) == 8, "an adjoint's address is a word");
+
+/* Bit i: word i of the records at b and t differ (t NULL: the zero record). */
+static uint64_t diff_words(const unsigned char *b, const unsigned char *t)
+{
+#if defined(__SSE2__)
+    /* two words a block: the four 32-bit halves equal (movmskps), a word equal when both are */
+    static const uint8_t two[16] = {0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 2, 2, 2, 3};
+    uint64_t same = 0;
+    for (int i = 0; i < NWORDS / 2; i++) {
+        const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(b + 16 * i)),
+                      y = t ? _mm_loadu_si128((const __m128i *)(const void *)(t + 16 * i)) : _mm_setzero_si128();
+        same |= (uint64_t)two[_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(x, y)))] << 2 * i;
+    }
+    const uint64_t last = ld8(b + 8 * (NWORDS - 1)) != (t ? ld8(t + 8 * (NWORDS - 1)) : 0);
+    return (~same & (((uint64_t)1 << (NWORDS - 1)) - 1)) | last << (NWORDS - 1);
+#else
+    uint64_t d = 0;
+    for (int i = 0; i < NWORDS; i++) d |= (uint64_t)(ld8(b + 8 * i) != (t ? ld8(t + 8 * i) : 0)) << i;
+    return d;
+#endif
+}
+
+static void zero_rec(unsigned char *b)
+{
+#if defined(__SSE2__)
+    for (int i = 0; i < NWORDS / 2; i++) _mm_storeu_si128((__m128i *)(void *)(b + 16 * i), _mm_setzero_si128());
+    memset(b + 16 * (NWORDS / 2), 0, 8);
+#else
+    memset(b, 0, 8 * NWORDS);
+#endif
+}
+
+/* The words of mask m, coded, from o on; their widths into *cb from bit 2k on (k: the count so
+ * far; 32 widths a word). One loop per kind: the coding is the loop's, no branch per word. */
+#define PUT_WORDS(m, code)                                                                         \
+    for (uint64_t m_ = (m); m_; m_ &= m_ - 1, k++) {                                               \
+        const uint64_t u = ld8(b + 8 * __builtin_ctzll(m_)), v = (code);                           \
+        const uint64_t w = (uint64_t)(v > 0xff) + (v > 0xffff) + (v > 0xffffffffu); /* 1 << w bytes */ \
+        memcpy(o, &v, 8);                                                                          \
+        o += 1 << w;                                                                               \
+        if (k < 32) cb[0] |= w << 2 * k;                                                           \
+        else cb[1] |= w << 2 * (k - 32);                                                           \
+    }
+
+/* A template for r (its words but for those of the live arguments, `held`): the latest one of
+ * its adjoint, a new one when that differs in more than a few words, or none (the zero record)
+ * when that is closer; its index + 1 (0: none) to *id, the words that differ returned. New ones
+ * are kept to one per 16 records (plus 64): a program whose calls change shape each time costs
+ * no more than the zero template does. */
+static uint64_t tpl_pick(ba_tape *t, const ba_rec *r, uint64_t held, int64_t *id)
+{
+    const unsigned char *b = (const unsigned char *)r;
+    uint64_t fa;
+    memcpy(&fa, &r->adjoint, 8);
+    int64_t *slot = &t->slot[(fa >> 4 ^ fa >> 10) & (SLOTS - 1)];
+    uint64_t d = *slot ? diff_words(b, (const unsigned char *)&t->tpl[*slot - 1]) & held : ~(uint64_t)0;
+    if (bits(d) <= 4) {
+        *id = *slot;
+        return d;
+    }
+    if (t->n_tpl < 64 + t->ncalls / 16) { /* a new template: r itself (nothing held, then) */
+        if (t->n_tpl == t->cap_tpl) {
+            const int64_t cap = t->cap_tpl ? 2 * t->cap_tpl : 16;
+            ba_rec *tpl = realloc(t->tpl, (size_t)cap * sizeof *tpl); /* (none is no failure) */
+            if (tpl) t->tpl = tpl, t->cap_tpl = cap;
+        }
+        if (t->n_tpl < t->cap_tpl) {
+            t->tpl[t->n_tpl++] = *r;
+            *slot = *id = t->n_tpl;
+            return 0;
+        }
+    }
+    const uint64_t z = diff_words(b, NULL) & held;
+    if (bits(z) <= bits(d)) {
+        *id = 0;
+        return z;
+    }
+    *id = *slot;
+    return d;
+}
+
+/* r packed at the end of c (which has MAXREC bytes left), a[j] raw for each bit j of live; the
+ * raw copies' addresses to raw[j]. */
+static void rec_put(ba_tape *t, ba_chunk *c, const ba_rec *r, unsigned live, ba_arg **raw)
+{
+    const unsigned char *b = (const unsigned char *)r;
+    uint64_t held = ((uint64_t)1 << NWORDS) - 1;
+    for (int j = 0; j < 4; j++)
+        if (live >> j & 1) held &= ~((((uint64_t)1 << 9) - 1) << W(a[j])); /* (held raw) */
+    int64_t id;
+    const uint64_t present = tpl_pick(t, r, held, &id);
+    unsigned inline_owns = r->adjoint == barrier_adj; /* memory the raw arguments do not show */
+    for (int j = 0; j < 4; j++) inline_owns |= r->a[j].snap && !(live >> j & 1);
+    const int np = bits(present);
+    unsigned char *const s = c->data + c->used;
+    unsigned char *const cls = put_v(put_v(s, present << M_WORDS | (inline_owns ? M_OWNS : 0u) | live), (uint64_t)id);
+    unsigned char *o = cls + (2 * np + 7) / 8;
+    if (live) {
+        while ((uintptr_t)o & 7) *o++ = 0;
+        for (int j = 0; j < 4; j++)
+            if (live >> j & 1) {
+                memcpy(o, &r->a[j], sizeof(ba_arg));
+                raw[j] = (ba_arg *)(void *)o;
+                o += sizeof(ba_arg);
+            }
+    }
+    uint64_t cb[2] = {0, 0}, prev = 0, p; /* (cb: in registers, its index being known) */
+    const uint64_t fb = fn_base();
+    int k = 0;
+    PUT_WORDS(present & K_FN, zz(u - fb))
+    PUT_WORDS(present & K_PTR, (p = prev, prev = u, zz(u - p)))
+    PUT_WORDS(present & K_INT, zz(u))
+    PUT_WORDS(present & K_DBL, __builtin_bswap64(u))
+    PUT_WORDS(present & K_PAIR, pair_code(u))
+    PUT_WORDS(present & K_RAW, u)
+    memcpy(cls, cb, (size_t)(2 * np + 7) / 8);
+    const size_t len = (size_t)(o - s);
+    if (len < 128) {
+        *o++ = (unsigned char)len;
+    } else {
+        *o++ = (unsigned char)(len >> 7);
+        *o++ = (unsigned char)(0x80 | (len & 0x7f));
+    }
+    c->used += (size_t)(o - s);
+    c->n++;
+    if (live || inline_owns) c->owns = 1;
+}
+
+/* The record of c that ends at byte `end`: where it starts. */
+static size_t rec_start(const ba_chunk *c, size_t end)
+{
+    const unsigned char *d = c->data;
+    size_t t = end - 1, len = d[t];
+    if (len & 0x80) {
+        t--;
+        len = (size_t)d[t] << 7 | (len & 0x7f);
+    }
+    return t - len;
+}
+
+/* The record of c that starts at byte `start`: its mask; its template (*id), its widths at *cls,
+ * its live arguments (raw) at *raw (NULL: none), its words at *words. */
+static uint64_t rec_head(const ba_chunk *c, size_t start, uint64_t *id, const unsigned char **cls, ba_arg **raw,
+                         const unsigned char **words)
+{
+    uint64_t mask;
+    *cls = get_v(get_v(c->data + start, &mask), id);
+    const unsigned char *o = *cls + (2 * bits(mask >> M_WORDS) + 7) / 8;
+    *raw = NULL;
+    if (mask & 15) {
+        o += (8 - ((uintptr_t)o & 7)) & 7;
+        *raw = (ba_arg *)(void *)o;
+        o += sizeof(ba_arg) * (size_t)bits(mask & 15);
+    }
+    *words = o;
+    return mask;
+}
+
+#define GET_WORDS(m, decode)                                                                       \
+    for (uint64_t m_ = (m); m_; m_ &= m_ - 1) {                                                    \
+        const unsigned w = (unsigned)(cb & 3);                                                     \
+        const uint64_t v = ld8(i) & keep[w];                                                       \
+        i += 1 << w;                                                                               \
+        cb = ++k == 32 ? ld8(cls + 8) : cb >> 2;                                                   \
+        const uint64_t u = (decode);                                                               \
+        memcpy(b + 8 * __builtin_ctzll(m_), &u, 8);                                                \
+    }
+
+/* The record of c that ends at byte `end`, unpacked into r: where it starts. */
+static size_t rec_get(const ba_tape *t, const ba_chunk *c, size_t end, ba_rec *r)
+{
+    static const uint64_t keep[4] = {0xff, 0xffff, 0xffffffffu, ~(uint64_t)0};
+    const size_t start = rec_start(c, end);
+    const unsigned char *cls, *i;
+    ba_arg *raw;
+    uint64_t id;
+    const uint64_t mask = rec_head(c, start, &id, &cls, &raw, &i), present = mask >> M_WORDS;
+    unsigned char *b = (unsigned char *)r;
+    if (id) *r = t->tpl[id - 1];
+    else zero_rec(b);
+    for (int j = 0; j < 4; j++)
+        if (mask >> j & 1) r->a[j] = *raw++;
+    uint64_t cb = ld8(cls), prev = 0;
+    const uint64_t fb = fn_base();
+    int k = 0;
+    GET_WORDS(present & K_FN, fb + unzz(v))
+    GET_WORDS(present & K_PTR, prev += unzz(v))
+    GET_WORDS(present & K_INT, unzz(v))
+    GET_WORDS(present & K_DBL, __builtin_bswap64(v))
+    GET_WORDS(present & K_PAIR, pair_word(v))
+    GET_WORDS(present & K_RAW, v)
+    return start;
+}
+
+/* The offset in c where its record at position pos starts (c->used: none left there). */
+static size_t rec_at(const ba_chunk *c, int64_t pos)
+{
+    size_t e = c->used;
+    for (int64_t k = c->base + c->n; k > pos && e; k--) e = rec_start(c, e);
+    return e;
+}
+
 /* A record's own memory: its snapshots (and a barrier's references) */
 static void free_rec(ba_rec *r)
 {
@@ -112,16 +441,41 @@ static void free_rec(ba_rec *r)
     }
 }
 
+/* The records of c from byte `from` on: their memory freed */
+static void free_recs(const ba_tape *t, const ba_chunk *c, size_t from)
+{
+    if (!c->owns) return;
+    ba_rec r;
+    const unsigned char *cls, *words;
+    ba_arg *raw;
+    uint64_t id;
+    for (size_t e = c->used; e > from;) {
+        const size_t start = rec_start(c, e);
+        const uint64_t mask = rec_head(c, start, &id, &cls, &raw, &words);
+        if (mask & M_OWNS) {
+            rec_get(t, c, e, &r);
+            free_rec(&r);
+        } else {
+            for (int j = 0; j < bits(mask & 15); j++) free(raw[j].snap);
+        }
+        e = start;
+    }
+}
+
 static void release(ba_tape *t)
 {
     ba_chunk *c = t->head;
     while (c) {
-        for (int i = 0; i < c->n; i++) free_rec(&c->recs[i]);
+        free_recs(t, c, 0);
         ba_chunk *prev = c->prev;
         free(c);
         c = prev;
     }
     t->head = NULL;
+    free(t->tpl); /* (after the records that refer to them) */
+    t->tpl = NULL;
+    t->n_tpl = t->cap_tpl = 0;
+    memset(t->slot, 0, sizeof t->slot);
     free(t->live);
     t->live = NULL;
     free(t->buf);
@@ -148,7 +502,7 @@ void ba_tape_rewind(ba_tape *t)
     t->consumed = t->started = t->swept = 0;
     t->sc = NULL;
     t->paused = NULL;
-    t->si = 0;
+    t->se = 0;
     memset(t->invalid, 0, sizeof t->invalid);
 }
 
@@ -372,17 +726,18 @@ int ba_tape_prepare(ba_tape *t)
     return scratch_ready(t);
 }
 
-static int in_records_from(const ba_tape *t, const ba_arg *a, int64_t pos);
+static int in_records_from(const ba_tape *t, const ba_arg *a, const ba_chunk *c, size_t off);
 
-/* The sweep stopped at barrier b (at pos - 1): the loop's re-runs are about to write what it and
- * the records after it (swept) reference; none of those need a copy any more. */
-static void retire(ba_tape *t, const ba_rec *b, int64_t pos)
+/* The sweep stopped at barrier b (which ends at byte `end` of chunk c): the loop's re-runs are
+ * about to write what it and the records after it (swept) reference; none of those need a copy
+ * any more. */
+static void retire(ba_tape *t, const ba_rec *b, const ba_chunk *c, size_t end)
 {
     const ba_arg *refs = (const ba_arg *)b->q[0];
     int64_t k = 0;
     for (int64_t i = 0; i < t->n_live; i++) {
         const ba_arg *a = t->live[i];
-        if (!(a >= refs && a < refs + b->s[1]) && !in_records_from(t, a, pos)) t->live[k++] = t->live[i];
+        if (!(a >= refs && a < refs + b->s[1]) && !in_records_from(t, a, c, end)) t->live[k++] = t->live[i];
     }
     t->n_live = k;
 }
@@ -400,30 +755,32 @@ int ba_tape_sweep(ba_tape *t)
     if (!t->started) {
         t->started = 1;
         t->sc = t->head;
-        t->si = t->sc ? t->sc->n : 0;
+        t->se = t->sc ? t->sc->used : 0;
     }
+    ba_rec r; /* the record unpacked: what its adjoint reads */
     while (t->sc) {
-        while (t->si > 0) {
+        while (t->se > 0) {
             if (atomic_load_explicit(&t->cancel, memory_order_relaxed)) return -4;
-            ba_rec *r = &t->sc->recs[t->si - 1];
-            if (r->adjoint == barrier_adj) { /* a checkpointed loop: the front end reverses it */
-                t->si--;
-                t->paused = r;
-                retire(t, r, t->sc->base + t->si + 1);
+            const size_t end = t->se, start = rec_get(t, t->sc, end, &r);
+            if (r.adjoint == barrier_adj) { /* a checkpointed loop: the front end reverses it */
+                t->se = start;
+                t->paused_rec = r;
+                t->paused = &t->paused_rec;
+                retire(t, t->paused, t->sc, end);
                 return 1;
             }
 #ifdef BA_CHECKED
             ba_checked_reset();
-            for (int j = 0; j < 4; j++) ba_chk_allow_arg(&r->a[j]);
+            for (int j = 0; j < 4; j++) ba_chk_allow_arg(&r.a[j]);
             ba_chk_allow_range(scratch, t->scratch);
-            ba_chk_allow_range(r->alpha_bar, 16);
-            ba_chk_allow_range(r->beta_bar, 16);
+            ba_chk_allow_range(r.alpha_bar, 16);
+            ba_chk_allow_range(r.beta_bar, 16);
 #endif
-            r->adjoint(r, scratch);
-            t->si--;
+            r.adjoint(&r, scratch);
+            t->se = start;
         }
         t->sc = t->sc->prev;
-        t->si = t->sc ? t->sc->n : 0;
+        t->se = t->sc ? t->sc->used : 0;
     }
     if (t->log) { /* a replay tape keeps its records for the next sweep */
         t->swept = 1;
@@ -453,17 +810,21 @@ ba_rec *ba_rec_begin(ba_tape *t, int nlive)
         t->live = live;
         t->cap_live = cap;
     }
-    if (!t->head || t->head->n == CHUNK) {
-        ba_chunk *c = ba_malloc(sizeof *c);
+    if (!t->head || t->head->cap - t->head->used < MAXREC) { /* chunks of 4 KiB, doubling to 64 */
+        size_t bytes = t->head ? 2 * (sizeof *t->head + t->head->cap) : 4096;
+        if (bytes > CHUNK_MAX) bytes = CHUNK_MAX;
+        ba_chunk *c = ba_malloc(bytes);
         if (!c) return NULL;
         c->prev = t->head;
         c->base = t->head ? t->head->base + t->head->n : 0;
         c->n = 0;
+        c->used = 0;
+        c->cap = bytes - sizeof *c;
+        c->owns = 0;
         t->head = c;
     }
-    ba_rec *r = &t->head->recs[t->head->n];
-    memset(r, 0, sizeof *r);
-    return r;
+    memset(&t->stage, 0, sizeof t->stage);
+    return &t->stage;
 }
 
 void ba_rec_abort(ba_tape *t, ba_rec *r)
@@ -500,15 +861,18 @@ static void live_insert(ba_tape *t, ba_arg *a)
 void ba_rec_commit(ba_tape *t, ba_rec *r, ba_adjoint adj, unsigned needed, size_t scratch)
 {
     r->adjoint = adj;
+    needed &= 15u;
     for (int j = 0; j < 4; j++)
-        if (needed & (1u << j)) {
-            if (t->check) r->a[j].sum = checksum(&r->a[j]);
-            live_insert(t, &r->a[j]);
-            t->bytes_referenced += arg_bytes(&r->a[j]);
+        if (t->check && (needed & (1u << j))) r->a[j].sum = checksum(&r->a[j]);
+    ba_arg *raw[4];
+    rec_put(t, t->head, r, needed, raw);
+    for (int j = 0; j < 4; j++)
+        if (needed & (1u << j)) { /* the record's own copy, which ba_cow may redirect */
+            live_insert(t, raw[j]);
+            t->bytes_referenced += arg_bytes(raw[j]);
         }
     if (r->a[3].snap) t->bytes_copied += arg_bytes(&r->a[3]);
     if (scratch > t->scratch) t->scratch = scratch;
-    t->head->n++;
     t->ncalls++;
 }
 
@@ -831,33 +1195,47 @@ void ba_tape_set_ckpt(ba_tape *t, ba_ckpt *ck) { t->ck = ck; }
 void ba_tape_set_keep_all(ba_tape *t, int on) { t->keep_all = on; }
 int ba_tape_keep_all(ba_tape *t) { return t->keep_all; }
 
-/* Is a (a live reference) inside a record at a position >= pos? */
-static int in_records_from(const ba_tape *t, const ba_arg *a, int64_t pos)
+/* Is a (a live reference) inside a record from byte off of chunk c on (c's and the newer
+ * chunks' records)? */
+static int in_records_from(const ba_tape *t, const ba_arg *a, const ba_chunk *c, size_t off)
 {
-    for (const ba_chunk *c = t->head; c && c->base + c->n > pos; c = c->prev) {
-        const int from = pos > c->base ? (int)(pos - c->base) : 0;
-        if ((const char *)a >= (const char *)&c->recs[from] && (const char *)a < (const char *)&c->recs[c->n])
-            return 1;
+    for (const ba_chunk *d = t->head; d; d = d->prev) {
+        const unsigned char *lo = d->data + (d == c ? off : 0), *p = (const unsigned char *)a;
+        if (p >= lo && p < d->data + d->used) return 1;
+        if (d == c) break;
     }
     return 0;
 }
 
+/* Where the record at position pos starts: in *c (the newest chunk with base <= pos; NULL when
+ * there is none) at byte *off (c->used: in no chunk up to c). */
+static void rec_find(const ba_tape *t, int64_t pos, ba_chunk **c, size_t *off)
+{
+    ba_chunk *d = t->head;
+    while (d && d->base > pos) d = d->prev;
+    *c = d;
+    *off = d ? rec_at(d, pos) : 0;
+}
+
 void ba_tape_truncate(ba_tape *t, int64_t pos)
 {
+    ba_chunk *c;
+    size_t off;
+    rec_find(t, pos, &c, &off);
     int64_t k = 0;
     for (int64_t i = 0; i < t->n_live; i++)
-        if (!in_records_from(t, t->live[i], pos)) t->live[k++] = t->live[i];
+        if (!in_records_from(t, t->live[i], c, off)) t->live[k++] = t->live[i];
     t->n_live = k;
-    while (t->head && t->head->base + t->head->n > pos) {
-        ba_chunk *c = t->head;
-        const int from = pos > c->base ? (int)(pos - c->base) : 0;
-        for (int i = from; i < c->n; i++) free_rec(&c->recs[i]);
-        if (from > 0) {
-            c->n = from;
-            break;
-        }
-        t->head = c->prev;
-        free(c);
+    while (t->head && t->head != c) {
+        ba_chunk *d = t->head;
+        free_recs(t, d, 0);
+        t->head = d->prev;
+        free(d);
+    }
+    if (c && c->base + c->n > pos) {
+        free_recs(t, c, off);
+        c->used = off;
+        c->n = pos - c->base;
     }
     if (t->ncalls > pos) t->ncalls = pos;
 }
@@ -865,18 +1243,21 @@ void ba_tape_truncate(ba_tape *t, int64_t pos)
 int ba_tape_sweep_from(ba_tape *t, int64_t pos)
 {
     if (scratch_ready(t)) return -1;
-    for (ba_chunk *c = t->head; c && c->base + c->n > pos; c = c->prev)
-        for (int i = c->n - 1; i >= 0 && c->base + i >= pos; i--) {
-            ba_rec *r = &c->recs[i];
+    ba_rec r;
+    for (ba_chunk *c = t->head; c && c->base + c->n > pos; c = c->prev) {
+        int64_t i = c->base + c->n; /* past the record that ends at e */
+        for (size_t e = c->used; e && --i >= pos;) {
+            e = rec_get(t, c, e, &r);
 #ifdef BA_CHECKED
             ba_checked_reset();
-            for (int j = 0; j < 4; j++) ba_chk_allow_arg(&r->a[j]);
+            for (int j = 0; j < 4; j++) ba_chk_allow_arg(&r.a[j]);
             ba_chk_allow_range(t->buf, t->scratch);
-            ba_chk_allow_range(r->alpha_bar, 16);
-            ba_chk_allow_range(r->beta_bar, 16);
+            ba_chk_allow_range(r.alpha_bar, 16);
+            ba_chk_allow_range(r.beta_bar, 16);
 #endif
-            r->adjoint(r, t->buf);
+            r.adjoint(&r, t->buf);
         }
+    }
     return 0;
 }
 
@@ -899,7 +1280,8 @@ int ba_tape_barrier(ba_tape *t, int64_t id, int64_t n, intptr_t spans)
     r->s[1] = n;
     r->q[0] = (char *)refs;
     for (int64_t i = 0; i < n; i++) live_insert(t, &refs[i]);
-    t->head->n++;
+    ba_arg *raw[4];
+    rec_put(t, t->head, r, 0u, raw);
     t->ncalls++;
     return 0;
 }
@@ -951,13 +1333,15 @@ int ba_tape_remove_region(ba_tape *t, intptr_t lo)
 int64_t ba_tape_nbytes(ba_tape *t)
 {
     int64_t b = (int64_t)sizeof *t + t->cap_live * (int64_t)sizeof *t->live + t->cap_reg * RW * (int64_t)sizeof *t->reg +
-                (int64_t)t->nbuf;
+                (int64_t)t->nbuf + t->cap_tpl * (int64_t)sizeof *t->tpl;
     for (int64_t i = 0; i < t->n_reg; i++)
         if (t->reg[RW * i + 4]) b += capacity((const char *)t->reg[RW * i + 4]);
+    ba_rec rec, *r = &rec;
     for (const ba_chunk *c = t->head; c; c = c->prev) {
-        b += (int64_t)sizeof *c;
-        for (int i = 0; i < c->n; i++) {
-            const ba_rec *r = &c->recs[i];
+        b += (int64_t)(sizeof *c + c->cap);
+        if (!c->owns) continue;
+        for (size_t e = c->used; e;) {
+            e = rec_get(t, c, e, r);
             for (int j = 0; j < 4; j++)
                 if (r->a[j].snap) b += arg_bytes(&r->a[j]);
             if (r->adjoint == barrier_adj) {

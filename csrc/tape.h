@@ -54,7 +54,10 @@ void *ba_tape_bases(ba_tape *t); /* the list ba_tape_set_bases gave */
 
 /* Record lifecycle: begin reserves a zeroed record (and room for `nlive` live
  * references); abort gives it back with its snapshots; commit makes it part of
- * the tape, registering a[i] as a live reference for each bit i of `needed`. */
+ * the tape, registering a[i] as a live reference for each bit i of `needed`.
+ * The record is the tape's one staging record until then: commit packs it (tape.c),
+ * and the sweep hands each adjoint an unpacked copy; no pointer into it outlives the
+ * commit (the live references point into the packed record). */
 ba_rec *ba_rec_begin(ba_tape *t, int nlive);
 void ba_rec_abort(ba_tape *t, ba_rec *r);
 void ba_rec_commit(ba_tape *t, ba_rec *r, ba_adjoint adj, unsigned needed, size_t scratch);
