@@ -1365,6 +1365,12 @@ static PyObject *field(PyObject *o, PyObject *name)
     return v;
 }
 
+/* The nd shapes or strides a and b agree (a 0-d array's are NULL) */
+static int same_dims(const npy_intp *a, const npy_intp *b, int nd)
+{
+    return !nd || !memcmp(a, b, (size_t)nd * sizeof(npy_intp));
+}
+
 /* Python's end of a native call for which Python made its object: fn(*args) (a new tuple, NULL when
  * making it failed), with f's exception, if f raised, kept aside while it runs (it wins over fn's);
  * result, or NULL when f or fn raised. */
@@ -1398,7 +1404,7 @@ static int classify(PyObject *args, PyObject *primals, PyObject **arr, Py_ssize_
             PyArrayObject *xa = (PyArrayObject *)x, *da = (PyArrayObject *)dx;
             const int ndim = PyArray_NDIM(xa);
             if (ndim != PyArray_NDIM(da) ||
-                memcmp(PyArray_STRIDES(xa), PyArray_STRIDES(da), (size_t)ndim * sizeof(npy_intp)))
+                !same_dims(PyArray_STRIDES(xa), PyArray_STRIDES(da), ndim))
                 return 1; /* dx through a buffer of x's layout, copied back: the Python path's */
             const intptr_t lo = array_bound((intptr_t)x, 0), top = array_bound((intptr_t)x, 1);
             if (fw && top >= lo && top + PyArray_ITEMSIZE(xa) - lo != (intptr_t)PyArray_NBYTES(xa)) return 1;
@@ -1508,7 +1514,7 @@ static PyObject *py_duplicated(PyObject *self, PyObject *const *a, Py_ssize_t na
     PyArrayObject *x = (PyArrayObject *)a[0], *dx = (PyArrayObject *)a[1];
     const int nd = PyArray_NDIM(x);
     if (nd != PyArray_NDIM(dx) || PyArray_TYPE(x) != PyArray_TYPE(dx) || !PyArray_ISWRITEABLE(dx) ||
-        memcmp(PyArray_DIMS(x), PyArray_DIMS(dx), (size_t)nd * sizeof(npy_intp)))
+        !same_dims(PyArray_DIMS(x), PyArray_DIMS(dx), nd))
         Py_RETURN_FALSE;
     return PyBool_FromLong(disjoint_spans(a, 2));
 }
@@ -1646,7 +1652,7 @@ static PyObject *py_backward(PyObject *self, PyObject *const *a, Py_ssize_t narg
     const int both_c = PyArray_IS_C_CONTIGUOUS(out) && PyArray_IS_C_CONTIGUOUS(seed);
     const int both_f = PyArray_IS_F_CONTIGUOUS(out) && PyArray_IS_F_CONTIGUOUS(seed);
     if (PyArray_TYPE(out) != PyArray_TYPE(seed) || nd != PyArray_NDIM(seed) ||
-        memcmp(PyArray_DIMS(out), PyArray_DIMS(seed), (size_t)nd * sizeof(npy_intp)) || !(size <= 1 || both_c || both_f) ||
+        !same_dims(PyArray_DIMS(out), PyArray_DIMS(seed), nd) || !(size <= 1 || both_c || both_f) ||
         (ba_tape_ncalls(t) >= 256 && ba_tape_bytes_referenced(t) >= (4 << 20)))
         return Py_NewRef(fallback);
     const intptr_t bar = lookup_array(t, (intptr_t)out, es);
