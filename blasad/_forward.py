@@ -445,6 +445,8 @@ def _adopt(args: tuple[Any, ...]) -> Forward:
             r.keep = a.dx
             fwd._insert(r, native=False)
     for lo, hi, tan, x, owner in _lowering.fw_regions():  # new outputs' tangents, made natively
+        if x is None:  # (its array is going: so is the region)
+            continue
         r = _Region(lo, hi, _bytes_at(tan, (hi - lo,), (1,)), None)
         r.keep, r.native = owner, True  # (owner: the tangent memory, while this region is known)
         r.owner = weakref.ref(x, _forget(fwd, r))

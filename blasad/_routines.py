@@ -168,12 +168,13 @@ def _native_allocations(spec: Spec, rid: int, names: list[str]) -> list[str]:
     scalar, a dim that only the output carries, an output forward mode's Python side must cover)
     goes on as before: the outputs allocated here (_allocations), the fast path, the validating one."""
     unset = [
-        a.name
+        a
         for a in spec.args
         if a.kind in ("vector", "matrix") and a.out and spec.defaults.get(a.name, 0) is None
     ]
-    if rid < 0 or not unset:
-        return []
+    given = {d for a in spec.args if a.kind in ("vector", "matrix") and a not in unset for d in a.dims}
+    if rid < 0 or not unset or any(a.real or a.trans or not set(a.dims) <= given for a in unset):
+        return []  # (a dim the given arrays do not bind, LAPACK's min(m, n): the spec's allocate)
     results = [
         f"_wrap(vals[{i}])" if a.kind == "scalar" else f"vals[{i}]"
         for i, a in enumerate(spec.args)
@@ -181,7 +182,7 @@ def _native_allocations(spec: Spec, rid: int, names: list[str]) -> list[str]:
     ]
     values = ", ".join([*names, *spec.keywords])
     lines = [
-        f"    if ({' or '.join(f'{n} is None' for n in unset)}) and _lowering.FAST:",
+        f"    if ({' or '.join(f'{a.name} is None' for a in unset)}) and _lowering.FAST:",
         f"        vals = _fast_new({rid}, ({values},))",
         "        if type(vals) is tuple:",
         f"            return {results[0] if len(results) == 1 else '(' + ', '.join(results) + ')'}",

@@ -893,14 +893,15 @@ static PyObject *py_fast_new(PyObject *self, PyObject *const *a, Py_ssize_t narg
 }
 
 /* fw_regions(): forward mode's native regions on this thread, as (lo, hi, tan, array, tangent owner)
- * tuples, for Python's Forward, which makes every region from now until the run ends. */
+ * tuples (array None: it is going, its region with it), for Python's Forward, which makes every
+ * region from now until the run ends. */
 static PyObject *py_fw_regions(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
 {
     (void)self, (void)a, (void)nargs;
     PyObject *out = PyList_New(0);
     for (int64_t i = 0; out && i < fw_n; i++) {
         PyObject *wr = fw_tab[i].wr, *x = wr ? PyWeakref_GetObject(wr) : NULL;
-        if (!x || x == Py_None) continue; /* Python's own, or going */
+        if (!x) continue; /* Python's own */
         PyObject *cb = ((PyWeakReference *)wr)->wr_callback;
         PyObject *item = Py_BuildValue("(nnnOO)", (Py_ssize_t)fw_tab[i].lo, (Py_ssize_t)fw_tab[i].hi,
                                        (Py_ssize_t)fw_tab[i].tan, x, cb ? cb : Py_None);
