@@ -12,10 +12,13 @@ gets a region of zeros (its earlier values were constants) covering its whole ba
 While forward mode runs on a thread (ba_fast_set_forward), the C fast path runs the calls of the
 routines with a native tangent rule itself, one native call each (csrc/tangents*.inc: every BLAS
 routine but rotg and rotmg, and geadd), finding the tangents in a copy of the region table that
-this module keeps in C (ba_fw_add, ba_fw_drop; with one tangent per argument only); it asks for a
-tangent it lacks (rc 2: ``cover``) and turns every other call down, which then reaches
-``Forward.call`` through the validating path, as the active scalars' arithmetic reaches
-``scalar_op``.
+this module keeps in C (ba_fw_add, ba_fw_drop; with one tangent per argument only); it turns every
+other call down, which then reaches ``Forward.call`` through the validating path, as the active
+scalars' arithmetic reaches ``scalar_op``. A written array without a tangent gets one from the
+native call itself (a new output's, in the loop ``x = ba.gemv(1.0, A, x)``: csrc/fast.c fw_cover,
+the region dropped when its array goes) while no Forward object exists for the run; once one does
+(``_adopt`` takes over the native regions), the native call asks it for the tangent (rc 2:
+``cover``).
 """
 
 from __future__ import annotations
@@ -45,11 +48,12 @@ class _Region:
     """The tangents of bytes [lo, hi) of memory; owner: a weak reference to the array that owns
     that memory (None: held by the caller, a Duplicated argument)."""
 
-    __slots__ = ("buf", "hi", "keep", "lo", "owner")
+    __slots__ = ("buf", "hi", "keep", "lo", "native", "owner")
 
     def __init__(self, lo: int, hi: int, buf: np.ndarray, owner: Any) -> None:
         self.lo, self.hi, self.buf, self.owner = lo, hi, buf, owner
-        self.keep: Any = None  # the array whose memory buf is, when it is not buf's own
+        self.keep: Any = None  # what owns the memory of buf, when it is not buf's own
+        self.native = False  # made by the native calls (csrc/fast.c fw_cover): C drops it from its table
 
     def alive(self) -> bool:
         return self.owner is None or self.owner() is not None
@@ -100,7 +104,7 @@ class Forward:
             r = self._regions[i]
             if not r.alive():  # its array is gone: the memory may hold another one now
                 del self._los[i], self._regions[i]
-                if self.batch is None:
+                if self.batch is None and not r.native:
                     lib.ba_fw_drop(r.lo)
                 i -= 1
                 continue
@@ -135,7 +139,7 @@ class Forward:
         while i < len(self._los) and self._los[i] == r.lo:
             if self._regions[i] is r:
                 del self._los[i], self._regions[i]
-                if self.batch is None:
+                if self.batch is None and not r.native:
                     lib.ba_fw_drop(r.lo)
                 return
             i += 1
@@ -410,6 +414,7 @@ def run_forward(f: Callable[..., Any], args: tuple[Any, ...]) -> Any:
                 )
     fwd = Forward(batches.pop() if batches else None)
     lib.ba_fw_native(int(fwd.batch is None))  # one tangent each: the native rules may run
+    lib.ba_fw_python()  # this Forward makes the regions (the native calls ask it: rc 2)
     try:
         copied = [(x, t) for x, t in pairs if not fwd.attach(x, t)]  # (the others are their regions)
     except BaseException:
@@ -439,8 +444,20 @@ def _adopt(args: tuple[Any, ...]) -> Forward:
             r = _Region(lo, hi, _bytes_at(lib.ba_array_lo(id(a.dx)), (hi - lo,), (1,)), None)
             r.keep = a.dx
             fwd._insert(r, native=False)
+    for lo, hi, tan, x, owner in _lowering.fw_regions():  # new outputs' tangents, made natively
+        if x is None:  # (its array is going: so is the region)
+            continue
+        r = _Region(lo, hi, _bytes_at(tan, (hi - lo,), (1,)), None)
+        r.keep, r.native = owner, True  # (owner: the tangent memory, while this region is known)
+        r.owner = weakref.ref(x, _forget(fwd, r))
+        fwd._insert(r, native=False)
     thread_local.forward = fwd
     return fwd
+
+
+def _forget(fwd: Forward, r: _Region) -> Callable[[Any], None]:
+    """The callback that drops region r from fwd when its array goes (C drops its own entry)."""
+    return lambda _: fwd._drop(r)
 
 
 def _end() -> None:

@@ -50,8 +50,26 @@ ScalarValue = float | complex | np.ndarray  # a scalar argument: a number or a 0
 # interpreters, and tests that exercise the validating path alone, turn them off.
 CHECKED = lib.ba_checked_violations() >= 0  # a checked build: see tools/gen/checked.py
 FAST = sys.implementation.name == "cpython"
+_NATIVE: list[Any] = []  # csrc/fast.c's fast_new and fw_regions (ba_fast_new_init)
 if FAST:
     lib.ba_fast_init(id(np.ndarray), id(np.dtype(np.float32)), id(np.dtype(np.float64)), id(np.float64))
+    if lib.ba_fast_new_init(id(_NATIVE)):
+        raise ImportError("blasad: the native core could not set up its fast path")
+
+
+def _turned_down(routine: int, values: tuple[Any, ...]) -> int:
+    """fast_new where there is no fast path: every call is the validating path's."""
+    return 1
+
+
+def _no_regions() -> list[Any]:
+    return []
+
+
+# fast_new(routine, values): the call with its vector and matrix outputs left None allocated natively
+# (the values with them in place), or ba_fast_call's status; fw_regions(): forward mode's native regions
+fast_new: Any = _NATIVE[0] if FAST else _turned_down
+fw_regions: Any = _NATIVE[1] if FAST else _no_regions
 
 
 def as_float(s: Any) -> Any:

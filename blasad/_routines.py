@@ -6,7 +6,10 @@ type hints from the argument kinds. Its body is the same for every routine: for 
 the C fast path's table, one native call (``ba_fast_call``) that validates, lowers and records
 the common calls on the tape recording on this thread; anything that call does not take in
 full comes back untouched and goes through ``_lowering.run`` (the spec's ``prepare``, the
-validator, staging copies). It returns the arguments the routine writes (one, or a pair).
+validator, staging copies). An array output left None (``x = ba.gemm(1.0, W, x)``) is made by
+that native call too (``fast_new``: the array, its shadow or its tangent), unless it turns the
+call down: then it is allocated here before the usual call. It returns the arguments the routine
+writes (one, or a pair).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from blasad import _lowering
-from blasad._lowering import INFO, Call, allocate, failed, give_shadows, out_of_memory, run
+from blasad._lowering import INFO, Call, allocate, failed, fast_new, give_shadows, out_of_memory, run
 from blasad._native_loader import lib
 from blasad._scalar import Scalar, result_buffer, wrap
 from blasad._tape import address
@@ -96,6 +99,7 @@ def source(spec: Spec) -> str:
             f"    if {name} is None and type({first}) is _ndarray{zero_d} and {first}.dtype in _DTYPES:",
             f"        {name} = fresh_{name} = _zeros((), {result_dtype[name]})",
         ]
+    lines += _native_allocations(spec, rid, names)
     lines += _allocations(spec, rid)
     lines += [f"    args = ({', '.join(names)},)", "    rc = 0  # not tried"]
     fast_args = "args"
@@ -155,6 +159,39 @@ def source(spec: Spec) -> str:
     lines.append("    vals = _run(_spec, args, keywords, rc == 1)")
     lines.append(f"    return {out[0] if len(out) == 1 else '(' + ', '.join(out) + ')'}")
     return "\n".join(lines) + "\n"
+
+
+def _native_allocations(spec: Spec, rid: int, names: list[str]) -> list[str]:
+    """A routine's vector and matrix outputs left None (``x = ba.gemm(1.0, W, x)``): first one native
+    call that allocates them (with their shadow on a recording tape, their tangent in forward mode)
+    and runs the call (``fast_new``, csrc/fast.c): lines of source. What it does not take (an int
+    scalar, a dim that only the output carries, an output forward mode's Python side must cover)
+    goes on as before: the outputs allocated here (_allocations), the fast path, the validating one."""
+    unset = [
+        a
+        for a in spec.args
+        if a.kind in ("vector", "matrix") and a.out and spec.defaults.get(a.name, 0) is None
+    ]
+    given = {d for a in spec.args if a.kind in ("vector", "matrix") and a not in unset for d in a.dims}
+    if rid < 0 or not unset or any(a.real or a.trans or not set(a.dims) <= given for a in unset):
+        return []  # (a dim the given arrays do not bind, LAPACK's min(m, n): the spec's allocate)
+    results = [
+        f"_wrap(vals[{i}])" if a.kind == "scalar" else f"vals[{i}]"
+        for i, a in enumerate(spec.args)
+        if a.out or a.inout
+    ]
+    values = ", ".join([*names, *spec.keywords])
+    lines = [
+        f"    if ({' or '.join(f'{a.name} is None' for a in unset)}) and _lowering.FAST:",
+        f"        vals = _fast_new({rid}, ({values},))",
+        "        if type(vals) is tuple:",
+        f"            return {results[0] if len(results) == 1 else '(' + ', '.join(results) + ')'}",
+        "        if vals == -1:",
+        f"            _out_of_memory({spec.name!r})",
+    ]
+    if spec.failure:  # LAPACK's info > 0: the call ran
+        lines += ["        if vals >= _INFO:", "            _failed(_spec, vals - _INFO)"]
+    return lines
 
 
 def _allocations(spec: Spec, rid: int) -> list[str]:
@@ -226,7 +263,7 @@ def function(spec: Spec) -> Callable[..., Any]:
     """spec's public function."""
     namespace: dict[str, Any] = {
         "__name__": __name__, "np": np, "Scalar": Scalar, "_lowering": _lowering,
-        "_fast_call": lib.ba_fast_call, "_give_shadows": give_shadows,
+        "_fast_call": lib.ba_fast_call, "_fast_new": fast_new, "_give_shadows": give_shadows,
         "_out_of_memory": out_of_memory, "_run": run, "_spec": spec, "_defaults": spec.defaults,
         "_ndarray": np.ndarray, "_DTYPES": tuple(DTYPE_CODES), "_real_dtype": real_dtype,
         "_result_buffer": result_buffer, "_wrap": wrap,

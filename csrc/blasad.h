@@ -200,11 +200,20 @@ int ba_fast_check(int routine, intptr_t args, intptr_t dims);
 /* Forward mode's native calls (one tangent per argument; not for batches): on 1 makes ba_fast_call
  * run a call whose routine has a native tangent rule (ba_tangent_native, by entry index) with the
  * tangents found in this thread's table of regions: [lo, hi) bytes whose tangents start at tan
- * (fw_add; fw_drop by lo; off clears it). ba_fast_call returns 2 when a written argument has no
- * tangent yet (the caller makes one and calls again) and 1 for what the Python rules do. */
+ * (fw_add; fw_drop by lo; off clears it). A written argument with no tangent yet gets one natively
+ * while Python's Forward does not exist (ba_fw_python); after that ba_fast_call returns 2 for it
+ * (the caller makes one and calls again). It returns 1 for what the Python rules do. */
 void ba_fw_native(int on);
 int ba_fw_add(intptr_t lo, intptr_t hi, intptr_t tan);
 void ba_fw_drop(intptr_t lo);
+/* Python's Forward exists for this thread's run (until ba_fw_native(0)): it makes every region
+ * from now on (before it, the native calls give a written array that lacks one its tangent). */
+void ba_fw_python(void);
+/* box: a list (by id); the CPython functions fast_new(routine, args) (ba_fast_call's call with
+ * its array outputs left None allocated natively: the arguments with them in place, or the
+ * status) and fw_regions() (forward mode's native regions: (lo, hi, tan, array, owner) tuples)
+ * are appended to it. 0, or -1. */
+int ba_fast_new_init(intptr_t box);
 int ba_tangent_native(int r);
 int ba_fast_call(int routine, intptr_t args);
 

@@ -8,7 +8,9 @@
  * It never touches reference counts or raises. Anything it does not accept in full
  * returns 1 before writing anything, and the validating Python path takes over and
  * produces the result or the error message. 2: the call is valid, active, and an output
- * has no shadow yet; the caller gives it one (Python allocates shadows) and calls again.
+ * has no shadow yet that C makes (a written scalar's; in forward mode once Python's Forward
+ * exists); the caller gives it one and calls again. fast_new (py_fast_new) takes the calls whose
+ * array outputs are left None: it allocates them here, so that a new output costs no Python.
  *
  * Every routine goes through one function, ba_fast_run, driven by the table that
  * tools/gen/fast.py generates from the specs at build time (fast_generic.inc). */
@@ -150,16 +152,25 @@ static int writeable(intptr_t o) { return PyArray_FLAGS((PyArrayObject *)o) & NP
  * raises the error). */
 /* Forward mode's regions on this thread (blasad/_forward.py mirrors its table here): sorted by lo,
  * disjoint; the tangent of byte p of [lo, hi) is at tan + (p - lo). fw_on: native calls, while
- * forward mode runs with one tangent per argument and not inside a rule (ba_fast_set_forward). */
+ * forward mode runs with one tangent per argument and not inside a rule (ba_fast_set_forward).
+ * A region the native calls made themselves (fw_cover: a new output's, before Python's Forward
+ * exists) has wr: a weak reference to the array that owns the memory, whose callback (a
+ * FwTangent, which owns the tangent memory) drops the region when that array goes; the table
+ * holds wr until then or until the run ends (ba_fw_native(0)). The table changes with the GIL
+ * held: the callback may run on another thread. */
+static intptr_t array_bound(intptr_t o, int upper);
+
 typedef struct {
     intptr_t lo, hi, tan;
+    PyObject *wr; /* NULL: a region Python made (ba_fw_add) */
 } fw_region;
 static _Thread_local fw_region *fw_tab;
 static _Thread_local int64_t fw_n, fw_cap;
 static _Thread_local int fw_native_on, forward;
+static _Thread_local int fw_py; /* Python's Forward exists for this run: it makes the regions */
 static _Thread_local int64_t *dry; /* ba_fast_check's dims: validate only (no tangents looked up) */
 
-int ba_fw_add(intptr_t lo, intptr_t hi, intptr_t tan)
+static int fw_insert(intptr_t lo, intptr_t hi, intptr_t tan, PyObject *wr)
 {
     if (fw_n == fw_cap) {
         const int64_t cap = fw_cap ? 2 * fw_cap : 64;
@@ -170,29 +181,47 @@ int ba_fw_add(intptr_t lo, intptr_t hi, intptr_t tan)
     int64_t i = fw_n;
     while (i > 0 && fw_tab[i - 1].lo > lo) i--;
     memmove(fw_tab + i + 1, fw_tab + i, (size_t)(fw_n - i) * sizeof *fw_tab);
-    fw_tab[i] = (fw_region){lo, hi, tan};
+    fw_tab[i] = (fw_region){lo, hi, tan, wr};
     fw_n++;
     return 0;
 }
 
+int ba_fw_add(intptr_t lo, intptr_t hi, intptr_t tan)
+{
+    const PyGILState_STATE g = PyGILState_Ensure();
+    const int rc = fw_insert(lo, hi, tan, NULL);
+    PyGILState_Release(g);
+    return rc;
+}
+
 void ba_fw_drop(intptr_t lo)
 {
+    const PyGILState_STATE g = PyGILState_Ensure();
     for (int64_t i = 0; i < fw_n; i++)
-        if (fw_tab[i].lo == lo) {
+        if (fw_tab[i].lo == lo && !fw_tab[i].wr) { /* (a native region goes with its array alone) */
             memmove(fw_tab + i, fw_tab + i + 1, (size_t)(fw_n - i - 1) * sizeof *fw_tab);
             fw_n--;
-            return;
+            break;
         }
+    PyGILState_Release(g);
 }
 
 void ba_fw_native(int on)
 {
+    const PyGILState_STATE g = PyGILState_Ensure();
     fw_native_on = on;
-    if (!on) {
-        free(fw_tab);
+    fw_py = 0; /* (on: until Python's Forward says it exists) */
+    if (!on) { /* the native regions' weak references go: their tangents with them (no callback) */
+        fw_region *tab = fw_tab;
+        const int64_t n = fw_n;
         fw_tab = NULL, fw_n = fw_cap = 0;
+        for (int64_t i = 0; i < n; i++) Py_XDECREF(tab[i].wr);
+        free(tab);
     }
+    PyGILState_Release(g);
 }
+
+void ba_fw_python(void) { fw_py = 1; }
 
 /* The tangent of p, whose argument spans bytes [lo, hi): 0 when they meet no region, -1 when they
  * straddle one's edge (the Python path names it). */
@@ -206,6 +235,83 @@ static intptr_t fw_lookup(intptr_t p, intptr_t lo, intptr_t hi)
     }
     if (a > 0 && lo < fw_tab[a - 1].hi) return hi <= fw_tab[a - 1].hi ? fw_tab[a - 1].tan + (p - fw_tab[a - 1].lo) : -1;
     return a < fw_n && fw_tab[a].lo < hi ? -1 : 0;
+}
+
+/* A native region's tangent memory and the callback of its array's weak reference: called, it
+ * drops the region from the table of the thread whose run made it (tab, n: that thread's fw_tab
+ * and fw_n; the run is still on, or the table would no longer hold the reference). */
+typedef struct {
+    PyObject_HEAD
+    char *mem;
+    fw_region **tab;
+    int64_t *n;
+} FwTangent;
+static PyTypeObject *fw_tangent_type; /* (made by ba_fast_new_init) */
+
+static PyObject *fwt_call(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    (void)kwargs;
+    FwTangent *o = (FwTangent *)self;
+    PyObject *wr = PyTuple_Check(args) && PyTuple_GET_SIZE(args) == 1 ? PyTuple_GET_ITEM(args, 0) : NULL;
+    fw_region *tab = *o->tab;
+    for (int64_t i = 0; wr && i < *o->n; i++)
+        if (tab[i].wr == wr) {
+            memmove(tab + i, tab + i + 1, (size_t)(*o->n - i - 1) * sizeof *tab);
+            (*o->n)--;
+            Py_DECREF(wr); /* (the caller holds it while we run) */
+            break;
+        }
+    Py_RETURN_NONE;
+}
+
+static void fwt_dealloc(PyObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    free(((FwTangent *)self)->mem);
+    type->tp_free(self);
+    Py_DECREF(type);
+}
+
+static PyType_Slot fwt_slots[] = {
+    {Py_tp_dealloc, (void *)fwt_dealloc},
+    {Py_tp_call, (void *)fwt_call},
+    {Py_tp_doc, (void *)"forward mode: a new output's tangent memory; called, it drops the region"},
+    {0, NULL},
+};
+
+static PyType_Spec fwt_spec = {"blasad._native.FwTangent", sizeof(FwTangent), 0, Py_TPFLAGS_DEFAULT, fwt_slots};
+
+/* A tangent for array o, which has none, as Python's Forward.cover makes it: zeros over its base's
+ * whole span, the region held until the base goes. Its address at o's first element; 0 when this
+ * is Python's to do (no native tangents yet, Python's Forward made, an empty o, a base that meets a
+ * region); -1 out of memory. The GIL is held. */
+static intptr_t fw_cover(PyObject *o)
+{
+    if (fw_py || !fw_tangent_type) return 0;
+    PyObject *root = o;
+    while (PyArray_BASE((PyArrayObject *)root) && PyArray_Check(PyArray_BASE((PyArrayObject *)root)))
+        root = PyArray_BASE((PyArrayObject *)root);
+    const intptr_t lo = array_bound((intptr_t)root, 0), top = array_bound((intptr_t)root, 1);
+    if (top < lo || !PyType_SUPPORTS_WEAKREFS(Py_TYPE(root))) return 0;
+    const intptr_t hi = top + PyArray_ITEMSIZE((PyArrayObject *)root);
+    if (fw_lookup(lo, lo, hi)) return 0; /* (Python's cover takes o's own span then, or names it) */
+    FwTangent *owner = PyObject_New(FwTangent, fw_tangent_type);
+    if (!owner) goto oom;
+    Py_INCREF(fw_tangent_type); /* (a heap type: its instances hold it) */
+    owner->tab = &fw_tab, owner->n = &fw_n;
+    owner->mem = calloc(1, (size_t)(hi - lo));
+    PyObject *wr = owner->mem ? PyWeakref_NewRef(root, (PyObject *)owner) : NULL;
+    const intptr_t tan = (intptr_t)owner->mem;
+    Py_DECREF(owner); /* the weak reference holds it */
+    if (!wr) goto oom;
+    if (fw_insert(lo, hi, tan, wr)) {
+        Py_DECREF(wr);
+        goto oom;
+    }
+    return tan + ((intptr_t)PyArray_DATA((PyArrayObject *)o) - lo);
+oom:
+    PyErr_Clear();
+    return -1;
 }
 
 static intptr_t shadow(ba_tape *t, const nd_t *a, int es)
@@ -262,7 +368,6 @@ static int as_scalar(intptr_t o, int dt, int real, ba_tape *t, scalar_t *s)
     return s->bar >= 0;
 }
 
-static intptr_t array_bound(intptr_t o, int upper);
 static intptr_t ensure(ba_tape *t, PyObject *o, PyObject *keep);
 
 /* Checked builds (BA_CHECKED): the arrays among objs (all of element size es) are the
@@ -437,7 +542,11 @@ static int stage_out(ba_tape *t, const fg_spec *s, int dt, const int *stage, PyO
     return 0;
 }
 
-static int fast_run(ba_tape *t, int r, intptr_t args)
+/* fresh (ba_fast_new; else NULL): an array output left None is allocated here, as the generated
+ * function would allocate it (zeros of the call's dtype, its shape from the dims the other
+ * arguments bind; column-major for a LAPACK routine), into fresh[i] (a new reference the caller
+ * owns whatever the status; nothing else is written before it exists). */
+static int fast_run(ba_tape *t, int r, intptr_t args, PyObject **fresh)
 {
     PyObject *tuple = (PyObject *)args;
     if (r < 0 || r >= FG_NROUTINES || !PyTuple_CheckExact(tuple)) return BAIL;
@@ -454,6 +563,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
     int f[FG_MAXARGS], L[FG_MAXARGS], dt = -1, rdt = -1; /* rdt: the dtype of the real arguments */
     int64_t d[FG_MAXDIMS] = {0}, ld[FG_MAXARGS][2];
     unsigned bound = 0;
+    int nfresh = 0;
     memset(v, 0, sizeof v);
     memset(fp, 0, sizeof fp);
 
@@ -461,7 +571,10 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
      * strides in whole elements (None, for an output to allocate, is not an array) */
     for (int i = 0; i < na; i++) {
         const fg_arg *g = &s->args[i];
-        if (g->kind == FG_FLAG) {
+        if (fresh && (PyObject *)obj[i] == Py_None && g->io == FG_OUT &&
+            (g->kind == FG_VECTOR || g->kind == FG_MATRIX) && !g->real && (g->kind == FG_VECTOR || g->trans < 0)) {
+            nfresh++; /* allocated once the dims are known */
+        } else if (g->kind == FG_FLAG) {
             if ((L[i] = letter_of(obj[i])) < 0) return BAIL;
         } else if (g->kind == FG_INT) { /* a keyword dim: an int >= 0, or None (the arrays bind it) */
             PyObject *o = (PyObject *)obj[i];
@@ -491,6 +604,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
     for (int i = 0; i < na; i++) {
         const fg_arg *g = &s->args[i];
         if (g->kind == FG_INT && a[i].rows < 0) continue; /* None */
+        if ((PyObject *)obj[i] == Py_None) continue; /* (an output to allocate) */
         if (g->kind != FG_VECTOR && g->kind != FG_MATRIX && g->kind != FG_PIVOTS && g->kind != FG_INT) continue;
         const int tr = g->kind != FG_INT && g->trans >= 0 && L[g->trans] != 0;
         const int64_t shape[2] = {tr ? a[i].cols : a[i].rows, tr ? a[i].rows : a[i].cols};
@@ -505,6 +619,23 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
         }
     }
     fg_solve(r, d, L, &bound);
+    for (int i = 0; nfresh && i < na; i++) { /* the outputs left None: zeros of the bound dims */
+        const fg_arg *g = &s->args[i];
+        if ((PyObject *)obj[i] != Py_None || (g->kind != FG_VECTOR && g->kind != FG_MATRIX)) continue;
+        const int nd = g->kind == FG_MATRIX ? 2 : 1;
+        npy_intp shape[2];
+        for (int k = 0; k < nd; k++) {
+            if (!(bound >> g->dims[k] & 1)) return BAIL; /* a dim only it carries: the spec's allocate */
+            shape[k] = d[g->dims[k]];
+        }
+        static const int npy_of[4] = {NPY_FLOAT32, NPY_FLOAT64, NPY_COMPLEX64, NPY_COMPLEX128};
+        if (!PyArray_API || !(fresh[i] = PyArray_Zeros(nd, shape, PyArray_DescrFromType(npy_of[dt]), s->colmajor))) {
+            PyErr_Clear();
+            return PyArray_API ? -1 : BAIL;
+        }
+        obj[i] = (intptr_t)fresh[i];
+        if (!as_array(obj[i], nd, &dt, &a[i])) return BAIL; /* (never: of the call's dtype) */
+    }
     if (!fg_derived(r, d, L)) return BAIL; /* the wrappers check these; this is a guard */
 
     /* pivots read: row indices in [0, bound) (LAPACK would read or write out of bounds) */
@@ -626,8 +757,14 @@ static int fast_run(ba_tape *t, int r, intptr_t args)
     if (fw) {
         for (int i = 0; i < na; i++)
             if (s->args[i].kind != FG_PIVOTS && s->args[i].kind != FG_INT) tangents |= v[i].bar != 0;
-        for (int i = 0; i < na; i++) /* a written argument without a tangent: the caller makes one */
-            if (tangents && s->args[i].io != FG_IN && s->args[i].kind != FG_PIVOTS && !v[i].bar) return NEEDS_SHADOW;
+        for (int i = 0; tangents && i < na; i++) { /* a written argument without a tangent gets one */
+            const fg_arg *g = &s->args[i];
+            if (g->io == FG_IN || g->kind == FG_PIVOTS || g->kind == FG_INT || v[i].bar) continue;
+            const intptr_t tan = g->kind == FG_SCALAR ? 0 : fw_cover((PyObject *)obj[i]);
+            if (tan < 0) return -1;
+            if (!tan) return NEEDS_SHADOW; /* the caller makes it (Python's Forward.cover) */
+            v[i].bar = tan;
+        }
         active = 0; /* (no tape: nothing below records) */
     }
     for (int i = 0; i < na; i++) /* an active call's outputs without a shadow get one (a result: a slot) */
@@ -705,7 +842,7 @@ done:
 int ba_fast_run(ba_tape *t, int r, intptr_t args)
 {
     const PyGILState_STATE g = PyGILState_Ensure();
-    const int rc = fast_run(t, r, args);
+    const int rc = fast_run(t, r, args, NULL);
     PyGILState_Release(g);
     return rc;
 }
@@ -725,7 +862,7 @@ int ba_fast_call(int r, intptr_t args)
 {
     if (forward && !fw_native_on) return 1;
     const PyGILState_STATE g = PyGILState_Ensure();
-    const int rc = fast_run(recording, r, args);
+    const int rc = fast_run(recording, r, args, NULL);
     PyGILState_Release(g);
     return rc;
 }
@@ -734,8 +871,82 @@ int ba_fast_check(int r, intptr_t args, intptr_t dims)
 {
     const PyGILState_STATE g = PyGILState_Ensure();
     dry = (int64_t *)dims;
-    const int rc = fast_run(NULL, r, args);
+    const int rc = fast_run(NULL, r, args, NULL);
     dry = NULL;
+    PyGILState_Release(g);
+    return rc;
+}
+
+/* fast_new(r, args): ba_fast_call's call with its array outputs left None allocated here (with
+ * their shadow, or their tangent in forward mode): a CPython function (no cffi conversions, the GIL
+ * held). The arguments with those outputs in place (a new tuple) when the call ran; else its status
+ * (an int, as ba_fast_call's), the outputs dropped. */
+static PyObject *py_fast_new(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 2 || !PyLong_CheckExact(a[0]) || !PyTuple_CheckExact(a[1])) {
+        PyErr_SetString(PyExc_TypeError, "fast_new(routine, args)");
+        return NULL;
+    }
+    const int r = (int)PyLong_AsLong(a[0]);
+    if (forward && !fw_native_on) return PyLong_FromLong(BAIL);
+    PyObject *fresh[FG_MAXARGS] = {NULL};
+    const int rc = r < 0 ? BAIL : fast_run(recording, r, (intptr_t)a[1], fresh);
+    PyObject *out = NULL;
+    const Py_ssize_t n = PyTuple_GET_SIZE(a[1]);
+    if (rc == 0 && (out = PyTuple_New(n)) != NULL) {
+        for (Py_ssize_t i = 0; i < n; i++)
+            PyTuple_SET_ITEM(out, i, i < FG_MAXARGS && fresh[i] ? Py_NewRef(fresh[i]) : Py_NewRef(PyTuple_GET_ITEM(a[1], i)));
+    }
+    for (int i = 0; i < FG_MAXARGS; i++) Py_XDECREF(fresh[i]);
+    if (rc == 0 && !out) PyErr_Clear();
+    return out ? out : PyLong_FromLong(rc == 0 ? -1 : rc); /* (out of memory after the call: -1) */
+}
+
+/* fw_regions(): forward mode's native regions on this thread, as (lo, hi, tan, array, tangent owner)
+ * tuples (array None: it is going, its region with it), for Python's Forward, which makes every
+ * region from now until the run ends. */
+static PyObject *py_fw_regions(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
+{
+    (void)self, (void)a, (void)nargs;
+    PyObject *out = PyList_New(0);
+    for (int64_t i = 0; out && i < fw_n; i++) {
+        PyObject *wr = fw_tab[i].wr, *x = wr ? PyWeakref_GetObject(wr) : NULL;
+        if (!x) continue; /* Python's own */
+        PyObject *cb = ((PyWeakReference *)wr)->wr_callback;
+        PyObject *item = Py_BuildValue("(nnnOO)", (Py_ssize_t)fw_tab[i].lo, (Py_ssize_t)fw_tab[i].hi,
+                                       (Py_ssize_t)fw_tab[i].tan, x, cb ? cb : Py_None);
+        if (!item || PyList_Append(out, item) < 0) Py_CLEAR(out);
+        Py_XDECREF(item);
+    }
+    if (out) fw_py = 1;
+    return out;
+}
+
+static PyMethodDef fast_new_methods[] = {
+    {"fast_new", (PyCFunction)(void (*)(void))py_fast_new, METH_FASTCALL,
+     "fast_new(routine, args): the call with its outputs left None made here; the arguments, or a status"},
+    {"fw_regions", (PyCFunction)(void (*)(void))py_fw_regions, METH_FASTCALL,
+     "fw_regions(): forward mode's native regions on this thread; Python makes the next ones"},
+};
+
+int ba_fast_new_init(intptr_t box)
+{
+    const PyGILState_STATE g = PyGILState_Ensure();
+    int rc = -1;
+    if (_import_array() < 0) goto done;
+    if (!fw_tangent_type && !(fw_tangent_type = (PyTypeObject *)PyType_FromSpec(&fwt_spec))) goto done;
+    for (size_t i = 0; i < sizeof fast_new_methods / sizeof *fast_new_methods; i++) {
+        PyObject *f = PyCFunction_NewEx(&fast_new_methods[i], NULL, NULL);
+        if (!f || PyList_Append((PyObject *)box, f) < 0) {
+            Py_XDECREF(f);
+            goto done;
+        }
+        Py_DECREF(f);
+    }
+    rc = 0;
+done:
+    PyErr_Clear();
     PyGILState_Release(g);
     return rc;
 }
