@@ -1730,6 +1730,17 @@ static PyObject *py_duplicated(PyObject *self, PyObject *const *a, Py_ssize_t na
     return PyBool_FromLong(disjoint_spans(a, 2));
 }
 
+/* The tape whose address is a native entry's first argument, its nargs being want; NULL with
+ * TypeError (usage) or the address's own error. */
+static ba_tape *tape_arg(PyObject *const *a, Py_ssize_t nargs, Py_ssize_t want, const char *usage)
+{
+    if (nargs != want) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return NULL;
+    }
+    return (ba_tape *)PyLong_AsVoidPtr(a[0]);
+}
+
 /* tape_new(bases): a new native tape's address, and a capsule that frees it; bases: its list of
  * the arrays whose shadows it makes */
 static PyObject *py_tape_new(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
@@ -1763,12 +1774,9 @@ static PyObject *py_leave(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
 static PyObject *py_enter(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 2 || !PyList_Check(a[1])) {
-        PyErr_SetString(PyExc_TypeError, "enter(tape address, keep)");
-        return NULL;
-    }
-    ba_tape *t = (ba_tape *)PyLong_AsVoidPtr(a[0]);
+    ba_tape *t = tape_arg(a, nargs, 2, "enter(tape address, keep)");
     if (!t) return NULL;
+    if (!PyList_Check(a[1])) return PyErr_Format(PyExc_TypeError, "enter(tape address, keep)");
     if (recording || lazy || forward) Py_RETURN_FALSE;
     ba_fast_set_tape(t, (intptr_t)a[1]);
     Py_RETURN_TRUE;
@@ -1779,11 +1787,7 @@ static PyObject *py_enter(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
 static PyObject *py_grad(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "grad(tape address, x)");
-        return NULL;
-    }
-    ba_tape *t = (ba_tape *)PyLong_AsVoidPtr(a[0]);
+    ba_tape *t = tape_arg(a, nargs, 2, "grad(tape address, x)");
     if (!t) return NULL;
     if (Py_TYPE(a[1]) != nd_type) Py_RETURN_NONE;
     PyArrayObject *x = (PyArrayObject *)a[1];
@@ -1816,12 +1820,9 @@ static PyObject *py_grad(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
 static PyObject *py_watch(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 3 || !PyTuple_Check(a[2])) {
-        PyErr_SetString(PyExc_TypeError, "watch(tape address, bases, arrays)");
-        return NULL;
-    }
-    ba_tape *t = (ba_tape *)PyLong_AsVoidPtr(a[0]);
+    ba_tape *t = tape_arg(a, nargs, 3, "watch(tape address, bases, arrays)");
     if (!t) return NULL;
+    if (!PyTuple_Check(a[2])) return PyErr_Format(PyExc_TypeError, "watch(tape address, bases, arrays)");
     const Py_ssize_t n = PyTuple_GET_SIZE(a[2]);
     const int written = ba_tape_ncalls(t) > 0;
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -1850,11 +1851,7 @@ static PyObject *py_watch(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
 static PyObject *py_backward(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "backward(tape address, output, seed)");
-        return NULL;
-    }
-    ba_tape *t = (ba_tape *)PyLong_AsVoidPtr(a[0]);
+    ba_tape *t = tape_arg(a, nargs, 3, "backward(tape address, output, seed)");
     if (!t) return NULL;
     if (!plain_float_array(a[1]) || !plain_float_array(a[2])) return Py_NewRef(fallback);
     PyArrayObject *out = (PyArrayObject *)a[1], *seed = (PyArrayObject *)a[2];
