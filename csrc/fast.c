@@ -147,6 +147,19 @@ static int keep_add(ba_tape *t, PyObject *keep, PyObject *o)
 
 static int writeable(intptr_t o) { return PyArray_FLAGS((PyArrayObject *)o) & NPY_ARRAY_WRITEABLE; }
 
+/* The n CPython functions of defs, appended to the list box (the Python side's handles on them):
+ * 0, or -1 with an exception set */
+static int append_functions(PyObject *box, PyMethodDef *defs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        PyObject *f = PyCFunction_NewEx(&defs[i], NULL, NULL);
+        const int rc = f ? PyList_Append(box, f) : -1;
+        Py_XDECREF(f);
+        if (rc < 0) return -1;
+    }
+    return 0;
+}
+
 /* The shadow of array a (elements of es bytes) on tape t: its address, 0 when a is inactive,
  * -1 when a straddles a tracked region (not a view of the tracked base: the Python path
  * raises the error). */
@@ -936,14 +949,8 @@ int ba_fast_new_init(intptr_t box)
     int rc = -1;
     if (_import_array() < 0) goto done;
     if (!fw_tangent_type && !(fw_tangent_type = (PyTypeObject *)PyType_FromSpec(&fwt_spec))) goto done;
-    for (size_t i = 0; i < sizeof fast_new_methods / sizeof *fast_new_methods; i++) {
-        PyObject *f = PyCFunction_NewEx(&fast_new_methods[i], NULL, NULL);
-        if (!f || PyList_Append((PyObject *)box, f) < 0) {
-            Py_XDECREF(f);
-            goto done;
-        }
-        Py_DECREF(f);
-    }
+    if (append_functions((PyObject *)box, fast_new_methods, sizeof fast_new_methods / sizeof *fast_new_methods))
+        goto done;
     rc = 0;
 done:
     PyErr_Clear();
@@ -1285,14 +1292,7 @@ int ba_scalar_init(intptr_t type, intptr_t c64, intptr_t c128, intptr_t complex1
     op_mul = ba_scalar_op_index("mul"), op_div = ba_scalar_op_index("div");
     op_pow = ba_scalar_op_index("pow"), op_neg = ba_scalar_op_index("neg");
     op_abs = ba_scalar_op_index("abs");
-    for (int i = 0; i < 3; i++) {
-        PyObject *f = PyCFunction_NewEx(&scalar_methods[i], NULL, NULL);
-        if (!f || PyList_Append((PyObject *)box, f) < 0) {
-            Py_XDECREF(f);
-            goto done;
-        }
-        Py_DECREF(f);
-    }
+    if (append_functions((PyObject *)box, scalar_methods, 3)) goto done;
     rc = 0;
 done:
     PyErr_Clear();
@@ -1960,13 +1960,10 @@ int ba_forward_init(intptr_t box)
     const PyGILState_STATE g = PyGILState_Ensure();
     PyObject *b = (PyObject *)box;
     int rc = -1;
-    PyObject *f = NULL;
     if (!fallback || PyList_GET_SIZE(b) != 2) goto done;
     fw_end_fn = Py_NewRef(PyList_GET_ITEM(b, 1)); /* both kept for the process's life */
     fw_adopt_fn = Py_NewRef(PyList_GET_ITEM(b, 0));
-    f = PyCFunction_NewEx(&forward_method, NULL, NULL);
-    if (f && PyList_Append(b, f) == 0) rc = 0;
-    Py_XDECREF(f);
+    rc = append_functions(b, &forward_method, 1);
 done:
     PyErr_Clear();
     PyGILState_Release(g);
@@ -2009,14 +2006,7 @@ int ba_autodiff_init(intptr_t box)
     const_type = (PyTypeObject *)v[1], batch_type = (PyTypeObject *)v[2];
     fallback = v[3], adopt_fn = v[4], end_fn = v[5], failed_fn = v[6];
     dup_type = (PyTypeObject *)v[0]; /* (last: py_autodiff runs once it is set) */
-    for (size_t i = 0; i < sizeof autodiff_methods / sizeof *autodiff_methods; i++) {
-        PyObject *f = PyCFunction_NewEx(&autodiff_methods[i], NULL, NULL);
-        if (!f || PyList_Append(b, f) < 0) {
-            Py_XDECREF(f);
-            goto done;
-        }
-        Py_DECREF(f);
-    }
+    if (append_functions(b, autodiff_methods, sizeof autodiff_methods / sizeof *autodiff_methods)) goto done;
     rc = 0;
 done:
     PyErr_Clear();
