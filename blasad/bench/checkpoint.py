@@ -55,7 +55,7 @@ TORCH_CHECKPOINT_MAX_N = 1000  # torch.utils.checkpoint rows up to this n: at 10
 CKPT_BUDGET = 0.1  # seconds of timed repetitions per measurement, at most (the longest loops take 1 s)
 TARGET_K = 20  # the k of the memory target ...
 MEMORY_FRACTION = 0.1  # ... its tape at the largest n ≤ this × the fully taped loop's
-FLAT = 0.10  # checkpoint_loop's tape at the largest n within this of the smallest n's
+FLAT = 0.10  # checkpoint_loop's tape at the largest n at most this much over the smallest n's
 TAPED, SCAN = "taped", "scan"  # the fully taped schemes: blasad's and torch's, JAX's
 BASELINE = {"blasad": TAPED, "torch": TAPED, "jax-jit": SCAN}  # what "÷ taped" divides by
 
@@ -328,8 +328,8 @@ def _nbytes(rows: Sequence[Row], n: int, scheme: str) -> int | None:
 
 def checkpoint_targets(rows: Sequence[Row]) -> list[Target]:
     """blasad's tape through checkpoint_loop with TARGET_K snapshots at the largest n ≤
-    MEMORY_FRACTION × the fully taped loop's; with each k, at the largest n within FLAT of the
-    smallest n's; and every framework's gradient = the fully taped blasad loop's."""
+    MEMORY_FRACTION × the fully taped loop's; with each k, at the largest n at most FLAT over
+    the smallest n's; and every framework's gradient = the fully taped blasad loop's."""
     mine = _mine(rows)
     if not mine:
         return []
@@ -342,8 +342,10 @@ def checkpoint_targets(rows: Sequence[Row]) -> list[Target]:
     out = [_target(name, where, ratio, MEMORY_FRACTION, "{:.4f}×")]
     for k in CKPT_SNAPSHOTS:
         a, b = _nbytes(mine, lo, loop_label(k)), _nbytes(mine, hi, loop_label(k))
-        change = None if a is None or b is None or lo == hi else abs(b / a - 1)
-        name = f"checkpoint_loop k={k}: tape independent of n (within {FLAT:.0%})"
+        # (growth alone: packed records make a tape's size vary a little with its templates, and a
+        # smaller tape at the larger n is still one that does not grow with n)
+        change = None if a is None or b is None or lo == hi else max(0.0, b / a - 1)
+        name = f"checkpoint_loop k={k}: tape does not grow with n (within {FLAT:.0%})"
         where = f"RK4 n={hi}: {fmt_bytes(b)}, n={lo}: {fmt_bytes(a)}"
         out.append(_target(name, where, change, FLAT, "{:.1%}"))
     for fw in BASELINE:
