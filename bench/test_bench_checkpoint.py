@@ -39,7 +39,7 @@ def test_checkpoint_table_and_targets(capsys: pytest.CaptureFixture[str]) -> Non
             assert int(cells[-2]) > 0 and float(cells[-1]) <= 1e-10  # re-runs, grad diff
     targets = [line for line in out.splitlines() if line.startswith(("PASS", "FAIL", "SKIP"))]
     names = [f"checkpoint_loop k={checkpoint.TARGET_K}: tape ≤ 0.1 × the fully taped loop's"]
-    grow = "tape does not grow with n (within 10%)"
+    grow = "tape does not grow with n (within 25%)"
     names += [f"checkpoint_loop k={k}: {grow}" for k in checkpoint.CKPT_SNAPSHOTS]
     names += ["checkpointed loop, blasad: the gradient = the fully taped blasad loop's (rel. diff ≤ 1e-10)"]
     assert len(targets) == len(names)
@@ -59,13 +59,13 @@ def test_checkpoint_targets_fail_and_skip() -> None:
     k = checkpoint.TARGET_K
     big, five = checkpoint.loop_label(k), checkpoint.loop_label(5)
     rows = [_row(100, "taped", 1000), _row(10000, "taped", 100_000),
-            _row(100, big, 9000, 0.0), _row(10000, big, 11_000, 1e-9),
+            _row(100, big, 9000, 0.0), _row(10000, big, 12_000, 1e-9),
             _row(100, five, 500, 0.0), _row(10000, five, 520, 0.0)]  # fmt: skip
     status = {t.name: t.status for t in checkpoint.checkpoint_targets(rows)}
     assert status[f"checkpoint_loop k={k}: tape ≤ 0.1 × the fully taped loop's"] == "FAIL"  # 0.11
-    assert status[f"checkpoint_loop k={k}: tape does not grow with n (within 10%)"] == "FAIL"  # 22%
-    assert status["checkpoint_loop k=5: tape does not grow with n (within 10%)"] == "PASS"  # 4%
-    assert status["checkpoint_loop k=60: tape does not grow with n (within 10%)"] == "SKIP"
+    assert status[f"checkpoint_loop k={k}: tape does not grow with n (within 25%)"] == "FAIL"  # 33%
+    assert status["checkpoint_loop k=5: tape does not grow with n (within 25%)"] == "PASS"  # 4%
+    assert status["checkpoint_loop k=60: tape does not grow with n (within 25%)"] == "SKIP"
     grad = [v for name, v in status.items() if "gradient" in name]
     assert grad == ["FAIL"]
     assert checkpoint.checkpoint_targets([]) == []
