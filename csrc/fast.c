@@ -1705,15 +1705,22 @@ static PyObject *py_autodiff(PyObject *self, PyObject *const *a, Py_ssize_t narg
     return result;
 }
 
-/* A float array of distinct elements that the Python checks would take at once: contiguous (or
- * of at most one element), of a float or complex dtype in native byte order. */
-static int plain_float_array(PyObject *o)
+/* An ndarray of float32, float64, complex64 or complex128 in native byte order (a dtype the
+ * Python checks' _FLOAT_DTYPES holds) */
+static int float_array(PyObject *o)
 {
     if (!PyArray_Check(o)) return 0;
+    const int tn = PyArray_TYPE((PyArrayObject *)o);
+    return (tn == NPY_FLOAT || tn == NPY_DOUBLE || tn == NPY_CFLOAT || tn == NPY_CDOUBLE) &&
+           PyArray_ISNOTSWAPPED((PyArrayObject *)o);
+}
+
+/* A float array of distinct elements that the Python checks would take at once: contiguous (or
+ * of at most one element). */
+static int plain_float_array(PyObject *o)
+{
     PyArrayObject *a = (PyArrayObject *)o;
-    const int tn = PyArray_TYPE(a);
-    return (tn == NPY_FLOAT || tn == NPY_DOUBLE || tn == NPY_CFLOAT || tn == NPY_CDOUBLE) && PyArray_ISNOTSWAPPED(a) &&
-           (PyArray_SIZE(a) <= 1 || PyArray_IS_C_CONTIGUOUS(a) || PyArray_IS_F_CONTIGUOUS(a));
+    return float_array(o) && (PyArray_SIZE(a) <= 1 || PyArray_IS_C_CONTIGUOUS(a) || PyArray_IS_F_CONTIGUOUS(a));
 }
 
 /* duplicated(x, dx): True when Duplicated(x, dx) passes all its checks (the common case: two
@@ -1789,12 +1796,8 @@ static PyObject *py_grad(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
     (void)self;
     ba_tape *t = tape_arg(a, nargs, 2, "grad(tape address, x)");
     if (!t) return NULL;
-    if (Py_TYPE(a[1]) != nd_type) Py_RETURN_NONE;
+    if (Py_TYPE(a[1]) != nd_type || !float_array(a[1]) || !PyArray_SIZE((PyArrayObject *)a[1])) Py_RETURN_NONE;
     PyArrayObject *x = (PyArrayObject *)a[1];
-    const int tn = PyArray_TYPE(x);
-    if (!(tn == NPY_FLOAT || tn == NPY_DOUBLE || tn == NPY_CFLOAT || tn == NPY_CDOUBLE) || !PyArray_ISNOTSWAPPED(x) ||
-        !PyArray_SIZE(x))
-        Py_RETURN_NONE;
     const intptr_t bar = lookup_array(t, (intptr_t)x, PyArray_ITEMSIZE(x));
     intptr_t info[3];
     if (bar <= 0 || ba_tape_region_info(t, (intptr_t)PyArray_DATA(x), (intptr_t)info) != 2) Py_RETURN_NONE;
@@ -1827,11 +1830,8 @@ static PyObject *py_watch(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
     const int written = ba_tape_ncalls(t) > 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *o = PyTuple_GET_ITEM(a[2], i);
-        if (!PyArray_Check(o)) Py_RETURN_FALSE;
-        PyArrayObject *x = (PyArrayObject *)o;
-        const int tn = PyArray_TYPE(x);
-        if (!(tn == NPY_FLOAT || tn == NPY_DOUBLE || tn == NPY_CFLOAT || tn == NPY_CDOUBLE) || !PyArray_ISNOTSWAPPED(x) ||
-            (written && PyArray_SIZE(x) && ba_tape_written(t, array_bound((intptr_t)o, 0))))
+        if (!float_array(o) ||
+            (written && PyArray_SIZE((PyArrayObject *)o) && ba_tape_written(t, array_bound((intptr_t)o, 0))))
             Py_RETURN_FALSE;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
