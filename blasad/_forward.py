@@ -94,6 +94,7 @@ class Forward:
         self._los: list[int] = []  # the regions' lo, sorted
         self._regions: list[_Region] = []
         self._dims, self._dims_at = _dims_buffer()  # ba_fast_check's dims
+        self._run = 0  # the native run whose table mirrors the regions (ba_fw_run; 0: none)
 
     # -- regions -----------------------------------------------------------------------------
     def _find(self, lo: int, hi: int, what: str = "") -> _Region | None:
@@ -105,7 +106,7 @@ class Forward:
             if not r.alive():  # its array is gone: the memory may hold another one now
                 del self._los[i], self._regions[i]
                 if self.batch is None and not r.native:
-                    lib.ba_fw_drop(r.lo)
+                    lib.ba_fw_drop(self._run, r.lo)
                 i -= 1
                 continue
             if r.hi <= lo:
@@ -140,7 +141,7 @@ class Forward:
             if self._regions[i] is r:
                 del self._los[i], self._regions[i]
                 if self.batch is None and not r.native:
-                    lib.ba_fw_drop(r.lo)
+                    lib.ba_fw_drop(self._run, r.lo)
                 return
             i += 1
 
@@ -413,7 +414,9 @@ def run_forward(f: Callable[..., Any], args: tuple[Any, ...]) -> Any:
                     "pass the base once and take views in f"
                 )
     fwd = Forward(batches.pop() if batches else None)
-    lib.ba_fw_native(int(fwd.batch is None))  # one tangent each: the native rules may run
+    if lib.ba_fw_native(int(fwd.batch is None)):  # one tangent each: the native rules may run
+        raise MemoryError("blasad: out of memory starting forward mode")
+    fwd._run = lib.ba_fw_run()  # (its array may go on another thread: the drop names this run)
     lib.ba_fw_python()  # this Forward makes the regions (the native calls ask it: rc 2)
     try:
         copied = [(x, t) for x, t in pairs if not fwd.attach(x, t)]  # (the others are their regions)
@@ -438,6 +441,7 @@ def _adopt(args: tuple[Any, ...]) -> Forward:
     which Python code asked for while f runs: each Duplicated's dx is its x's region, as attach
     makes it (the native table has them already)."""
     fwd = Forward(None)
+    fwd._run = lib.ba_fw_run()
     for a in args:
         if type(a) is Duplicated and a.x.size:
             lo, hi = extent(a.x)

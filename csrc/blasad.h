@@ -200,12 +200,15 @@ int ba_fast_check(int routine, intptr_t args, intptr_t dims);
 /* Forward mode's native calls (one tangent per argument; not for batches): on 1 makes ba_fast_call
  * run a call whose routine has a native tangent rule (ba_tangent_native, by entry index) with the
  * tangents found in this thread's table of regions: [lo, hi) bytes whose tangents start at tan
- * (fw_add; fw_drop by lo; off clears it). A written argument with no tangent yet gets one natively
+ * (fw_add; fw_drop by run and lo; off clears it). A written argument with no tangent yet gets one natively
  * while Python's Forward does not exist (ba_fw_python); after that ba_fast_call returns 2 for it
  * (the caller makes one and calls again). It returns 1 for what the Python rules do. */
-void ba_fw_native(int on);
+int ba_fw_native(int on); /* 0, or -1 out of memory (then off) */
 int ba_fw_add(intptr_t lo, intptr_t hi, intptr_t tan);
-void ba_fw_drop(intptr_t lo);
+/* This thread's run (a number never reused; 0 when none), and dropping region lo from a run's
+ * table from any thread (nothing when that run is over). */
+uint64_t ba_fw_run(void);
+void ba_fw_drop(uint64_t run, intptr_t lo);
 /* Python's Forward exists for this thread's run (until ba_fw_native(0)): it makes every region
  * from now on (before it, the native calls give a written array that lacks one its tangent). */
 void ba_fw_python(void);

@@ -179,6 +179,17 @@ typedef struct {
 } fw_region;
 static _Thread_local fw_region *fw_tab;
 static _Thread_local int64_t fw_n, fw_cap;
+static _Thread_local uint64_t fw_run; /* this thread's run: its number (never reused), 0 when none */
+/* Every thread's live run, so that a region whose array goes on another thread leaves the table of
+ * the run that made it (ba_fw_drop by run number: a run already over is not found). GIL held. */
+typedef struct {
+    uint64_t run;
+    fw_region **tab;
+    int64_t *n;
+} fw_live;
+static fw_live *fw_lives;
+static int64_t fw_nlive, fw_caplive;
+static uint64_t fw_runs_made;
 static _Thread_local int fw_native_on, forward;
 static _Thread_local int fw_py; /* Python's Forward exists for this run: it makes the regions */
 static _Thread_local int64_t *dry; /* ba_fast_check's dims: validate only (no tangents looked up) */
@@ -207,24 +218,60 @@ int ba_fw_add(intptr_t lo, intptr_t hi, intptr_t tan)
     return rc;
 }
 
-void ba_fw_drop(intptr_t lo)
+/* Region lo (a Python one), or the native one whose weak reference is wr, leaves run's table, if
+ * that run is still live (on whichever thread). GIL held. */
+static void fw_remove(uint64_t run, intptr_t lo, PyObject *wr)
+{
+    for (int64_t k = 0; k < fw_nlive; k++) {
+        if (fw_lives[k].run != run) continue;
+        fw_region *tab = *fw_lives[k].tab;
+        int64_t *n = fw_lives[k].n;
+        for (int64_t i = 0; i < *n; i++)
+            if (wr ? tab[i].wr == wr : tab[i].lo == lo && !tab[i].wr) { /* (a native region goes with its array) */
+                memmove(tab + i, tab + i + 1, (size_t)(*n - i - 1) * sizeof *tab);
+                (*n)--;
+                if (wr) Py_DECREF(wr); /* (the caller holds it while we run) */
+                return;
+            }
+        return;
+    }
+}
+
+void ba_fw_drop(uint64_t run, intptr_t lo)
 {
     const PyGILState_STATE g = PyGILState_Ensure();
-    for (int64_t i = 0; i < fw_n; i++)
-        if (fw_tab[i].lo == lo && !fw_tab[i].wr) { /* (a native region goes with its array alone) */
-            memmove(fw_tab + i, fw_tab + i + 1, (size_t)(fw_n - i - 1) * sizeof *fw_tab);
-            fw_n--;
-            break;
-        }
+    fw_remove(run, lo, NULL);
     PyGILState_Release(g);
 }
 
-void ba_fw_native(int on)
+uint64_t ba_fw_run(void) { return fw_run; }
+
+int ba_fw_native(int on)
 {
     const PyGILState_STATE g = PyGILState_Ensure();
+    int rc = 0;
     fw_native_on = on;
     fw_py = 0; /* (on: until Python's Forward says it exists) */
-    if (!on) { /* the native regions' weak references go: their tangents with them (no callback) */
+    if (on && !fw_run) { /* a new run: registered live */
+        if (fw_nlive == fw_caplive) {
+            const int64_t cap = fw_caplive ? 2 * fw_caplive : 8;
+            fw_live *p = realloc(fw_lives, (size_t)cap * sizeof *p);
+            if (p) fw_lives = p, fw_caplive = cap;
+        }
+        if (fw_nlive < fw_caplive) {
+            fw_run = ++fw_runs_made;
+            fw_lives[fw_nlive++] = (fw_live){fw_run, &fw_tab, &fw_n};
+        } else {
+            fw_native_on = 0, rc = -1;
+        }
+    }
+    if (!on) { /* the run is over: the native regions' weak references go, their tangents with them */
+        for (int64_t k = 0; k < fw_nlive; k++)
+            if (fw_lives[k].run == fw_run) {
+                fw_lives[k] = fw_lives[--fw_nlive];
+                break;
+            }
+        fw_run = 0;
         fw_region *tab = fw_tab;
         const int64_t n = fw_n;
         fw_tab = NULL, fw_n = fw_cap = 0;
@@ -232,6 +279,7 @@ void ba_fw_native(int on)
         free(tab);
     }
     PyGILState_Release(g);
+    return rc;
 }
 
 void ba_fw_python(void) { fw_py = 1; }
@@ -251,29 +299,20 @@ static intptr_t fw_lookup(intptr_t p, intptr_t lo, intptr_t hi)
 }
 
 /* A native region's tangent memory and the callback of its array's weak reference: called, it
- * drops the region from the table of the thread whose run made it (tab, n: that thread's fw_tab
- * and fw_n; the run is still on, or the table would no longer hold the reference). */
+ * drops the region from the table of the run that made it (run), when that run is still live: the
+ * array may go on another thread. */
 typedef struct {
     PyObject_HEAD
     char *mem;
-    fw_region **tab;
-    int64_t *n;
+    uint64_t run;
 } FwTangent;
 static PyTypeObject *fw_tangent_type; /* (made by ba_fast_new_init) */
 
 static PyObject *fwt_call(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     (void)kwargs;
-    FwTangent *o = (FwTangent *)self;
     PyObject *wr = PyTuple_Check(args) && PyTuple_GET_SIZE(args) == 1 ? PyTuple_GET_ITEM(args, 0) : NULL;
-    fw_region *tab = *o->tab;
-    for (int64_t i = 0; wr && i < *o->n; i++)
-        if (tab[i].wr == wr) {
-            memmove(tab + i, tab + i + 1, (size_t)(*o->n - i - 1) * sizeof *tab);
-            (*o->n)--;
-            Py_DECREF(wr); /* (the caller holds it while we run) */
-            break;
-        }
+    if (wr) fw_remove(((FwTangent *)self)->run, 0, wr);
     Py_RETURN_NONE;
 }
 
@@ -311,7 +350,7 @@ static intptr_t fw_cover(PyObject *o)
     FwTangent *owner = PyObject_New(FwTangent, fw_tangent_type);
     if (!owner) goto oom;
     Py_INCREF(fw_tangent_type); /* (a heap type: its instances hold it) */
-    owner->tab = &fw_tab, owner->n = &fw_n;
+    owner->run = fw_run;
     owner->mem = calloc(1, (size_t)(hi - lo));
     PyObject *wr = owner->mem ? PyWeakref_NewRef(root, (PyObject *)owner) : NULL;
     const intptr_t tan = (intptr_t)owner->mem;
@@ -1927,7 +1966,10 @@ static PyObject *py_forward(PyObject *self, PyObject *const *a, Py_ssize_t nargs
         Py_DECREF(primals);
         return Py_NewRef(fallback);
     }
-    ba_fw_native(1);
+    if (ba_fw_native(1)) {
+        Py_DECREF(primals);
+        return PyErr_NoMemory();
+    }
     for (Py_ssize_t i = 0; i < 2 * nd; i += 2) { /* each Duplicated: dx is x's tangent region */
         const intptr_t lo = array_bound((intptr_t)arr[i], 0), top = array_bound((intptr_t)arr[i], 1);
         const intptr_t hi = top + PyArray_ITEMSIZE((PyArrayObject *)arr[i]);

@@ -275,25 +275,38 @@ def test_threads_make_new_outputs_apart(rng):
                 np.testing.assert_array_equal(x, y)
 
 
-def test_a_new_output_freed_on_another_thread(rng):
+@pytest.mark.parametrize("maker", ["native", "python"])
+def test_a_new_output_freed_on_another_thread(rng, maker):
     """Outputs made in one thread's forward run and dropped by another while the run goes on:
-    their regions leave the run's table (no tangent read from freed memory)."""
+    their regions leave the run's table (no tangent read from freed memory), whether the native
+    calls made them or Python's Forward did (after an active scalar hands the run over)."""
     W = rng.standard_normal((4, 4)) / 2
+
+    def start(W: np.ndarray) -> None:
+        if maker == "python":  # an active scalar: Python's Forward makes the regions from now on
+            ba.dot(W.reshape(-1), W.reshape(-1))
+
     handed: list[np.ndarray] = []
     ready, taken = threading.Event(), threading.Event()
 
     def drop() -> None:
-        ready.wait()
+        ready.wait(30)  # (a timeout: a failing f does not hang the run)
         handed.clear()  # the last references: the regions go, from this thread
         taken.set()
 
     def f(W: np.ndarray, X: np.ndarray, out: np.ndarray) -> None:
+        start(W)
         for _ in range(50):
             handed.append(ba.gemm(1.0, W, X))
         ready.set()
-        taken.wait()
+        taken.wait(30)
         for _ in range(50):  # (new outputs at the freed addresses: fresh zero tangents)
             X = ba.gemm(1.0, W, X)
+        after(X, out)
+
+    def after(X: np.ndarray, out: np.ndarray) -> None:
+        for _ in range(50):  # constants at the freed addresses: no tangent
+            X = ba.gemm(1.0, np.full((4, 4), 0.25), X)
         ba.copy(X.reshape(-1), out.reshape(-1))
 
     other = threading.Thread(target=drop)
@@ -307,9 +320,10 @@ def test_a_new_output_freed_on_another_thread(rng):
     want_out, want_dout = np.zeros((4, 4)), np.zeros((4, 4))
 
     def g(W: np.ndarray, X: np.ndarray, out: np.ndarray) -> None:
+        start(W)
         for _ in range(50):
             X = ba.gemm(1.0, W, X)
-        ba.copy(X.reshape(-1), out.reshape(-1))
+        after(X, out)
 
     ba.autodiff(g, ba.Duplicated(W, np.ones((4, 4))), ba.Duplicated(X0, np.zeros((4, 4))),
                 ba.Duplicated(want_out, want_dout), mode="forward")  # fmt: skip
