@@ -36,6 +36,177 @@ static int injected_failure(void)
 static void *ba_malloc(size_t n) { return injected_failure() ? NULL : malloc(n); }
 static void *ba_realloc(void *p, size_t n) { return injected_failure() ? NULL : realloc(p, n); }
 
+typedef struct oset oset;
+
+/* ---- ordered sets ------------------------------------------------------------------------
+ * Entries of w words sorted by their first word (a key: equal keys stay in insertion order),
+ * held in blocks of OB entries, the blocks in a sorted array. An insert or an erase moves the
+ * entries of one block (and the array of blocks when one splits or empties), not the whole set:
+ * entries that come in any address order (arrays scattered over a fragmented heap) cost
+ * O(OB + n/OB) each instead of O(n). An entry's address holds until the set next changes.
+ * os_reserve(m) makes the next m inserts unable to fail: each takes at most one slot of the
+ * array of blocks and one block's memory (to split a full block), from spares made ahead; none
+ * is needed while no block is nearly full (tight) and m <= OB/4. */
+#define OB 64
+#define OS_TIGHT(n) ((n) > OB - OB / 4)
+typedef struct {
+    intptr_t *e; /* OB entries of w words */
+    int64_t n;
+} ob_blk;
+struct oset {
+    ob_blk *b;
+    int64_t nb, capb, n;
+    int64_t tight;    /* blocks with fewer than OB/4 free entries */
+    intptr_t **spare; /* blocks' memory made ahead by os_reserve */
+    int64_t nspare, capspare;
+    int w;
+};
+typedef struct {
+    int64_t k, j; /* entry j of block k; the end: (nb, 0) */
+} opos;
+
+static intptr_t *os_at(const oset *s, opos p) { return s->b[p.k].e + p.j * s->w; }
+static int os_end(const oset *s, opos p) { return p.k >= s->nb; }
+static opos os_next(const oset *s, opos p)
+{
+    if (++p.j >= s->b[p.k].n) p.k++, p.j = 0;
+    return p;
+}
+/* the entry before p: 0 when p is the first */
+static int os_prev(const oset *s, opos *p)
+{
+    if (p->j > 0) return p->j--, 1;
+    if (p->k == 0) return 0;
+    p->k--, p->j = s->b[p->k].n - 1;
+    return 1;
+}
+
+/* The first entry whose key is > key (upper: 1) or >= key (upper: 0). */
+static opos os_search(const oset *s, intptr_t key, int upper)
+{
+    int64_t a = 0, b = s->nb; /* the first block whose first key is past key */
+    while (a < b) {
+        const int64_t c = (a + b) / 2;
+        if (upper ? s->b[c].e[0] <= key : s->b[c].e[0] < key) a = c + 1;
+        else b = c;
+    }
+    if (a == 0) return (opos){0, 0};
+    const ob_blk *B = &s->b[a - 1];
+    int64_t lo = 0, hi = B->n;
+    while (lo < hi) {
+        const int64_t c = (lo + hi) / 2;
+        const intptr_t k = B->e[c * s->w];
+        if (upper ? k <= key : k < key) lo = c + 1;
+        else hi = c;
+    }
+    return lo < B->n ? (opos){a - 1, lo} : (opos){a, 0};
+}
+
+/* A block's memory: a spare, or a new one (NULL out of memory) */
+static intptr_t *os_block(oset *s)
+{
+    return s->nspare ? s->spare[--s->nspare] : ba_malloc((size_t)OB * (size_t)s->w * sizeof(intptr_t));
+}
+
+static int os_reserve(oset *s, int64_t m)
+{
+    if (s->nb + m > s->capb) {
+        int64_t cap = s->capb ? 2 * s->capb : 4;
+        while (cap < s->nb + m) cap *= 2;
+        ob_blk *b = ba_realloc(s->b, (size_t)cap * sizeof *b);
+        if (!b) return -1;
+        s->b = b, s->capb = cap;
+    }
+    const int64_t need = (s->nb == 0) + (s->tight || m > OB / 4 ? m : 0);
+    if (need > s->capspare) {
+        intptr_t **sp = ba_realloc(s->spare, (size_t)need * sizeof *sp);
+        if (!sp) return -1;
+        s->spare = sp, s->capspare = need;
+    }
+    while (s->nspare < need) {
+        intptr_t *e = ba_malloc((size_t)OB * (size_t)s->w * sizeof(intptr_t));
+        if (!e) return -1;
+        s->spare[s->nspare++] = e;
+    }
+    return 0;
+}
+
+/* Insert entry (w words; a copy): its address in the set, or NULL out of memory (nothing changed). */
+static intptr_t *os_insert(oset *s, const intptr_t *entry)
+{
+    const int w = s->w;
+    if (s->nb == s->capb) { /* (room for a new block, split or first) */
+        const int64_t cap = s->capb ? 2 * s->capb : 4;
+        ob_blk *b = ba_realloc(s->b, (size_t)cap * sizeof *b);
+        if (!b) return NULL;
+        s->b = b, s->capb = cap;
+    }
+    if (!s->nb) {
+        intptr_t *e = os_block(s);
+        if (!e) return NULL;
+        s->b[0] = (ob_blk){e, 0};
+        s->nb = 1;
+    }
+    opos p = os_search(s, entry[0], 1);
+    if (p.j == 0 && p.k > 0) p.k--, p.j = s->b[p.k].n; /* at the end of the block before */
+    ob_blk *B = &s->b[p.k];
+    if (B->n == OB) { /* split: the upper half (none when the entry goes last) to a new block after it */
+        const int64_t keep = p.j == OB ? OB : OB / 2;
+        intptr_t *e = os_block(s);
+        if (!e) return NULL;
+        memcpy(e, B->e + keep * w, (size_t)((OB - keep) * w) * sizeof *e);
+        memmove(s->b + p.k + 2, s->b + p.k + 1, (size_t)(s->nb - p.k - 1) * sizeof *s->b);
+        s->b[p.k + 1] = (ob_blk){e, OB - keep};
+        s->nb++;
+        B = &s->b[p.k];
+        B->n = keep;
+        s->tight -= !OS_TIGHT(keep);
+        if (keep == OB || p.j > keep) B = &s->b[++p.k], p.j -= keep;
+    }
+    intptr_t *at = B->e + p.j * w;
+    memmove(at + w, at, (size_t)((B->n - p.j) * w) * sizeof *at);
+    memcpy(at, entry, (size_t)w * sizeof *at);
+    s->tight += OS_TIGHT(B->n + 1) - OS_TIGHT(B->n);
+    B->n++, s->n++;
+    return at;
+}
+
+/* Erase the entry at p: the position of the entry after it. */
+static opos os_erase(oset *s, opos p)
+{
+    ob_blk *B = &s->b[p.k];
+    intptr_t *at = B->e + p.j * s->w;
+    memmove(at, at + s->w, (size_t)((B->n - p.j - 1) * s->w) * sizeof *at);
+    s->tight += OS_TIGHT(B->n - 1) - OS_TIGHT(B->n);
+    B->n--, s->n--;
+    if (!B->n) { /* an empty block goes (the set keeps none) */
+        free(B->e);
+        memmove(s->b + p.k, s->b + p.k + 1, (size_t)(s->nb - p.k - 1) * sizeof *s->b);
+        s->nb--;
+        return (opos){p.k, 0};
+    }
+    return p.j < B->n ? p : (opos){p.k + 1, 0};
+}
+
+static void os_free(oset *s)
+{
+    for (int64_t k = 0; k < s->nb; k++) free(s->b[k].e);
+    for (int64_t k = 0; k < s->nspare; k++) free(s->spare[k]);
+    free(s->b);
+    free(s->spare);
+    const int w = s->w;
+    *s = (oset){0};
+    s->w = w;
+}
+
+static int64_t os_bytes(const oset *s)
+{
+    int64_t b = s->capb * (int64_t)sizeof *s->b + s->capspare * (int64_t)sizeof *s->spare;
+    return b + (s->nb + s->nspare) * OB * s->w * (int64_t)sizeof(intptr_t);
+}
+
+#define OS_EACH(s, p) for (opos p = {0, 0}; !os_end((s), p); p = os_next((s), p))
+
 /* Committed records, packed (ba_rec is the form the rules read and write: 440 bytes, most of
  * them zero for a tiny call, most of them as in the call before). A record holds how it differs
  * from a template: a record the tape keeps (t->tpl, the latest ones by adjoint in t->slot), or
@@ -98,8 +269,7 @@ typedef struct ba_chunk {
 
 struct ba_tape {
     ba_chunk *head;
-    ba_arg **live;             /* saved inputs still read from user memory, sorted by address */
-    int64_t n_live, cap_live;
+    oset live;                 /* saved inputs still read from user memory: {p, ba_arg *} by address */
     int64_t max_span;          /* the widest byte span among them (a bound for range queries) */
     int64_t ncalls, bytes_copied, bytes_referenced;
     size_t scratch;            /* largest temporary any adjoint needs */
@@ -112,8 +282,7 @@ struct ba_tape {
     int started;
     int check;                 /* checksum saved inputs to catch writes made outside blasad */
     int64_t tampered;          /* saved inputs found changed (check mode) */
-    intptr_t *reg;             /* shadow regions, sorted: lo, hi, shadow_lo, written per entry */
-    int64_t n_reg, cap_reg;
+    oset reg;                  /* shadow regions by lo: RW words each */
     void *keep;                /* the front end's list of arrays the sweep reads (a Python list) */
     char *pool;                /* active scalars' slots: pool_k of pool_n taken (16 bytes each) */
     int64_t pool_n, pool_k;
@@ -153,7 +322,12 @@ void *ba_tape_pool_owner(ba_tape *t) { return t->pool_owner; }
 char *ba_tape_pool_take(ba_tape *t) { return t->pool_k < t->pool_n ? t->pool + 16 * t->pool_k++ : NULL; }
 void *ba_tape_keep(ba_tape *t) { return t->keep; }
 
-ba_tape *ba_tape_new(void) { return calloc(1, sizeof(ba_tape)); }
+ba_tape *ba_tape_new(void)
+{
+    ba_tape *t = calloc(1, sizeof(ba_tape));
+    if (t) t->live.w = 2, t->reg.w = RW;
+    return t;
+}
 
 static void barrier_adj(ba_rec *r, char *scratch)
 {
@@ -476,21 +650,20 @@ static void release(ba_tape *t)
     t->tpl = NULL;
     t->n_tpl = t->cap_tpl = 0;
     memset(t->slot, 0, sizeof t->slot);
-    free(t->live);
-    t->live = NULL;
+    os_free(&t->live);
     free(t->buf);
     t->buf = NULL;
     t->nbuf = 0;
-    t->n_live = t->cap_live = t->max_span = 0;
+    t->max_span = 0;
 }
 
 void ba_tape_free(ba_tape *t)
 {
     if (!t) return;
     release(t);
-    for (int64_t i = 0; i < t->n_reg; i++) block_give((char *)t->reg[RW * i + 4]);
+    OS_EACH(&t->reg, p) block_give((char *)os_at(&t->reg, p)[4]);
     ba_log_free(t->log);
-    free(t->reg);
+    os_free(&t->reg);
     free(t);
 }
 
@@ -507,44 +680,29 @@ void ba_tape_rewind(ba_tape *t)
 }
 
 
-/* The index past the last region with reg.lo <= ptr. */
-static int64_t region_after(const ba_tape *t, intptr_t ptr)
+/* Do bytes [lo, hi) meet a region? */
+static int meets_region(const ba_tape *t, intptr_t lo, intptr_t hi)
 {
-    int64_t lo = 0, hi = t->n_reg;
-    while (lo < hi) {
-        int64_t mid = (lo + hi) / 2;
-        if (t->reg[RW * mid] <= ptr) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo;
+    opos p = os_search(&t->reg, lo, 1); /* the first region starting past lo */
+    if (!os_end(&t->reg, p) && hi > os_at(&t->reg, p)[0]) return 1;
+    return os_prev(&t->reg, &p) && os_at(&t->reg, p)[1] > lo;
 }
 
-/* Do bytes [lo, hi) meet a region? i: region_after(t, lo). */
-static int meets_region(const ba_tape *t, int64_t i, intptr_t lo, intptr_t hi)
+/* A new region [lo, hi) whose shadow starts at shadow_lo: its entry, or NULL with *rc -2 (it meets
+ * a region) or -1 (out of memory). */
+static intptr_t *add_region(ba_tape *t, intptr_t lo, intptr_t hi, intptr_t shadow_lo, int *rc)
 {
-    return (i > 0 && t->reg[RW * (i - 1) + 1] > lo) || (i < t->n_reg && hi > t->reg[RW * i]);
+    *rc = meets_region(t, lo, hi) ? -2 : -1;
+    const intptr_t e[RW] = {lo, hi, shadow_lo, 0 /* not written yet */, 0, t->reg_seq};
+    intptr_t *r = *rc == -2 ? NULL : os_insert(&t->reg, e);
+    if (r) t->reg_seq++;
+    return r;
 }
 
 int ba_tape_add_region(ba_tape *t, intptr_t lo, intptr_t hi, intptr_t shadow_lo)
 {
-    const int64_t i = region_after(t, lo);
-    if (meets_region(t, i, lo, hi)) return -2;
-    if (t->n_reg == t->cap_reg) {
-        int64_t cap = t->cap_reg ? 2 * t->cap_reg : 16;
-        intptr_t *reg = ba_realloc(t->reg, (size_t)cap * RW * sizeof *reg);
-        if (!reg) return -1;
-        t->reg = reg;
-        t->cap_reg = cap;
-    }
-    memmove(t->reg + RW * (i + 1), t->reg + RW * i, (size_t)(t->n_reg - i) * RW * sizeof *t->reg);
-    t->reg[RW * i] = lo;
-    t->reg[RW * i + 1] = hi;
-    t->reg[RW * i + 2] = shadow_lo;
-    t->reg[RW * i + 3] = 0; /* not written yet */
-    t->reg[RW * i + 4] = 0;
-    t->reg[RW * i + 5] = t->reg_seq++;
-    t->n_reg++;
-    return 0;
+    int rc;
+    return add_region(t, lo, hi, shadow_lo, &rc) ? 0 : rc;
 }
 
 /* ---- shadows the tape makes, from a pool shared by all tapes ---------------------------- */
@@ -634,25 +792,27 @@ int64_t ba_shadow_pool(int64_t max_bytes)
 
 intptr_t ba_tape_new_shadow(ba_tape *t, intptr_t lo, intptr_t hi)
 {
-    if (meets_region(t, region_after(t, lo), lo, hi)) return -2; /* (before a block is taken) */
+    if (meets_region(t, lo, hi)) return -2; /* (before a block is taken) */
     const int64_t bytes = hi - lo;
     char *b = block_take(bytes + 64);
     if (!b) return -1;
     char *data = b + 64;
     char *shadow = data + (((lo - (intptr_t)data) % 64) + 64) % 64;
-    if (ba_tape_add_region(t, lo, hi, (intptr_t)shadow)) {
+    int rc;
+    intptr_t *r = add_region(t, lo, hi, (intptr_t)shadow, &rc);
+    if (!r) {
         block_give(b);
         return -1;
     }
-    region_of(t, lo)[4] = (intptr_t)b;
+    r[4] = (intptr_t)b;
     return (intptr_t)shadow;
 }
 
 /* The region holding byte ptr (its entry: lo, hi, shadow_lo, written), or NULL. */
 static intptr_t *region_of(ba_tape *t, intptr_t ptr)
 {
-    int64_t i = region_after(t, ptr);
-    return i > 0 && ptr < t->reg[RW * (i - 1) + 1] ? t->reg + RW * (i - 1) : NULL;
+    opos p = os_search(&t->reg, ptr, 1);
+    return os_prev(&t->reg, &p) && ptr < os_at(&t->reg, p)[1] ? os_at(&t->reg, p) : NULL;
 }
 
 intptr_t ba_tape_shadow(ba_tape *t, intptr_t ptr)
@@ -668,10 +828,11 @@ intptr_t ba_tape_shadow(ba_tape *t, intptr_t ptr)
 intptr_t ba_tape_lookup(ba_tape *t, intptr_t p, intptr_t lo, intptr_t hi)
 {
     if (hi <= lo) return ba_tape_shadow(t, p);
-    const int64_t i = region_after(t, lo);
-    const intptr_t *r = i > 0 && lo < t->reg[RW * (i - 1) + 1] ? t->reg + RW * (i - 1) : NULL;
+    const opos next = os_search(&t->reg, lo, 1);
+    opos q = next;
+    const intptr_t *r = os_prev(&t->reg, &q) && lo < os_at(&t->reg, q)[1] ? os_at(&t->reg, q) : NULL;
     if (r) return hi <= r[1] ? p - r[0] + r[2] : -1;
-    return i < t->n_reg && t->reg[RW * i] < hi ? -1 : 0; /* a region starting inside the span */
+    return !os_end(&t->reg, next) && os_at(&t->reg, next)[0] < hi ? -1 : 0; /* a region starting inside the span */
 }
 
 intptr_t ba_tape_region(ba_tape *t, intptr_t ptr)
@@ -718,10 +879,12 @@ int ba_tape_prepare(ba_tape *t)
     if (t->consumed) return -2;
     if (t->log) { /* a replay tape: a new sweep from the newest record, into zeroed shadows */
         t->started = t->swept = 0;
-        for (int64_t i = 0; i < t->n_reg; i++)
-            memset((char *)t->reg[RW * i + 2], 0, (size_t)(t->reg[RW * i + 1] - t->reg[RW * i]));
+        OS_EACH(&t->reg, p) {
+            const intptr_t *r = os_at(&t->reg, p);
+            memset((char *)r[2], 0, (size_t)(r[1] - r[0]));
+        }
     }
-    for (int64_t i = 0; i < t->n_live; i++) verify(t, t->live[i]);
+    OS_EACH(&t->live, p) verify(t, (const ba_arg *)os_at(&t->live, p)[1]);
     if (t->tampered) return -3;
     return scratch_ready(t);
 }
@@ -734,12 +897,11 @@ static int in_records_from(const ba_tape *t, const ba_arg *a, const ba_chunk *c,
 static void retire(ba_tape *t, const ba_rec *b, const ba_chunk *c, size_t end)
 {
     const ba_arg *refs = (const ba_arg *)b->q[0];
-    int64_t k = 0;
-    for (int64_t i = 0; i < t->n_live; i++) {
-        const ba_arg *a = t->live[i];
-        if (!(a >= refs && a < refs + b->s[1]) && !in_records_from(t, a, c, end)) t->live[k++] = t->live[i];
+    for (opos p = {0, 0}; !os_end(&t->live, p);) {
+        const ba_arg *a = (const ba_arg *)os_at(&t->live, p)[1];
+        p = (a >= refs && a < refs + b->s[1]) || in_records_from(t, a, c, end) ? os_erase(&t->live, p)
+                                                                               : os_next(&t->live, p);
     }
-    t->n_live = k;
 }
 
 /* The reverse sweep, newest record first. It keeps its place, so a sweep stopped by
@@ -802,14 +964,7 @@ int ba_tape_backward(ba_tape *t)
 
 ba_rec *ba_rec_begin(ba_tape *t, int nlive)
 {
-    if (t->n_live + nlive > t->cap_live) {
-        int64_t cap = t->cap_live ? 2 * t->cap_live : 64;
-        while (cap < t->n_live + nlive) cap *= 2;
-        ba_arg **live = ba_realloc(t->live, (size_t)cap * sizeof *live);
-        if (!live) return NULL;
-        t->live = live;
-        t->cap_live = cap;
-    }
+    if (nlive && os_reserve(&t->live, nlive)) return NULL;
     if (!t->head || t->head->cap - t->head->used < MAXREC) { /* chunks of 4 KiB, doubling to 64 */
         size_t bytes = t->head ? 2 * (sizeof *t->head + t->head->cap) : 4096;
         if (bytes > CHUNK_MAX) bytes = CHUNK_MAX;
@@ -842,18 +997,12 @@ static int64_t arg_bytes(const ba_arg *a) { return a->rows * a->cols * a->es; }
 static int64_t span(const ba_arg *a); /* bytes from the lowest to past the highest element */
 static int same_range(const ba_arg *a, const ba_arg *b);
 
-/* Keep live sorted by address so that copy-on-write only looks near a write. */
+/* Keep live sorted by address so that copy-on-write only looks near a write (room reserved by
+ * ba_rec_begin: it cannot fail). */
 static void live_insert(ba_tape *t, ba_arg *a)
 {
-    int64_t lo = 0, hi = t->n_live;
-    while (lo < hi) {
-        int64_t mid = (lo + hi) / 2;
-        if (t->live[mid]->p <= a->p) lo = mid + 1;
-        else hi = mid;
-    }
-    memmove(t->live + lo + 1, t->live + lo, (size_t)(t->n_live - lo) * sizeof *t->live);
-    t->live[lo] = a;
-    t->n_live++;
+    const intptr_t e[2] = {(intptr_t)a->p, (intptr_t)a};
+    os_insert(&t->live, e);
     int64_t s = span(a);
     if (s > t->max_span) t->max_span = s;
 }
@@ -1009,42 +1158,32 @@ int ba_cow(ba_tape *t, const ba_arg *w)
     if (t->ck && wspan && ba_ckpt_note(t->ck, w)) return -1;
     intptr_t *r = wspan ? region_of(t, (intptr_t)fw.lo) : NULL;
     if (r) r[3] = 1; /* a recorded call writes it: watch may no longer start its adjoint here */
-    if (!wspan || !t->n_live) return 0;
+    if (!wspan || !t->live.n) return 0;
     /* candidates start at most max_span bytes below the write */
     const uintptr_t wlo = (uintptr_t)fw.lo, from = wlo > (uintptr_t)t->max_span ? wlo - (uintptr_t)t->max_span : 0;
-    int64_t lo = 0, hi = t->n_live;
-    while (lo < hi) {
-        int64_t mid = (lo + hi) / 2;
-        if ((uintptr_t)t->live[mid]->p < from) lo = mid + 1;
-        else hi = mid;
-    }
-    int64_t keep = lo, i = lo;
     ba_arg *done = NULL; /* the last range copied: readers of exactly that range share it */
     ba_arg orig;
-    for (; i < t->n_live && (uintptr_t)t->live[i]->p < wlo + (uintptr_t)wspan; i++) {
-        ba_arg *a = t->live[i];
+    for (opos p = os_search(&t->live, (intptr_t)from, 0);
+         !os_end(&t->live, p) && (uintptr_t)os_at(&t->live, p)[0] < wlo + (uintptr_t)wspan;) {
+        ba_arg *a = (ba_arg *)os_at(&t->live, p)[1];
         fp_t fa = footprint(a);
         if (!overlaps(&fw, &fa)) {
-            t->live[keep++] = a;
+            p = os_next(&t->live, p);
             continue;
         }
         if (done && same_range(a, &orig) && !t->ck && !t->paused) { /* (a checkpointed loop drops
             records: each keeps its own copy) */
             a->p = done->p;
             a->ld = done->ld;
+            p = os_erase(&t->live, p);
             continue;
         }
         orig = *a;
         verify(t, a); /* the values must still be those the call read */
-        if (ba_snapshot(t, a, a)) { /* keep the list consistent: nothing of a changed */
-            memmove(t->live + keep, t->live + i, (size_t)(t->n_live - i) * sizeof *t->live);
-            t->n_live -= i - keep;
-            return -1;
-        }
+        if (ba_snapshot(t, a, a)) return -1; /* (a stays: nothing of it changed) */
         done = a;
+        p = os_erase(&t->live, p);
     }
-    memmove(t->live + keep, t->live + i, (size_t)(t->n_live - i) * sizeof *t->live);
-    t->n_live -= i - keep;
     return 0;
 }
 
@@ -1222,10 +1361,9 @@ void ba_tape_truncate(ba_tape *t, int64_t pos)
     ba_chunk *c;
     size_t off;
     rec_find(t, pos, &c, &off);
-    int64_t k = 0;
-    for (int64_t i = 0; i < t->n_live; i++)
-        if (!in_records_from(t, t->live[i], c, off)) t->live[k++] = t->live[i];
-    t->n_live = k;
+    for (opos p = {0, 0}; !os_end(&t->live, p);)
+        p = in_records_from(t, (const ba_arg *)os_at(&t->live, p)[1], c, off) ? os_erase(&t->live, p)
+                                                                               : os_next(&t->live, p);
     while (t->head && t->head != c) {
         ba_chunk *d = t->head;
         free_recs(t, d, 0);
@@ -1322,20 +1460,19 @@ void ba_tape_pool_rewind(ba_tape *t, intptr_t base, int64_t k)
 
 int ba_tape_remove_region(ba_tape *t, intptr_t lo)
 {
-    const int64_t i = region_after(t, lo) - 1;
-    if (i < 0 || t->reg[RW * i] != lo) return -1;
-    block_give((char *)t->reg[RW * i + 4]);
-    memmove(t->reg + RW * i, t->reg + RW * (i + 1), (size_t)(t->n_reg - i - 1) * RW * sizeof *t->reg);
-    t->n_reg--;
+    opos p = os_search(&t->reg, lo, 1);
+    if (!os_prev(&t->reg, &p) || os_at(&t->reg, p)[0] != lo) return -1;
+    block_give((char *)os_at(&t->reg, p)[4]);
+    os_erase(&t->reg, p);
     return 0;
 }
 
 int64_t ba_tape_nbytes(ba_tape *t)
 {
-    int64_t b = (int64_t)sizeof *t + t->cap_live * (int64_t)sizeof *t->live + t->cap_reg * RW * (int64_t)sizeof *t->reg +
+    int64_t b = (int64_t)sizeof *t + os_bytes(&t->live) + os_bytes(&t->reg) +
                 (int64_t)t->nbuf + t->cap_tpl * (int64_t)sizeof *t->tpl;
-    for (int64_t i = 0; i < t->n_reg; i++)
-        if (t->reg[RW * i + 4]) b += capacity((const char *)t->reg[RW * i + 4]);
+    OS_EACH(&t->reg, p)
+        if (os_at(&t->reg, p)[4]) b += capacity((const char *)os_at(&t->reg, p)[4]);
     ba_rec rec, *r = &rec;
     for (const ba_chunk *c = t->head; c; c = c->prev) {
         b += (int64_t)(sizeof *c + c->cap);
@@ -1370,9 +1507,9 @@ int64_t ba_tape_regions_since(ba_tape *t, intptr_t seq, intptr_t out, int64_t ma
 {
     intptr_t *o = (intptr_t *)out;
     int64_t k = 0;
-    for (int64_t i = 0; i < t->n_reg; i++)
-        if (t->reg[RW * i + 5] >= seq) {
-            if (k < max) o[k] = t->reg[RW * i];
+    OS_EACH(&t->reg, p)
+        if (os_at(&t->reg, p)[5] >= seq) {
+            if (k < max) o[k] = os_at(&t->reg, p)[0];
             k++;
         }
     return k;
