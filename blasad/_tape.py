@@ -671,8 +671,9 @@ def shadow_pool(max_bytes: int | None = None) -> int:
     start) and frees what exceeds it, so ``shadow_pool(0)`` releases it all.
 
     The tape makes the shadows (adjoint buffers) of the arrays it tracks from blocks of this
-    pool and gives them back when it is freed: a program recorded again and again reuses them
-    instead of faulting in fresh pages each time."""
+    pool, and its big buffers too (copies of overwritten inputs and the reverse sweep's scratch,
+    from 256 KiB), and gives them back when it is freed: a program recorded again and again
+    reuses them instead of faulting in fresh pages each time."""
     bad = isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0
     if max_bytes is not None and bad:
         raise ValueError(f"max_bytes must be an integer ≥ 0 (or None), got {max_bytes!r}")

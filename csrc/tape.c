@@ -15,6 +15,9 @@
                    * shadow lives in when the tape made it (0: the front end's), its number */
 
 static void block_give(char *b); /* a shadow's block back to the pool */
+static void *big_alloc(size_t bytes); /* memory the tape frees itself: big buffers from the pool */
+static void big_free(void *p);
+static void snap_free(const ba_arg *a); /* a's snapshot: big_free (it may be a buffer of its own) */
 
 /* Every allocation of the tape goes through here, so that tests can make the n-th
  * one fail (ba_debug_fail_after) and check that nothing is left half-done. */
@@ -607,10 +610,10 @@ static size_t rec_at(const ba_chunk *c, int64_t pos)
 /* A record's own memory: its snapshots (and a barrier's references) */
 static void free_rec(ba_rec *r)
 {
-    for (int j = 0; j < 4; j++) free(r->a[j].snap);
+    for (int j = 0; j < 4; j++) snap_free(&r->a[j]);
     if (r->adjoint == barrier_adj) {
         ba_arg *refs = (ba_arg *)r->q[0];
-        for (int64_t i = 0; i < r->s[1]; i++) free(refs[i].snap);
+        for (int64_t i = 0; i < r->s[1]; i++) snap_free(&refs[i]);
         free(refs);
     }
 }
@@ -630,7 +633,7 @@ static void free_recs(const ba_tape *t, const ba_chunk *c, size_t from)
             rec_get(t, c, e, &r);
             free_rec(&r);
         } else {
-            for (int j = 0; j < bits(mask & 15); j++) free(raw[j].snap);
+            for (int j = 0; j < bits(mask & 15); j++) snap_free(&raw[j]);
         }
         e = start;
     }
@@ -651,7 +654,7 @@ static void release(ba_tape *t)
     t->n_tpl = t->cap_tpl = 0;
     memset(t->slot, 0, sizeof t->slot);
     os_free(&t->live);
-    free(t->buf);
+    big_free(t->buf);
     t->buf = NULL;
     t->nbuf = 0;
     t->max_span = 0;
@@ -721,7 +724,7 @@ static struct {
 
 static int64_t capacity(const char *block) { return *(const int64_t *)block; }
 
-static char *block_take(int64_t need)
+static char *block_take(int64_t need, int zero)
 {
     if (injected_failure()) return NULL; /* (tests: as if there were no memory, pooled or not) */
     char *b = NULL;
@@ -738,10 +741,10 @@ static char *block_take(int64_t need)
     }
     pthread_mutex_unlock(&pool.lock);
     if (b) {
-        memset(b + 64, 0, (size_t)need); /* it held a shadow */
+        if (zero) memset(b + 64, 0, (size_t)need); /* it held a shadow */
         return b;
     }
-    b = calloc(1, (size_t)need + 64); /* fresh pages come zeroed */
+    b = zero ? calloc(1, (size_t)need + 64) : malloc((size_t)need + 64); /* (fresh pages come zeroed) */
     if (b) *(int64_t *)b = need;
     return b;
 }
@@ -770,6 +773,49 @@ static void block_give(char *b)
     for (int i = 0; i < nd; i++) free(drop[i]);
 }
 
+/* Big buffers the tape frees itself (snapshots, the sweep's scratch) are pool blocks too, lent
+ * out (their data after the header): no fresh pages to fault in for each tape (a 768 x 768
+ * trmm's snapshot and scratch: 2 x 4.7 MB, ~2,200 page faults a call). lent: the blocks out
+ * now, which big_free tells from malloc's memory (a record's snapshot slot may also hold a
+ * buffer of its own: LAPACK's tau, U, Vᴴ). Under pool.lock. */
+#define BIG ((size_t)256 << 10)
+#define LENT_MAX 64
+static char *lent[LENT_MAX];
+static atomic_int nlent; /* (read without the lock: none out, plain memory) */
+
+static void *big_alloc(size_t bytes)
+{
+    if (bytes < BIG) return ba_malloc(bytes);
+    char *b = block_take((int64_t)bytes, 0);
+    if (!b) return NULL;
+    pthread_mutex_lock(&pool.lock);
+    const int room = nlent < LENT_MAX;
+    if (room) lent[nlent++] = b;
+    pthread_mutex_unlock(&pool.lock);
+    if (room) return b + 64;
+    block_give(b); /* (many out at once: plain memory for this one) */
+    return malloc(bytes);
+}
+
+static void big_free(void *p)
+{
+    if (!p) return;
+    if (!atomic_load_explicit(&nlent, memory_order_relaxed)) {
+        free(p);
+        return;
+    }
+    char *b = (char *)p - 64;
+    int found = 0;
+    pthread_mutex_lock(&pool.lock);
+    for (int i = 0; i < nlent && !found; i++)
+        if (lent[i] == b) lent[i] = lent[--nlent], found = 1;
+    pthread_mutex_unlock(&pool.lock);
+    if (found) block_give(b);
+    else free(p);
+}
+
+static void snap_free(const ba_arg *a) { big_free(a->snap); }
+
 int64_t ba_shadow_pool(int64_t max_bytes)
 {
     pthread_mutex_lock(&pool.lock);
@@ -794,7 +840,7 @@ intptr_t ba_tape_new_shadow(ba_tape *t, intptr_t lo, intptr_t hi)
 {
     if (meets_region(t, lo, hi)) return -2; /* (before a block is taken) */
     const int64_t bytes = hi - lo;
-    char *b = block_take(bytes + 64);
+    char *b = block_take(bytes + 64, 1);
     if (!b) return -1;
     char *data = b + 64;
     char *shadow = data + (((lo - (intptr_t)data) % 64) + 64) % 64;
@@ -864,9 +910,9 @@ static int scratch_ready(ba_tape *t)
     /* never NULL, even when no adjoint needs scratch (a zero-length memset must get a valid pointer) */
     const size_t need = t->scratch ? t->scratch : 16;
     if (t->nbuf < need) {
-        char *buf = ba_malloc(need);
+        char *buf = big_alloc(need);
         if (!buf) return -1;
-        free(t->buf);
+        big_free(t->buf);
         t->buf = buf;
         t->nbuf = need;
     }
@@ -987,7 +1033,7 @@ void ba_rec_abort(ba_tape *t, ba_rec *r)
     (void)t;
     if (!r) return;
     for (int j = 0; j < 4; j++) {
-        free(r->a[j].snap);
+        snap_free(&r->a[j]);
         r->a[j].snap = NULL;
     }
 }
@@ -1088,7 +1134,7 @@ static uint64_t checksum(const ba_arg *a)
 int ba_snapshot(ba_tape *t, const ba_arg *src, ba_arg *dst)
 {
     size_t bytes = (size_t)arg_bytes(src);
-    char *snap = ba_malloc(bytes ? bytes : 1);
+    char *snap = big_alloc(bytes ? bytes : 1);
     if (!snap) return -1;
     ba_pack(src, snap, 0);
     ba_arg a = *src;

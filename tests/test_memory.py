@@ -105,7 +105,8 @@ def test_no_leak_over_many_recorded_calls_and_tapes(dispatch_path: str) -> None:
 @pytest.mark.parametrize("reverse", [False, True], ids=["dropped", "reversed then dropped"])
 def test_native_memory_is_freed_when_the_tape_is_dropped(reverse: bool) -> None:
     # A 40 MB matrix is saved by reference, then overwritten: the tape copies it into native
-    # memory. The copy must be resident while the tape lives and gone once the tape is dropped.
+    # memory. The copy must be resident while the tape lives and, once the tape is dropped, back
+    # in the shadow pool (a block for later tapes), which ba.shadow_pool(0) gives back.
     rows, cols = 2000, 2500
     A = np.ones((rows, cols))
     x, y = np.ones(cols), np.zeros(rows)
@@ -129,5 +130,8 @@ def test_native_memory_is_freed_when_the_tape_is_dropped(reverse: bool) -> None:
         # the heap after it is freed (glibc raises its mmap threshold after large frees) and
         # be counted as held below
     del tape
+    assert ba.shadow_pool() >= A.nbytes  # the copy's block, kept for the next tape
+    ba.shadow_pool(0)
+    ba.shadow_pool(256 << 20)  # (the default bound back, for the tests after this one)
     left = _settled_rss() - base
     assert left < 0.1 * A.nbytes, f"{left / MB:.1f} MB still held after the tape was dropped"

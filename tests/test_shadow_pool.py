@@ -52,3 +52,46 @@ def test_tape_nbytes_counts_the_shadows_it_made() -> None:
         tape.watch(x)
         ba.axpy(2.0, x, y)  # y gets a shadow when it is written from x
     assert tape.nbytes - before >= 2 * 80_000
+
+
+def _trmm_gradient(T: np.ndarray, B0: np.ndarray, seed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """B ← T B (T lower triangular): T̄ = tril(B̄ B_oldᵀ) and the sweep's scratch, B_old a
+    snapshot (both 200 × 200 float64: 320 KB, pool blocks)."""
+    B = B0.copy(order="F")
+    with ba.Tape() as tape:
+        tape.watch(T, B)
+        ba.trmm(1.0, T, B, uplo="L")
+    tape.backward(B, seed)
+    return tape.grad(T), tape.grad(B)
+
+
+def test_big_snapshots_and_scratch_come_from_the_pool_and_go_back() -> None:
+    """Copies of overwritten inputs and the sweep's scratch from 256 KiB are pool blocks (not
+    zeroed: every byte is written before it is read). Lent out while other tapes free their own
+    snapshots and buffers (malloc'd ones among them: QR's τ), they come back, and the gradients
+    stay those of the math, tape after tape."""
+    rng = np.random.default_rng(1)
+    n = 200
+    T = np.asfortranarray(np.tril(rng.standard_normal((n, n))))
+    B0, seed = rng.standard_normal((n, n)), rng.standard_normal((n, n))
+    want_T, want_B = np.tril(seed @ B0.T), T.T @ seed
+    held = ba.Tape()  # a tape that keeps its big snapshot while the others come and go
+    B1 = B0.copy(order="F")
+    with held:
+        held.watch(T, B1)
+        ba.trmm(1.0, T, B1, uplo="L")
+    for _ in range(3):
+        got_T, got_B = _trmm_gradient(T, B0, seed)
+        np.testing.assert_allclose(got_T, want_T, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got_B, want_B, rtol=1e-12, atol=1e-12)
+        A, C = np.asfortranarray(rng.standard_normal((6, 4))), np.asfortranarray(rng.standard_normal((6, 2)))
+        with ba.Tape() as qr_tape:  # its record owns a malloc'd τ, freed with the tape
+            qr_tape.watch(A, C)
+            ba.gels(A, C)
+        del qr_tape
+        gc.collect()
+    assert ba.shadow_pool() >= 2 * n * n * 8  # the snapshot and scratch came back
+    held.backward(B1, seed)
+    np.testing.assert_allclose(held.grad(T), want_T, rtol=1e-12, atol=1e-12)
+    del held
+    gc.collect()
