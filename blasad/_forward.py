@@ -39,7 +39,7 @@ from blasad._native_loader import lib
 from blasad._scalar import Scalar, wrap
 from blasad._tape import _FALLBACK, BatchDuplicated, Const, Duplicated, address, extent, thread_local
 from blasad._validate import validate
-from blasad.specs import Spec
+from blasad.specs import DTYPE_CODES, Spec
 from blasad.specs.scalar import OPS
 from blasad.tangents import BATCHED, RULES
 
@@ -351,9 +351,10 @@ _TANGENT = {int(lib.ba_scalar_op_index(op.name.encode())): op for op in OPS}
 
 
 def scalar_op(op: int, x: Any, y: Any, out: np.ndarray | None) -> Any:
-    """z ← op(x, y) in forward mode: the value as outside it, and ż from the op's tangent rule
-    (blasad/specs/scalar.py) when an operand has a tangent; z is then a Scalar (over out, or a
-    new 0-d buffer)."""
+    """z ← op(x, y) in forward mode: the value as outside it, and ż when an operand has a tangent;
+    z is then a Scalar (over out, or a new 0-d buffer). One tangent: ż from the op's adjoint in C
+    (ba_scalar_tangent, as the native operation computes it: the same bits); a batch: each
+    operand's share from the op's tangent rule (blasad/specs/scalar.py) on the batch axis."""
     fwd = thread_local.forward
     operands = (x,) if y is None else (x, y)
     dots = [fwd.tangent(v) if type(v) is Scalar or type(v) is np.ndarray else None for v in operands]
@@ -366,6 +367,10 @@ def scalar_op(op: int, x: Any, y: Any, out: np.ndarray | None) -> Any:
     buf = z._a if type(z) is Scalar else np.array(z)
     region = fwd.cover(buf)
     z_dot = out_dot if out_dot is not None else fwd._view(region, buf)  # type: ignore[arg-type]
+    codes = [_code(v) for v in operands]
+    if fwd.batch is None and buf.dtype in DTYPE_CODES and all(c >= 0 for c in codes):
+        _native_tangent(op, DTYPE_CODES[buf.dtype], codes, [*values, buf[()]], dots, z_dot)
+        return z if type(z) is Scalar else wrap(buf)
     got: Any = 0
     with np.errstate(all="ignore"):
         for part, d in zip(_TANGENT[op].tangent, dots):
@@ -373,6 +378,36 @@ def scalar_op(op: int, x: Any, y: Any, out: np.ndarray | None) -> Any:
                 got = got + part(*values, buf[()], d)
     z_dot[...] = got.real if buf.dtype.kind == "f" and np.iscomplexobj(got) else got
     return z if type(z) is Scalar else wrap(buf)
+
+
+def _code(v: Any) -> int:
+    """An operand's dtype code as the native operation reads it (a Python or NumPy number: real 1,
+    complex 3); -1 for an array with a tangent of a dtype blasad does not carry."""
+    dtype = v._a.dtype if type(v) is Scalar else getattr(v, "dtype", None)
+    if dtype is not None and dtype in DTYPE_CODES:
+        return DTYPE_CODES[dtype]
+    if isinstance(v, np.ndarray) and v.dtype.kind in "fc":
+        return -1
+    return 3 if np.iscomplexobj(v) else 1
+
+
+def _native_tangent(
+    op: int, dz: int, codes: list[int], values: list[Any], dots: list[np.ndarray | None], z_dot: np.ndarray
+) -> None:
+    """z_dot ← ż of z = op(x, y) from the operands' tangents (dots; None: a constant), by the native
+    rule (values: x, [y,] z; z the value stored)."""
+    words = np.zeros(6)
+    if len(values) == 2:  # (a unary op: y is 0)
+        values = [values[0], 0, values[1]]
+    for i, v in enumerate(values):
+        c = complex(v)
+        words[2 * i], words[2 * i + 1] = c.real, c.imag
+    (dx, dy), (x_dot, y_dot) = [*codes, 1][:2], [*dots, None][:2]
+    lib.ba_scalar_tangent(op, dz, dx, dy, words.ctypes.data, _at(x_dot), _at(y_dot), _at(z_dot))
+
+
+def _at(a: np.ndarray | None) -> int:
+    return 0 if a is None else int(a.ctypes.data)
 
 
 _scalar.FORWARD.append(scalar_op)

@@ -232,6 +232,10 @@ int ba_fast_call(int routine, intptr_t args);
 int ba_scalar_base(intptr_t box);
 /* ufunc (a numpy.ufunc by id) applied to an active scalar is op: __array_ufunc__ runs it natively */
 int ba_scalar_ufunc(intptr_t ufunc, int op);
+/* Forward mode's tangent of z = op(x, y) (one tangent; derived from op's adjoint): v holds x, y
+ * and z (the value stored) as 6 doubles, (re, im) pairs; x_dot, y_dot the operands' tangents (of
+ * dtype codes dx, dy; 0: a constant), z_dot where ż goes (dtype dz; it may be x_dot or y_dot). */
+void ba_scalar_tangent(int op, int dz, int dx, int dy, intptr_t v, intptr_t x_dot, intptr_t y_dot, intptr_t z_dot);
 int ba_scalar_init(intptr_t scalar_type, intptr_t c64, intptr_t c128, intptr_t complex128_scalar, intptr_t box);
 /* Reverse-mode autodiff's common case in one native call (blasad/_tape.py): box holds Duplicated,
  * Const, BatchDuplicated, the fallback object and the Python side's _adopt, _end_adopted and
