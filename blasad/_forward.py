@@ -13,12 +13,15 @@ While forward mode runs on a thread (ba_fast_set_forward), the C fast path runs 
 routines with a native tangent rule itself, one native call each (csrc/tangents*.inc: every BLAS
 routine but rotg and rotmg, and geadd), finding the tangents in a copy of the region table that
 this module keeps in C (ba_fw_add, ba_fw_drop; with one tangent per argument only); it turns every
-other call down, which then reaches ``Forward.call`` through the validating path, as the active
-scalars' arithmetic reaches ``scalar_op``. A written array without a tangent gets one from the
-native call itself (a new output's, in the loop ``x = ba.gemv(1.0, A, x)``: csrc/fast.c fw_cover,
-the region dropped when its array goes) while no Forward object exists for the run; once one does
-(``_adopt`` takes over the native regions), the native call asks it for the tangent (rc 2:
-``cover``).
+other call down, which then reaches ``Forward.call`` through the validating path. A written array
+without a tangent gets one from the native call itself (a new output's, in the loop
+``x = ba.gemv(1.0, A, x)``, or a reduction's 0-d result: csrc/fast.c fw_cover, the region dropped
+when its array goes) while no Forward object exists for the run; once one does (``_adopt`` takes
+over the native regions), the native call asks it for the tangent (rc 2: ``cover``). The active
+scalars' arithmetic is native the same way (csrc/fast.c fw_scalar: ż from the op's adjoint,
+csrc/scalar.c ba_scalar_tangent; the result's region made as a new output's) until a Forward object
+exists; from then on, and for batches, it reaches ``scalar_op`` (status -7), which computes a single
+tangent with the same native rule (the same bits) and a batch with the spec's tangent formulas.
 """
 
 from __future__ import annotations
