@@ -13,12 +13,15 @@ While forward mode runs on a thread (ba_fast_set_forward), the C fast path runs 
 routines with a native tangent rule itself, one native call each (csrc/tangents*.inc: every BLAS
 routine but rotg and rotmg, and geadd), finding the tangents in a copy of the region table that
 this module keeps in C (ba_fw_add, ba_fw_drop; with one tangent per argument only); it turns every
-other call down, which then reaches ``Forward.call`` through the validating path, as the active
-scalars' arithmetic reaches ``scalar_op``. A written array without a tangent gets one from the
-native call itself (a new output's, in the loop ``x = ba.gemv(1.0, A, x)``: csrc/fast.c fw_cover,
-the region dropped when its array goes) while no Forward object exists for the run; once one does
-(``_adopt`` takes over the native regions), the native call asks it for the tangent (rc 2:
-``cover``).
+other call down, which then reaches ``Forward.call`` through the validating path. A written array
+without a tangent gets one from the native call itself (a new output's, in the loop
+``x = ba.gemv(1.0, A, x)``, or a reduction's 0-d result: csrc/fast.c fw_cover, the region dropped
+when its array goes) while no Forward object exists for the run; once one does (``_adopt`` takes
+over the native regions), the native call asks it for the tangent (rc 2: ``cover``). The active
+scalars' arithmetic is native the same way (csrc/fast.c fw_scalar: ż from the op's adjoint,
+csrc/scalar.c ba_scalar_tangent; the result's region made as a new output's) until a Forward object
+exists; from then on, and for batches, it reaches ``scalar_op`` (status -7), which computes a single
+tangent with the same native rule (the same bits) and a batch with the spec's tangent formulas.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from blasad._native_loader import lib
 from blasad._scalar import Scalar, wrap
 from blasad._tape import _FALLBACK, BatchDuplicated, Const, Duplicated, address, extent, thread_local
 from blasad._validate import validate
-from blasad.specs import Spec
+from blasad.specs import DTYPE_CODES, Spec
 from blasad.specs.scalar import OPS
 from blasad.tangents import BATCHED, RULES
 
@@ -351,9 +354,10 @@ _TANGENT = {int(lib.ba_scalar_op_index(op.name.encode())): op for op in OPS}
 
 
 def scalar_op(op: int, x: Any, y: Any, out: np.ndarray | None) -> Any:
-    """z ← op(x, y) in forward mode: the value as outside it, and ż from the op's tangent rule
-    (blasad/specs/scalar.py) when an operand has a tangent; z is then a Scalar (over out, or a
-    new 0-d buffer)."""
+    """z ← op(x, y) in forward mode: the value as outside it, and ż when an operand has a tangent;
+    z is then a Scalar (over out, or a new 0-d buffer). One tangent: ż from the op's adjoint in C
+    (ba_scalar_tangent, as the native operation computes it: the same bits); a batch: each
+    operand's share from the op's tangent rule (blasad/specs/scalar.py) on the batch axis."""
     fwd = thread_local.forward
     operands = (x,) if y is None else (x, y)
     dots = [fwd.tangent(v) if type(v) is Scalar or type(v) is np.ndarray else None for v in operands]
@@ -366,6 +370,10 @@ def scalar_op(op: int, x: Any, y: Any, out: np.ndarray | None) -> Any:
     buf = z._a if type(z) is Scalar else np.array(z)
     region = fwd.cover(buf)
     z_dot = out_dot if out_dot is not None else fwd._view(region, buf)  # type: ignore[arg-type]
+    codes = [_code(v) for v in operands]
+    if fwd.batch is None and buf.dtype in DTYPE_CODES and all(c >= 0 for c in codes):
+        _native_tangent(op, DTYPE_CODES[buf.dtype], codes, [*values, buf[()]], dots, z_dot)
+        return z if type(z) is Scalar else wrap(buf)
     got: Any = 0
     with np.errstate(all="ignore"):
         for part, d in zip(_TANGENT[op].tangent, dots):
@@ -373,6 +381,36 @@ def scalar_op(op: int, x: Any, y: Any, out: np.ndarray | None) -> Any:
                 got = got + part(*values, buf[()], d)
     z_dot[...] = got.real if buf.dtype.kind == "f" and np.iscomplexobj(got) else got
     return z if type(z) is Scalar else wrap(buf)
+
+
+def _code(v: Any) -> int:
+    """An operand's dtype code as the native operation reads it (a Python or NumPy number: real 1,
+    complex 3); -1 for an array with a tangent of a dtype blasad does not carry."""
+    dtype = v._a.dtype if type(v) is Scalar else getattr(v, "dtype", None)
+    if dtype is not None and dtype in DTYPE_CODES:
+        return DTYPE_CODES[dtype]
+    if isinstance(v, np.ndarray) and v.dtype.kind in "fc":
+        return -1
+    return 3 if np.iscomplexobj(v) else 1
+
+
+def _native_tangent(
+    op: int, dz: int, codes: list[int], values: list[Any], dots: list[np.ndarray | None], z_dot: np.ndarray
+) -> None:
+    """z_dot ← ż of z = op(x, y) from the operands' tangents (dots; None: a constant), by the native
+    rule (values: x, [y,] z; z the value stored)."""
+    words = np.zeros(6)
+    if len(values) == 2:  # (a unary op: y is 0)
+        values = [values[0], 0, values[1]]
+    for i, v in enumerate(values):
+        c = complex(v)
+        words[2 * i], words[2 * i + 1] = c.real, c.imag
+    (dx, dy), (x_dot, y_dot) = [*codes, 1][:2], [*dots, None][:2]
+    lib.ba_scalar_tangent(op, dz, dx, dy, words.ctypes.data, _at(x_dot), _at(y_dot), _at(z_dot))
+
+
+def _at(a: np.ndarray | None) -> int:
+    return 0 if a is None else int(a.ctypes.data)
 
 
 _scalar.FORWARD.append(scalar_op)

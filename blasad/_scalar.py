@@ -59,7 +59,8 @@ _PIECEWISE = {
 # (the element the recorded operation wrote: that store loses nothing), per thread
 _STORE_BACK = threading.local()
 # forward mode's handler of a scalar operation (blasad._forward.scalar_op, which imports this
-# module): the native calls answer -7 while forward mode runs on this thread
+# module): the native calls answer -7 in forward mode when they leave the operation to it (Python's
+# Forward exists for the run, a batch, an operand they do not read: csrc/fast.c fw_scalar)
 FORWARD: list[Any] = []
 _POOL_SLOTS = 1024  # slots (16 bytes each) per chunk of a tape's scalar pool
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
@@ -311,7 +312,7 @@ def buffer_as(s: Scalar, dtype: np.dtype[Any]) -> np.ndarray | None:
 def result_buffer(dtype: np.dtype[Any]) -> np.ndarray:
     """A reduction's result buffer: while a tape records, a 0-d array over a fresh slot of its
     scalar pool (tracked already, so the call needs no new region); else a new 0-d array."""
-    if thread_local.forward is not None:  # forward mode: a new 0-d array with a tangent
+    if thread_local.forward is not None:  # forward mode once Python's Forward exists (before: C covers it)
         a = np.zeros((), dtype)
         thread_local.forward.cover(a)
         return a

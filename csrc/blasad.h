@@ -192,7 +192,8 @@ int ba_fast_run(ba_tape *t, int routine, intptr_t args);
  * tape's records read; the fast paths append a recorded call's arrays to it. */
 void ba_fast_set_tape(ba_tape *t, intptr_t keep);
 /* Forward mode on this thread (on 1): ba_fast_call turns every call down (returns 1) and the
- * active scalars' arithmetic goes to the Python side (status -7), which carries the tangents. */
+ * active scalars' arithmetic goes to the Python side (status -7), which carries the tangents;
+ * while ba_fw_native is on (below), they run natively instead. */
 void ba_fast_set_forward(int on);
 /* ba_fast_call's validation alone, with no tape: 0 when it would take the call, with the
  * entry's dims (int64, in the entry's order) written to dims; nothing runs. */
@@ -200,9 +201,11 @@ int ba_fast_check(int routine, intptr_t args, intptr_t dims);
 /* Forward mode's native calls (one tangent per argument; not for batches): on 1 makes ba_fast_call
  * run a call whose routine has a native tangent rule (ba_tangent_native, by entry index) with the
  * tangents found in this thread's table of regions: [lo, hi) bytes whose tangents start at tan
- * (fw_add; fw_drop by run and lo; off clears it). A written argument with no tangent yet gets one natively
- * while Python's Forward does not exist (ba_fw_python); after that ba_fast_call returns 2 for it
- * (the caller makes one and calls again). It returns 1 for what the Python rules do. */
+ * (fw_add; fw_drop by run and lo; off clears it). A written argument with no tangent yet (a
+ * reduction's 0-d result too) gets one natively while Python's Forward does not exist
+ * (ba_fw_python); after that ba_fast_call returns 2 for it (the caller makes one and calls again).
+ * It returns 1 for what the Python rules do. The active scalars' arithmetic runs natively too until
+ * Python's Forward exists (ba_scalar_tangent; their results' tangents made as a new output's). */
 int ba_fw_native(int on); /* 0, or -1 out of memory (then off) */
 int ba_fw_add(intptr_t lo, intptr_t hi, intptr_t tan);
 /* This thread's run (a number never reused; 0 when none), and dropping region lo from a run's
@@ -232,6 +235,10 @@ int ba_fast_call(int routine, intptr_t args);
 int ba_scalar_base(intptr_t box);
 /* ufunc (a numpy.ufunc by id) applied to an active scalar is op: __array_ufunc__ runs it natively */
 int ba_scalar_ufunc(intptr_t ufunc, int op);
+/* Forward mode's tangent of z = op(x, y) (one tangent; derived from op's adjoint): v holds x, y
+ * and z (the value stored) as 6 doubles, (re, im) pairs; x_dot, y_dot the operands' tangents (of
+ * dtype codes dx, dy; 0: a constant), z_dot where ż goes (dtype dz; it may be x_dot or y_dot). */
+void ba_scalar_tangent(int op, int dz, int dx, int dy, intptr_t v, intptr_t x_dot, intptr_t y_dot, intptr_t z_dot);
 int ba_scalar_init(intptr_t scalar_type, intptr_t c64, intptr_t c128, intptr_t complex128_scalar, intptr_t box);
 /* Reverse-mode autodiff's common case in one native call (blasad/_tape.py): box holds Duplicated,
  * Const, BatchDuplicated, the fallback object and the Python side's _adopt, _end_adopted and

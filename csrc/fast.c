@@ -812,7 +812,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args, PyObject **fresh)
         for (int i = 0; tangents && i < na; i++) { /* a written argument without a tangent gets one */
             const fg_arg *g = &s->args[i];
             if (g->io == FG_IN || g->kind == FG_PIVOTS || g->kind == FG_INT || v[i].bar) continue;
-            const intptr_t tan = g->kind == FG_SCALAR ? 0 : fw_cover((PyObject *)obj[i]);
+            const intptr_t tan = fw_cover((PyObject *)obj[i]); /* (a reduction's result: its 0-d array's) */
             if (tan < 0) return -1;
             if (!tan) return NEEDS_SHADOW; /* the caller makes it (Python's Forward.cover) */
             v[i].bar = tan;
@@ -1200,17 +1200,26 @@ static PyMethodDef scalar_methods[] = {
  * adding the conversions, ufuncs and comparisons in Python). Each slot is scalar_call: a Scalar
  * when recorded, a NumPy scalar when not; any other outcome goes to the Python side's slow path. */
 static PyObject *slow_path; /* blasad._scalar._from_c(op, x, y, status) */
+static PyObject *kw_out; /* ("out",): the keyword names of a ufunc's vectorcall (fw_scalar) */
 static int op_add = -1, op_sub, op_mul, op_div, op_pow, op_neg, op_abs;
 static int scalar_entry = -1; /* ba_entry's index of ba_scalar_rec */
 static PyObject *scalar_object(int rc, char *slot, const double *constant, PyObject *out);
 static int scalar_call(ba_tape *t, int op, intptr_t xo, intptr_t yo, intptr_t out, int dz, char **slot,
                        char *constant);
 
+static PyObject *fw_scalar(int op, PyObject *xo, PyObject *yo, PyObject *out, int dz, int *rc);
+
 static PyObject *scalar_result(int op, PyObject *x, PyObject *y)
 {
     char *slot = NULL;
     double constant[2];
-    const int rc = forward ? -7 : scalar_call(recording, op, (intptr_t)x, (intptr_t)y, 0, -1, &slot, (char *)constant);
+    int rc;
+    if (forward) {
+        PyObject *z = fw_scalar(op, x, y, NULL, -1, &rc);
+        if (z || !rc) return z; /* (rc 0: an exception) */
+    } else {
+        rc = scalar_call(recording, op, (intptr_t)x, (intptr_t)y, 0, -1, &slot, (char *)constant);
+    }
     if (rc >= 0) return scalar_object(rc, slot, constant, NULL);
     if (!slow_path) Py_RETURN_NOTIMPLEMENTED;
     return PyObject_CallFunction(slow_path, "iOOi", op, x, y ? y : Py_None, rc);
@@ -1331,6 +1340,7 @@ int ba_scalar_init(intptr_t type, intptr_t c64, intptr_t c128, intptr_t complex1
     op_mul = ba_scalar_op_index("mul"), op_div = ba_scalar_op_index("div");
     op_pow = ba_scalar_op_index("pow"), op_neg = ba_scalar_op_index("neg");
     op_abs = ba_scalar_op_index("abs");
+    if (!kw_out && !(kw_out = Py_BuildValue("(s)", "out"))) goto done; /* (kept for the process's life) */
     if (append_functions((PyObject *)box, scalar_methods, 3)) goto done;
     rc = 0;
 done:
@@ -1531,10 +1541,116 @@ static PyObject *py_op(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     PyObject *out = args[3] == Py_None ? NULL : args[3];
     char *slot = NULL;
     double constant[2]; /* 16 bytes, aligned for any of the four dtypes */
-    const int rc = forward ? -7
-                           : scalar_call(recording, (int)op, (intptr_t)args[1], (intptr_t)args[2], (intptr_t)out,
-                                         (int)dtype, &slot, (char *)constant);
+    int rc;
+    if (forward) {
+        PyObject *z = fw_scalar((int)op, args[1], args[2] == Py_None ? NULL : args[2], out, (int)dtype, &rc);
+        if (z || !rc) return z; /* (rc 0: an exception) */
+    } else {
+        rc = scalar_call(recording, (int)op, (intptr_t)args[1], (intptr_t)args[2], (intptr_t)out, (int)dtype, &slot,
+                         (char *)constant);
+    }
     return rc < 0 ? PyLong_FromLong(rc) : scalar_object(rc, slot, constant, out);
+}
+
+/* ---- forward mode's active scalars: one native call per operation ------------------------------
+ *
+ * While forward mode runs natively on this thread (fw_native_on, not inside a rule, and no Python
+ * Forward for the run yet: fw_py), z <- op(x, y) takes its value as outside forward mode (scalar_call's
+ * computation; into out, NumPy's ufunc, as blasad._forward.scalar_op has it computed) and ż from
+ * ba_scalar_tangent, with the operands' tangents found in the run's table as any array's. The
+ * result's tangent: a region made for the new 0-d result as fw_cover makes a new output's (it goes
+ * with the array), or out's own (made over its base when it has none); none when no operand has a
+ * tangent (a NumPy scalar, or NumPy's operation into out, as outside forward mode). Once Python's
+ * Forward exists, every operation is its (status -7: its regions must be known to it). */
+
+/* o as the Python side hands it to NumPy's ufunc (blasad._scalar._value), a new reference: a
+ * blasad.Scalar's value as a NumPy scalar (a copy: NumPy's loop for an operand that is out itself
+ * may round otherwise), anything else itself */
+static PyObject *ufunc_operand(PyObject *o)
+{
+    if (!scalar_type || Py_TYPE(o) != scalar_type) return Py_NewRef(o);
+    PyArrayObject *a = (PyArrayObject *)((ScalarObject *)o)->a;
+    return PyArray_Scalar(PyArray_DATA(a), PyArray_DESCR(a), (PyObject *)a);
+}
+
+/* Forward mode's z <- op(x, y) (y NULL for a unary op; out NULL or the 0-d array to write; dz < 0 to
+ * promote as NumPy): a new reference, a Scalar when z has a tangent, else a NumPy scalar; or NULL
+ * with *rc: -7 the Python side's (blasad._forward.scalar_op: Python's Forward made, batches, an
+ * operand or dtype not read here, an array straddling a region's edge, a base meeting one), -2 into
+ * out with no tangent anywhere (NumPy's operation, as outside forward mode), -1 out of memory, 0 an
+ * exception set (NumPy's ufunc raised: out's base may have a zero tangent by then). Nothing else is
+ * written unless it returns an object. The GIL is held. */
+static PyObject *fw_scalar(int op, PyObject *xo, PyObject *yo, PyObject *out, int dz, int *rc)
+{
+    *rc = -7;
+    const int arity = ba_scalar_op_arity(op);
+    if (!fw_native_on || fw_py || dz >= 0 || arity < 0 || !fw_tangent_type) return NULL;
+    sopnd x, y;
+    memset(&y, 0, sizeof y);
+    if (s_operand(NULL, xo, &x) <= 0 || (arity == 2 && s_operand(NULL, yo, &y) <= 0)) return NULL;
+    if ((dz = s_promote(&x, &y, arity)) < 0) return NULL;
+    const int kind = ba_scalar_op_kind(op);
+    if (kind == 2 && ((dz | x.dt | (arity == 2 ? y.dt : 0)) & 2)) return NULL; /* hypot of complex: NumPy's TypeError */
+    if (kind == 1) dz &= 1;
+    /* the operands' tangents (a number's: none) */
+    const intptr_t xp = (intptr_t)x.p, yp = (intptr_t)y.p;
+    const intptr_t xt = xp ? fw_lookup(xp, xp, xp + ES_OF[x.dt]) : 0, yt = yp ? fw_lookup(yp, yp, yp + ES_OF[y.dt]) : 0;
+    if (xt < 0 || yt < 0) return NULL; /* (the Python side names the array) */
+    double v[6] = {creal(x.v), cimag(x.v), creal(y.v), cimag(y.v), 0, 0}; /* x, y, z for ba_scalar_tangent */
+    PyObject *z;
+    intptr_t zt;
+    if (out) {
+        sopnd o;
+        if (Py_TYPE(out) != nd_type || s_operand(NULL, out, &o) <= 0 || !writeable((intptr_t)out)) return NULL;
+        if ((dz & 2) && !(o.dt & 2)) return NULL; /* complex into a real out: NumPy's error */
+        if ((zt = fw_lookup((intptr_t)o.p, (intptr_t)o.p, (intptr_t)o.p + ES_OF[o.dt])) < 0) return NULL;
+        if (!xt && !yt && !zt) {
+            *rc = -2;
+            return NULL;
+        }
+        PyObject *uf = NULL;
+        for (int i = 0; i < n_ufuncs && !uf; i++)
+            if (ufunc_op[i] == op) uf = ufuncs[i];
+        if (!uf || !kw_out) return NULL;
+        if (!zt && (zt = fw_cover(out)) <= 0) { /* (before the write: a base meeting a region is Python's) */
+            *rc = zt ? -1 : -7;
+            return NULL;
+        }
+        /* the value: NumPy's, as the Python side writes it (ẋ, ẏ are read below, before ż is stored:
+         * out may be an operand, and its tangent theirs) */
+        PyObject *stack[3] = {ufunc_operand(xo), arity == 2 ? ufunc_operand(yo) : Py_NewRef(out), out};
+        PyObject *res = stack[0] && stack[1] ? PyObject_Vectorcall(uf, stack, (size_t)arity, kw_out) : NULL;
+        Py_XDECREF(stack[0]);
+        Py_XDECREF(stack[1]);
+        if (!res) {
+            *rc = 0;
+            return NULL;
+        }
+        Py_DECREF(res);
+        z = Py_NewRef(out);
+        dz = o.dt;
+    } else {
+        if (!xt && !yt) { /* constants: the NumPy scalar, as outside forward mode */
+            double constant[2];
+            ba_scalar_rec(NULL, op, dz, (char *)constant, NULL, x.v, x.dt, NULL, y.v, y.dt, NULL);
+            return scalar_object(dz + 4, NULL, constant, NULL);
+        }
+        if (!(z = PyArray_SimpleNew(0, NULL, npy_types[dz]))) {
+            PyErr_Clear();
+            *rc = -1;
+            return NULL;
+        }
+        ba_scalar_rec(NULL, op, dz, PyArray_DATA((PyArrayObject *)z), NULL, x.v, x.dt, NULL, y.v, y.dt, NULL);
+        if ((zt = fw_cover(z)) <= 0) {
+            Py_DECREF(z);
+            *rc = zt ? -1 : -7;
+            return NULL;
+        }
+    }
+    const double complex zv = ba_scalar_load(PyArray_DATA((PyArrayObject *)z), dz); /* (the value stored) */
+    v[4] = creal(zv), v[5] = cimag(zv);
+    ba_scalar_tangent(op, dz, x.dt, y.dt, (intptr_t)v, xt, yt, zt);
+    return new_scalar(z);
 }
 
 /* slot(dtype): a reduction's result buffer while a tape records */

@@ -281,3 +281,47 @@ int ba_scalar_rec(ba_tape *t, int op, int dz, char *z, char *z_bar, dc x, int dx
     }
     return 0;
 }
+
+/* ---- forward mode: ż from the adjoint ---------------------------------------------------------
+ *
+ * op's derivative at (x, y) is an R-linear map J: (ẋ, ẏ) ↦ ż, and adj(g) above is its adjoint for
+ * ⟨u, v⟩ = Re(conj(u) v) (the rules' convention: L = ⟨z̄, z⟩ gives x̄ = ∂L/∂Re x + i ∂L/∂Im x):
+ * ⟨g, J(ẋ, ẏ)⟩ = ⟨x̄(g), ẋ⟩ + ⟨ȳ(g), ẏ⟩. So g = 1 and g = i read off ż's two parts, one rule per op
+ * for both modes:
+ *     Re ż = ⟨1, ż⟩ = Re(conj(x̄₁) ẋ) + Re(conj(ȳ₁) ẏ),   Im ż = ⟨i, ż⟩ = Re(conj(x̄ᵢ) ẋ) + Re(conj(ȳᵢ) ẏ).
+ * Checks. A holomorphic op (+ − × ÷ pow sqrt exp log sin cos reciprocal) has x̄(g) = conj(f′) g:
+ * x̄₁ = conj(f′), x̄ᵢ = i conj(f′), and ż = Re(f′ ẋ) + i Re(−i f′ ẋ) = Re(f′ ẋ) + i Im(f′ ẋ) = f′ ẋ
+ * (+: f′ = 1, 1; −: 1, −1; ×: y, x; ÷: 1/y, −z/y = −x/y²: ż = ẋ/y − (x/y²) ẏ).
+ * conj: x̄(g) = conj(g): x̄₁ = 1, x̄ᵢ = −i: ż = Re ẋ + i Re(i ẋ) = Re ẋ − i Im ẋ = conj(ẋ).
+ * real: x̄(g) = Re g: ż = Re ẋ.  imag: x̄(g) = i Re g: x̄₁ = i, ż = Re(−i ẋ) = Im ẋ.
+ * abs: x̄(g) = Re(g) x/|x|: ż = Re(conj(x) ẋ)/|x| (0 at x = 0, the adjoint's subgradient).
+ * hypot (real): x̄₁ = x/z, ȳ₁ = y/z: ż = (x ẋ + y ẏ)/z (0 at z = 0).
+ * A real result (abs, real, imag, hypot, or a real op) needs g = 1 only, and a real operand's
+ * tangent is real: Re(conj(x̄₁) ẋ) = Re(x̄₁) ẋ. With both, ż = ∂f/∂x ẋ + ∂f/∂y ẏ, one adjoint call. */
+
+/* ⟨a, b⟩ = Re(conj(a) b); b real when breal */
+static double re_inner(dc a, dc b, int breal) { return breal ? creal(a) * creal(b) : creal(a) * creal(b) + cimag(a) * cimag(b); }
+
+/* one part of ż: ⟨x̄(g), ẋ⟩ + ⟨ȳ(g), ẏ⟩ over the operands with a tangent (has: 1 x, 2 y) */
+static double tangent_part(const ba_sop *o, dc x, dc y, dc z, dc g, int real, int dx, int dy, int has, dc xd, dc yd)
+{
+    dc xb = 0, yb = 0;
+    o->adj(x, y, z, g, real, &xb, &yb);
+    const double tx = has & 1 ? re_inner(xb, xd, dx < 2) : 0, ty = has & 2 ? re_inner(yb, yd, dy < 2) : 0;
+    return (has & 3) == 3 ? tx + ty : has & 1 ? tx : ty;
+}
+
+void ba_scalar_tangent(int op, int dz, int dx, int dy, intptr_t v, intptr_t x_dot, intptr_t y_dot, intptr_t z_dot)
+{
+    const ba_sop *o = &OPS[op];
+    const double *w = (const double *)v;
+    const dc x = CMPLX(w[0], w[1]), y = CMPLX(w[2], w[3]), z = CMPLX(w[4], w[5]);
+    const int real = dz < 2 && dx < 2 && (o->arity == 1 || dy < 2);
+    if (o->arity == 1) y_dot = 0;
+    const int has = (x_dot != 0) | (y_dot != 0) << 1;
+    /* (both read before ż is stored: x or y may be z itself) */
+    const dc xd = x_dot ? load((const char *)x_dot, dx) : 0, yd = y_dot ? load((const char *)y_dot, dy) : 0;
+    const double re = tangent_part(o, x, y, z, 1, real, dx, dy, has, xd, yd);
+    const double im = dz < 2 ? 0 : tangent_part(o, x, y, z, I, real, dx, dy, has, xd, yd);
+    store((char *)z_dot, dz, CMPLX(re, im));
+}

@@ -20,6 +20,7 @@ import pytest
 
 import blasad as ba
 from blasad import _lowering
+from blasad._tape import thread_local
 
 DTYPES = [np.float64, np.complex128]
 
@@ -194,8 +195,9 @@ def test_a_new_output_as_a_view_base(rng, mode):
 
 
 def test_forward_mode_python_takes_over_mid_run(rng):
-    """An active scalar (dot's result) makes Python's Forward mid-run: it takes over the regions the
-    native calls made (outputs alive then and used after), and makes the later ones."""
+    """Python's Forward made mid-run (asked for, as Python code asks: a Python tangent rule, a scalar
+    turned into a number) takes over the regions the native calls made (outputs alive then and used
+    after, dot's active result), and makes the later ones."""
     W = rng.standard_normal((4, 4)) / 2
 
     def program(new: bool) -> Callable[..., None]:
@@ -207,6 +209,7 @@ def test_forward_mode_python_takes_over_mid_run(rng):
                 kept.append(X)
                 if i == 2:  # the takeover; kept[0] goes after it, kept[1] is read after it
                     s = ba.dot(X.reshape(-1), X.reshape(-1))
+                    assert thread_local.forward is not None  # (the takeover)
                     X = ba.gemm(1.0 / s, W, X) if new else ba.gemm(1.0 / s, W, X, 0.0, np.zeros((4, 4)))
                     del kept[0]
             ba.gemm(1.0, kept[0], X, 0.0, out)
