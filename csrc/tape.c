@@ -43,26 +43,31 @@ typedef struct oset oset;
 
 /* ---- ordered sets ------------------------------------------------------------------------
  * Entries of w words sorted by their first word (a key: equal keys stay in insertion order),
- * held in blocks of OB entries, the blocks in a sorted array. An insert or an erase moves the
- * entries of one block (and the array of blocks when one splits or empties), not the whole set:
- * entries that come in any address order (arrays scattered over a fragmented heap) cost
+ * held in blocks of up to OB entries, the blocks in a sorted array. An insert or an erase moves
+ * the entries of one block (and the array of blocks when one splits or empties), not the whole
+ * set: entries that come in any address order (arrays scattered over a fragmented heap) cost
  * O(OB + n/OB) each instead of O(n). An entry's address holds until the set next changes.
- * os_reserve(m) makes the next m inserts unable to fail: each takes at most one slot of the
- * array of blocks and one block's memory (to split a full block), from spares made ahead; none
- * is needed while no block is nearly full (tight) and m <= OB/4. */
+ * A small set costs no allocation: its first block (OB0 entries) and the array of blocks start
+ * inside the set; the first block grows to OB when it fills. os_reserve(m) makes the next m
+ * inserts unable to fail: each takes at most one slot of the array of blocks and one block's
+ * memory (to grow the first block or split a full one), from spares made ahead; none is needed
+ * while no block is nearly full (tight) and m <= OB/4. */
 #define OB 64
+#define OB0 8
 #define OS_TIGHT(n) ((n) > OB - OB / 4)
 typedef struct {
-    intptr_t *e; /* OB entries of w words */
-    int64_t n;
+    intptr_t *e; /* cap entries of w words */
+    int64_t n, cap;
 } ob_blk;
 struct oset {
     ob_blk *b;
     int64_t nb, capb, n;
-    int64_t tight;    /* blocks with fewer than OB/4 free entries */
-    intptr_t **spare; /* blocks' memory made ahead by os_reserve */
+    int64_t tight;    /* full-size blocks with fewer than OB/4 free entries */
+    intptr_t **spare; /* full blocks' memory made ahead by os_reserve */
     int64_t nspare, capspare;
     int w;
+    ob_blk b0[4]; /* the array of blocks while it has room */
+    intptr_t *e0; /* the first block's entries until it grows: OB0 entries, beside the set */
 };
 typedef struct {
     int64_t k, j; /* entry j of block k; the end: (nb, 0) */
@@ -105,22 +110,37 @@ static opos os_search(const oset *s, intptr_t key, int upper)
     return lo < B->n ? (opos){a - 1, lo} : (opos){a, 0};
 }
 
-/* A block's memory: a spare, or a new one (NULL out of memory) */
+/* A full block's memory: a spare, or a new one (NULL out of memory) */
 static intptr_t *os_block(oset *s)
 {
     return s->nspare ? s->spare[--s->nspare] : ba_malloc((size_t)OB * (size_t)s->w * sizeof(intptr_t));
 }
 
+/* Room in the array of blocks for `more` blocks: 0, or -1 out of memory */
+static int os_room(oset *s, int64_t more)
+{
+    if (!s->b) s->b = s->b0, s->capb = 4;
+    if (s->nb + more <= s->capb) return 0;
+    int64_t cap = 2 * s->capb;
+    while (cap < s->nb + more) cap *= 2;
+    ob_blk *b = s->b == s->b0 ? ba_malloc((size_t)cap * sizeof *b) : ba_realloc(s->b, (size_t)cap * sizeof *b);
+    if (!b) return -1;
+    if (s->b == s->b0) memcpy(b, s->b0, (size_t)s->nb * sizeof *b);
+    s->b = b, s->capb = cap;
+    return 0;
+}
+
+static void os_free_block(oset *s, intptr_t *e)
+{
+    if (e != s->e0) free(e);
+}
+
 static int os_reserve(oset *s, int64_t m)
 {
-    if (s->nb + m > s->capb) {
-        int64_t cap = s->capb ? 2 * s->capb : 4;
-        while (cap < s->nb + m) cap *= 2;
-        ob_blk *b = ba_realloc(s->b, (size_t)cap * sizeof *b);
-        if (!b) return -1;
-        s->b = b, s->capb = cap;
-    }
-    const int64_t need = (s->nb == 0) + (s->tight || m > OB / 4 ? m : 0);
+    if (os_room(s, m)) return -1;
+    int64_t need = s->tight || m > OB / 4 ? m : 0;
+    const int64_t room0 = s->nb ? s->b[0].cap - s->b[0].n : OB0; /* (the first block, while small) */
+    if (!need && (s->nb <= 1 && (s->nb ? s->b[0].cap : OB0) < OB) && room0 < m) need = 1;
     if (need > s->capspare) {
         intptr_t **sp = ba_realloc(s->spare, (size_t)need * sizeof *sp);
         if (!sp) return -1;
@@ -138,28 +158,28 @@ static int os_reserve(oset *s, int64_t m)
 static intptr_t *os_insert(oset *s, const intptr_t *entry)
 {
     const int w = s->w;
-    if (s->nb == s->capb) { /* (room for a new block, split or first) */
-        const int64_t cap = s->capb ? 2 * s->capb : 4;
-        ob_blk *b = ba_realloc(s->b, (size_t)cap * sizeof *b);
-        if (!b) return NULL;
-        s->b = b, s->capb = cap;
-    }
+    if (os_room(s, 1)) return NULL; /* (room for a new block, split or first) */
     if (!s->nb) {
-        intptr_t *e = os_block(s);
-        if (!e) return NULL;
-        s->b[0] = (ob_blk){e, 0};
+        s->b[0] = (ob_blk){s->e0, 0, OB0};
         s->nb = 1;
     }
     opos p = os_search(s, entry[0], 1);
     if (p.j == 0 && p.k > 0) p.k--, p.j = s->b[p.k].n; /* at the end of the block before */
     ob_blk *B = &s->b[p.k];
-    if (B->n == OB) { /* split: the upper half (none when the entry goes last) to a new block after it */
+    if (B->n == B->cap && B->cap < OB) { /* the first block grows to full size */
+        intptr_t *e = os_block(s);
+        if (!e) return NULL;
+        memcpy(e, B->e, (size_t)(B->n * w) * sizeof *e);
+        os_free_block(s, B->e);
+        B->e = e, B->cap = OB;
+        s->tight += OS_TIGHT(B->n);
+    } else if (B->n == OB) { /* split: the upper half (none when the entry goes last) to a new block after it */
         const int64_t keep = p.j == OB ? OB : OB / 2;
         intptr_t *e = os_block(s);
         if (!e) return NULL;
         memcpy(e, B->e + keep * w, (size_t)((OB - keep) * w) * sizeof *e);
         memmove(s->b + p.k + 2, s->b + p.k + 1, (size_t)(s->nb - p.k - 1) * sizeof *s->b);
-        s->b[p.k + 1] = (ob_blk){e, OB - keep};
+        s->b[p.k + 1] = (ob_blk){e, OB - keep, OB};
         s->nb++;
         B = &s->b[p.k];
         B->n = keep;
@@ -169,7 +189,7 @@ static intptr_t *os_insert(oset *s, const intptr_t *entry)
     intptr_t *at = B->e + p.j * w;
     memmove(at + w, at, (size_t)((B->n - p.j) * w) * sizeof *at);
     memcpy(at, entry, (size_t)w * sizeof *at);
-    s->tight += OS_TIGHT(B->n + 1) - OS_TIGHT(B->n);
+    if (B->cap == OB) s->tight += OS_TIGHT(B->n + 1) - OS_TIGHT(B->n);
     B->n++, s->n++;
     return at;
 }
@@ -180,10 +200,10 @@ static opos os_erase(oset *s, opos p)
     ob_blk *B = &s->b[p.k];
     intptr_t *at = B->e + p.j * s->w;
     memmove(at, at + s->w, (size_t)((B->n - p.j - 1) * s->w) * sizeof *at);
-    s->tight += OS_TIGHT(B->n - 1) - OS_TIGHT(B->n);
+    if (B->cap == OB) s->tight += OS_TIGHT(B->n - 1) - OS_TIGHT(B->n);
     B->n--, s->n--;
     if (!B->n) { /* an empty block goes (the set keeps none) */
-        free(B->e);
+        os_free_block(s, B->e);
         memmove(s->b + p.k, s->b + p.k + 1, (size_t)(s->nb - p.k - 1) * sizeof *s->b);
         s->nb--;
         return (opos){p.k, 0};
@@ -193,19 +213,21 @@ static opos os_erase(oset *s, opos p)
 
 static void os_free(oset *s)
 {
-    for (int64_t k = 0; k < s->nb; k++) free(s->b[k].e);
+    for (int64_t k = 0; k < s->nb; k++) os_free_block(s, s->b[k].e);
     for (int64_t k = 0; k < s->nspare; k++) free(s->spare[k]);
-    free(s->b);
+    if (s->b != s->b0) free(s->b);
     free(s->spare);
-    const int w = s->w;
-    *s = (oset){0};
-    s->w = w;
+    s->b = NULL;
+    s->nb = s->capb = s->n = s->tight = s->nspare = s->capspare = 0;
+    s->spare = NULL;
 }
 
 static int64_t os_bytes(const oset *s)
 {
-    int64_t b = s->capb * (int64_t)sizeof *s->b + s->capspare * (int64_t)sizeof *s->spare;
-    return b + (s->nb + s->nspare) * OB * s->w * (int64_t)sizeof(intptr_t);
+    int64_t b = (s->b != s->b0 ? s->capb * (int64_t)sizeof *s->b : 0) + s->capspare * (int64_t)sizeof *s->spare;
+    for (int64_t k = 0; k < s->nb; k++)
+        if (s->b[k].e != s->e0) b += s->b[k].cap * s->w * (int64_t)sizeof(intptr_t);
+    return b + s->nspare * OB * s->w * (int64_t)sizeof(intptr_t);
 }
 
 #define OS_EACH(s, p) for (opos p = {0, 0}; !os_end((s), p); p = os_next((s), p))
@@ -286,6 +308,7 @@ struct ba_tape {
     int check;                 /* checksum saved inputs to catch writes made outside blasad */
     int64_t tampered;          /* saved inputs found changed (check mode) */
     oset reg;                  /* shadow regions by lo: RW words each */
+    intptr_t live_e0[OB0 * 2], reg_e0[OB0 * RW]; /* their first blocks while small */
     void *keep;                /* the front end's list of arrays the sweep reads (a Python list) */
     char *pool;                /* active scalars' slots: pool_k of pool_n taken (16 bytes each) */
     int64_t pool_n, pool_k;
@@ -328,7 +351,7 @@ void *ba_tape_keep(ba_tape *t) { return t->keep; }
 ba_tape *ba_tape_new(void)
 {
     ba_tape *t = calloc(1, sizeof(ba_tape));
-    if (t) t->live.w = 2, t->reg.w = RW;
+    if (t) t->live.w = 2, t->reg.w = RW, t->live.e0 = t->live_e0, t->reg.e0 = t->reg_e0;
     return t;
 }
 
