@@ -672,7 +672,8 @@ def shadow_pool(max_bytes: int | None = None) -> int:
 
     The tape makes the shadows (adjoint buffers) of the arrays it tracks from blocks of this
     pool, and its big buffers too (copies of overwritten inputs and the reverse sweep's scratch,
-    from 256 KiB), and gives them back when it is freed: a program recorded again and again
+    from 256 KiB), and gives them back when it is freed; a big array ``grad`` returns (from
+    256 KiB) is a block too, given back when the array goes. A program recorded again and again
     reuses them instead of faulting in fresh pages each time."""
     bad = isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0
     if max_bytes is not None and bad:

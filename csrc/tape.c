@@ -839,6 +839,17 @@ static void big_free(void *p)
 
 static void snap_free(const ba_arg *a) { big_free(a->snap); }
 
+char *ba_pool_take(int64_t bytes)
+{
+    char *b = block_take(bytes, 0);
+    return b ? b + 64 : NULL;
+}
+
+void ba_pool_give(char *p)
+{
+    if (p) block_give(p - 64);
+}
+
 int64_t ba_shadow_pool(int64_t max_bytes)
 {
     pthread_mutex_lock(&pool.lock);

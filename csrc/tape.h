@@ -82,6 +82,9 @@ int ba_args_overlap(const ba_arg *a, const ba_arg *b);
 
 /* Copy src's current values into a packed buffer owned by dst (dst may be src). */
 int ba_snapshot(ba_tape *t, const ba_arg *src, ba_arg *dst);
+/* bytes of memory from the shadow pool (not zeroed; NULL out of memory), and back to it */
+char *ba_pool_take(int64_t bytes);
+void ba_pool_give(char *p);
 
 /* Constructors: vectors take NumPy's pointer to logical element 0. */
 ba_arg ba_mat(intptr_t p, int64_t ld, intptr_t bar, int64_t rows, int64_t cols, int es);

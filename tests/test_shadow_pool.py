@@ -95,3 +95,30 @@ def test_big_snapshots_and_scratch_come_from_the_pool_and_go_back() -> None:
     np.testing.assert_allclose(held.grad(T), want_T, rtol=1e-12, atol=1e-12)
     del held
     gc.collect()
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_a_big_gradient_is_its_own_memory(order: str) -> None:
+    """grad() of a big array (from 256 KiB) copies into a block of the pool, which the returned
+    array owns: it keeps its values after the tape goes and other tapes reuse the pool, and two
+    grads of the same array are apart."""
+    rng = np.random.default_rng(2)
+    A = np.asarray(rng.standard_normal((300, 200)), order=order)
+    B = np.asarray(rng.standard_normal((200, 250)), order=order)
+    C = np.zeros((300, 250), order=order)
+    seed = rng.standard_normal((300, 250))
+    with ba.Tape() as tape:
+        tape.watch(A, B)
+        ba.gemm(1.0, A, B, 0.0, C)
+    tape.backward(C, seed)
+    gA, gA2, gB = tape.grad(A), tape.grad(A), tape.grad(B)
+    assert gA.flags.c_contiguous if order == "C" else gA.flags.f_contiguous
+    assert gA.flags.writeable and not np.shares_memory(gA, gA2)
+    gA2[...] = 0.0  # the other grad of A is untouched
+    del tape
+    gc.collect()
+    for _ in range(3):  # other tapes take blocks from the pool meanwhile
+        _gradient(A, B)
+        gc.collect()
+    np.testing.assert_allclose(gA, seed @ B.T, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gB, A.T @ seed, rtol=1e-12, atol=1e-12)
