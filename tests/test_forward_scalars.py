@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_scalar import _apply, _draw
+from test_scalar import PARAMS, _apply, _draw
 
 import blasad as ba
 from blasad import _forward, _lowering, _tape
@@ -105,14 +105,6 @@ MADE: list[bool] = []  # each run: was Python's Forward made before the op's tan
 
 def _ufunc_op(op: ScalarOp) -> bool:
     return op.ufunc is not None
-
-
-PARAMS = [
-    (op.name, np.dtype(d).name)
-    for op in OPS
-    for d in DTYPES
-    if not (op.real_only and np.dtype(d).kind == "c")
-]
 
 
 @pytest.mark.parametrize(("name", "dt"), PARAMS)
