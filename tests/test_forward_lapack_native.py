@@ -255,3 +255,74 @@ def test_potrf_not_definite(monkeypatch: pytest.MonkeyPatch, dtype: Any, uplo: s
     fails_both_ways(
         monkeypatch, "posv", g, [(A, rand((n, n), dtype)), (rand((n, 2), dtype), rand((n, 2), dtype))]
     )
+
+
+# ---- getrf, getrs (column-major: other layouts are staged, which forward mode leaves to Python) --
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(6, 6), (8, 5), (5, 8), (1, 3)])
+def test_getrf(monkeypatch: pytest.MonkeyPatch, dtype: Any, shape: tuple[int, int]) -> None:
+    A, dA = rand(shape, dtype, "F"), rand(shape, dtype, "F")
+    ipiv = np.zeros(min(shape), np.int64)
+
+    def f(A: np.ndarray) -> None:
+        ba.getrf(A, ipiv)
+
+    both_ways(monkeypatch, "getrf", f, [(A, dA)])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_getrf_singular(monkeypatch: pytest.MonkeyPatch, dtype: Any) -> None:
+    n = 5
+    A = rand((n, n), dtype, "F")
+    A[:, 2] = 0  # U[2, 2] exactly zero
+    ipiv = np.zeros(n, np.int64)
+
+    def f(A: np.ndarray) -> None:
+        ba.getrf(A, ipiv)
+
+    fails_both_ways(monkeypatch, "getrf", f, [(A, rand((n, n), dtype, "F"))])
+
+
+def lu(n: int, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+    A = rand((n, n), dtype, "F")
+    ipiv = np.zeros(n, np.int64)
+    ba.getrf(A, ipiv)
+    return A, ipiv
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("trans", ["N", "T", "C"])
+@pytest.mark.parametrize("nrhs", [1, 3])
+def test_getrs(monkeypatch: pytest.MonkeyPatch, dtype: Any, trans: str, nrhs: int) -> None:
+    n = 7
+    LU, ipiv = lu(n, dtype)
+    dLU = rand((n, n), dtype, "F")
+    B, dB = rand((n, nrhs), dtype, "F"), rand((n, nrhs), dtype, "F")
+
+    def f(LU: np.ndarray, B: np.ndarray) -> None:
+        ba.getrs(LU, ipiv, B, trans=trans)
+
+    both_ways(monkeypatch, "getrs", f, [(LU, dLU), (B, dB)])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_getrf_then_getrs_constant_pivots(monkeypatch: pytest.MonkeyPatch, dtype: Any) -> None:
+    """Factor, then solve with the factors; and a solve with constant factors."""
+    n = 6
+    A, dA = rand((n, n), dtype, "F"), rand((n, n), dtype, "F")
+    B, dB = rand((n, 2), dtype, "F"), rand((n, 2), dtype, "F")
+    ipiv = np.zeros(n, np.int64)
+
+    def f(A: np.ndarray, B: np.ndarray) -> None:
+        ba.getrf(A, ipiv)
+        ba.getrs(A, ipiv, B, trans="C")
+
+    both_ways(monkeypatch, "getrf getrs", f, [(A, dA), (B, dB)])
+    LU, piv = lu(n, dtype)
+
+    def g(B: np.ndarray) -> None:
+        ba.getrs(LU, piv, B)
+
+    both_ways(monkeypatch, "getrs", g, [(B, dB)])
