@@ -276,7 +276,7 @@ def test_scalars_stored_in_place(monkeypatch, rng, dtype):
 
 
 def test_scalar_ops_after_pythons_forward_took_over(monkeypatch, rng, dispatch_path):
-    """A Python rule (potrf's) makes Python's Forward mid-run: it takes over the scalars' regions made
+    """A Python rule (trtri's) makes Python's Forward mid-run: it takes over the scalars' regions made
     natively (r, alive and used after) and does every scalar op from then on."""
     n = 4
     M = rng.standard_normal((n, n))
@@ -289,7 +289,7 @@ def test_scalar_ops_after_pythons_forward_took_over(monkeypatch, rng, dispatch_p
         r = ba.dot(x, x)
         s = np.sqrt(r) * 2.0
         made.append(thread_local._forward is not None)
-        ba.potrf(S)  # (its tangent rule is Python's)
+        ba.trtri(S)  # (its tangent rule is Python's)
         made.append(thread_local._forward is not None)
         t = s / r + r * r
         ba.axpy(t, x, out)

@@ -125,7 +125,7 @@ def test_forward_autodiff_matches_the_python_path(monkeypatch: pytest.MonkeyPatc
 
 
 def test_forward_hands_over_for_a_python_rule_and_new_outputs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """potrf's tangent rule is Python's; `x = ba.gemv(...)` makes a new output; an active scalar."""
+    """trtri's tangent rule is Python's; `x = ba.gemv(...)` makes a new output; an active scalar."""
     n = 5
     B = rand(n, n)
     A0 = B @ B.T + n * np.eye(n)
@@ -133,7 +133,7 @@ def test_forward_hands_over_for_a_python_rule_and_new_outputs(monkeypatch: pytes
     dA0 = dA0 + dA0.T
 
     def f(A: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
-        ba.potrf(A, uplo="L")
+        ba.trtri(A, uplo="L")
         y = ba.gemv(1.0, A, x)
         r = ba.dot(y, y)
         ba.scal(r, y)
