@@ -378,10 +378,11 @@ class Tape:
         """The checkpointed loops (blasad._checkpoint._Loop), by barrier id."""
         return []
 
-    @functools.cached_property
+    @property
     def _pool_chunks(self) -> dict[int, tuple[int, int, np.ndarray]]:
-        """The scalar pool's chunks by lo: their byte span and the array they are (kept alive here)."""
-        return {}
+        """The scalar pool's chunks by lo: their region's byte span and the array they are (the
+        native tape lists and holds them: csrc/fast.c pool_grow makes them as slots run out)."""
+        return {lo: (lo, hi, raw) for raw in _native_pool_chunks(self._address) for lo, hi in (extent(raw),)}
 
     @functools.cached_property
     def _ptr(self) -> Any:
@@ -860,4 +861,5 @@ if lib.ba_autodiff_init(id(_box)):
     _native_watch,
     _native_backward,
     _native_forward,
+    _native_pool_chunks,
 ) = _box[7:]

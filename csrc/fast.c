@@ -1208,6 +1208,7 @@ static int scalar_call(ba_tape *t, int op, intptr_t xo, intptr_t yo, intptr_t ou
                        char *constant);
 
 static PyObject *fw_scalar(int op, PyObject *xo, PyObject *yo, PyObject *out, int dz, int *rc);
+static int pool_grow(ba_tape *t);
 
 static PyObject *scalar_result(int op, PyObject *x, PyObject *y)
 {
@@ -1422,9 +1423,9 @@ static int s_promote(const sopnd *x, const sopnd *y, int arity)
  * slot it took (NULL: out); dtype code + 4 when nothing is recorded (no tape, or constants only)
  * and there is no out: the value is in constant (16 bytes); or a status: -1 out of memory;
  * -2 nothing recording and an out (the caller computes it with NumPy); -3 an operand or dtype
- * not read here (the caller converts and calls again with dz set, or lets NumPy raise); -4 the
- * pool is used up (the caller adds a chunk); -5 active and out has no shadow (the caller gives
- * it one); -6 an array straddles a tracked region. Nothing is written unless it returns >= 0. */
+ * not read here (the caller converts and calls again with dz set, or lets NumPy raise); -5 active
+ * and out has no shadow (the caller gives it one); -6 an array straddles a tracked region. Nothing
+ * is written unless it returns >= 0 (a pool used up gets a new chunk here: pool_grow). */
 static int scalar_call(ba_tape *t, int op, intptr_t xo, intptr_t yo, intptr_t out, int dz, char **slot,
                        char *constant)
 {
@@ -1464,7 +1465,11 @@ static int scalar_call(ba_tape *t, int op, intptr_t xo, intptr_t yo, intptr_t ou
         if ((x.bar || y.bar) && !z_bar) return -5;
     } else {
         z = ba_tape_pool_take(t);
-        if (!z) return -4;
+        if (!z && !pool_grow(t)) z = ba_tape_pool_take(t);
+        if (!z) {
+            PyErr_Clear();
+            return -1;
+        }
         z_bar = ba_tape_shadow(t, (intptr_t)z);
         *slot = z;
     }
@@ -1653,7 +1658,42 @@ static PyObject *fw_scalar(int op, PyObject *xo, PyObject *yo, PyObject *out, in
     return new_scalar(z);
 }
 
-/* slot(dtype): a reduction's result buffer while a tape records */
+/* ---- the scalar pool's chunks, made here -------------------------------------------------------
+ *
+ * A chunk: POOL_SLOTS slots of 16 bytes, 16-byte aligned, in a zeroed uint8 array, its owner (the
+ * slots' 0-d arrays have it as their base, so that a result outlives its tape), tracked as one
+ * region whose shadow the tape makes from its pool of blocks. The tape lists the owners
+ * (ba_tape_pool_add) and holds a reference to each, which tape_free lets go: no Python code runs,
+ * and no Tape object is needed (a native autodiff call does not make one for it). */
+#define POOL_SLOTS 1024
+
+/* A new chunk for tape t, its current one from now on: 0, or -1 with an exception set (nothing
+ * changed). The GIL is held. */
+static int pool_grow(ba_tape *t)
+{
+    npy_intp n = 16 * POOL_SLOTS + 16; /* (16 bytes of slack to align the slots) */
+    PyObject *raw = PyArray_ZEROS(1, &n, NPY_UINT8, 0);
+    if (!raw) return -1;
+    const intptr_t lo = (intptr_t)PyArray_DATA((PyArrayObject *)raw), shadow = ba_tape_new_shadow(t, lo, lo + n);
+    if (shadow >= 0 && !ba_tape_pool_add(t, lo + (-lo & 15), POOL_SLOTS, raw)) return 0; /* (t holds raw) */
+    if (shadow >= 0) ba_tape_remove_region(t, lo);
+    Py_DECREF(raw);
+    if (shadow == -2) /* (fresh memory under a region: an array freed while the tape tracks it) */
+        PyErr_SetString(PyExc_ValueError, "blasad: a new scalar pool chunk lies in memory the tape tracks");
+    else PyErr_SetString(PyExc_MemoryError, "blasad: out of memory while adding scalar slots to the tape");
+    return -1;
+}
+
+/* ba_tape_free, letting go of the scalar pool's chunks (the GIL is held) */
+static void tape_free(ba_tape *t)
+{
+    if (!t) return;
+    for (int64_t i = ba_tape_pool_nchunks(t); i-- > 0;) Py_DECREF((PyObject *)ba_tape_pool_chunk(t, i));
+    ba_tape_free(t);
+}
+
+/* slot(dtype): a reduction's result buffer while a tape records (a new chunk when the pool is used
+ * up); None when none records */
 static PyObject *py_slot(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
@@ -1662,9 +1702,22 @@ static PyObject *py_slot(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "slot(dtype code)");
         return NULL;
     }
-    char *p = recording ? ba_tape_pool_take(recording) : NULL;
-    if (!p) Py_RETURN_NONE;
-    return slot_array(recording, p, (int)dt);
+    if (!recording) Py_RETURN_NONE;
+    char *p = ba_tape_pool_take(recording);
+    if (!p && pool_grow(recording)) return NULL;
+    return slot_array(recording, p ? p : ba_tape_pool_take(recording), (int)dt);
+}
+
+/* pool_chunks(tape address): the owners of the tape's scalar pool chunks (a new list), in order made */
+static PyObject *py_pool_chunks(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
+{
+    (void)self;
+    ba_tape *t = nargs == 1 ? (ba_tape *)PyLong_AsVoidPtr(a[0]) : NULL;
+    if (!t) return PyErr_Occurred() ? NULL : PyErr_Format(PyExc_TypeError, "pool_chunks(tape address)");
+    const int64_t n = ba_tape_pool_nchunks(t);
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    for (int64_t i = 0; list && i < n; i++) PyList_SET_ITEM(list, (Py_ssize_t)i, Py_NewRef(ba_tape_pool_chunk(t, i)));
+    return list;
 }
 
 /* ---- reverse-mode autodiff in one native call (blasad/_tape.py autodiff) ---------------------
@@ -1698,7 +1751,7 @@ static int sweep(ba_tape *t)
 
 /* The Tape object of the autodiff running on this thread, made on first demand; NULL with no
  * exception set when none runs. */
-static void free_tape(PyObject *capsule) { ba_tape_free(PyCapsule_GetPointer(capsule, "blasad.tape")); }
+static void free_tape(PyObject *capsule) { tape_free(PyCapsule_GetPointer(capsule, "blasad.tape")); }
 
 static PyObject *lazy_tape(void)
 {
@@ -1825,7 +1878,7 @@ static PyObject *py_autodiff(PyObject *self, PyObject *const *a, Py_ssize_t narg
         rc = ba_tape_add_region(L.t, lo, hi, array_bound((intptr_t)arr[i + 1], 0));
     }
     if (rc) {
-        if (L.t) ba_tape_free(L.t);
+        if (L.t) tape_free(L.t);
         Py_XDECREF(L.keep), Py_XDECREF(L.bases), Py_DECREF(primals);
         return PyErr_Occurred() ? NULL : PyErr_NoMemory();
     }
@@ -1855,7 +1908,7 @@ static PyObject *py_autodiff(PyObject *self, PyObject *const *a, Py_ssize_t narg
             Py_CLEAR(result);
         }
     }
-    ba_tape_free(L.t);
+    tape_free(L.t);
     Py_DECREF(L.keep), Py_DECREF(L.bases);
     return result;
 }
@@ -2147,6 +2200,8 @@ static PyMethodDef autodiff_methods[] = {
      "backward(tape address, output, seed): Tape.backward's common case; the fallback object when not taken"},
     {"forward_run", (PyCFunction)(void (*)(void))py_lazy_forward, METH_FASTCALL,
      "forward_run(): the Forward of the native forward-mode run on this thread (made now), or None"},
+    {"pool_chunks", (PyCFunction)(void (*)(void))py_pool_chunks, METH_FASTCALL,
+     "pool_chunks(tape address): the arrays of the tape's scalar pool chunks, in order made"},
 };
 
 /* box: [Duplicated, Const, BatchDuplicated, fallback object, _adopt, _end_adopted, _sweep_failed];
