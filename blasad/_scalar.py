@@ -8,10 +8,10 @@ NumPy expressions) and whose arithmetic is recorded on the tape recording on thi
 their rules in csrc/scalar.c; ``+r`` is r itself). Each operation is one native call (the
 arithmetic: the number slots of Scalar's C base; ufuncs: its ``__array_ufunc__``), which
 computes z, takes a slot for it in the tape's scalar pool (one tracked region per 1024 slots,
-made natively)
-and records the op with its operands' values. An operation whose operands are all constants,
-or any operation outside a recording, records nothing and gives the NumPy scalar NumPy would
-(computed by the same native code, so recorded and unrecorded values agree).
+64 in a tape's first; made natively) and records the op with its operands' values. An
+operation whose operands are all constants, or any operation outside a recording, records
+nothing and gives the NumPy scalar NumPy would (computed by the same native code, so recorded
+and unrecorded values agree).
 
 Never silent: inside a recording, turning an active scalar into a plain number (``float(r)``,
 ``complex(r)``, ``int(r)``, ``r.item()``, ``np.asarray(r)``, a NumPy store ``A[j, j] = r``, an

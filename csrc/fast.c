@@ -1662,20 +1662,24 @@ static PyObject *fw_scalar(int op, PyObject *xo, PyObject *yo, PyObject *out, in
  *
  * A chunk: POOL_SLOTS slots of 16 bytes, 16-byte aligned, in a zeroed uint8 array, its owner (the
  * slots' 0-d arrays have it as their base, so that a result outlives its tape), tracked as one
- * region whose shadow the tape makes from its pool of blocks. The tape lists the owners
- * (ba_tape_pool_add) and holds a reference to each, which tape_free lets go: no Python code runs,
- * and no Tape object is needed (a native autodiff call does not make one for it). */
+ * region whose shadow the tape makes from its pool of blocks. The first chunk of a tape has
+ * POOL_FIRST slots: a small program's tape makes and zeroes 2 x 1 KiB (values and shadows), not
+ * 2 x 16 KiB. The tape lists the owners (ba_tape_pool_add) and holds a reference to each, which
+ * tape_free lets go: no Python code runs, and no Tape object is needed (a native autodiff call
+ * does not make one for it). */
 #define POOL_SLOTS 1024
+#define POOL_FIRST 64
 
 /* A new chunk for tape t, its current one from now on: 0, or -1 with an exception set (nothing
  * changed). The GIL is held. */
 static int pool_grow(ba_tape *t)
 {
-    npy_intp n = 16 * POOL_SLOTS + 16; /* (16 bytes of slack to align the slots) */
+    const int64_t slots = ba_tape_pool_nchunks(t) ? POOL_SLOTS : POOL_FIRST;
+    npy_intp n = 16 * slots + 16; /* (16 bytes of slack to align the slots) */
     PyObject *raw = PyArray_ZEROS(1, &n, NPY_UINT8, 0);
     if (!raw) return -1;
     const intptr_t lo = (intptr_t)PyArray_DATA((PyArrayObject *)raw), shadow = ba_tape_new_shadow(t, lo, lo + n);
-    if (shadow >= 0 && !ba_tape_pool_add(t, lo + (-lo & 15), POOL_SLOTS, raw)) return 0; /* (t holds raw) */
+    if (shadow >= 0 && !ba_tape_pool_add(t, lo + (-lo & 15), slots, raw)) return 0; /* (t holds raw) */
     if (shadow >= 0) ba_tape_remove_region(t, lo);
     Py_DECREF(raw);
     if (shadow == -2) /* (fresh memory under a region: an array freed while the tape tracks it) */
