@@ -88,6 +88,7 @@ typedef struct {
 } nd_t;
 
 static const int ES_OF[4] = {4, 8, 8, 16}; /* bytes per element of dtype code 0..3 (s d c z) */
+static const int npy_types[4] = {NPY_FLOAT32, NPY_FLOAT64, NPY_COMPLEX64, NPY_COMPLEX128}; /* (NumPy's) */
 
 /* An exact numpy.ndarray of ndim nd whose dtype is float32/float64, or complex64/complex128
  * (the LAPACK routines' complex calls: their specs read no scalar), equal to *dt once that is
@@ -598,6 +599,8 @@ static int stage_out(ba_tape *t, const fg_spec *s, int dt, const int *stage, PyO
  * function would allocate it (zeros of the call's dtype, its shape from the dims the other
  * arguments bind; column-major for a LAPACK routine), into fresh[i] (a new reference the caller
  * owns whatever the status; nothing else is written before it exists). */
+static int pool_grow(ba_tape *t);
+static PyObject *slot_array(ba_tape *t, char *p, int dt);
 static int fast_run(ba_tape *t, int r, intptr_t args, PyObject **fresh)
 {
     PyObject *tuple = (PyObject *)args;
@@ -626,6 +629,8 @@ static int fast_run(ba_tape *t, int r, intptr_t args, PyObject **fresh)
         if (fresh && (PyObject *)obj[i] == Py_None && g->io == FG_OUT &&
             (g->kind == FG_VECTOR || g->kind == FG_MATRIX) && !g->real && (g->kind == FG_VECTOR || g->trans < 0)) {
             nfresh++; /* allocated once the dims are known */
+        } else if (fresh && (PyObject *)obj[i] == Py_None && g->io == FG_OUT && g->kind == FG_SCALAR) {
+            nfresh++; /* a reduction's result: allocated once the dtype is known */
         } else if (g->kind == FG_FLAG) {
             if ((L[i] = letter_of(obj[i])) < 0) return BAIL;
         } else if (g->kind == FG_INT) { /* a keyword dim: an int >= 0, or None (the arrays bind it) */
@@ -673,6 +678,16 @@ static int fast_run(ba_tape *t, int r, intptr_t args, PyObject **fresh)
     fg_solve(r, d, L, &bound);
     for (int i = 0; nfresh && i < na; i++) { /* the outputs left None: zeros of the bound dims */
         const fg_arg *g = &s->args[i];
+        if ((PyObject *)obj[i] == Py_None && g->kind == FG_SCALAR) { /* 0-d zeros (active: a slot, below) */
+            int sdt = g->real ? dt & 1 : dt;
+            if (!PyArray_API || !(fresh[i] = PyArray_Zeros(0, NULL, PyArray_DescrFromType(npy_types[sdt]), 0))) {
+                PyErr_Clear();
+                return PyArray_API ? -1 : BAIL;
+            }
+            obj[i] = (intptr_t)fresh[i];
+            if (!as_array(obj[i], 0, &sdt, &a[i])) return BAIL; /* (never) */
+            continue;
+        }
         if ((PyObject *)obj[i] != Py_None || (g->kind != FG_VECTOR && g->kind != FG_MATRIX)) continue;
         const int nd = g->kind == FG_MATRIX ? 2 : 1;
         npy_intp shape[2];
@@ -680,8 +695,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args, PyObject **fresh)
             if (!(bound >> g->dims[k] & 1)) return BAIL; /* a dim only it carries: the spec's allocate */
             shape[k] = d[g->dims[k]];
         }
-        static const int npy_of[4] = {NPY_FLOAT32, NPY_FLOAT64, NPY_COMPLEX64, NPY_COMPLEX128};
-        if (!PyArray_API || !(fresh[i] = PyArray_Zeros(nd, shape, PyArray_DescrFromType(npy_of[dt]), s->colmajor))) {
+        if (!PyArray_API || !(fresh[i] = PyArray_Zeros(nd, shape, PyArray_DescrFromType(npy_types[dt]), s->colmajor))) {
             PyErr_Clear();
             return PyArray_API ? -1 : BAIL;
         }
@@ -821,7 +835,22 @@ static int fast_run(ba_tape *t, int r, intptr_t args, PyObject **fresh)
     }
     for (int i = 0; i < na; i++) /* an active call's outputs without a shadow get one (a result: a slot) */
         if (s->args[i].io != FG_IN && s->args[i].kind != FG_PIVOTS && active && !v[i].bar) {
-            if (s->args[i].kind == FG_SCALAR) return NEEDS_SHADOW;
+            if (s->args[i].kind == FG_SCALAR && !(fresh && fresh[i])) return NEEDS_SHADOW; /* (the caller's) */
+            if (s->args[i].kind == FG_SCALAR) { /* made here: a slot of the tape's pool instead, tracked */
+                char *p = ba_tape_pool_take(t);
+                if (!p && !pool_grow(t)) p = ba_tape_pool_take(t);
+                PyObject *slot = p ? slot_array(t, p, s->args[i].real ? dt & 1 : dt) : NULL;
+                if (!slot) {
+                    PyErr_Clear();
+                    return -1;
+                }
+                Py_SETREF(fresh[i], slot);
+                obj[i] = (intptr_t)slot;
+                a[i].p = p;
+                v[i].p = (intptr_t)p;
+                v[i].bar = ba_tape_shadow(t, (intptr_t)p);
+                continue;
+            }
             const intptr_t bar = ensure(t, (PyObject *)obj[i], ba_tape_bases(t));
             if (bar == -3) return -1;
             if (bar < 0) return BAIL; /* the validating path names the overlap */
@@ -1493,8 +1522,6 @@ static int scalar_call(ba_tape *t, int op, intptr_t xo, intptr_t yo, intptr_t ou
     if (ba_entry(t, scalar_entry, 0, 0, w, 12, src, ns)) return -1;
     return dz;
 }
-
-static const int npy_types[4] = {NPY_FLOAT32, NPY_FLOAT64, NPY_COMPLEX64, NPY_COMPLEX128};
 
 /* A new 0-d array of dtype dt over pool slot p of tape t (its base: the pool's chunk). */
 static PyObject *slot_array(ba_tape *t, char *p, int dt)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import threading
 import tracemalloc
+import warnings
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -324,3 +325,21 @@ def test_replay_tape_with_scalars() -> None:
         np.testing.assert_array_equal(a, b)
     tape.backward(y, np.ones(8))  # again, without a replay: the same
     np.testing.assert_array_equal(tape.grad(x), replayed[1])
+
+
+def test_a_reduction_takes_a_slot_only_when_active(dispatch_path: str) -> None:
+    """r = ba.dot(x, y) left None: the result of an active call is a slot of the pool (on the fast
+    path: fast_new), a constant one's a plain 0-d array, untracked (float() loses nothing)."""
+    x, y, c = rand(8), rand(8), rand(8)
+    with ba.Tape() as tape:
+        tape.watch(x)
+        active, constant = ba.dot(x, y), ba.nrm2(c)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # (a constant: no GradientLostWarning)
+            np.testing.assert_allclose(float(constant), np.linalg.norm(c), rtol=1e-15)
+        in_pool = any(active.buffer.base is raw for _, _, raw in tape._pool_chunks.values())
+        assert in_pool == (dispatch_path == "fast") and constant.buffer.base is None
+        z = active * 2.0
+    tape.backward(z.buffer, np.ones(()))
+    np.testing.assert_array_equal(tape.grad(x), 2.0 * y)
+    np.testing.assert_allclose(float(active), np.dot(x, y), rtol=1e-15)
