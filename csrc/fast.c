@@ -1739,15 +1739,19 @@ static PyObject *py_slot(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     return slot_array(recording, p ? p : ba_tape_pool_take(recording), (int)dt);
 }
 
-/* pool_chunks(tape address): the owners of the tape's scalar pool chunks (a new list), in order made */
+/* pool_chunks(tape address, start): the owners of the tape's scalar pool chunks from the start-th
+ * on (a new list), in order made */
 static PyObject *py_pool_chunks(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
 {
     (void)self;
-    ba_tape *t = nargs == 1 ? (ba_tape *)PyLong_AsVoidPtr(a[0]) : NULL;
-    if (!t) return PyErr_Occurred() ? NULL : PyErr_Format(PyExc_TypeError, "pool_chunks(tape address)");
+    ba_tape *t = nargs == 2 ? (ba_tape *)PyLong_AsVoidPtr(a[0]) : NULL;
+    const Py_ssize_t start = t ? PyLong_AsSsize_t(a[1]) : -1;
+    if (!t || start < 0)
+        return PyErr_Occurred() ? NULL : PyErr_Format(PyExc_TypeError, "pool_chunks(tape address, start)");
     const int64_t n = ba_tape_pool_nchunks(t);
-    PyObject *list = PyList_New((Py_ssize_t)n);
-    for (int64_t i = 0; list && i < n; i++) PyList_SET_ITEM(list, (Py_ssize_t)i, Py_NewRef(ba_tape_pool_chunk(t, i)));
+    PyObject *list = PyList_New(n > start ? (Py_ssize_t)n - start : 0);
+    for (int64_t i = start; list && i < n; i++)
+        PyList_SET_ITEM(list, (Py_ssize_t)(i - start), Py_NewRef(ba_tape_pool_chunk(t, i)));
     return list;
 }
 
@@ -2232,7 +2236,7 @@ static PyMethodDef autodiff_methods[] = {
     {"forward_run", (PyCFunction)(void (*)(void))py_lazy_forward, METH_FASTCALL,
      "forward_run(): the Forward of the native forward-mode run on this thread (made now), or None"},
     {"pool_chunks", (PyCFunction)(void (*)(void))py_pool_chunks, METH_FASTCALL,
-     "pool_chunks(tape address): the arrays of the tape's scalar pool chunks, in order made"},
+     "pool_chunks(tape address, start): the arrays of the tape's scalar pool chunks from the start-th on"},
 };
 
 /* box: [Duplicated, Const, BatchDuplicated, fallback object, _adopt, _end_adopted, _sweep_failed];

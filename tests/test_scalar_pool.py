@@ -120,8 +120,10 @@ def test_chunks_of_a_tape_block() -> None:
         tape.watch(x)
         r = ba.dot(x, x)
         results = [r]
-        for _ in range(FIRST + SLOTS + 9):
+        for k in range(FIRST + SLOTS + 9):
             results.append(results[-1] * 1.0001)
+            if k == 9:  # (what it saw then: one chunk; the later ones are added when it looks again)
+                assert len(tape._pool_chunks) == 1
         ba.axpy(results[-1], x, y)
     chunks = list(tape._pool_chunks.values())
     assert [hi - lo for lo, hi, _ in chunks] == [16 * FIRST + 16, 16 * SLOTS + 16, 16 * SLOTS + 16]
