@@ -2085,8 +2085,9 @@ static PyObject *py_watch(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
     Py_RETURN_TRUE;
 }
 
-/* backward(tape address, output, seed): Tape.backward's common case, one output and a seed of its
- * shape and dtype laid out as it (both C- or both Fortran-contiguous): prepare, seed and sweep in
+/* backward(tape address, output, seed): Tape.backward's common case, one output (an array, or an
+ * active scalar: its buffer) and a seed of its shape and dtype laid out as it (both C- or both
+ * Fortran-contiguous): prepare, seed and sweep in
  * one call, so that no Ctrl-C falls between the seeds and the sweep (the GIL is let go during the
  * sweep alone); None when the sweep ran to its end with valid adjoints, else the status of
  * prepare or of the sweep; the fallback object (nothing done): a long sweep, which runs in Python
@@ -2096,8 +2097,9 @@ static PyObject *py_backward(PyObject *self, PyObject *const *a, Py_ssize_t narg
     (void)self;
     ba_tape *t = tape_arg(a, nargs, 3, "backward(tape address, output, seed)");
     if (!t) return NULL;
-    if (!plain_float_array(a[1]) || !plain_float_array(a[2])) return Py_NewRef(fallback);
-    PyArrayObject *out = (PyArrayObject *)a[1], *seed = (PyArrayObject *)a[2];
+    PyObject *output = scalar_type && Py_TYPE(a[1]) == scalar_type ? ((ScalarObject *)a[1])->a : a[1];
+    if (!output || !plain_float_array(output) || !plain_float_array(a[2])) return Py_NewRef(fallback);
+    PyArrayObject *out = (PyArrayObject *)output, *seed = (PyArrayObject *)a[2];
     const int nd = PyArray_NDIM(out), es = (int)PyArray_ITEMSIZE(out);
     const npy_intp size = PyArray_SIZE(out);
     const int both_c = PyArray_IS_C_CONTIGUOUS(out) && PyArray_IS_C_CONTIGUOUS(seed);

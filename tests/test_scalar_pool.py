@@ -345,3 +345,31 @@ def test_a_reduction_takes_a_slot_only_when_active(dispatch_path: str) -> None:
     tape.backward(z.buffer, np.ones(()))
     np.testing.assert_array_equal(tape.grad(x), 2.0 * y)
     np.testing.assert_allclose(float(active), np.dot(x, y), rtol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_tape_backward_from_a_scalar_matches_the_python_path(
+    monkeypatch: pytest.MonkeyPatch, dtype: type
+) -> None:
+    """tape.backward(z, seed) with z an active scalar (its buffer the output): natively in one call,
+    as the Python path does it; and z that no active value reached (a zero gradient)."""
+    x0, y0 = rand(8, dtype=dtype), rand(8, dtype=dtype)
+    seed = np.array(rand(1, dtype=dtype)[0])
+
+    def run() -> list[np.ndarray]:
+        x, y = x0.copy(), y0.copy()
+        with ba.Tape() as tape:
+            tape.watch(x)
+            z = np.sqrt(dot(x, y) * 2.0 + 1.0)
+        tape.backward(z, seed)
+        with ba.Tape() as other:
+            other.watch(x)
+            constant = dot(y, y)  # (a Scalar over an untracked buffer)
+        other.backward(constant, seed)
+        return [z.buffer, tape.grad(x), other.grad(x)]
+
+    z, gx, zero = both_ways(monkeypatch, run)
+    np.testing.assert_array_equal(zero, np.zeros(8, dtype))
+    if np.dtype(dtype).kind == "f":  # z = √(2⟨x, y⟩ + 1): dz/dx = y / z
+        tol = 1e-5 if dtype is np.float32 else 1e-13
+        np.testing.assert_allclose(gx, seed * y0 / z, rtol=tol)
