@@ -1268,8 +1268,10 @@ static PyObject *sb_neg(PyObject *x) { return scalar_result(op_neg, x, NULL); }
 static PyObject *sb_abs(PyObject *x) { return scalar_result(op_abs, x, NULL); }
 static PyObject *sb_pos(PyObject *x) { return Py_NewRef(x); }
 
-/* __array_ufunc__: np.sqrt(r), np.hypot(r, s), ... called plainly (no out=, no other method)
- * on an op of the table is scalar_result; anything else is the Python side's (ufunc_slow). */
+/* __array_ufunc__: np.sqrt(r), np.hypot(r, s), ... called plainly (no other method) on an op of the
+ * table is scalar_result, or with out= a 0-d array (or a Scalar's), py_op's call into it; anything
+ * else is the Python side's (ufunc_slow), as is an in-place operator's call (`A[j, j, ...] -= r`:
+ * out is the first operand, and Python notes the result it then stores back). */
 #define MAX_UFUNCS 32
 static PyObject *ufuncs[MAX_UFUNCS]; /* numpy's ufunc objects (they live as long as numpy) */
 static int ufunc_op[MAX_UFUNCS], n_ufuncs;
@@ -1283,15 +1285,35 @@ int ba_scalar_ufunc(intptr_t ufunc, int op)
     return 0;
 }
 
+static PyObject *scalar_into(int op, PyObject *x, PyObject *y, PyObject *out);
+
 static PyObject *sb_array_ufunc(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     const Py_ssize_t n = PyTuple_GET_SIZE(args);
-    if (n >= 3 && n <= 4 && (!kwargs || PyDict_GET_SIZE(kwargs) == 0)) {
+    PyObject *out = NULL; /* out=(o,): o a 0-d ndarray, or a Scalar's */
+    if (kwargs && kw_out && PyDict_GET_SIZE(kwargs) == 1) {
+        PyObject *o = PyDict_GetItemWithError(kwargs, PyTuple_GET_ITEM(kw_out, 0));
+        if (o && PyTuple_CheckExact(o) && PyTuple_GET_SIZE(o) == 1) {
+            o = PyTuple_GET_ITEM(o, 0);
+            o = scalar_type && Py_TYPE(o) == scalar_type ? ((ScalarObject *)o)->a : o;
+            if (o && Py_TYPE(o) == nd_type && PyArray_NDIM((PyArrayObject *)o) == 0 && n >= 3 &&
+                PyTuple_GET_ITEM(args, 2) != o)
+                out = o;
+        }
+        PyErr_Clear();
+    }
+    if (n >= 3 && n <= 4 && (!kwargs || PyDict_GET_SIZE(kwargs) == 0 || out)) {
         PyObject *uf = PyTuple_GET_ITEM(args, 0), *method = PyTuple_GET_ITEM(args, 1);
         for (int i = 0; i < n_ufuncs; i++)
             if (ufuncs[i] == uf && PyUnicode_Check(method) && PyUnicode_CompareWithASCIIString(method, "__call__") == 0 &&
-                ba_scalar_op_arity(ufunc_op[i]) == n - 2)
-                return scalar_result(ufunc_op[i], PyTuple_GET_ITEM(args, 2), n == 4 ? PyTuple_GET_ITEM(args, 3) : NULL);
+                ba_scalar_op_arity(ufunc_op[i]) == n - 2) {
+                PyObject *x = PyTuple_GET_ITEM(args, 2), *y = n == 4 ? PyTuple_GET_ITEM(args, 3) : NULL;
+                if (!out) return scalar_result(ufunc_op[i], x, y);
+                PyObject *z = scalar_into(ufunc_op[i], x, y, out);
+                if (z != Py_None) return z; /* (NULL: an exception) */
+                Py_DECREF(z);
+                break; /* a status: the Python side's */
+            }
     }
     if (!ufunc_slow) Py_RETURN_NOTIMPLEMENTED;
     PyObject *full = PyTuple_New(n + 1);
@@ -1558,6 +1580,22 @@ static PyObject *scalar_object(int rc, char *slot, const double *constant, PyObj
     if (rc >= 4) /* recorded nothing: a NumPy scalar, as NumPy's own operation gives */
         return PyArray_Scalar((void *)constant, (PyArray_Descr *)(rc - 4 < 2 ? dtypes[rc - 4] : cdtypes[rc - 6]), NULL);
     return new_scalar(slot ? slot_array(recording, slot, rc) : Py_NewRef(out));
+}
+
+/* z <- op(x, y) into out (a 0-d ndarray), promoted as NumPy: a Scalar over out; None for any status
+ * (nothing written: the Python side's apply acts on it); NULL with an exception. */
+static PyObject *scalar_into(int op, PyObject *x, PyObject *y, PyObject *out)
+{
+    double constant[2];
+    char *slot = NULL;
+    int rc;
+    if (forward) {
+        PyObject *z = fw_scalar(op, x, y, out, -1, &rc);
+        if (z || !rc) return z; /* (rc 0: an exception) */
+    } else {
+        rc = scalar_call(recording, op, (intptr_t)x, (intptr_t)y, (intptr_t)out, -1, &slot, (char *)constant);
+    }
+    return rc < 0 ? Py_NewRef(Py_None) : scalar_object(rc, slot, constant, out);
 }
 
 /* op(op, x, y, out, dtype): out None or a 0-d array; dtype -1 to promote as NumPy */

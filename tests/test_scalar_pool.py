@@ -13,6 +13,7 @@ f raising; results outliving their tape; and no chunk kept once its tape and res
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import tracemalloc
 import warnings
@@ -373,3 +374,52 @@ def test_tape_backward_from_a_scalar_matches_the_python_path(
     if np.dtype(dtype).kind == "f":  # z = √(2⟨x, y⟩ + 1): dz/dx = y / z
         tol = 1e-5 if dtype is np.float32 else 1e-13
         np.testing.assert_allclose(gx, seed * y0 / z, rtol=tol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_ufunc_out_natively_as_the_python_side(dtype: type) -> None:
+    """np.sqrt(r, out=o) & co. (o a 0-d array or a Scalar's): the native __array_ufunc__ records
+    into o as blasad._scalar._ufunc_slow does; an in-place operator (`o -= r`, out the first
+    operand) stays the Python side's, which stores its result back without a warning."""
+    from blasad._scalar import _ufunc_slow
+
+    def program(native: bool) -> Callable[[np.ndarray, np.ndarray], None]:
+        def call(ufunc: np.ufunc, *inputs: Any, out: Any) -> None:
+            if native:
+                ufunc(*inputs, out=out)
+            else:
+                _ufunc_slow(inputs[0], ufunc, "__call__", *inputs, out=(out,))
+
+        def f(x: np.ndarray, y: np.ndarray) -> None:
+            r = dot(x, y)
+            call(np.sqrt, r * r, out=x[0, ...])
+            call(np.multiply, r, 0.5, out=ba.Scalar(y[1, ...]))
+            call(np.add, ba.Scalar(x[3, ...]), r, out=x[4, ...])
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                y[2, ...] -= r
+
+        return f
+
+    x0, y0, dx0, dy0 = (rand(8, dtype=dtype) for _ in range(4))
+    got = []
+    slow: list[str] = []  # the calls of _ufunc_slow: the in-place operator's alone, natively
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code is _ufunc_slow.__code__:
+            slow.append(frame.f_code.co_name)
+
+    for native in (True, False):
+        x, y, dx, dy = x0.copy(), y0.copy(), dx0.copy(), dy0.copy()
+        sys.setprofile(profile)
+        try:
+            ba.autodiff(program(native), ba.Duplicated(x, dx), ba.Duplicated(y, dy))
+        finally:
+            sys.setprofile(None)
+        got.append([x, y, dx, dy])
+        if native:
+            assert len(slow) == 1
+    for a, b in zip(*got):
+        np.testing.assert_array_equal(a, b)
+    r = np.vdot(x0, y0) if np.dtype(dtype).kind == "c" else np.dot(x0, y0)
+    np.testing.assert_allclose(got[0][1][2], y0[2] - r, rtol=1e-5)  # (the store back happened)
