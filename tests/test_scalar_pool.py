@@ -423,3 +423,40 @@ def test_ufunc_out_natively_as_the_python_side(dtype: type) -> None:
         np.testing.assert_array_equal(a, b)
     r = np.vdot(x0, y0) if np.dtype(dtype).kind == "c" else np.dot(x0, y0)
     np.testing.assert_allclose(got[0][1][2], y0[2] - r, rtol=1e-5)  # (the store back happened)
+
+
+def test_out_of_memory_for_a_chunk_changes_nothing(dispatch_path: str) -> None:
+    """Each native allocation of a reduction on a fresh tape failing in turn (a chunk's shadow, the
+    region table, the tape's list of chunks, then the record's; ba_debug_fail_after): MemoryError,
+    a chunk whole or not there, and the same operation then succeeds; the gradient is the one of
+    a run without failures."""
+    from blasad._native_loader import lib
+
+    x0 = rand(8)
+    want: list[np.ndarray] = []
+    for n in [-1, *range(8)]:
+        x = x0.copy()
+        with ba.Tape() as tape:
+            tape.watch(x)
+            r = ba.dot(x, x) if n < 0 else None
+            seq = lib.ba_tape_region_seq(tape._ptr)
+            lib.ba_debug_fail_after(n)
+            try:
+                r = ba.dot(x, x)
+                failed = False
+            except MemoryError:
+                failed = True
+            finally:
+                lib.ba_debug_fail_after(-1)
+            if failed:  # a chunk is whole (its region and shadow) or not there
+                chunks = tape._pool_chunks
+                assert all(tape._regions.bar(raw) for _, _, raw in chunks.values())
+                if dispatch_path == "fast":  # (the validating path may have made the result's)
+                    assert set(tape._regions.since(seq)) <= set(chunks)
+                r = ba.dot(x, x)
+            assert r is not None
+            z = r * 3.0
+        tape.backward(z, np.ones(()))
+        want.append(tape.grad(x))
+    for g in want:
+        np.testing.assert_array_equal(g, 6.0 * x0)
