@@ -93,13 +93,13 @@ def source(spec: Spec) -> str:
     ]
     real = {a.name for a in spec.args if a.real}  # nrm2's result: the real dtype of a complex call
     result_dtype = {n: f"_real_dtype({first}.dtype)" if n in real else f"{first}.dtype" for n in fresh}
+    lines += _native_allocations(spec, rid, names)
     for name in fresh:
         lines += [
             f"    fresh_{name} = None",
             f"    if {name} is None and type({first}) is _ndarray{zero_d} and {first}.dtype in _DTYPES:",
             f"        {name} = fresh_{name} = _zeros((), {result_dtype[name]})",
         ]
-    lines += _native_allocations(spec, rid, names)
     lines += _allocations(spec, rid)
     lines += [f"    args = ({', '.join(names)},)", "    rc = 0  # not tried"]
     fast_args = "args"
@@ -162,18 +162,24 @@ def source(spec: Spec) -> str:
 
 
 def _native_allocations(spec: Spec, rid: int, names: list[str]) -> list[str]:
-    """A routine's vector and matrix outputs left None (``x = ba.gemm(1.0, W, x)``): first one native
-    call that allocates them (with their shadow on a recording tape, their tangent in forward mode)
-    and runs the call (``fast_new``, csrc/fast.c): lines of source. What it does not take (an int
-    scalar, a dim that only the output carries, an output forward mode's Python side must cover)
+    """A routine's vector and matrix outputs left None (``x = ba.gemm(1.0, W, x)``), or a reduction's
+    result (``r = ba.dot(x, y)``): first one native call that allocates them (with their shadow on a
+    recording tape, their tangent in forward mode; an active result: a slot of the tape's scalar
+    pool) and runs the call (``fast_new``, csrc/fast.c): lines of source. What it does not take (an
+    int scalar, a dim that only the output carries, an output forward mode's Python side must cover)
     goes on as before: the outputs allocated here (_allocations), the fast path, the validating one."""
-    unset = [
-        a
-        for a in spec.args
-        if a.kind in ("vector", "matrix") and a.out and spec.defaults.get(a.name, 0) is None
-    ]
+    written = [a for a in spec.args if a.out or a.inout]
+    if len(written) == 1 and written[0].kind == "scalar" and spec.defaults.get(written[0].name, 0) is None:
+        unset = written if any(a.kind == "vector" for a in spec.args) else []  # (rotg: scalars only)
+    else:
+        unset = [
+            a
+            for a in spec.args
+            if a.kind in ("vector", "matrix") and a.out and spec.defaults.get(a.name, 0) is None
+        ]
     given = {d for a in spec.args if a.kind in ("vector", "matrix") and a not in unset for d in a.dims}
-    if rid < 0 or not unset or any(a.real or a.trans or not set(a.dims) <= given for a in unset):
+    bad = [a for a in unset if (a.real and a.kind != "scalar") or a.trans or not set(a.dims) <= given]
+    if rid < 0 or not unset or bad:  # (a reduction's real result, nrm2's: fast_new makes it)
         return []  # (a dim the given arrays do not bind, LAPACK's min(m, n): the spec's allocate)
     results = [
         f"_wrap(vals[{i}])" if a.kind == "scalar" else f"vals[{i}]"

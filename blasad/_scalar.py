@@ -7,10 +7,11 @@ NumPy expressions) and whose arithmetic is recorded on the tape recording on thi
 ``np.sqrt exp log sin cos conj hypot reciprocal positive`` (the ops of blasad/specs/scalar.py,
 their rules in csrc/scalar.c; ``+r`` is r itself). Each operation is one native call (the
 arithmetic: the number slots of Scalar's C base; ufuncs: its ``__array_ufunc__``), which
-computes z, takes a slot for it in the tape's scalar pool (one tracked region per 1024 slots)
-and records the op with its operands' values. An operation whose operands are all constants,
-or any operation outside a recording, records nothing and gives the NumPy scalar NumPy would
-(computed by the same native code, so recorded and unrecorded values agree).
+computes z, takes a slot for it in the tape's scalar pool (one tracked region per 1024 slots,
+64 in a tape's first; made natively) and records the op with its operands' values. An
+operation whose operands are all constants, or any operation outside a recording, records
+nothing and gives the NumPy scalar NumPy would (computed by the same native code, so recorded
+and unrecorded values agree).
 
 Never silent: inside a recording, turning an active scalar into a plain number (``float(r)``,
 ``complex(r)``, ``int(r)``, ``r.item()``, ``np.asarray(r)``, a NumPy store ``A[j, j] = r``, an
@@ -33,7 +34,7 @@ import numpy as np
 
 import blasad._tape as _tape_module
 from blasad._native_loader import lib
-from blasad._tape import Tape, extent, thread_local
+from blasad._tape import thread_local
 from blasad.specs import DTYPE_CODES
 from blasad.specs.scalar import OPS
 
@@ -62,7 +63,6 @@ _STORE_BACK = threading.local()
 # module): the native calls answer -7 in forward mode when they leave the operation to it (Python's
 # Forward exists for the run, a batch, an operand they do not read: csrc/fast.c fw_scalar)
 FORWARD: list[Any] = []
-_POOL_SLOTS = 1024  # slots (16 bytes each) per chunk of a tape's scalar pool
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -285,17 +285,6 @@ def _numpy(ufunc: np.ufunc, method: str, inputs: Any, kwargs: dict[str, Any], lo
     return getattr(ufunc, method)(*inputs, **kwargs)
 
 
-def _add_chunk(tape: Tape) -> None:
-    """A new chunk of scalar slots for tape: one tracked region, 16-byte aligned."""
-    raw = np.zeros(16 * _POOL_SLOTS + 16, np.uint8)
-    shift = -raw.ctypes.data % 16
-    chunk = raw[shift : shift + 16 * _POOL_SLOTS]
-    tape._regions.ensure(chunk)
-    lo, hi = extent(chunk)
-    tape._pool_chunks[lo] = (lo, hi, raw)  # (raw alive as long as the tape)
-    lib.ba_tape_set_pool(tape._ptr, chunk.ctypes.data, _POOL_SLOTS, id(raw))
-
-
 def buffer_as(s: Scalar, dtype: np.dtype[Any]) -> np.ndarray | None:
     """s's value as a 0-d buffer of dtype, differentiable: s's own buffer when it has that dtype,
     else a recorded cast into a new one (a real ‖z‖ as α of a complex routine, a float64 scale for
@@ -311,15 +300,13 @@ def buffer_as(s: Scalar, dtype: np.dtype[Any]) -> np.ndarray | None:
 
 def result_buffer(dtype: np.dtype[Any]) -> np.ndarray:
     """A reduction's result buffer: while a tape records, a 0-d array over a fresh slot of its
-    scalar pool (tracked already, so the call needs no new region); else a new 0-d array."""
+    scalar pool (tracked already, so the call needs no new region; a used-up pool gets a new chunk
+    natively, csrc/fast.c pool_grow); else a new 0-d array."""
     if thread_local.forward is not None:  # forward mode once Python's Forward exists (before: C covers it)
         a = np.zeros((), dtype)
         thread_local.forward.cover(a)
         return a
     a = _slot(DTYPE_CODES[dtype])
-    if a is None and thread_local.tape is not None:
-        _add_chunk(thread_local.tape)
-        a = _slot(DTYPE_CODES[dtype])
     return np.zeros((), dtype) if a is None else a
 
 
@@ -351,9 +338,7 @@ def _apply_slow(op: int, x: Any, y: Any, out: np.ndarray | None, rc: int, dtype:
             ufunc = reference if isinstance(reference, np.ufunc) else np.positive
             return _numpy(ufunc, "__call__", args, {} if out is None else {"out": (out,)}, lose=True)
         assert tape is not None, f"status {rc} comes only from a recording"
-        if rc == -4:
-            _add_chunk(tape)
-        elif rc == -5:
+        if rc == -5:
             assert out is not None
             tape._regions.ensure(out)
         elif rc == -6:

@@ -358,6 +358,7 @@ class Tape:
     _check = False  # also: an active scalar turned into a plain number raises (blasad._scalar)
     _in_loop = False  # a checkpointed loop's forward is running
     _broken = ""  # why backward would give a wrong gradient (a loop that raised)
+    _chunk_map: dict[int, tuple[int, int, np.ndarray]] | None = None  # _pool_chunks, as last seen
 
     def _setup(
         self, address: int, owner: Any, keep: list[Any], bases: list[Any], check: bool = False
@@ -378,10 +379,18 @@ class Tape:
         """The checkpointed loops (blasad._checkpoint._Loop), by barrier id."""
         return []
 
-    @functools.cached_property
+    @property
     def _pool_chunks(self) -> dict[int, tuple[int, int, np.ndarray]]:
-        """The scalar pool's chunks by lo: their byte span and the array they are (kept alive here)."""
-        return {}
+        """The scalar pool's chunks by lo: their region's byte span and the array they are (the
+        native tape lists and holds them: csrc/fast.c pool_grow makes them as slots run out, at
+        any time; the ones made since the last look are added)."""
+        chunks = self._chunk_map
+        if chunks is None:
+            chunks = self._chunk_map = {}
+        for raw in _native_pool_chunks(self._address, len(chunks)):
+            lo, hi = extent(raw)
+            chunks[lo] = (lo, hi, raw)
+        return chunks
 
     @functools.cached_property
     def _ptr(self) -> Any:
@@ -861,4 +870,5 @@ if lib.ba_autodiff_init(id(_box)):
     _native_watch,
     _native_backward,
     _native_forward,
+    _native_pool_chunks,
 ) = _box[7:]

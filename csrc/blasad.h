@@ -231,7 +231,7 @@ int ba_fast_call(int routine, intptr_t args);
  * what they do not do themselves (blasad._scalar._from_c, _ufunc_slow), and appends the three CPython functions the Python side calls:
  * op(op, x, y, out, dtype), slot(dtype) and shadow(tape address, x). op_index: an op's index by name (-1: none).
  * set_pool: the tape's current chunk of scalar slots (nslots of 16 bytes at p, one tracked
- * region; owner: the chunk's array, which the tape keeps alive). */
+ * region; owner: the chunk's array, which the front end keeps alive; csrc/fast.c makes the chunks). */
 int ba_scalar_base(intptr_t box);
 /* ufunc (a numpy.ufunc by id) applied to an active scalar is op: __array_ufunc__ runs it natively */
 int ba_scalar_ufunc(intptr_t ufunc, int op);
@@ -243,7 +243,8 @@ int ba_scalar_init(intptr_t scalar_type, intptr_t c64, intptr_t c128, intptr_t c
 /* Reverse-mode autodiff's common case in one native call (blasad/_tape.py): box holds Duplicated,
  * Const, BatchDuplicated, the fallback object and the Python side's _adopt, _end_adopted and
  * _sweep_failed; the CPython functions of csrc/fast.c's autodiff_methods are appended to it
- * (autodiff, tape, duplicated, tape_new, enter, grad, watch, backward, forward_run). ba_forward_init: forward mode's (blasad/_forward.py), box
+ * (autodiff, tape, duplicated, tape_new, enter, grad, watch, backward, forward_run, pool_chunks).
+ * ba_forward_init: forward mode's (blasad/_forward.py), box
  * [_adopt, _end], forward(f, args) appended. */
 int ba_autodiff_init(intptr_t box);
 int ba_forward_init(intptr_t box);

@@ -88,6 +88,7 @@ typedef struct {
 } nd_t;
 
 static const int ES_OF[4] = {4, 8, 8, 16}; /* bytes per element of dtype code 0..3 (s d c z) */
+static const int npy_types[4] = {NPY_FLOAT32, NPY_FLOAT64, NPY_COMPLEX64, NPY_COMPLEX128}; /* (NumPy's) */
 
 /* An exact numpy.ndarray of ndim nd whose dtype is float32/float64, or complex64/complex128
  * (the LAPACK routines' complex calls: their specs read no scalar), equal to *dt once that is
@@ -598,6 +599,8 @@ static int stage_out(ba_tape *t, const fg_spec *s, int dt, const int *stage, PyO
  * function would allocate it (zeros of the call's dtype, its shape from the dims the other
  * arguments bind; column-major for a LAPACK routine), into fresh[i] (a new reference the caller
  * owns whatever the status; nothing else is written before it exists). */
+static int pool_grow(ba_tape *t);
+static PyObject *slot_array(ba_tape *t, char *p, int dt);
 static int fast_run(ba_tape *t, int r, intptr_t args, PyObject **fresh)
 {
     PyObject *tuple = (PyObject *)args;
@@ -626,6 +629,8 @@ static int fast_run(ba_tape *t, int r, intptr_t args, PyObject **fresh)
         if (fresh && (PyObject *)obj[i] == Py_None && g->io == FG_OUT &&
             (g->kind == FG_VECTOR || g->kind == FG_MATRIX) && !g->real && (g->kind == FG_VECTOR || g->trans < 0)) {
             nfresh++; /* allocated once the dims are known */
+        } else if (fresh && (PyObject *)obj[i] == Py_None && g->io == FG_OUT && g->kind == FG_SCALAR) {
+            nfresh++; /* a reduction's result: allocated once the dtype is known */
         } else if (g->kind == FG_FLAG) {
             if ((L[i] = letter_of(obj[i])) < 0) return BAIL;
         } else if (g->kind == FG_INT) { /* a keyword dim: an int >= 0, or None (the arrays bind it) */
@@ -673,6 +678,16 @@ static int fast_run(ba_tape *t, int r, intptr_t args, PyObject **fresh)
     fg_solve(r, d, L, &bound);
     for (int i = 0; nfresh && i < na; i++) { /* the outputs left None: zeros of the bound dims */
         const fg_arg *g = &s->args[i];
+        if ((PyObject *)obj[i] == Py_None && g->kind == FG_SCALAR) { /* 0-d zeros (active: a slot, below) */
+            int sdt = g->real ? dt & 1 : dt;
+            if (!PyArray_API || !(fresh[i] = PyArray_Zeros(0, NULL, PyArray_DescrFromType(npy_types[sdt]), 0))) {
+                PyErr_Clear();
+                return PyArray_API ? -1 : BAIL;
+            }
+            obj[i] = (intptr_t)fresh[i];
+            if (!as_array(obj[i], 0, &sdt, &a[i])) return BAIL; /* (never) */
+            continue;
+        }
         if ((PyObject *)obj[i] != Py_None || (g->kind != FG_VECTOR && g->kind != FG_MATRIX)) continue;
         const int nd = g->kind == FG_MATRIX ? 2 : 1;
         npy_intp shape[2];
@@ -680,8 +695,7 @@ static int fast_run(ba_tape *t, int r, intptr_t args, PyObject **fresh)
             if (!(bound >> g->dims[k] & 1)) return BAIL; /* a dim only it carries: the spec's allocate */
             shape[k] = d[g->dims[k]];
         }
-        static const int npy_of[4] = {NPY_FLOAT32, NPY_FLOAT64, NPY_COMPLEX64, NPY_COMPLEX128};
-        if (!PyArray_API || !(fresh[i] = PyArray_Zeros(nd, shape, PyArray_DescrFromType(npy_of[dt]), s->colmajor))) {
+        if (!PyArray_API || !(fresh[i] = PyArray_Zeros(nd, shape, PyArray_DescrFromType(npy_types[dt]), s->colmajor))) {
             PyErr_Clear();
             return PyArray_API ? -1 : BAIL;
         }
@@ -821,7 +835,22 @@ static int fast_run(ba_tape *t, int r, intptr_t args, PyObject **fresh)
     }
     for (int i = 0; i < na; i++) /* an active call's outputs without a shadow get one (a result: a slot) */
         if (s->args[i].io != FG_IN && s->args[i].kind != FG_PIVOTS && active && !v[i].bar) {
-            if (s->args[i].kind == FG_SCALAR) return NEEDS_SHADOW;
+            if (s->args[i].kind == FG_SCALAR && !(fresh && fresh[i])) return NEEDS_SHADOW; /* (the caller's) */
+            if (s->args[i].kind == FG_SCALAR) { /* made here: a slot of the tape's pool instead, tracked */
+                char *p = ba_tape_pool_take(t);
+                if (!p && !pool_grow(t)) p = ba_tape_pool_take(t);
+                PyObject *slot = p ? slot_array(t, p, s->args[i].real ? dt & 1 : dt) : NULL;
+                if (!slot) {
+                    PyErr_Clear();
+                    return -1;
+                }
+                Py_SETREF(fresh[i], slot);
+                obj[i] = (intptr_t)slot;
+                a[i].p = p;
+                v[i].p = (intptr_t)p;
+                v[i].bar = ba_tape_shadow(t, (intptr_t)p);
+                continue;
+            }
             const intptr_t bar = ensure(t, (PyObject *)obj[i], ba_tape_bases(t));
             if (bar == -3) return -1;
             if (bar < 0) return BAIL; /* the validating path names the overlap */
@@ -1208,6 +1237,7 @@ static int scalar_call(ba_tape *t, int op, intptr_t xo, intptr_t yo, intptr_t ou
                        char *constant);
 
 static PyObject *fw_scalar(int op, PyObject *xo, PyObject *yo, PyObject *out, int dz, int *rc);
+static int pool_grow(ba_tape *t);
 
 static PyObject *scalar_result(int op, PyObject *x, PyObject *y)
 {
@@ -1238,8 +1268,10 @@ static PyObject *sb_neg(PyObject *x) { return scalar_result(op_neg, x, NULL); }
 static PyObject *sb_abs(PyObject *x) { return scalar_result(op_abs, x, NULL); }
 static PyObject *sb_pos(PyObject *x) { return Py_NewRef(x); }
 
-/* __array_ufunc__: np.sqrt(r), np.hypot(r, s), ... called plainly (no out=, no other method)
- * on an op of the table is scalar_result; anything else is the Python side's (ufunc_slow). */
+/* __array_ufunc__: np.sqrt(r), np.hypot(r, s), ... called plainly (no other method) on an op of the
+ * table is scalar_result, or with out= a 0-d array (or a Scalar's), py_op's call into it; anything
+ * else is the Python side's (ufunc_slow), as is an in-place operator's call (`A[j, j, ...] -= r`:
+ * out is the first operand, and Python notes the result it then stores back). */
 #define MAX_UFUNCS 32
 static PyObject *ufuncs[MAX_UFUNCS]; /* numpy's ufunc objects (they live as long as numpy) */
 static int ufunc_op[MAX_UFUNCS], n_ufuncs;
@@ -1253,15 +1285,35 @@ int ba_scalar_ufunc(intptr_t ufunc, int op)
     return 0;
 }
 
+static PyObject *scalar_into(int op, PyObject *x, PyObject *y, PyObject *out);
+
 static PyObject *sb_array_ufunc(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     const Py_ssize_t n = PyTuple_GET_SIZE(args);
-    if (n >= 3 && n <= 4 && (!kwargs || PyDict_GET_SIZE(kwargs) == 0)) {
+    PyObject *out = NULL; /* out=(o,): o a 0-d ndarray, or a Scalar's */
+    if (kwargs && kw_out && PyDict_GET_SIZE(kwargs) == 1) {
+        PyObject *o = PyDict_GetItemWithError(kwargs, PyTuple_GET_ITEM(kw_out, 0));
+        if (o && PyTuple_CheckExact(o) && PyTuple_GET_SIZE(o) == 1) {
+            o = PyTuple_GET_ITEM(o, 0);
+            o = scalar_type && Py_TYPE(o) == scalar_type ? ((ScalarObject *)o)->a : o;
+            if (o && Py_TYPE(o) == nd_type && PyArray_NDIM((PyArrayObject *)o) == 0 && n >= 3 &&
+                PyTuple_GET_ITEM(args, 2) != o)
+                out = o;
+        }
+        PyErr_Clear();
+    }
+    if (n >= 3 && n <= 4 && (!kwargs || PyDict_GET_SIZE(kwargs) == 0 || out)) {
         PyObject *uf = PyTuple_GET_ITEM(args, 0), *method = PyTuple_GET_ITEM(args, 1);
         for (int i = 0; i < n_ufuncs; i++)
             if (ufuncs[i] == uf && PyUnicode_Check(method) && PyUnicode_CompareWithASCIIString(method, "__call__") == 0 &&
-                ba_scalar_op_arity(ufunc_op[i]) == n - 2)
-                return scalar_result(ufunc_op[i], PyTuple_GET_ITEM(args, 2), n == 4 ? PyTuple_GET_ITEM(args, 3) : NULL);
+                ba_scalar_op_arity(ufunc_op[i]) == n - 2) {
+                PyObject *x = PyTuple_GET_ITEM(args, 2), *y = n == 4 ? PyTuple_GET_ITEM(args, 3) : NULL;
+                if (!out) return scalar_result(ufunc_op[i], x, y);
+                PyObject *z = scalar_into(ufunc_op[i], x, y, out);
+                if (z != Py_None) return z; /* (NULL: an exception) */
+                Py_DECREF(z);
+                break; /* a status: the Python side's */
+            }
     }
     if (!ufunc_slow) Py_RETURN_NOTIMPLEMENTED;
     PyObject *full = PyTuple_New(n + 1);
@@ -1422,9 +1474,9 @@ static int s_promote(const sopnd *x, const sopnd *y, int arity)
  * slot it took (NULL: out); dtype code + 4 when nothing is recorded (no tape, or constants only)
  * and there is no out: the value is in constant (16 bytes); or a status: -1 out of memory;
  * -2 nothing recording and an out (the caller computes it with NumPy); -3 an operand or dtype
- * not read here (the caller converts and calls again with dz set, or lets NumPy raise); -4 the
- * pool is used up (the caller adds a chunk); -5 active and out has no shadow (the caller gives
- * it one); -6 an array straddles a tracked region. Nothing is written unless it returns >= 0. */
+ * not read here (the caller converts and calls again with dz set, or lets NumPy raise); -5 active
+ * and out has no shadow (the caller gives it one); -6 an array straddles a tracked region. Nothing
+ * is written unless it returns >= 0 (a pool used up gets a new chunk here: pool_grow). */
 static int scalar_call(ba_tape *t, int op, intptr_t xo, intptr_t yo, intptr_t out, int dz, char **slot,
                        char *constant)
 {
@@ -1464,7 +1516,11 @@ static int scalar_call(ba_tape *t, int op, intptr_t xo, intptr_t yo, intptr_t ou
         if ((x.bar || y.bar) && !z_bar) return -5;
     } else {
         z = ba_tape_pool_take(t);
-        if (!z) return -4;
+        if (!z && !pool_grow(t)) z = ba_tape_pool_take(t);
+        if (!z) {
+            PyErr_Clear();
+            return -1;
+        }
         z_bar = ba_tape_shadow(t, (intptr_t)z);
         *slot = z;
     }
@@ -1488,8 +1544,6 @@ static int scalar_call(ba_tape *t, int op, intptr_t xo, intptr_t yo, intptr_t ou
     if (ba_entry(t, scalar_entry, 0, 0, w, 12, src, ns)) return -1;
     return dz;
 }
-
-static const int npy_types[4] = {NPY_FLOAT32, NPY_FLOAT64, NPY_COMPLEX64, NPY_COMPLEX128};
 
 /* A new 0-d array of dtype dt over pool slot p of tape t (its base: the pool's chunk). */
 static PyObject *slot_array(ba_tape *t, char *p, int dt)
@@ -1526,6 +1580,22 @@ static PyObject *scalar_object(int rc, char *slot, const double *constant, PyObj
     if (rc >= 4) /* recorded nothing: a NumPy scalar, as NumPy's own operation gives */
         return PyArray_Scalar((void *)constant, (PyArray_Descr *)(rc - 4 < 2 ? dtypes[rc - 4] : cdtypes[rc - 6]), NULL);
     return new_scalar(slot ? slot_array(recording, slot, rc) : Py_NewRef(out));
+}
+
+/* z <- op(x, y) into out (a 0-d ndarray), promoted as NumPy: a Scalar over out; None for any status
+ * (nothing written: the Python side's apply acts on it); NULL with an exception. */
+static PyObject *scalar_into(int op, PyObject *x, PyObject *y, PyObject *out)
+{
+    double constant[2];
+    char *slot = NULL;
+    int rc;
+    if (forward) {
+        PyObject *z = fw_scalar(op, x, y, out, -1, &rc);
+        if (z || !rc) return z; /* (rc 0: an exception) */
+    } else {
+        rc = scalar_call(recording, op, (intptr_t)x, (intptr_t)y, (intptr_t)out, -1, &slot, (char *)constant);
+    }
+    return rc < 0 ? Py_NewRef(Py_None) : scalar_object(rc, slot, constant, out);
 }
 
 /* op(op, x, y, out, dtype): out None or a 0-d array; dtype -1 to promote as NumPy */
@@ -1653,7 +1723,46 @@ static PyObject *fw_scalar(int op, PyObject *xo, PyObject *yo, PyObject *out, in
     return new_scalar(z);
 }
 
-/* slot(dtype): a reduction's result buffer while a tape records */
+/* ---- the scalar pool's chunks, made here -------------------------------------------------------
+ *
+ * A chunk: POOL_SLOTS slots of 16 bytes, 16-byte aligned, in a zeroed uint8 array, its owner (the
+ * slots' 0-d arrays have it as their base, so that a result outlives its tape), tracked as one
+ * region whose shadow the tape makes from its pool of blocks. The first chunk of a tape has
+ * POOL_FIRST slots: a small program's tape makes and zeroes 2 x 1 KiB (values and shadows), not
+ * 2 x 16 KiB. The tape lists the owners (ba_tape_pool_add) and holds a reference to each, which
+ * tape_free lets go: no Python code runs, and no Tape object is needed (a native autodiff call
+ * does not make one for it). */
+#define POOL_SLOTS 1024
+#define POOL_FIRST 64
+
+/* A new chunk for tape t, its current one from now on: 0, or -1 with an exception set (nothing
+ * changed). The GIL is held. */
+static int pool_grow(ba_tape *t)
+{
+    const int64_t slots = ba_tape_pool_nchunks(t) ? POOL_SLOTS : POOL_FIRST;
+    npy_intp n = 16 * slots + 16; /* (16 bytes of slack to align the slots) */
+    PyObject *raw = PyArray_ZEROS(1, &n, NPY_UINT8, 0);
+    if (!raw) return -1;
+    const intptr_t lo = (intptr_t)PyArray_DATA((PyArrayObject *)raw), shadow = ba_tape_new_shadow(t, lo, lo + n);
+    if (shadow >= 0 && !ba_tape_pool_add(t, lo + (-lo & 15), slots, raw)) return 0; /* (t holds raw) */
+    if (shadow >= 0) ba_tape_remove_region(t, lo);
+    Py_DECREF(raw);
+    if (shadow == -2) /* (fresh memory under a region: an array freed while the tape tracks it) */
+        PyErr_SetString(PyExc_ValueError, "blasad: a new scalar pool chunk lies in memory the tape tracks");
+    else PyErr_SetString(PyExc_MemoryError, "blasad: out of memory while adding scalar slots to the tape");
+    return -1;
+}
+
+/* ba_tape_free, letting go of the scalar pool's chunks (the GIL is held) */
+static void tape_free(ba_tape *t)
+{
+    if (!t) return;
+    for (int64_t i = ba_tape_pool_nchunks(t); i-- > 0;) Py_DECREF((PyObject *)ba_tape_pool_chunk(t, i));
+    ba_tape_free(t);
+}
+
+/* slot(dtype): a reduction's result buffer while a tape records (a new chunk when the pool is used
+ * up); None when none records */
 static PyObject *py_slot(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
@@ -1662,9 +1771,26 @@ static PyObject *py_slot(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "slot(dtype code)");
         return NULL;
     }
-    char *p = recording ? ba_tape_pool_take(recording) : NULL;
-    if (!p) Py_RETURN_NONE;
-    return slot_array(recording, p, (int)dt);
+    if (!recording) Py_RETURN_NONE;
+    char *p = ba_tape_pool_take(recording);
+    if (!p && pool_grow(recording)) return NULL;
+    return slot_array(recording, p ? p : ba_tape_pool_take(recording), (int)dt);
+}
+
+/* pool_chunks(tape address, start): the owners of the tape's scalar pool chunks from the start-th
+ * on (a new list), in order made */
+static PyObject *py_pool_chunks(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
+{
+    (void)self;
+    ba_tape *t = nargs == 2 ? (ba_tape *)PyLong_AsVoidPtr(a[0]) : NULL;
+    const Py_ssize_t start = t ? PyLong_AsSsize_t(a[1]) : -1;
+    if (!t || start < 0)
+        return PyErr_Occurred() ? NULL : PyErr_Format(PyExc_TypeError, "pool_chunks(tape address, start)");
+    const int64_t n = ba_tape_pool_nchunks(t);
+    PyObject *list = PyList_New(n > start ? (Py_ssize_t)n - start : 0);
+    for (int64_t i = start; list && i < n; i++)
+        PyList_SET_ITEM(list, (Py_ssize_t)(i - start), Py_NewRef(ba_tape_pool_chunk(t, i)));
+    return list;
 }
 
 /* ---- reverse-mode autodiff in one native call (blasad/_tape.py autodiff) ---------------------
@@ -1698,7 +1824,7 @@ static int sweep(ba_tape *t)
 
 /* The Tape object of the autodiff running on this thread, made on first demand; NULL with no
  * exception set when none runs. */
-static void free_tape(PyObject *capsule) { ba_tape_free(PyCapsule_GetPointer(capsule, "blasad.tape")); }
+static void free_tape(PyObject *capsule) { tape_free(PyCapsule_GetPointer(capsule, "blasad.tape")); }
 
 static PyObject *lazy_tape(void)
 {
@@ -1825,7 +1951,7 @@ static PyObject *py_autodiff(PyObject *self, PyObject *const *a, Py_ssize_t narg
         rc = ba_tape_add_region(L.t, lo, hi, array_bound((intptr_t)arr[i + 1], 0));
     }
     if (rc) {
-        if (L.t) ba_tape_free(L.t);
+        if (L.t) tape_free(L.t);
         Py_XDECREF(L.keep), Py_XDECREF(L.bases), Py_DECREF(primals);
         return PyErr_Occurred() ? NULL : PyErr_NoMemory();
     }
@@ -1855,7 +1981,7 @@ static PyObject *py_autodiff(PyObject *self, PyObject *const *a, Py_ssize_t narg
             Py_CLEAR(result);
         }
     }
-    ba_tape_free(L.t);
+    tape_free(L.t);
     Py_DECREF(L.keep), Py_DECREF(L.bases);
     return result;
 }
@@ -2023,8 +2149,9 @@ static PyObject *py_watch(PyObject *self, PyObject *const *a, Py_ssize_t nargs)
     Py_RETURN_TRUE;
 }
 
-/* backward(tape address, output, seed): Tape.backward's common case, one output and a seed of its
- * shape and dtype laid out as it (both C- or both Fortran-contiguous): prepare, seed and sweep in
+/* backward(tape address, output, seed): Tape.backward's common case, one output (an array, or an
+ * active scalar: its buffer) and a seed of its shape and dtype laid out as it (both C- or both
+ * Fortran-contiguous): prepare, seed and sweep in
  * one call, so that no Ctrl-C falls between the seeds and the sweep (the GIL is let go during the
  * sweep alone); None when the sweep ran to its end with valid adjoints, else the status of
  * prepare or of the sweep; the fallback object (nothing done): a long sweep, which runs in Python
@@ -2034,8 +2161,9 @@ static PyObject *py_backward(PyObject *self, PyObject *const *a, Py_ssize_t narg
     (void)self;
     ba_tape *t = tape_arg(a, nargs, 3, "backward(tape address, output, seed)");
     if (!t) return NULL;
-    if (!plain_float_array(a[1]) || !plain_float_array(a[2])) return Py_NewRef(fallback);
-    PyArrayObject *out = (PyArrayObject *)a[1], *seed = (PyArrayObject *)a[2];
+    PyObject *output = scalar_type && Py_TYPE(a[1]) == scalar_type ? ((ScalarObject *)a[1])->a : a[1];
+    if (!output || !plain_float_array(output) || !plain_float_array(a[2])) return Py_NewRef(fallback);
+    PyArrayObject *out = (PyArrayObject *)output, *seed = (PyArrayObject *)a[2];
     const int nd = PyArray_NDIM(out), es = (int)PyArray_ITEMSIZE(out);
     const npy_intp size = PyArray_SIZE(out);
     const int both_c = PyArray_IS_C_CONTIGUOUS(out) && PyArray_IS_C_CONTIGUOUS(seed);
@@ -2173,6 +2301,8 @@ static PyMethodDef autodiff_methods[] = {
      "backward(tape address, output, seed): Tape.backward's common case; the fallback object when not taken"},
     {"forward_run", (PyCFunction)(void (*)(void))py_lazy_forward, METH_FASTCALL,
      "forward_run(): the Forward of the native forward-mode run on this thread (made now), or None"},
+    {"pool_chunks", (PyCFunction)(void (*)(void))py_pool_chunks, METH_FASTCALL,
+     "pool_chunks(tape address, start): the arrays of the tape's scalar pool chunks from the start-th on"},
 };
 
 /* box: [Duplicated, Const, BatchDuplicated, fallback object, _adopt, _end_adopted, _sweep_failed];

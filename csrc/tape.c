@@ -313,6 +313,8 @@ struct ba_tape {
     char *pool;                /* active scalars' slots: pool_k of pool_n taken (16 bytes each) */
     int64_t pool_n, pool_k;
     void *pool_owner;          /* the chunk's array (a Python object the front end keeps alive) */
+    void **chunks;             /* every chunk's owner, in order made (ba_tape_pool_add) */
+    int64_t nchunks;
     int64_t invalid[3];        /* the sweep found its adjoints invalid, by reason (ba_tape_invalid) */
     ba_log *log;               /* a replay tape's calls (replay.c); NULL for a tape swept once */
     int swept;                 /* a replay tape: its latest sweep ran to the end */
@@ -690,6 +692,7 @@ void ba_tape_free(ba_tape *t)
     OS_EACH(&t->reg, p) block_give((char *)os_at(&t->reg, p)[4]);
     ba_log_free(t->log);
     os_free(&t->reg);
+    free(t->chunks);
     free(t);
 }
 
@@ -1594,3 +1597,21 @@ int64_t ba_tape_regions_since(ba_tape *t, intptr_t seq, intptr_t out, int64_t ma
         }
     return k;
 }
+
+/* ---- the scalar pool's chunks ------------------------------------------------------------------
+ * The front end makes each chunk (csrc/fast.c pool_grow: its memory, its region) and holds its
+ * owner, a Python object, until it frees the tape; the tape lists the owners, in order made, for
+ * the front end to find them (Tape._pool_chunks) and let them go. */
+int ba_tape_pool_add(ba_tape *t, intptr_t p, int64_t nslots, void *owner)
+{
+    void **c = ba_realloc(t->chunks, (size_t)(t->nchunks + 1) * sizeof *c);
+    if (!c) return -1;
+    t->chunks = c;
+    c[t->nchunks++] = owner;
+    ba_tape_set_pool(t, p, nslots, (intptr_t)owner);
+    return 0;
+}
+
+int64_t ba_tape_pool_nchunks(ba_tape *t) { return t->nchunks; }
+
+void *ba_tape_pool_chunk(ba_tape *t, int64_t i) { return i >= 0 && i < t->nchunks ? t->chunks[i] : NULL; }

@@ -115,9 +115,14 @@ double _Complex ba_scalar_load(const char *p, int dt);
 int ba_scalar_op_arity(int op); /* 1 or 2; -1: no such op */
 int ba_scalar_op_kind(int op); /* 1: a real result (abs, real, imag); 2: real operands only (hypot) */
 /* The tape's pool of scalar slots (16 bytes each, in one tracked region): the address of a
- * fresh slot, or 0 when the pool is used up (the front end adds a chunk: ba_tape_set_pool). */
+ * fresh slot, or 0 when the pool is used up (the front end adds a chunk: ba_tape_pool_add, which
+ * makes it the current one and lists its owner, a Python object the front end holds until it
+ * frees the tape; -1 out of memory, nothing changed). */
 char *ba_tape_pool_take(ba_tape *t);
 void *ba_tape_pool_owner(ba_tape *t);            /* the chunk's array (a Python object) */
+int ba_tape_pool_add(ba_tape *t, intptr_t p, int64_t nslots, void *owner);
+int64_t ba_tape_pool_nchunks(ba_tape *t);
+void *ba_tape_pool_chunk(ba_tape *t, int64_t i); /* the i-th chunk's owner (NULL: no such chunk) */
 
 /* Replay (replay.c): a replay tape's log of calls; rewind drops every record and snapshot, so
  * that the tape records anew (its regions, pool and log stay). entry_call: the generated switch
