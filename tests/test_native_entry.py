@@ -7,12 +7,12 @@ native call hand over to Python halfway (a Tape or Forward object made while f r
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
+from _tools import run_threads
 
 import blasad as ba
 from blasad import _forward, _tape
@@ -331,30 +331,21 @@ def test_native_autodiff_in_threads() -> None:
     """Each thread's call has its own tape (the native state is per thread)."""
     W = rand(3, 3)
     want: list[np.ndarray] = []
-    errors: list[BaseException] = []
 
     def work(k: int) -> None:
-        try:
-            for _ in range(200):
-                X, dX = np.ones((4, 3, 2)), np.ones((4, 3, 2))
-                dW = np.zeros((3, 3))
+        for _ in range(200):
+            X, dX = np.ones((4, 3, 2)), np.ones((4, 3, 2))
+            dW = np.zeros((3, 3))
 
-                def f(W: np.ndarray, X: np.ndarray) -> None:
-                    if k % 2:
-                        assert current_tape() is not None  # half of them hand over to Python
-                    chain(W, X)
+            def f(W: np.ndarray, X: np.ndarray) -> None:
+                if k % 2:
+                    assert current_tape() is not None  # half of them hand over to Python
+                chain(W, X)
 
-                ba.autodiff(f, ba.Duplicated(W.copy(), dW), ba.Duplicated(X, dX))
-                want.append(dW)
-        except BaseException as e:  # (reported below)
-            errors.append(e)
+            ba.autodiff(f, ba.Duplicated(W.copy(), dW), ba.Duplicated(X, dX))
+            want.append(dW)
 
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
+    run_threads(work)
     assert len(want) == 800
     for dW in want[1:]:
         np.testing.assert_array_equal(dW, want[0])

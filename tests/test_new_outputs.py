@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _tools import run_threads
 
 import blasad as ba
 from blasad import _lowering
@@ -257,21 +258,12 @@ def test_threads_make_new_outputs_apart(rng):
     X0s = [rng.standard_normal((6, 6)) for _ in range(4)]
     want = [(_forward_chain(W, X0, 300), _reverse_chain(W, X0, 300)) for X0 in X0s]
     got: dict[int, Any] = {}
-    errors: list[BaseException] = []
 
     def work(k: int) -> None:
-        try:
-            for _ in range(5):
-                got[k] = (_forward_chain(W, X0s[k], 300), _reverse_chain(W, X0s[k], 300))
-        except BaseException as e:  # pragma: no cover (reported below)
-            errors.append(e)
+        for _ in range(5):
+            got[k] = (_forward_chain(W, X0s[k], 300), _reverse_chain(W, X0s[k], 300))
 
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    run_threads(work)
     for k in range(4):
         for a, b in zip(want[k], got[k]):
             for x, y in zip(a, b):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import gc
 import sys
-import threading
 import tracemalloc
 import warnings
 import weakref
@@ -23,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _tools import run_threads
 from test_native_entry import both_ways, rand
 
 import blasad as ba
@@ -220,32 +220,23 @@ def test_threads_each_with_their_own_pool() -> None:
     want = np.zeros(8)
     ba.autodiff(many(300), ba.Duplicated(x0.copy(), want), ba.Duplicated(np.zeros(8), np.ones(8)))
     got: list[np.ndarray] = []
-    errors: list[BaseException] = []
 
     def work(k: int) -> None:
-        try:
-            for i in range(40):
-                dx = np.zeros(8)
-                if (i + k) % 2:
-                    y, dy = np.zeros(8), np.ones(8)
-                    ba.autodiff(many(300), ba.Duplicated(x0.copy(), dx), ba.Duplicated(y, dy))
-                else:
-                    x, y = x0.copy(), np.zeros(8)
-                    with ba.Tape() as tape:
-                        tape.watch(x)
-                        many(300)(x, y)
-                    tape.backward(y, np.ones(8))
-                    dx = tape.grad(x)
-                got.append(dx)
-        except BaseException as e:  # (reported below)
-            errors.append(e)
+        for i in range(40):
+            dx = np.zeros(8)
+            if (i + k) % 2:
+                y, dy = np.zeros(8), np.ones(8)
+                ba.autodiff(many(300), ba.Duplicated(x0.copy(), dx), ba.Duplicated(y, dy))
+            else:
+                x, y = x0.copy(), np.zeros(8)
+                with ba.Tape() as tape:
+                    tape.watch(x)
+                    many(300)(x, y)
+                tape.backward(y, np.ones(8))
+                dx = tape.grad(x)
+            got.append(dx)
 
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
+    run_threads(work)
     assert len(got) == 160
     for dx in got:
         np.testing.assert_array_equal(dx, want)
