@@ -230,8 +230,7 @@ int ba_fast_call(int routine, intptr_t args);
  * box[0] and box[1] of its list as the Python functions the slots and __array_ufunc__ call for
  * what they do not do themselves (blasad._scalar._from_c, _ufunc_slow), and appends the three CPython functions the Python side calls:
  * op(op, x, y, out, dtype), slot(dtype) and shadow(tape address, x). op_index: an op's index by name (-1: none).
- * set_pool: the tape's current chunk of scalar slots (nslots of 16 bytes at p, one tracked
- * region; owner: the chunk's array, which the front end keeps alive; csrc/fast.c makes the chunks). */
+ * (The scalar pool's chunks are made natively: csrc/fast.c pool_grow, ba_tape_pool_add.) */
 int ba_scalar_base(intptr_t box);
 /* ufunc (a numpy.ufunc by id) applied to an active scalar is op: __array_ufunc__ runs it natively */
 int ba_scalar_ufunc(intptr_t ufunc, int op);
@@ -249,7 +248,6 @@ int ba_scalar_init(intptr_t scalar_type, intptr_t c64, intptr_t c128, intptr_t c
 int ba_autodiff_init(intptr_t box);
 int ba_forward_init(intptr_t box);
 int ba_scalar_op_index(const char *name);
-void ba_tape_set_pool(ba_tape *t, intptr_t p, int64_t nslots, intptr_t owner);
 
 /* Byte addresses of a numpy.ndarray (any subclass) given by id: its first element,
  * its lowest element and its highest element (lowest - 1 when it is empty). */

@@ -337,7 +337,8 @@ void ba_tape_set_keep(ba_tape *t, void *list) { t->keep = list; }
 void ba_tape_set_bases(ba_tape *t, intptr_t list) { t->bases = (void *)list; }
 void *ba_tape_bases(ba_tape *t) { return t->bases; }
 
-void ba_tape_set_pool(ba_tape *t, intptr_t p, int64_t nslots, intptr_t owner)
+/* the current chunk of active scalars' slots: nslots at p, owner its array (ba_tape_pool_add) */
+static void set_pool(ba_tape *t, intptr_t p, int64_t nslots, intptr_t owner)
 {
     t->pool_owner = (void *)owner;
     t->pool = (char *)p;
@@ -1608,7 +1609,7 @@ int ba_tape_pool_add(ba_tape *t, intptr_t p, int64_t nslots, void *owner)
     if (!c) return -1;
     t->chunks = c;
     c[t->nchunks++] = owner;
-    ba_tape_set_pool(t, p, nslots, (intptr_t)owner);
+    set_pool(t, p, nslots, (intptr_t)owner);
     return 0;
 }
 
